@@ -1,0 +1,32 @@
+// The protection optimizer: PGD on a full-resolution delta, averaged over robustness views,
+// several images per encoder batch.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <vector>
+
+#include "settings.h"
+
+namespace bd {
+
+class Encoder;
+
+struct PerturbItem {
+    torch::Tensor image;   // [C, H, W], C = 1 or 3, fp32 in [0, 1], RGB, as the encoder sees it
+    torch::Tensor budget;  // [1 or C, H, W]: per-pixel bound on |delta| (eps * mask; 0 = frozen)
+    torch::Tensor target;  // [D] unit vector; undefined in cloak mode
+    torch::Tensor source;  // [D] unit vector; undefined: the clean image's own embedding
+};
+
+// fraction in [0, 1]; return false to cancel.
+using PerturbProgress = std::function<bool(float fraction)>;
+
+// Returns the protected images ([C, H, W], |x' - x| <= budget, x' in [0, 1]), on the
+// encoder's device. Throws bd::Cancelled (cancelled.h) when progress returns false.
+std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbItem>& items,
+                                   const PerturbSettings& settings,
+                                   const PerturbProgress& progress = {});
+
+}  // namespace bd

@@ -1,0 +1,84 @@
+// The library API every client (CLI, desktop app, C API) uses to protect an image.
+// Opened once with a model and a device; not thread-safe: one Protector per thread.
+#pragma once
+
+#include <cmath>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "image.h"
+#include "perturb/cancelled.h"
+
+namespace bd {
+
+class Encoder;
+
+struct ProtectSettings {
+    std::string mode = "poison";      // "poison" | "cloak"
+    std::string target;               // concept; empty = automatic (poison mode)
+    std::vector<std::string> target_images;  // anchor images instead of a concept
+    std::string source;               // concept the image shows; empty = the image itself
+    std::string intensity = "default";  // low | default | high
+    float epsilon = 0;                // in 1/255 units; 0 = from intensity
+    std::string quality = "default";  // fast | default | slow
+    int steps = 0;                    // 0 = from quality
+    uint64_t seed = 0;
+    std::string mask_path;            // optional gray image restricting where changes go
+    bool robust = true;               // expectation over transformations (tests turn it off)
+    bool metrics = true;              // compute the report's metrics after protecting
+};
+
+// Everything the report says about one protected image (DESIGN.md §4). A value is NaN
+// when it does not apply (no target in cloak mode, no text tower, ...).
+struct ProtectMetrics {
+    double linf = 0;  // in 1/255 units
+    double psnr = 0;
+    double ssim = 0;
+    double target_sim_before = NAN, target_sim_after = NAN;
+    double target_sim_after_jpeg75 = NAN, target_sim_after_half = NAN;
+    double source_sim_before = NAN, source_sim_after = NAN;
+    std::string target_concept;  // the chosen or given target, empty when none
+    std::string source_concept;
+    std::string top1_before, top1_after;  // zero-shot over the concept list (text encoders)
+};
+
+struct ProtectResult {
+    Image image;  // same size, channels, bit depth, format and metadata as the input
+    ProtectMetrics metrics;
+    double seconds = 0;
+};
+
+// fraction in [0,1]; return false to cancel (protect then throws Cancelled).
+using ProgressFn = std::function<bool(float fraction)>;
+
+class Protector {
+public:
+    // `model`: a path or a known model name (pulled on first use); `device`: auto | cpu |
+    // cuda | cuda:N. Throws ModelError when the model cannot be loaded.
+    static std::unique_ptr<Protector> open(const std::string& model, const std::string& device);
+    ~Protector();
+
+    ProtectResult protect(const Image& image, const ProtectSettings& settings,
+                          const ProgressFn& progress = {});
+    // Optimises the images together (one encoder batch per step); results in input order.
+    std::vector<ProtectResult> protect_batch(const std::vector<const Image*>& images,
+                                             const ProtectSettings& settings,
+                                             const ProgressFn& progress = {});
+    // Metrics of an existing original/protected pair (`belladonna verify`).
+    ProtectMetrics compare(const Image& original, const Image& protected_image,
+                           const ProtectSettings& settings);
+
+    Encoder& encoder();
+    std::string model_name() const;
+    std::string device_name() const;
+
+private:
+    Protector();
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+}  // namespace bd
