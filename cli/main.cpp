@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 
@@ -14,7 +15,7 @@ struct Command {
 };
 
 // Add a line here when a subcommand's cmd_*.cpp lands.
-const Command kCommands[] = {
+const std::vector<Command> kCommands = {
 };
 
 void print_usage(FILE* out) {
