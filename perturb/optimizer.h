@@ -18,6 +18,7 @@ struct PerturbItem {
     torch::Tensor budget;  // [1 or C, H, W]: per-pixel bound on |delta| (eps * mask; 0 = frozen)
     torch::Tensor target;  // [D] unit vector; undefined in cloak mode
     torch::Tensor source;  // [D] unit vector; undefined: the clean image's own embedding
+    uint64_t seed = 0;     // per-image seed, so batching does not change an image's result
 };
 
 // fraction in [0, 1]; return false to cancel.

@@ -1,0 +1,99 @@
+#include "perturb/diff_jpeg.h"
+
+#include <cmath>
+
+namespace bd {
+
+namespace F = torch::nn::functional;
+
+namespace {
+
+// ITU T.81 Annex K tables.
+constexpr float kLumaTable[64] = {
+    16, 11, 10, 16, 24,  40,  51,  61,  12, 12, 14, 19, 26,  58,  60,  55,
+    14, 13, 16, 24, 40,  57,  69,  56,  14, 17, 22, 29, 51,  87,  80,  62,
+    18, 22, 37, 56, 68,  109, 103, 77,  24, 35, 55, 64, 81,  104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99};
+constexpr float kChromaTable[64] = {
+    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99,
+    99, 99, 47, 66, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99};
+
+// libjpeg's jpeg_quality_scaling + jpeg_add_quant_table (baseline: clamp to 1..255).
+torch::Tensor quant_table(const float* base, int quality, const torch::TensorOptions& opts) {
+    quality = std::max(1, std::min(100, quality));
+    const int scale = quality < 50 ? 5000 / quality : 200 - 2 * quality;
+    std::vector<float> q(64);
+    for (int i = 0; i < 64; ++i)
+        q[i] = std::min(255.0f, std::max(1.0f, std::floor((base[i] * scale + 50) / 100)));
+    return torch::tensor(q).view({8, 8}).to(opts);
+}
+
+torch::Tensor dct_matrix(const torch::TensorOptions& opts) {
+    std::vector<float> d(64);
+    for (int k = 0; k < 8; ++k)
+        for (int n = 0; n < 8; ++n)
+            d[k * 8 + n] = float((k == 0 ? std::sqrt(1.0 / 8) : std::sqrt(2.0 / 8)) *
+                                 std::cos(M_PI * (2 * n + 1) * k / 16.0));
+    return torch::tensor(d).view({8, 8}).to(opts);
+}
+
+// Rounding whose gradient is not zero almost everywhere.
+torch::Tensor smooth_round(const torch::Tensor& x) {
+    const auto r = torch::round(x).detach();
+    return r + torch::pow(x - r, 3);
+}
+
+// [N, H, W] (H, W multiples of 8) in level-shifted 0..255 units -> quantised and back.
+torch::Tensor compress_plane(const torch::Tensor& plane, const torch::Tensor& table,
+                             const torch::Tensor& dct) {
+    const int64_t n = plane.size(0), h = plane.size(1), w = plane.size(2);
+    auto blocks = plane.view({n, h / 8, 8, w / 8, 8}).permute({0, 1, 3, 2, 4});  // [N,h,w,8,8]
+    auto coeffs = torch::matmul(torch::matmul(dct, blocks), dct.t());
+    coeffs = smooth_round(coeffs / table) * table;
+    auto back = torch::matmul(torch::matmul(dct.t(), coeffs), dct);
+    return back.permute({0, 1, 3, 2, 4}).reshape({n, h, w});
+}
+
+}  // namespace
+
+torch::Tensor differentiable_jpeg(const torch::Tensor& rgb, int quality, bool subsample_chroma) {
+    TORCH_CHECK(rgb.dim() == 4 && rgb.size(1) == 3, "differentiable_jpeg expects [N,3,H,W]");
+    const auto opts = rgb.options();
+    const int64_t h = rgb.size(2), w = rgb.size(3);
+    const int64_t block = subsample_chroma ? 16 : 8;
+    const int64_t ph = (block - h % block) % block, pw = (block - w % block) % block;
+    auto x = (ph || pw) ? F::pad(rgb, F::PadFuncOptions({0, pw, 0, ph}).mode(torch::kReplicate)) : rgb;
+
+    auto c = (x * 255).unbind(1);
+    auto y = 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2] - 128;
+    auto cb = -0.168736 * c[0] - 0.331264 * c[1] + 0.5 * c[2];
+    auto cr = 0.5 * c[0] - 0.418688 * c[1] - 0.081312 * c[2];
+
+    const auto dct = dct_matrix(opts);
+    const auto luma_q = quant_table(kLumaTable, quality, opts);
+    const auto chroma_q = quant_table(kChromaTable, quality, opts);
+    y = compress_plane(y, luma_q, dct);
+
+    auto chroma = torch::stack({cb, cr}, 1);  // [N, 2, H, W]
+    if (subsample_chroma) chroma = F::avg_pool2d(chroma, F::AvgPool2dFuncOptions(2));
+    const int64_t ch = chroma.size(2), cw = chroma.size(3);
+    chroma = compress_plane(chroma.reshape({-1, ch, cw}), chroma_q, dct).view({-1, 2, ch, cw});
+    if (subsample_chroma)
+        chroma = F::interpolate(chroma, F::InterpolateFuncOptions()
+                                            .size(std::vector<int64_t>{ch * 2, cw * 2})
+                                            .mode(torch::kBilinear)
+                                            .align_corners(false));
+    cb = chroma.select(1, 0);
+    cr = chroma.select(1, 1);
+    y = y + 128;
+
+    auto r = y + 1.402 * cr;
+    auto g = y - 0.344136 * cb - 0.714136 * cr;
+    auto b = y + 1.772 * cb;
+    auto out = torch::stack({r, g, b}, 1) / 255;
+    if (ph || pw) out = out.slice(2, 0, h).slice(3, 0, w);
+    return out.clamp(0, 1);
+}
+
+}  // namespace bd

@@ -1,0 +1,16 @@
+// The perceptual budget: where a change may be large and where it would show.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace bd {
+
+// [C, H, W] in [0, 1] (C = 1 or 3) -> [1, H, W] in [0.1, 1]: close to 1 in texture and
+// mid-tones, small on flat colour and near black/white (JND-style contrast masking and
+// luminance adaptation), smoothed so the mask itself draws no edges.
+torch::Tensor perceptual_mask(const torch::Tensor& image);
+
+// Rec. 601 luma of [C, H, W] (or [N, C, H, W]) in [0, 1]; gray images pass through.
+torch::Tensor luma(const torch::Tensor& image);
+
+}  // namespace bd

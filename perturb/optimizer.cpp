@@ -1,0 +1,113 @@
+#include "perturb/optimizer.h"
+
+#include <cmath>
+
+#include "encoders/encoder.h"
+#include "perturb/cancelled.h"
+#include "perturb/views.h"
+
+namespace bd {
+
+namespace {
+
+torch::Tensor unit(const torch::Tensor& x) {
+    return x / x.norm(2, -1, true).clamp_min(1e-12);
+}
+
+// Step size as a fraction of each pixel's budget: large early to cross the budget box,
+// small late to settle (cosine decay). The sum over a run is several budgets, so even
+// the 50-step preset can reach any corner of the box.
+float step_fraction(int step, int steps) {
+    const double t = steps > 1 ? double(step) / double(steps - 1) : 1.0;
+    return float(0.02 + 0.23 * 0.5 * (1.0 + std::cos(M_PI * t)));
+}
+
+struct ItemState {
+    torch::Tensor x, budget, delta;  // [C, H, W]
+    torch::Tensor target, away;      // [D] unit; away = source (poison) or clean (cloak)
+    std::unique_ptr<ViewSampler> views;
+    int64_t count = 0;               // views per step
+};
+
+}  // namespace
+
+std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbItem>& items,
+                                   const PerturbSettings& settings,
+                                   const PerturbProgress& progress) {
+    TORCH_CHECK(settings.steps >= 1, "perturb: steps must be at least 1");
+    const auto device = encoder.device();
+    const int64_t size = encoder.input_size();
+
+    std::vector<ItemState> state(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+        const auto& item = items[i];
+        TORCH_CHECK(item.image.dim() == 3 && (item.image.size(0) == 1 || item.image.size(0) == 3),
+                    "perturb: image ", i, " must be [C,H,W] with C = 1 or 3");
+        auto& s = state[i];
+        s.x = item.image.detach().to(device, torch::kFloat).contiguous();
+        s.budget = item.budget.detach().to(device, torch::kFloat).expand_as(s.x).contiguous();
+        s.delta = torch::zeros_like(s.x).requires_grad_(true);
+        s.views = std::make_unique<ViewSampler>(s.x, size, settings.views, settings.robust, item.seed);
+        if (settings.mode == Mode::poison) {
+            TORCH_CHECK(item.target.defined(), "perturb: poison mode needs a target for image ", i);
+            s.target = unit(item.target.detach().to(device, torch::kFloat));
+        }
+        if (item.source.defined() && settings.mode == Mode::poison) {
+            s.away = unit(item.source.detach().to(device, torch::kFloat));
+        } else {
+            // The clean image's own embedding: poison moves away from what the image
+            // shows; cloak hides it (one fixed anchor keeps a step at one forward pass).
+            torch::NoGradGuard no_grad;
+            auto clean = resize_center_crop(
+                (s.x.size(0) == 1 ? s.x.expand({3, -1, -1}) : s.x).unsqueeze(0), size);
+            s.away = unit(encoder.encode_images(clean)).squeeze(0);
+        }
+    }
+
+    for (int step = 0; step < settings.steps; ++step) {
+        std::vector<torch::Tensor> views;
+        views.reserve(state.size());
+        for (auto& s : state) {
+            auto v = s.views->sample((s.x + s.delta).clamp(0, 1));
+            s.count = v.size(0);
+            views.push_back(std::move(v));
+        }
+        const auto embeddings = unit(encoder.encode_images(torch::cat(views, 0)));  // [sum K, D]
+
+        // Each image's loss is a mean over its own views, summed over images, so an
+        // image's gradient does not depend on what else is in the batch.
+        torch::Tensor loss = torch::zeros({}, embeddings.options());
+        int64_t offset = 0;
+        for (auto& s : state) {
+            const auto e = embeddings.narrow(0, offset, s.count);
+            offset += s.count;
+            if (settings.mode == Mode::poison)
+                loss = loss - torch::matmul(e, s.target).mean() +
+                       settings.source_weight * torch::matmul(e, s.away).mean();
+            else
+                loss = loss + torch::matmul(e, s.away).mean();
+        }
+        std::vector<torch::Tensor> deltas;
+        for (auto& s : state) deltas.push_back(s.delta);
+        const auto grads = torch::autograd::grad({loss}, deltas);
+
+        {
+            torch::NoGradGuard no_grad;
+            const float fraction = step_fraction(step, settings.steps);
+            for (size_t i = 0; i < state.size(); ++i) {
+                auto& s = state[i];
+                s.delta.sub_(grads[i].sign() * s.budget * fraction);
+                s.delta.copy_(torch::max(torch::min(s.delta, s.budget), -s.budget));
+                s.delta.copy_((s.x + s.delta).clamp(0, 1) - s.x);
+            }
+        }
+        if (progress && !progress(float(step + 1) / float(settings.steps))) throw Cancelled();
+    }
+
+    std::vector<torch::Tensor> out;
+    out.reserve(state.size());
+    for (auto& s : state) out.push_back((s.x + s.delta.detach()).clamp(0, 1));
+    return out;
+}
+
+}  // namespace bd

@@ -1,0 +1,60 @@
+#include "perturb/settings.h"
+
+#include <stdexcept>
+
+namespace bd {
+
+namespace {
+
+// Why these numbers: eps 4/8/16 are the Glaze/Nightshade-style budgets artists know
+// (DESIGN.md §2). Steps x views trade time for strength and robustness; they were chosen
+// by measuring target-similarity gain against wall time (see bench/ and issue 4's note).
+struct QualityPreset {
+    const char* name;
+    int steps;
+    int views;
+};
+constexpr QualityPreset kQualities[] = {{"fast", 50, 2}, {"default", 200, 4}, {"slow", 500, 8}};
+
+struct IntensityPreset {
+    const char* name;
+    float epsilon255;
+};
+constexpr IntensityPreset kIntensities[] = {{"low", 4}, {"default", 8}, {"high", 16}};
+
+}  // namespace
+
+PerturbSettings make_settings(const std::string& mode, const std::string& intensity,
+                              float epsilon255, const std::string& quality, int steps,
+                              uint64_t seed) {
+    PerturbSettings s;
+    if (mode == "poison" || mode.empty())
+        s.mode = Mode::poison;
+    else if (mode == "cloak")
+        s.mode = Mode::cloak;
+    else
+        throw std::invalid_argument("mode must be poison or cloak, not '" + mode + "'");
+
+    const IntensityPreset* ip = nullptr;
+    for (const auto& p : kIntensities)
+        if (intensity == p.name || (intensity.empty() && std::string(p.name) == "default")) ip = &p;
+    if (!ip)
+        throw std::invalid_argument("intensity must be low, default or high, not '" + intensity + "'");
+    if (epsilon255 < 0 || epsilon255 > 64)
+        throw std::invalid_argument("epsilon must be between 0 and 64 (in 1/255 units)");
+    s.epsilon = (epsilon255 > 0 ? epsilon255 : ip->epsilon255) / 255.0f;
+
+    const QualityPreset* qp = nullptr;
+    for (const auto& p : kQualities)
+        if (quality == p.name || (quality.empty() && std::string(p.name) == "default")) qp = &p;
+    if (!qp)
+        throw std::invalid_argument("quality must be fast, default or slow, not '" + quality + "'");
+    if (steps < 0 || steps > 100000)
+        throw std::invalid_argument("steps must be between 1 and 100000");
+    s.steps = steps > 0 ? steps : qp->steps;
+    s.views = qp->views;
+    s.seed = seed;
+    return s;
+}
+
+}  // namespace bd

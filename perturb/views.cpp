@@ -1,0 +1,115 @@
+#include "perturb/views.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "perturb/diff_jpeg.h"
+
+namespace bd {
+
+namespace F = torch::nn::functional;
+
+torch::Tensor resize_to(const torch::Tensor& images, int64_t h, int64_t w) {
+    if (images.size(2) == h && images.size(3) == w) return images;
+    return F::interpolate(images, F::InterpolateFuncOptions()
+                                      .size(std::vector<int64_t>{h, w})
+                                      .mode(torch::kBilinear)
+                                      .align_corners(false)
+                                      .antialias(true));
+}
+
+torch::Tensor resize_center_crop(const torch::Tensor& images, int64_t size) {
+    const int64_t h = images.size(2), w = images.size(3);
+    const double scale = double(size) / double(std::min(h, w));
+    const int64_t nh = std::max<int64_t>(size, std::llround(h * scale));
+    const int64_t nw = std::max<int64_t>(size, std::llround(w * scale));
+    auto resized = (nh == h && nw == w)
+                       ? images
+                       : F::interpolate(images, F::InterpolateFuncOptions()
+                                                    .size(std::vector<int64_t>{nh, nw})
+                                                    .mode(torch::kBicubic)
+                                                    .align_corners(false)
+                                                    .antialias(true));
+    const int64_t top = (nh - size) / 2, left = (nw - size) / 2;
+    return resized.slice(2, top, top + size).slice(3, left, left + size).clamp(0, 1);
+}
+
+namespace {
+
+constexpr int kNoiseBank = 4;
+
+double uniform(std::mt19937_64& rng, double lo, double hi) {
+    return std::uniform_real_distribution<double>(lo, hi)(rng);
+}
+bool chance(std::mt19937_64& rng, double p) { return uniform(rng, 0, 1) < p; }
+
+torch::Tensor gaussian_blur(const torch::Tensor& x, double sigma) {
+    std::vector<float> k(5);
+    float total = 0;
+    for (int i = 0; i < 5; ++i) total += k[i] = float(std::exp(-(i - 2) * (i - 2) / (2 * sigma * sigma)));
+    for (auto& v : k) v /= total;
+    auto k1 = torch::tensor(k).to(x.options());
+    auto kernel = torch::outer(k1, k1).expand({x.size(1), 1, 5, 5}).contiguous();
+    auto padded = F::pad(x, F::PadFuncOptions({2, 2, 2, 2}).mode(torch::kReplicate));
+    return F::conv2d(padded, kernel, F::Conv2dFuncOptions().groups(x.size(1)));
+}
+
+}  // namespace
+
+ViewSampler::ViewSampler(const torch::Tensor& image, int64_t size, int views, bool robust,
+                         uint64_t seed)
+    : size_(size), views_(robust ? std::max(1, views) : 1), robust_(robust), rng_(seed) {
+    if (robust_) {
+        auto gen = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0x9e3779b97f4a7c15ULL);
+        noise_bank_ = at::randn({kNoiseBank, 3, size, size}, gen, torch::kFloat)
+                          .to(image.device());
+    }
+}
+
+torch::Tensor ViewSampler::sample(const torch::Tensor& image) {
+    auto rgb = image.size(0) == 1 ? image.expand({3, -1, -1}) : image;
+    auto batch = rgb.unsqueeze(0);
+    std::vector<torch::Tensor> views{resize_center_crop(batch, size_)};
+    for (int k = 1; k < views_; ++k) views.push_back(random_view(batch));
+    return torch::cat(views, 0);
+}
+
+torch::Tensor ViewSampler::random_view(const torch::Tensor& batch) {
+    const int64_t h = batch.size(2), w = batch.size(3);
+    const bool jpeg = chance(rng_, 0.5);
+
+    // Random resized crop (area 25-100 %, aspect 3:4-4:3) so every region of a large image
+    // carries signal. With JPEG, the crop starts on the 16-pixel grid a real encoder uses.
+    const double area = uniform(rng_, 0.25, 1.0) * double(h) * double(w);
+    const double aspect = std::exp(uniform(rng_, std::log(3.0 / 4), std::log(4.0 / 3)));
+    const int64_t ch = std::clamp<int64_t>(std::llround(std::sqrt(area / aspect)), 1, h);
+    const int64_t cw = std::clamp<int64_t>(std::llround(std::sqrt(area * aspect)), 1, w);
+    int64_t top = std::uniform_int_distribution<int64_t>(0, h - ch)(rng_);
+    int64_t left = std::uniform_int_distribution<int64_t>(0, w - cw)(rng_);
+    if (jpeg) {
+        top -= top % 16;
+        left -= left % 16;
+    }
+    auto v = batch.slice(2, top, top + ch).slice(3, left, left + cw);
+
+    if (jpeg) v = differentiable_jpeg(v, int(uniform(rng_, 50, 96)));
+    if (chance(rng_, 0.3)) {
+        // Down- then up-scaling, as when a platform shrinks the upload.
+        const double f = uniform(rng_, 0.4, 0.9);
+        const int64_t small = std::max<int64_t>(8, std::llround(std::min(ch, cw) * f));
+        const double s = double(small) / double(std::min(ch, cw));
+        v = resize_to(v, std::max<int64_t>(1, std::llround(ch * s)), std::max<int64_t>(1, std::llround(cw * s)));
+    }
+    v = resize_to(v, size_, size_);
+    // Blur and noise at the encoder's resolution: at full resolution they would be
+    // erased by the downscale anyway, at a far higher cost.
+    if (chance(rng_, 0.3)) v = gaussian_blur(v, uniform(rng_, 0.4, 1.2));
+    if (chance(rng_, 0.5)) {
+        const auto idx = std::uniform_int_distribution<int>(0, kNoiseBank - 1)(rng_);
+        v = v + noise_bank_[idx].unsqueeze(0) * uniform(rng_, 0.0, 0.02);
+    }
+    if (chance(rng_, 0.5)) v = v.flip({3});
+    return v.clamp(0, 1);
+}
+
+}  // namespace bd

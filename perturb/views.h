@@ -1,0 +1,39 @@
+// Robustness views ("expectation over transformations"): each optimisation step looks at
+// the protected image the way a scraper might after the image was posted: resized,
+// cropped, re-encoded, blurred, rescaled, noisy, flipped.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <random>
+
+namespace bd {
+
+// CLIP's own framing, differentiable: the short side resized to `size` (bicubic,
+// antialiased), then the centre square. [N, C, H, W] -> [N, C, size, size].
+torch::Tensor resize_center_crop(const torch::Tensor& images, int64_t size);
+
+// Differentiable antialiased resize of [N, C, H, W] to [N, C, h, w].
+torch::Tensor resize_to(const torch::Tensor& images, int64_t h, int64_t w);
+
+class ViewSampler {
+public:
+    // `image` [C, H, W] fixes the shape and device; `seed` makes the sequence of views
+    // reproducible for this image whatever else is in the batch.
+    ViewSampler(const torch::Tensor& image, int64_t size, int views, bool robust, uint64_t seed);
+
+    // [C, H, W] (C = 1 or 3) -> [views, 3, size, size]. View 0 is always CLIP's framing
+    // of the whole image; the others are random crops with random degradations.
+    torch::Tensor sample(const torch::Tensor& image);
+
+private:
+    torch::Tensor random_view(const torch::Tensor& image);
+
+    int64_t size_;
+    int views_;
+    bool robust_;
+    std::mt19937_64 rng_;
+    torch::Tensor noise_bank_;  // [B, 3, size, size], drawn once so steps need no RNG on device
+};
+
+}  // namespace bd
