@@ -1,0 +1,147 @@
+/*
+ * belladonna.h -- the public C API of libbelladonna: protect an image in memory.
+ *
+ * belladonna adds a small, bounded pixel perturbation, computed with gradients through a
+ * CLIP-style image encoder, so that a model trained on the image learns the wrong concept
+ * ("poison") or no longer sees the image's own content and style ("cloak"). This header is
+ * the hook for image editors and other hosts; it is plain C99 and C++.
+ *
+ * Usage:
+ *
+ *     #include <belladonna.h>
+ *
+ *     static int on_progress(float fraction, void *user_data) {
+ *         (void)user_data;
+ *         printf("\r%3d%%", (int)(fraction * 100));
+ *         return 0;                       // non-zero cancels: bd_protect returns BD_CANCELLED
+ *     }
+ *
+ *     bd_context *ctx = NULL;
+ *     if (bd_open("/path/to/model", "auto", &ctx) != BD_OK) {
+ *         fprintf(stderr, "belladonna: %s\n", bd_last_error(NULL));   // see "Errors"
+ *         return 1;
+ *     }
+ *     bd_params p = bd_default_params();
+ *     p.target = "cat";                   // NULL: a target is chosen automatically
+ *     p.intensity = "default";
+ *     p.progress = on_progress;
+ *     bd_image img = { width, height, 4, 8, width * 4, pixels };  // RGBA8, caller-owned
+ *     bd_status s = bd_protect(ctx, &p, &img);                   // modifies pixels in place
+ *     if (s != BD_OK) fprintf(stderr, "belladonna: %s\n", bd_last_error(ctx));
+ *     bd_close(ctx);
+ *
+ * Threads: a bd_context is not thread-safe. Use one context per thread (each holds its own
+ * copy of the model); different contexts may be used from different threads at once.
+ * Nothing in the library is global except the per-thread open error described below.
+ *
+ * Errors: every function returns (or maps to) a bd_status; no C++ exception ever crosses
+ * this boundary. After a failed call on a context, bd_last_error(ctx) describes it in one
+ * line; the string stays valid until the next call on that context. A call that has no
+ * context to report on -- bd_open failing, or any function given ctx == NULL -- stores its
+ * message per thread, read with bd_last_error(NULL) (valid until the next such failure on
+ * the same thread). On failure bd_open sets *out to NULL.
+ *
+ * Images: interleaved samples, rows top to bottom, `stride` bytes apart (stride may exceed
+ * the packed row size). 16-bit samples are native-endian uint16_t. Colour is sRGB-like
+ * (perceptual, non-linear) values. Alpha is never changed. On any status other than BD_OK
+ * the image is left exactly as it was. Every sample of the result differs from the original
+ * by at most the chosen epsilon (in 1/255 units of full scale, after quantisation).
+ */
+#ifndef BELLADONNA_H
+#define BELLADONNA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library hides everything else; these are its exported symbols. */
+#if defined(__GNUC__)
+#define BD_API __attribute__((visibility("default")))
+#else
+#define BD_API
+#endif
+
+/* Bumped when a struct layout or a function signature below changes incompatibly. */
+#define BD_ABI_VERSION 1u
+
+typedef struct bd_context bd_context; /* opaque: model + device */
+
+typedef enum bd_status {
+    BD_OK = 0,
+    BD_CANCELLED = 1,                /* the progress callback returned non-zero */
+    BD_ERR_INVALID_ARGUMENT = -1,    /* NULL, zero size, bad stride/bits/channels, bad params */
+    BD_ERR_IO = -2,                  /* a file could not be read */
+    BD_ERR_MODEL = -3,               /* the model could not be loaded or used */
+    BD_ERR_OUT_OF_MEMORY = -4,
+    BD_ERR_INTERNAL = -5             /* a bug: please report the message */
+} bd_status;
+
+typedef struct bd_image {        /* caller-owned, interleaved; modified in place */
+    uint32_t width, height;
+    uint32_t channels;           /* 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA */
+    uint32_t bits;               /* 8 or 16 (native endian for 16) */
+    size_t   stride;             /* bytes per row */
+    void    *data;
+} bd_image;
+
+/* fraction in [0, 1]; called from the thread that called bd_protect. Non-zero cancels. */
+typedef int (*bd_progress_fn)(float fraction, void *user_data);
+
+typedef struct bd_params {
+    const char *mode;            /* "poison" (default) or "cloak" */
+    const char *target;          /* concept, or NULL for automatic */
+    float epsilon;               /* in 1/255 units; 0 = from intensity */
+    const char *intensity;       /* "low" | "default" | "high" */
+    const char *quality;         /* "fast" | "default" | "slow" */
+    int steps;                   /* 0 = from quality */
+    uint64_t seed;
+    bd_progress_fn progress; void *user_data;
+} bd_params;
+
+/* What the last successful bd_protect on a context measured. NaN where it does not apply
+ * (no target in cloak mode, an encoder without a text tower, ...). */
+typedef struct bd_metrics {
+    double linf;                 /* largest change, in 1/255 units */
+    double psnr;                 /* dB */
+    double ssim;
+    double target_sim_before, target_sim_after;  /* cosine to the target embedding */
+    double source_sim_before, source_sim_after;  /* cosine to the source (the image itself) */
+    double seconds;              /* wall time of the optimisation */
+} bd_metrics;
+
+/* BD_ABI_VERSION of the library actually loaded; compare with the header's to detect a
+ * mismatch. */
+BD_API uint32_t    bd_abi_version(void);
+/* The library version, e.g. "0.1.0". Static storage. */
+BD_API const char *bd_version_string(void);
+
+/* mode "poison", target NULL, epsilon 0, intensity "default", quality "default", steps 0,
+ * seed 0, no progress callback. */
+BD_API bd_params   bd_default_params(void);
+
+/* model: a path (CLIP .pt, open_clip or Hugging Face folder, TorchScript encoder) or a known
+ * model name; device: "auto", "cpu", "cuda" or "cuda:N" (NULL means "auto"). */
+BD_API bd_status   bd_open(const char *model, const char *device, bd_context **out);
+BD_API void        bd_close(bd_context *ctx);                /* NULL is a no-op */
+BD_API bd_status   bd_protect(bd_context *ctx, const bd_params *params, bd_image *image);
+/* Never NULL: "" when there was no error. ctx == NULL: the calling thread's last error
+ * that had no context (see "Errors" above). Valid until the next call on ctx. */
+BD_API const char *bd_last_error(const bd_context *ctx);
+
+/* Metrics of the last successful bd_protect on ctx. BD_ERR_INVALID_ARGUMENT when either
+ * pointer is NULL or nothing has been protected yet. */
+BD_API bd_status   bd_last_metrics(const bd_context *ctx, bd_metrics *out);
+/* The model and device the context runs on, e.g. "ViT-B-32" and "cpu". Valid while ctx is. */
+BD_API const char *bd_model_name(const bd_context *ctx);
+BD_API const char *bd_device_name(const bd_context *ctx);
+/* A short English name of a status, e.g. "invalid argument". Static storage. */
+BD_API const char *bd_status_string(bd_status status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BELLADONNA_H */
