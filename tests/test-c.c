@@ -1,0 +1,426 @@
+/* Proves include/belladonna.h is valid C99 and exercises every function of the C API against a
+ * tiny generated model: argument checking, protecting 8- and 16-bit buffers with padded rows
+ * (bound respected, alpha and padding untouched, pixels changed), determinism, metrics, and
+ * cancellation from the progress callback (image left as it was).
+ *
+ * Usage: test-c MAKE_TINY_MODEL   (the bd-make-tiny-model program; it prints a model path)
+ * Plain C on purpose, no test framework: this file is what a C host would write. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <belladonna.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int failures = 0;
+
+#define CHECK(cond)                                                                     \
+    do {                                                                                \
+        if (!(cond)) {                                                                  \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);    \
+            ++failures;                                                                 \
+        }                                                                               \
+    } while (0)
+
+/* An invalid call must say so: status, a non-empty message, image untouched. */
+#define CHECK_INVALID(expr, ctx)                                                        \
+    do {                                                                                \
+        bd_status s_ = (expr);                                                          \
+        if (s_ != BD_ERR_INVALID_ARGUMENT) {                                            \
+            fprintf(stderr, "%s:%d: %s returned %d, expected BD_ERR_INVALID_ARGUMENT\n", \
+                    __FILE__, __LINE__, #expr, (int)s_);                                \
+            ++failures;                                                                 \
+        } else if (bd_last_error(ctx)[0] == '\0') {                                     \
+            fprintf(stderr, "%s:%d: %s gave no message\n", __FILE__, __LINE__, #expr);  \
+            ++failures;                                                                 \
+        }                                                                               \
+    } while (0)
+
+/* ---- images ------------------------------------------------------------------------ */
+
+typedef struct {
+    bd_image img;
+    size_t size;
+} owned_image;
+
+/* A textured test picture (CLIP must have something to see), rows padded with 0xAB bytes
+ * so that writes past a row are caught. */
+static owned_image make_image(uint32_t w, uint32_t h, uint32_t channels, uint32_t bits,
+                              size_t padding) {
+    owned_image o;
+    uint32_t x, y, c;
+    size_t bps = bits / 8;
+    o.img.width = w;
+    o.img.height = h;
+    o.img.channels = channels;
+    o.img.bits = bits;
+    o.img.stride = (size_t)w * channels * bps + padding;
+    o.size = o.img.stride * h;
+    o.img.data = malloc(o.size);
+    memset(o.img.data, 0xAB, o.size);
+    for (y = 0; y < h; ++y) {
+        unsigned char *row = (unsigned char *)o.img.data + y * o.img.stride;
+        for (x = 0; x < w; ++x) {
+            for (c = 0; c < channels; ++c) {
+                int alpha = (channels == 2 || channels == 4) && c == channels - 1;
+                double v = alpha ? (x < w / 2 ? 1.0 : 0.5)
+                                 : 0.5 + 0.35 * sin(x * (0.21 + 0.07 * c)) * cos(y * 0.17) +
+                                       0.1 * ((x / 8 + y / 8) % 2);
+                if (v < 0) v = 0;
+                if (v > 1) v = 1;
+                if (bits == 8)
+                    row[x * channels + c] = (unsigned char)(v * 255 + 0.5);
+                else
+                    ((uint16_t *)(void *)row)[x * channels + c] = (uint16_t)(v * 65535 + 0.5);
+            }
+        }
+    }
+    return o;
+}
+
+static owned_image copy_image(const owned_image *src) {
+    owned_image o = *src;
+    o.img.data = malloc(src->size);
+    memcpy(o.img.data, src->img.data, src->size);
+    return o;
+}
+
+static unsigned sample(const bd_image *img, uint32_t x, uint32_t y, uint32_t c) {
+    const unsigned char *row = (const unsigned char *)img->data + y * img->stride;
+    return img->bits == 8 ? row[x * img->channels + c]
+                          : ((const uint16_t *)(const void *)row)[x * img->channels + c];
+}
+
+typedef struct {
+    unsigned max_color_diff;  /* over colour samples */
+    unsigned changed;         /* colour samples that differ */
+    unsigned alpha_changed;
+    unsigned padding_changed;
+} diff_stats;
+
+static diff_stats compare(const owned_image *a, const owned_image *b) {
+    diff_stats d = {0, 0, 0, 0};
+    uint32_t x, y, c;
+    size_t row = (size_t)a->img.width * a->img.channels * (a->img.bits / 8), i;
+    int has_alpha = a->img.channels == 2 || a->img.channels == 4;
+    for (y = 0; y < a->img.height; ++y) {
+        const unsigned char *pb = (const unsigned char *)b->img.data + y * b->img.stride;
+        for (x = 0; x < a->img.width; ++x)
+            for (c = 0; c < a->img.channels; ++c) {
+                unsigned va = sample(&a->img, x, y, c), vb = sample(&b->img, x, y, c);
+                unsigned diff = va > vb ? va - vb : vb - va;
+                if (has_alpha && c == a->img.channels - 1) {
+                    d.alpha_changed += diff != 0;
+                } else {
+                    d.changed += diff != 0;
+                    if (diff > d.max_color_diff) d.max_color_diff = diff;
+                }
+            }
+        for (i = row; i < b->img.stride; ++i) d.padding_changed += pb[i] != 0xAB;
+    }
+    return d;
+}
+
+/* ---- progress callbacks ------------------------------------------------------------ */
+
+typedef struct {
+    int calls;
+    int cancel_at;     /* cancel on this call (1-based); 0 = never */
+    float last;
+    int decreasing;    /* fractions must not go backwards */
+    int out_of_range;
+} progress_log;
+
+static int on_progress(float fraction, void *user_data) {
+    progress_log *log = (progress_log *)user_data;
+    ++log->calls;
+    if (fraction < log->last) log->decreasing = 1;
+    if (!(fraction >= 0.0f && fraction <= 1.0f)) log->out_of_range = 1;
+    log->last = fraction;
+    return log->cancel_at != 0 && log->calls >= log->cancel_at;
+}
+
+/* ---- the model --------------------------------------------------------------------- */
+
+static char model_dir[256];
+
+/* Runs bd-make-tiny-model into a fresh temporary folder and returns the path it prints. */
+static int make_tiny_model(const char *maker, char *path, size_t size) {
+    char cmd[1024];
+    FILE *p;
+    size_t n;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(model_dir, sizeof model_dir, "%s/bd-test-c-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(model_dir)) return 0;
+    snprintf(cmd, sizeof cmd, "'%s' '%s'", maker, model_dir);
+    p = popen(cmd, "r");
+    if (!p) return 0;
+    if (!fgets(path, (int)size, p)) path[0] = '\0';
+    if (pclose(p) != 0) return 0;
+    n = strlen(path);
+    while (n && (path[n - 1] == '\n' || path[n - 1] == '\r')) path[--n] = '\0';
+    return n > 0;
+}
+
+static void remove_model_dir(void) {
+    char cmd[512];
+    if (!model_dir[0]) return;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", model_dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", model_dir);
+}
+
+/* ---- the tests --------------------------------------------------------------------- */
+
+static void test_static_functions(void) {
+    bd_params p = bd_default_params();
+    CHECK(bd_abi_version() == BD_ABI_VERSION);
+    CHECK(bd_version_string() != NULL && bd_version_string()[0] != '\0');
+    CHECK(strcmp(p.mode, "poison") == 0);
+    CHECK(p.target == NULL);
+    CHECK(p.epsilon == 0.0f);
+    CHECK(strcmp(p.intensity, "default") == 0);
+    CHECK(strcmp(p.quality, "default") == 0);
+    CHECK(p.steps == 0 && p.seed == 0);
+    CHECK(p.progress == NULL && p.user_data == NULL);
+    CHECK(strcmp(bd_status_string(BD_OK), "ok") == 0);
+    CHECK(strcmp(bd_status_string(BD_CANCELLED), "cancelled") == 0);
+    CHECK(strcmp(bd_status_string(BD_ERR_INVALID_ARGUMENT), "invalid argument") == 0);
+    CHECK(bd_status_string(BD_ERR_IO)[0] && bd_status_string(BD_ERR_MODEL)[0] &&
+          bd_status_string(BD_ERR_OUT_OF_MEMORY)[0] && bd_status_string(BD_ERR_INTERNAL)[0]);
+    CHECK(bd_status_string((bd_status)42)[0] != '\0');
+    bd_close(NULL); /* a no-op */
+    CHECK(bd_last_error(NULL) != NULL);
+    CHECK(bd_model_name(NULL)[0] == '\0' && bd_device_name(NULL)[0] == '\0');
+}
+
+static void test_open_errors(void) {
+    bd_context *ctx = (bd_context *)&ctx; /* garbage that bd_open must clear */
+    char bogus[300];
+    FILE *f;
+
+    CHECK_INVALID(bd_open("x", "cpu", NULL), NULL);
+    CHECK_INVALID(bd_open(NULL, "cpu", &ctx), NULL);
+    CHECK(ctx == NULL);
+    ctx = (bd_context *)&ctx;
+    CHECK_INVALID(bd_open("", "cpu", &ctx), NULL);
+    CHECK(ctx == NULL);
+
+    /* An existing file that is not a model: a model error naming the file. */
+    snprintf(bogus, sizeof bogus, "%s/not-a-model.pt", model_dir);
+    f = fopen(bogus, "wb");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs("this is not a checkpoint\n", f);
+    fclose(f);
+    ctx = (bd_context *)&ctx;
+    CHECK(bd_open(bogus, "cpu", &ctx) == BD_ERR_MODEL);
+    CHECK(ctx == NULL);
+    CHECK(strstr(bd_last_error(NULL), "not-a-model.pt") != NULL);
+    if (!strstr(bd_last_error(NULL), "not-a-model.pt"))
+        fprintf(stderr, "  message was: %s\n", bd_last_error(NULL));
+    CHECK(strchr(bd_last_error(NULL), '\n') == NULL); /* one line */
+    remove(bogus);
+}
+
+static void test_invalid_arguments(bd_context *ctx) {
+    owned_image good = make_image(16, 12, 3, 8, 0);
+    owned_image before = copy_image(&good);
+    bd_params p = bd_default_params();
+    bd_image bad;
+    bd_metrics m;
+
+    CHECK(bd_last_metrics(ctx, &m) == BD_ERR_INVALID_ARGUMENT); /* nothing protected yet */
+    CHECK_INVALID(bd_last_metrics(NULL, &m), NULL);
+    CHECK(bd_last_metrics(ctx, NULL) == BD_ERR_INVALID_ARGUMENT);
+
+    CHECK_INVALID(bd_protect(NULL, &p, &good.img), NULL);
+    CHECK_INVALID(bd_protect(ctx, NULL, &good.img), ctx);
+    CHECK_INVALID(bd_protect(ctx, &p, NULL), ctx);
+
+    bad = good.img; bad.width = 0;
+    CHECK_INVALID(bd_protect(ctx, &p, &bad), ctx);
+    bad = good.img; bad.height = 0;
+    CHECK_INVALID(bd_protect(ctx, &p, &bad), ctx);
+    bad = good.img; bad.channels = 0;
+    CHECK_INVALID(bd_protect(ctx, &p, &bad), ctx);
+    bad = good.img; bad.channels = 5;
+    CHECK_INVALID(bd_protect(ctx, &p, &bad), ctx);
+    bad = good.img; bad.bits = 12;
+    CHECK_INVALID(bd_protect(ctx, &p, &bad), ctx);
+    bad = good.img; bad.bits = 32;
+    CHECK_INVALID(bd_protect(ctx, &p, &bad), ctx);
+    bad = good.img; bad.stride = good.img.stride - 1;
+    CHECK_INVALID(bd_protect(ctx, &p, &bad), ctx);
+    CHECK(strstr(bd_last_error(ctx), "stride") != NULL);
+    bad = good.img; bad.data = NULL;
+    CHECK_INVALID(bd_protect(ctx, &p, &bad), ctx);
+
+    p.mode = "sabotage";
+    CHECK_INVALID(bd_protect(ctx, &p, &good.img), ctx);
+    CHECK(strstr(bd_last_error(ctx), "sabotage") != NULL);
+    p = bd_default_params(); p.intensity = "extreme";
+    CHECK_INVALID(bd_protect(ctx, &p, &good.img), ctx);
+    p = bd_default_params(); p.quality = "best";
+    CHECK_INVALID(bd_protect(ctx, &p, &good.img), ctx);
+    p = bd_default_params(); p.epsilon = -1.0f;
+    CHECK_INVALID(bd_protect(ctx, &p, &good.img), ctx);
+    p = bd_default_params(); p.epsilon = NAN;
+    CHECK_INVALID(bd_protect(ctx, &p, &good.img), ctx);
+    p = bd_default_params(); p.steps = -3;
+    CHECK_INVALID(bd_protect(ctx, &p, &good.img), ctx);
+
+    CHECK(memcmp(good.img.data, before.img.data, good.size) == 0);
+    free(good.img.data);
+    free(before.img.data);
+}
+
+static bd_params fast_params(float epsilon, progress_log *log) {
+    bd_params p = bd_default_params();
+    p.quality = "fast";
+    p.steps = 4;
+    p.epsilon = epsilon;
+    p.seed = 7;
+    p.progress = on_progress;
+    p.user_data = log;
+    return p;
+}
+
+static void test_protect_rgba8(bd_context *ctx) {
+    owned_image img = make_image(48, 40, 4, 8, 5); /* odd padding: stride != packed row */
+    owned_image orig = copy_image(&img);
+    owned_image again = copy_image(&img);
+    progress_log log = {0, 0, 0.0f, 0, 0};
+    bd_params p = fast_params(8.0f, &log);
+    bd_metrics m;
+    diff_stats d;
+
+    CHECK(bd_protect(ctx, &p, &img.img) == BD_OK);
+    if (bd_last_error(ctx)[0]) fprintf(stderr, "  error: %s\n", bd_last_error(ctx));
+    d = compare(&orig, &img);
+    CHECK(d.max_color_diff <= 8);   /* epsilon 8/255 on an 8-bit image */
+    CHECK(d.changed > 0);
+    CHECK(d.alpha_changed == 0);
+    CHECK(d.padding_changed == 0);
+    fprintf(stderr, "rgba8: max diff %u/255, %u samples changed, %d progress calls\n",
+            d.max_color_diff, d.changed, log.calls);
+    CHECK(log.calls >= 2);
+    CHECK(!log.decreasing && !log.out_of_range);
+    CHECK(log.last == 1.0f);
+
+    CHECK(bd_last_metrics(ctx, &m) == BD_OK);
+    CHECK(m.linf > 0 && m.linf <= 8.0 + 1e-6);
+    CHECK(m.seconds >= 0);
+
+    /* Same seed, same device: the same bytes. */
+    log.calls = 0; log.last = 0;
+    CHECK(bd_protect(ctx, &p, &again.img) == BD_OK);
+    CHECK(memcmp(img.img.data, again.img.data, img.size) == 0);
+
+    free(img.img.data);
+    free(orig.img.data);
+    free(again.img.data);
+}
+
+static void test_protect_gray16(bd_context *ctx) {
+    owned_image img = make_image(40, 32, 1, 16, 2);
+    owned_image orig = copy_image(&img);
+    progress_log log = {0, 0, 0.0f, 0, 0};
+    bd_params p = fast_params(4.0f, &log);
+    diff_stats d;
+
+    p.mode = "cloak";
+    CHECK(bd_protect(ctx, &p, &img.img) == BD_OK);
+    if (bd_last_error(ctx)[0]) fprintf(stderr, "  error: %s\n", bd_last_error(ctx));
+    d = compare(&orig, &img);
+    fprintf(stderr, "gray16: max diff %u/65535\n", d.max_color_diff);
+    CHECK(d.max_color_diff <= 4u * 257u); /* 4/255 of full scale at 16 bits */
+    CHECK(d.changed > 0);
+    CHECK(d.padding_changed == 0);
+    free(img.img.data);
+    free(orig.img.data);
+}
+
+static void test_gray_alpha8(bd_context *ctx) {
+    owned_image img = make_image(24, 24, 2, 8, 0);
+    owned_image orig = copy_image(&img);
+    bd_params p = fast_params(16.0f, NULL);
+    diff_stats d;
+
+    p.progress = NULL; /* no callback at all is fine */
+    p.intensity = "high";
+    CHECK(bd_protect(ctx, &p, &img.img) == BD_OK);
+    d = compare(&orig, &img);
+    CHECK(d.max_color_diff <= 16);
+    CHECK(d.alpha_changed == 0);
+    free(img.img.data);
+    free(orig.img.data);
+}
+
+/* Cancelling leaves the image as it was, returns BD_CANCELLED, and the context stays usable. */
+static void test_cancel(bd_context *ctx) {
+    int cancel_at;
+    for (cancel_at = 1; cancel_at <= 3; cancel_at += 2) {
+        owned_image img = make_image(32, 32, 3, 8, 3);
+        owned_image orig = copy_image(&img);
+        progress_log log = {0, 0, 0.0f, 0, 0};
+        bd_params p = fast_params(8.0f, &log);
+        log.cancel_at = cancel_at;
+        p.steps = 20;
+        CHECK(bd_protect(ctx, &p, &img.img) == BD_CANCELLED);
+        CHECK(log.calls == cancel_at); /* not called again after cancelling */
+        CHECK(bd_last_error(ctx)[0] != '\0');
+        CHECK(memcmp(img.img.data, orig.img.data, img.size) == 0);
+        free(img.img.data);
+        free(orig.img.data);
+    }
+    {
+        owned_image img = make_image(16, 16, 3, 8, 0);
+        bd_params p = fast_params(8.0f, NULL);
+        p.progress = NULL;
+        CHECK(bd_protect(ctx, &p, &img.img) == BD_OK);
+        CHECK(bd_last_error(ctx)[0] == '\0'); /* a success clears the last error */
+        free(img.img.data);
+    }
+}
+
+int main(int argc, char **argv) {
+    char model[1024];
+    bd_context *ctx = NULL;
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s BD_MAKE_TINY_MODEL\n", argv[0]);
+        return 2;
+    }
+    test_static_functions();
+    if (!make_tiny_model(argv[1], model, sizeof model)) {
+        fprintf(stderr, "could not make a tiny model with %s\n", argv[1]);
+        remove_model_dir();
+        return 1;
+    }
+    test_open_errors();
+
+    CHECK(bd_open(model, "cpu", &ctx) == BD_OK);
+    if (!ctx) {
+        fprintf(stderr, "bd_open(%s): %s\n", model, bd_last_error(NULL));
+        remove_model_dir();
+        return 1;
+    }
+    CHECK(bd_model_name(ctx)[0] != '\0');
+    CHECK(strstr(bd_device_name(ctx), "cpu") != NULL);
+    CHECK(bd_last_error(ctx)[0] == '\0');
+
+    test_invalid_arguments(ctx);
+    test_protect_rgba8(ctx);
+    test_protect_gray16(ctx);
+    test_gray_alpha8(ctx);
+    test_cancel(ctx);
+
+    bd_close(ctx);
+    remove_model_dir();
+    if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
+    else fprintf(stderr, "all C API checks passed\n");
+    return failures ? 1 : 0;
+}
