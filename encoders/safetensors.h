@@ -1,0 +1,16 @@
+// A reader for the safetensors format: an 8-byte little-endian header length, a JSON
+// header {"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}},
+// then the raw little-endian data. Every offset, size and shape is checked against the
+// file before any tensor is touched; F32/F16/BF16/F64 become fp32.
+#pragma once
+
+#include "encoders/state_dict.h"
+
+#include <string>
+
+namespace bd {
+
+// Throws ModelError "<path>: <tensor>: <cause>" for a malformed file.
+StateDict read_safetensors(const std::string& path);
+
+}  // namespace bd
