@@ -54,4 +54,12 @@ std::vector<FileResult> protect_files(Protector& protector, const BatchOptions& 
                                       const BatchCallback& callback = {},
                                       const std::atomic<bool>* cancel = nullptr);
 
+// `--shard I/N` (0 <= I < N) or `auto/N`: I from JOB_COMPLETION_INDEX (Kubernetes Indexed
+// Job) or SLURM_ARRAY_TASK_ID minus SLURM_ARRAY_TASK_MIN (Slurm array, any start). Throws
+// std::invalid_argument with a one-line reason.
+struct Shard {
+    int index = 0, count = 1;
+};
+Shard parse_shard(const std::string& spec);
+
 }  // namespace bd
