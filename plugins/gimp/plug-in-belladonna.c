@@ -330,6 +330,8 @@ run (const gchar *name, gint nparams, const GimpParam *param,
     case GIMP_RUN_INTERACTIVE:
       gimp_get_data (PLUG_IN_PROC, &vals);
       vals.model[sizeof vals.model - 1] = '\0';
+      if (!vals.model[0] && g_getenv ("BELLADONNA_MODEL"))
+        copy_str (vals.model, sizeof vals.model, g_getenv ("BELLADONNA_MODEL"));
       if (!protect_dialog ())
         status = GIMP_PDB_CANCEL;
       break;

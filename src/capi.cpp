@@ -1,0 +1,266 @@
+// The C API (include/belladonna.h): a thin client of bd::Protector. Its one job besides
+// converting buffers is that no exception ever crosses the C boundary: every exported
+// function catches everything and turns it into a status plus a one-line message.
+#include "belladonna.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#include "encoders/encoder.h"
+#include "perturb/cancelled.h"
+#include "src/image_io.h"
+#include "src/protector.h"
+
+#ifndef BELLADONNA_VERSION_STRING
+#define BELLADONNA_VERSION_STRING "unknown"  // set by cmake/install.cmake
+#endif
+
+struct bd_context {
+    std::unique_ptr<bd::Protector> protector;
+    std::string model_name, device_name;
+    std::string last_error;
+    bd_metrics metrics{};
+    bool has_metrics = false;
+};
+
+namespace {
+
+// Errors of calls that have no context (bd_open, a NULL ctx): one per thread, so that
+// threads each using their own context never see each other's messages.
+thread_local std::string t_error;
+
+// c10::Error messages carry a multi-line backtrace; the API promises one line.
+std::string first_line(const char* what) {
+    std::string s = what ? what : "";
+    size_t nl = s.find('\n');
+    if (nl != std::string::npos) s.resize(nl);
+    return s.empty() ? std::string("unknown error") : s;
+}
+
+// Runs `fn`, mapping every exception to a status and storing its message in `error`.
+// Called inside the exported functions only, so the mapping lives in one place.
+template <class Fn>
+bd_status guarded(std::string& error, Fn&& fn) noexcept {
+    try {
+        error.clear();
+        return fn();
+    } catch (const bd::Cancelled&) {
+        error = "cancelled";
+        return BD_CANCELLED;
+    } catch (const std::bad_alloc&) {
+        error = "out of memory";
+        return BD_ERR_OUT_OF_MEMORY;
+    } catch (const bd::ModelError& e) {
+        error = first_line(e.what());
+        return BD_ERR_MODEL;
+    } catch (const bd::ImageError& e) {
+        error = first_line(e.what());
+        return BD_ERR_IO;
+    } catch (const std::invalid_argument& e) {
+        error = first_line(e.what());
+        return BD_ERR_INVALID_ARGUMENT;
+    } catch (const std::exception& e) {
+        error = "internal error: " + first_line(e.what());
+        return BD_ERR_INTERNAL;
+    } catch (...) {
+        error = "internal error: unknown exception";
+        return BD_ERR_INTERNAL;
+    }
+}
+
+[[noreturn]] void invalid(const std::string& message) { throw std::invalid_argument(message); }
+
+bool one_of(const char* value, std::initializer_list<const char*> allowed) {
+    for (const char* a : allowed)
+        if (std::strcmp(value, a) == 0) return true;
+    return false;
+}
+
+// Checks a caller's image and copies it (packed) into a bd::Image.
+bd::Image to_image(const bd_image& in) {
+    if (in.width == 0 || in.height == 0)
+        invalid("image: width and height must be > 0 (got " + std::to_string(in.width) + "x" +
+                std::to_string(in.height) + ")");
+    if (in.channels < 1 || in.channels > 4)
+        invalid("image: channels must be 1..4 (got " + std::to_string(in.channels) + ")");
+    if (in.bits != 8 && in.bits != 16)
+        invalid("image: bits must be 8 or 16 (got " + std::to_string(in.bits) + ")");
+    if (!in.data) invalid("image: data is NULL");
+    const size_t bps = in.bits / 8;
+    const size_t max = std::numeric_limits<size_t>::max();
+    if (size_t(in.width) > max / (size_t(in.channels) * bps))
+        invalid("image: width " + std::to_string(in.width) + " overflows a row");
+    const size_t row = size_t(in.width) * in.channels * bps;
+    if (in.stride < row)
+        invalid("image: stride " + std::to_string(in.stride) + " is smaller than a row (" +
+                std::to_string(row) + " bytes)");
+    if (row > max / in.height) invalid("image: too large");
+
+    bd::Image img;
+    img.width = in.width;
+    img.height = in.height;
+    img.channels = in.channels;
+    img.bits = in.bits;
+    img.data.resize(row * in.height);
+    const auto* src = static_cast<const uint8_t*>(in.data);
+    for (uint32_t y = 0; y < in.height; ++y)
+        std::memcpy(img.data.data() + size_t(y) * row, src + size_t(y) * in.stride, row);
+    return img;
+}
+
+// Copies the protected samples back into the caller's buffer, rows `stride` apart.
+void from_image(const bd::Image& img, bd_image& out) {
+    const size_t row = size_t(out.width) * out.channels * (out.bits / 8);
+    if (img.width != out.width || img.height != out.height || img.channels != out.channels ||
+        img.bits != out.bits || img.data.size() != row * out.height)
+        throw std::logic_error("protector returned an image of another layout");
+    auto* dst = static_cast<uint8_t*>(out.data);
+    for (uint32_t y = 0; y < out.height; ++y)
+        std::memcpy(dst + size_t(y) * out.stride, img.data.data() + size_t(y) * row, row);
+}
+
+bd::ProtectSettings to_settings(const bd_params& p) {
+    bd::ProtectSettings s;
+    s.mode = p.mode ? p.mode : "poison";
+    if (!one_of(s.mode.c_str(), {"poison", "cloak"}))
+        invalid("params: mode must be \"poison\" or \"cloak\" (got \"" + s.mode + "\")");
+    if (p.target) s.target = p.target;
+    s.intensity = p.intensity ? p.intensity : "default";
+    if (!one_of(s.intensity.c_str(), {"low", "default", "high"}))
+        invalid("params: intensity must be \"low\", \"default\" or \"high\" (got \"" +
+                s.intensity + "\")");
+    s.quality = p.quality ? p.quality : "default";
+    if (!one_of(s.quality.c_str(), {"fast", "default", "slow"}))
+        invalid("params: quality must be \"fast\", \"default\" or \"slow\" (got \"" +
+                s.quality + "\")");
+    if (!std::isfinite(p.epsilon) || p.epsilon < 0 || p.epsilon > 255)
+        invalid("params: epsilon must be in [0, 255] (1/255 units; 0 = from intensity), got " +
+                std::to_string(p.epsilon));
+    s.epsilon = p.epsilon;
+    if (p.steps < 0) invalid("params: steps must be >= 0 (got " + std::to_string(p.steps) + ")");
+    s.steps = p.steps;
+    s.seed = p.seed;
+    return s;
+}
+
+bd_metrics to_metrics(const bd::ProtectResult& r) {
+    bd_metrics m{};
+    m.linf = r.metrics.linf;
+    m.psnr = r.metrics.psnr;
+    m.ssim = r.metrics.ssim;
+    m.target_sim_before = r.metrics.target_sim_before;
+    m.target_sim_after = r.metrics.target_sim_after;
+    m.source_sim_before = r.metrics.source_sim_before;
+    m.source_sim_after = r.metrics.source_sim_after;
+    m.seconds = r.seconds;
+    return m;
+}
+
+}  // namespace
+
+extern "C" {
+
+uint32_t bd_abi_version(void) { return BD_ABI_VERSION; }
+
+const char* bd_version_string(void) { return BELLADONNA_VERSION_STRING; }
+
+bd_params bd_default_params(void) {
+    bd_params p;
+    std::memset(&p, 0, sizeof p);
+    p.mode = "poison";
+    p.target = nullptr;
+    p.epsilon = 0;
+    p.intensity = "default";
+    p.quality = "default";
+    p.steps = 0;
+    p.seed = 0;
+    p.progress = nullptr;
+    p.user_data = nullptr;
+    return p;
+}
+
+bd_status bd_open(const char* model, const char* device, bd_context** out) {
+    if (out) *out = nullptr;
+    return guarded(t_error, [&] {
+        if (!out) invalid("bd_open: out is NULL");
+        if (!model || !*model) invalid("bd_open: model is NULL or empty");
+        auto ctx = std::make_unique<bd_context>();
+        ctx->protector = bd::Protector::open(model, device && *device ? device : "auto");
+        if (!ctx->protector) throw std::logic_error("Protector::open returned nothing");
+        ctx->model_name = ctx->protector->model_name();
+        ctx->device_name = ctx->protector->device_name();
+        *out = ctx.release();
+        return BD_OK;
+    });
+}
+
+void bd_close(bd_context* ctx) {
+    // A destructor that throws has nowhere to report; swallow rather than terminate.
+    try {
+        delete ctx;
+    } catch (...) {
+    }
+}
+
+bd_status bd_protect(bd_context* ctx, const bd_params* params, bd_image* image) {
+    if (!ctx)
+        return guarded(t_error, []() -> bd_status { invalid("bd_protect: ctx is NULL"); });
+    return guarded(ctx->last_error, [&] {
+        if (!params) invalid("bd_protect: params is NULL");
+        if (!image) invalid("bd_protect: image is NULL");
+        bd::ProtectSettings settings = to_settings(*params);
+        bd::Image img = to_image(*image);
+
+        bd::ProgressFn progress;
+        if (params->progress) {
+            bd_progress_fn fn = params->progress;
+            void* user = params->user_data;
+            progress = [fn, user](float fraction) { return fn(fraction, user) == 0; };
+            // Let the host cancel before the (possibly long) first optimisation step.
+            if (!progress(0.0f)) throw bd::Cancelled();
+        }
+        bd::ProtectResult result = ctx->protector->protect(img, settings, progress);
+        from_image(result.image, *image);
+        ctx->metrics = to_metrics(result);
+        ctx->has_metrics = true;
+        if (params->progress) params->progress(1.0f, params->user_data);
+        return BD_OK;
+    });
+}
+
+const char* bd_last_error(const bd_context* ctx) {
+    return ctx ? ctx->last_error.c_str() : t_error.c_str();
+}
+
+bd_status bd_last_metrics(const bd_context* ctx, bd_metrics* out) {
+    if (!ctx)
+        return guarded(t_error, []() -> bd_status { invalid("bd_last_metrics: ctx is NULL"); });
+    // last_error belongs to the caller's last real call; a const query does not touch it.
+    if (!out || !ctx->has_metrics) return BD_ERR_INVALID_ARGUMENT;
+    *out = ctx->metrics;
+    return BD_OK;
+}
+
+const char* bd_model_name(const bd_context* ctx) { return ctx ? ctx->model_name.c_str() : ""; }
+
+const char* bd_device_name(const bd_context* ctx) { return ctx ? ctx->device_name.c_str() : ""; }
+
+const char* bd_status_string(bd_status status) {
+    switch (status) {
+        case BD_OK: return "ok";
+        case BD_CANCELLED: return "cancelled";
+        case BD_ERR_INVALID_ARGUMENT: return "invalid argument";
+        case BD_ERR_IO: return "input/output error";
+        case BD_ERR_MODEL: return "model error";
+        case BD_ERR_OUT_OF_MEMORY: return "out of memory";
+        case BD_ERR_INTERNAL: return "internal error";
+    }
+    return "unknown status";
+}
+
+}  // extern "C"
