@@ -38,6 +38,9 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/belladonnaConfig.cmake
   DESTINATION ${BELLADONNA_CMAKE_DIR} COMPONENT dev)
 
 # pkg-config: `pkg-config --cflags --libs belladonna`.
+file(RELATIVE_PATH BELLADONNA_PC_TO_PREFIX
+  "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+string(REGEX REPLACE "/$" "" BELLADONNA_PC_TO_PREFIX "${BELLADONNA_PC_TO_PREFIX}")
 configure_file(${CMAKE_CURRENT_LIST_DIR}/belladonna.pc.in
   ${CMAKE_CURRENT_BINARY_DIR}/belladonna.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/belladonna.pc
