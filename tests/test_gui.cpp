@@ -1,0 +1,374 @@
+// The desktop app driven like a user would: drops, clicks, shortcuts. Runs the real
+// widgets and the real library on the offscreen platform with a tiny generated model.
+#include <QApplication>
+#include <QCheckBox>
+#include <QDir>
+#include <QDirIterator>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QFileInfo>
+#include <QImage>
+#include <QLineEdit>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QTableView>
+#include <QTest>
+#include <QUrl>
+#include <memory>
+
+#include "gui/main_window.h"
+#include "gui/model_picker.h"
+#include "gui/preview_widget.h"
+#include "gui/queue_model.h"
+#include "gui/settings_panel.h"
+#include "gui/drop_zone.h"
+#include "util/test_images.h"
+#include "util/tiny_clip.h"
+
+using bd::gui::ItemStatus;
+using bd::gui::MainWindow;
+
+namespace {
+
+// A textured image (gradients plus a hashed pattern) so the optimiser has edges to use.
+void make_image(const QString& path, int w, int h, int seed) {
+    QImage img(w, h, QImage::Format_RGB32);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            const unsigned hsh = unsigned(x * 73856093) ^ unsigned(y * 19349663) ^ unsigned(seed * 83492791);
+            img.setPixel(x, y, qRgb((x * 255 / w + int(hsh % 40)) & 255, (y * 255 / h + seed * 40) & 255,
+                                    ((x + y) * 2 + int((hsh >> 8) % 60)) & 255));
+        }
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    QVERIFY2(img.save(path), qPrintable(path));
+}
+
+QByteArray file_bytes(const QString& path) {
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+// Every file below `dir`, relative to it, sorted.
+QStringList files_below(const QString& dir) {
+    QStringList out;
+    QDirIterator it(dir, QDir::Files | QDir::Hidden | QDir::System, QDirIterator::Subdirectories);
+    while (it.hasNext()) out << QDir(dir).relativeFilePath(it.next());
+    out.sort();
+    return out;
+}
+
+}  // namespace
+
+class GuiTest : public QObject {
+    Q_OBJECT
+
+    std::unique_ptr<bd::test::TempDir> home_;  // settings, model cache, the tiny model
+    QString model_;
+
+    std::unique_ptr<MainWindow> window() {
+        auto w = std::make_unique<MainWindow>();
+        w->setDialogsEnabled(false);
+        w->settings()->modelPicker()->setCustomPath(model_);
+        w->settings()->setDevice(QStringLiteral("cpu"));
+        w->settings()->setQuality(QStringLiteral("fast"));
+        // Earlier cases in the same process may have saved other choices.
+        w->settings()->setMode(QStringLiteral("poison"));
+        w->settings()->setTarget({});
+        w->settings()->setIntensity(QStringLiteral("default"));
+        w->settings()->setOutputFolder({});
+        w->settings()->setOutputFormat(QStringLiteral("same"));
+        w->show();
+        return w;
+    }
+
+    static QString tmp(const bd::test::TempDir& d, const QString& name) {
+        return QDir(QString::fromStdString(d.path())).filePath(name);
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        home_ = std::make_unique<bd::test::TempDir>();
+        const QString home = QString::fromStdString(home_->path());
+        // Never touch the user's settings or model cache.
+        QCoreApplication::setOrganizationName(QStringLiteral("belladonna-test"));
+        QCoreApplication::setApplicationName(QStringLiteral("test_gui"));
+        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, home + "/settings");
+        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, home + "/settings");
+        qputenv("BELLADONNA_CACHE_DIR", (home + "/cache").toLocal8Bit());
+        QDir().mkpath(home + "/model");
+        model_ = QString::fromStdString(
+            bd::test::write_tiny_clip(home_->path() + "/model", bd::test::TinyFormat::open_clip, {}));
+        QVERIFY(QFileInfo::exists(model_));
+    }
+
+    void dropFillsQueue() {
+        auto w = window();
+        bd::test::TempDir d;
+        const QString a = tmp(d, "a.png"), b = tmp(d, "b.jpg"), folder = tmp(d, "portfolio");
+        make_image(a, 64, 48, 1);
+        make_image(b, 80, 60, 2);
+        make_image(folder + "/c.png", 40, 40, 3);
+        make_image(folder + "/sub/d.jpg", 50, 30, 4);
+        make_image(folder + "/.hidden.png", 20, 20, 5);
+        QFile txt(folder + "/notes.txt");
+        QVERIFY(txt.open(QIODevice::WriteOnly));
+        txt.write("not an image\n");
+        txt.close();
+
+        QMimeData mime;
+        mime.setUrls({QUrl::fromLocalFile(a), QUrl::fromLocalFile(b), QUrl::fromLocalFile(folder)});
+        const QPoint at = w->dropZone()->rect().center();
+        QDragEnterEvent enter(at, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(w->dropZone(), &enter);
+        QVERIFY(enter.isAccepted());
+        QDropEvent drop(QPointF(at), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(w->dropZone(), &drop);
+        QVERIFY(drop.isAccepted());
+
+        QCOMPARE(w->queue()->size(), 4);  // hidden and non-image files are left out
+        QStringList names;
+        for (int r = 0; r < 4; ++r) {
+            names << QFileInfo(w->queue()->item(r).path).fileName();
+            QCOMPARE(w->queue()->item(r).status, ItemStatus::queued);
+        }
+        names.sort();
+        QCOMPARE(names, (QStringList{"a.png", "b.jpg", "c.png", "d.jpg"}));
+        QCOMPARE(w->queueView()->model()->rowCount(), 4);
+        QVERIFY(w->protectButton()->isEnabled());
+
+        // Thumbnails and sizes arrive from the loader without blocking the window.
+        const int row_a = w->queue()->rowOf(a);
+        QTRY_VERIFY_WITH_TIMEOUT(!w->queue()->item(row_a).thumbnail.isNull(), 5000);
+        QCOMPARE(w->queue()->item(row_a).dimensions, QSize(64, 48));
+        const QString size_text =
+            w->queue()->data(w->queue()->index(row_a, bd::gui::QueueModel::size_column), Qt::DisplayRole).toString();
+        QVERIFY2(size_text.contains("64 × 48"), qPrintable(size_text));
+
+        // The same drop again adds nothing; a web link is refused while dragging.
+        QDropEvent again(QPointF(at), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(w->dropZone(), &again);
+        QCOMPARE(w->queue()->size(), 4);
+        QMimeData web;
+        web.setUrls({QUrl(QStringLiteral("https://example.com/x.png"))});
+        QDragEnterEvent enter_web(at, Qt::CopyAction, &web, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(w->dropZone(), &enter_web);
+        QVERIFY(!enter_web.isAccepted());
+    }
+
+    void protectWritesOutputs() {
+        auto w = window();
+        bd::test::TempDir d;
+        const QString art = tmp(d, "art");
+        make_image(art + "/one.png", 96, 64, 1);
+        make_image(art + "/two.jpg", 72, 72, 2);
+        make_image(art + "/more/three.png", 64, 80, 3);
+        const QStringList inputs = files_below(art);
+        std::vector<QByteArray> before;
+        for (const auto& f : inputs) before.push_back(file_bytes(art + "/" + f));
+
+        QCOMPARE(w->addPaths({art}), 3);
+        QSignalSpy finished(w.get(), &MainWindow::runFinished);
+        QVERIFY(w->startProtect());
+        QVERIFY(w->isRunning());
+        QVERIFY(!w->protectButton()->isEnabled());
+        QVERIFY(w->cancelButton()->isEnabled());
+        QVERIFY(finished.wait(60000));
+        QCOMPARE(finished.first().at(0).toInt(), 3);  // ok
+        QCOMPARE(finished.first().at(1).toInt(), 0);  // failed
+        QCOMPARE(finished.first().at(2).toBool(), false);
+        QVERIFY(!w->isRunning());
+        QVERIFY(w->protectButton()->isEnabled());
+        QCOMPARE(w->overallProgress()->value(), 1000);
+
+        // Outputs in the default place: a `protected` folder beside the inputs, sub-folders kept.
+        QCOMPARE(files_below(art + "/protected"),
+                 (QStringList{"more/three-protected.png", "one-protected.png", "two-protected.jpg"}));
+        for (int r = 0; r < 3; ++r) {
+            const auto& it = w->queue()->item(r);
+            QCOMPARE(it.status, ItemStatus::done);
+            QVERIFY(bd::gui::QueueModel::statusText(it).startsWith("Protected"));
+            QVERIFY2(it.output.startsWith(art + "/protected/"), qPrintable(it.output));
+            const QImage in(it.path), out(it.output);
+            QVERIFY(!out.isNull());
+            QCOMPARE(out.size(), in.size());
+            QVERIFY(it.metrics.psnr > 20);
+        }
+        for (size_t k = 0; k < size_t(inputs.size()); ++k)  // originals untouched
+            QCOMPARE(file_bytes(art + "/" + inputs[int(k)]), before[k]);
+
+        // The preview shows a finished image, its metrics and a visible amplified change.
+        auto* p = w->preview();
+        QVERIFY(p->hasImages());
+        QVERIFY2(p->metricsText().contains("PSNR"), qPrintable(p->metricsText()));
+        QVERIFY(p->differenceToggle()->isEnabled());
+        p->differenceToggle()->setChecked(true);
+        const QImage diff = p->differenceImage();
+        int lit = 0;
+        for (int y = 0; y < diff.height(); ++y)
+            for (int x = 0; x < diff.width(); ++x) lit += qGray(diff.pixel(x, y)) > 0;
+        QVERIFY2(lit > diff.width() * diff.height() / 20, "the amplified difference is (almost) black");
+
+        // Protect again with nothing left to do re-runs the queue (a deliberate redo).
+        finished.clear();
+        QTest::keyClick(w.get(), Qt::Key_Return, Qt::ControlModifier);  // the shortcut
+        QVERIFY(w->isRunning());
+        QVERIFY(finished.wait(60000));
+        QCOMPARE(finished.first().at(0).toInt(), 3);
+    }
+
+    void cancelStopsPromptly() {
+        auto w = window();
+        w->settings()->setQuality(QStringLiteral("slow"));  // a long run: minutes uncancelled
+        bd::test::TempDir d;
+        const QString art = tmp(d, "art");
+        for (int k = 0; k < 6; ++k) make_image(art + QStringLiteral("/img%1.png").arg(k), 320, 240, k);
+        QCOMPARE(w->addPaths({art}), 6);
+        QVERIFY(QTest::qWaitForWindowActive(w.get()));
+
+        QSignalSpy finished(w.get(), &MainWindow::runFinished);
+        QVERIFY(w->startProtect());
+        QTRY_VERIFY_WITH_TIMEOUT(w->imageProgress()->value() > 0, 30000);
+        // The window stays responsive while the worker runs: events are processed.
+        QVERIFY(w->isRunning());
+        QElapsedTimer clock;
+        clock.start();
+        QTest::keyClick(w.get(), Qt::Key_Escape);  // Esc cancels
+        QVERIFY(finished.wait(10000));
+        const qint64 ms = clock.elapsed();
+        QVERIFY2(ms < 3000, qPrintable(QStringLiteral("cancel took %1 ms").arg(ms)));
+        QCOMPARE(finished.first().at(2).toBool(), true);
+
+        // Only complete outputs of finished images exist; nothing half-written anywhere.
+        int done = 0;
+        QStringList expected;
+        for (int r = 0; r < w->queue()->size(); ++r) {
+            const auto& it = w->queue()->item(r);
+            if (it.status == ItemStatus::done) {
+                ++done;
+                expected << QDir(art + "/protected").relativeFilePath(it.output);
+                QCOMPARE(QImage(it.output).size(), QSize(320, 240));
+            } else {
+                QCOMPARE(it.status, ItemStatus::cancelled);
+            }
+        }
+        QVERIFY2(done < 6, "the run finished before Cancel: make it longer");
+        expected.sort();
+        const QString out = art + "/protected";
+        QCOMPARE(QDir(out).exists() ? files_below(out) : QStringList(), expected);
+        QCOMPARE(files_below(art).size(), 6 + expected.size());
+        QVERIFY(w->protectButton()->isEnabled());
+    }
+
+    void badFileShowsError() {
+        auto w = window();
+        bd::test::TempDir d;
+        const QString good1 = tmp(d, "good1.png"), good2 = tmp(d, "good2.jpg"), bad = tmp(d, "bad.png");
+        make_image(good1, 48, 48, 1);
+        make_image(good2, 56, 40, 2);
+        QFile f(bad);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("this is a text file, not a PNG\n");
+        f.close();
+        // A folder whose only image is broken: listed with its error straight away.
+        const QString broken = tmp(d, "folder/broken.jpg");
+        QDir().mkpath(tmp(d, "folder"));
+        QFile b(broken);
+        QVERIFY(b.open(QIODevice::WriteOnly));
+        b.write("GIF89a not a jpeg");
+        b.close();
+
+        QCOMPARE(w->addPaths({good1, bad, good2, tmp(d, "folder")}), 4);
+        const int broken_row = w->queue()->rowOf(broken);
+        QVERIFY(broken_row >= 0);
+        QCOMPARE(w->queue()->item(broken_row).status, ItemStatus::failed);
+        QVERIFY(!w->queue()->item(broken_row).error.isEmpty());
+
+        QSignalSpy finished(w.get(), &MainWindow::runFinished);
+        QVERIFY(w->startProtect());
+        QVERIFY(finished.wait(60000));
+        QCOMPARE(finished.first().at(0).toInt(), 2);
+        QCOMPARE(finished.first().at(1).toInt(), 2);
+
+        const auto& bad_item = w->queue()->item(w->queue()->rowOf(bad));
+        QCOMPARE(bad_item.status, ItemStatus::failed);
+        QVERIFY2(bad_item.error.contains("bad.png"), qPrintable(bad_item.error));  // names the file
+        const QString shown = w->queue()
+                                  ->data(w->queue()->index(w->queue()->rowOf(bad),
+                                                           bd::gui::QueueModel::status_column),
+                                         Qt::DisplayRole)
+                                  .toString();
+        QVERIFY2(shown.startsWith("Failed: "), qPrintable(shown));
+        QCOMPARE(w->queue()->item(broken_row).status, ItemStatus::failed);
+        for (const QString& g : {good1, good2}) {
+            const auto& it = w->queue()->item(w->queue()->rowOf(g));
+            QCOMPARE(it.status, ItemStatus::done);
+            QVERIFY(QFileInfo::exists(it.output));
+        }
+        QCOMPARE(files_below(tmp(d, "protected")),
+                 (QStringList{"good1-protected.png", "good2-protected.jpg"}));
+        QVERIFY(!QDir(tmp(d, "folder/protected")).exists());
+
+        // Selecting the failed row explains it in the preview too.
+        w->queueView()->setCurrentIndex(w->queue()->index(w->queue()->rowOf(bad), 0));
+        QVERIFY(w->preview()->metricsText().contains("could not be protected"));
+    }
+
+    void settingsAreRemembered() {
+        const QString out = QString::fromStdString(home_->path()) + "/chosen-output";
+        {
+            auto w = window();
+            QVERIFY(QSettings().fileName().startsWith(QString::fromStdString(home_->path())));
+            auto* s = w->settings();
+            s->setMode("cloak");
+            s->setIntensity("high");
+            s->setQuality("slow");
+            s->setOutputFolder(out);
+            s->setOutputFormat("png");
+            w->close();  // saves, as quitting the app does
+        }
+        auto w = std::make_unique<MainWindow>();
+        const bd::ProtectSettings p = w->settings()->protectSettings();
+        QCOMPARE(QString::fromStdString(p.mode), QStringLiteral("cloak"));
+        QCOMPARE(QString::fromStdString(p.intensity), QStringLiteral("high"));
+        QCOMPARE(QString::fromStdString(p.quality), QStringLiteral("slow"));
+        QCOMPARE(w->settings()->outputFolder(), out);
+        QCOMPARE(w->settings()->outputFormat(), QStringLiteral("png"));
+        QCOMPARE(w->settings()->modelPicker()->model(), model_);
+        QCOMPARE(w->settings()->device(), QStringLiteral("cpu"));
+    }
+
+    void missingModelIsExplained() {
+        auto w = window();
+        bd::test::TempDir d;
+        make_image(tmp(d, "x.png"), 32, 32, 1);
+        QCOMPARE(w->addPaths({tmp(d, "x.png")}), 1);
+
+        w->settings()->modelPicker()->setCustomPath(tmp(d, "no-such-model.pt"));
+        QVERIFY(!w->startProtect());
+        QVERIFY(!w->isRunning());
+        QVERIFY2(w->lastMessage().contains("does not exist"), qPrintable(w->lastMessage()));
+
+        // A file that exists but is no model: the run stops before any image, in plain words.
+        const QString junk = tmp(d, "junk.pt");
+        QFile f(junk);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("junk");
+        f.close();
+        w->settings()->modelPicker()->setCustomPath(junk);
+        QSignalSpy finished(w.get(), &MainWindow::runFinished);
+        QVERIFY(w->startProtect());
+        QVERIFY(finished.wait(30000));
+        QVERIFY2(w->lastMessage().startsWith("The model could not be loaded"), qPrintable(w->lastMessage()));
+        QVERIFY(w->lastMessage().contains("junk.pt"));
+        QCOMPARE(w->queue()->item(0).status, ItemStatus::queued);
+        QVERIFY(!QDir(tmp(d, "protected")).exists());
+    }
+};
+
+QTEST_MAIN(GuiTest)
+#include "test_gui.moc"
