@@ -1,0 +1,108 @@
+// The optimizer's cost against its floor: one PGD step for a batch of images vs the bare
+// encoder forward + input-gradient on the same number of views. Also seconds per image
+// for each quality preset. Model: BD_BENCH_MODEL (a path, e.g. one written by
+// `bd-make-tiny-model --size b32`), else a tiny generated CLIP.
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "encoders/encoder.h"
+#include "perturb/mask.h"
+#include "perturb/optimizer.h"
+#include "perturb/settings.h"
+#include "src/threads.h"
+#include "util/test_images.h"
+#include "util/tiny_clip.h"
+
+namespace {
+
+bd::Encoder& encoder() {
+    static std::unique_ptr<bd::test::TempDir> dir;
+    static std::unique_ptr<bd::Encoder> enc;
+    if (!enc) {
+        bd::configure_threads(0);
+        const char* path = std::getenv("BD_BENCH_MODEL");
+        if (path && *path) {
+            enc = bd::load_encoder(path);
+        } else {
+            dir = std::make_unique<bd::test::TempDir>();
+            enc = bd::load_encoder(bd::test::write_tiny_clip(dir->path(), bd::test::TinyFormat::open_clip));
+        }
+        // BD_BENCH_DEVICE=cuda runs on the GPU with the bf16 encoder (scripts/gpu-check.sh).
+        const char* device = std::getenv("BD_BENCH_DEVICE");
+        if (device && *device) enc->to(torch::Device(device), torch::Device(device).is_cuda());
+    }
+    return *enc;
+}
+
+std::vector<bd::PerturbItem> items(int count, int64_t h, int64_t w) {
+    std::vector<bd::PerturbItem> out;
+    auto target = torch::ones({encoder().embed_dim()});
+    for (int i = 0; i < count; ++i) {
+        bd::PerturbItem it;
+        it.image = torch::rand({3, h, w}, torch::TensorOptions().dtype(torch::kFloat)).to(encoder().device());
+        it.budget = (8.0f / 255) * bd::perceptual_mask(it.image);
+        it.target = target / target.norm();
+        it.seed = uint64_t(i);
+        out.push_back(it);
+    }
+    return out;
+}
+
+constexpr int kSteps = 10;  // steps per measured run: amortises the per-run set-up
+
+// args: batch (images), views per image, image side
+void BM_OptimizerStep(benchmark::State& state) {
+    auto batch = items(int(state.range(0)), state.range(2), state.range(2));
+    bd::PerturbSettings s;
+    s.views = int(state.range(1));
+    s.steps = kSteps;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(bd::perturb(encoder(), batch, s));
+        if (encoder().device().is_cuda()) torch::cuda::synchronize();
+    }
+    state.counters["s_per_step"] =
+        benchmark::Counter(double(kSteps), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
+// The floor: the encoder alone, forward + gradient to its input, same number of views.
+void BM_EncoderFloor(benchmark::State& state) {
+    const int64_t n = state.range(0) * state.range(1), s = encoder().input_size();
+    auto x = torch::rand({n, 3, s, s}).to(encoder().device()).requires_grad_(true);
+    auto t = torch::ones({encoder().embed_dim()}).to(encoder().device());
+    for (auto _ : state) {
+        for (int i = 0; i < kSteps; ++i) {
+            auto e = encoder().encode_images(x);
+            auto loss = torch::matmul(e / e.norm(2, -1, true), t).sum();
+            benchmark::DoNotOptimize(torch::autograd::grad({loss}, {x}));
+        }
+        if (encoder().device().is_cuda()) torch::cuda::synchronize();
+    }
+    state.counters["s_per_step"] =
+        benchmark::Counter(double(kSteps), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
+// args: image width, height, preset index (0 fast, 1 default, 2 slow)
+void BM_SecondsPerImage(benchmark::State& state) {
+    static const char* presets[] = {"fast", "default", "slow"};
+    auto batch = items(1, state.range(1), state.range(0));
+    const auto s = bd::make_settings("poison", "default", 0, presets[state.range(2)], 0, 0);
+    state.SetLabel(presets[state.range(2)]);
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(bd::perturb(encoder(), batch, s));
+        if (encoder().device().is_cuda()) torch::cuda::synchronize();
+    }
+}
+
+}  // namespace
+
+BENCHMARK(BM_OptimizerStep)->Args({4, 4, 512})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+BENCHMARK(BM_EncoderFloor)->Args({4, 4, 512})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+BENCHMARK(BM_SecondsPerImage)
+    ->ArgsProduct({{1024}, {1024}, {0, 1}})
+    ->Args({4096, 3072, 0})
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime()
+    ->Iterations(1);
+BENCHMARK_MAIN();

@@ -1,0 +1,312 @@
+#include "src/protector.h"
+
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+
+#include "encoders/encoder.h"
+#include "perturb/budget.h"
+#include "perturb/concepts.h"
+#include "perturb/mask.h"
+#include "perturb/metrics.h"
+#include "perturb/optimizer.h"
+#include "perturb/settings.h"
+#include "perturb/target.h"
+#include "perturb/views.h"
+#include "src/image_io.h"
+#include "src/registry.h"
+#include "src/tensor_image.h"
+#include "src/threads.h"
+
+namespace bd {
+
+namespace {
+
+torch::Tensor unit(const torch::Tensor& x) { return x / x.norm(2, -1, true).clamp_min(1e-12); }
+
+torch::Tensor as_rgb(const torch::Tensor& chw) {
+    return chw.size(0) == 1 ? chw.expand({3, -1, -1}) : chw;
+}
+
+torch::Device parse_device(const std::string& device) {
+    if (device.empty() || device == "auto")
+        return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+    if (device == "cpu") return torch::Device(torch::kCPU);
+    if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
+        if (!torch::cuda::is_available())
+            throw std::invalid_argument("device '" + device + "': this build or machine has no CUDA");
+        int index = 0;
+        if (device.size() > 5) {
+            try {
+                size_t used = 0;
+                index = std::stoi(device.substr(5), &used);
+                if (used != device.size() - 5) throw std::invalid_argument(device);
+            } catch (const std::exception&) {
+                throw std::invalid_argument("device '" + device + "': expected cuda:N");
+            }
+        }
+        if (index < 0 || index >= int(torch::cuda::device_count()))
+            throw std::invalid_argument("device '" + device + "': no such GPU");
+        return torch::Device(torch::kCUDA, index);
+    }
+    throw std::invalid_argument("device must be auto, cpu, cuda or cuda:N, not '" + device + "'");
+}
+
+// FNV-1a over the samples: an image's seed depends on its content, not on its position in
+// a batch, so --batch-size and --jobs never change a result.
+uint64_t content_hash(const Image& image) {
+    uint64_t h = 1469598103934665603ULL;
+    for (uint8_t b : image.data) h = (h ^ b) * 1099511628211ULL;
+    return h ^ (uint64_t(image.width) << 32 | image.height);
+}
+
+double cosine(const torch::Tensor& a, const torch::Tensor& b) {
+    if (!a.defined() || !b.defined()) return NAN;
+    return torch::dot(a, b).item<double>();
+}
+
+// What one image is pushed toward and away from, with the names the report shows.
+struct Aim {
+    torch::Tensor target, source;  // [D] unit; undefined when not used
+    std::string target_concept, source_concept;
+};
+
+}  // namespace
+
+struct Protector::State {
+    std::unique_ptr<Encoder> encoder;
+    std::string model;
+    torch::Device device{torch::kCPU};
+    torch::Tensor concepts;  // [K, D] unit, built on first use (text encoders only)
+
+    const torch::Tensor& concept_table() {
+        if (!concepts.defined()) {
+            torch::NoGradGuard no_grad;
+            concepts = concept_embeddings(*encoder, builtin_concepts());
+        }
+        return concepts;
+    }
+
+    // [D] unit embedding of an upright [C, H, W] image as CLIP frames it.
+    torch::Tensor embed(const torch::Tensor& upright) {
+        torch::NoGradGuard no_grad;
+        auto view = resize_center_crop(as_rgb(upright.to(device, torch::kFloat)).unsqueeze(0),
+                                       encoder->input_size());
+        return unit(encoder->encode_images(view)).squeeze(0);
+    }
+
+    torch::Tensor embed_image(const Image& image) {
+        return embed(orient(color_to_tensor(image), image.metadata.orientation));
+    }
+
+    torch::Tensor concept_embedding(const std::string& concept) {
+        if (!encoder->has_text())
+            throw std::invalid_argument("model '" + model +
+                                        "' has no text tower: give --target-image instead of a concept");
+        torch::NoGradGuard no_grad;
+        return concept_embeddings(*encoder, {concept}).squeeze(0).to(device);
+    }
+
+    // The report's numbers for one original/protected pair (DESIGN.md §2 "honest metrics").
+    ProtectMetrics measure(const Image& original, const Image& protected_image, const Aim& aim,
+                           const torch::Tensor& clean) {
+        ProtectMetrics m;
+        const auto a = color_to_tensor(original), b = color_to_tensor(protected_image);
+        if (a.sizes() != b.sizes())
+            throw std::invalid_argument("the two images differ in size or channels");
+        m.linf = linf_255(a, b);
+        m.psnr = psnr(a, b);
+        m.ssim = ssim(a, b);
+        const int o = original.metadata.orientation;
+        const auto upright = orient(b, o);
+        const auto after = embed(upright);
+        m.target_concept = aim.target_concept;
+        m.source_concept = aim.source_concept;
+        const auto away = aim.source.defined() ? aim.source : clean;
+        m.source_sim_before = cosine(clean, away);
+        m.source_sim_after = cosine(after, away);
+        if (aim.target.defined()) {
+            m.target_sim_before = cosine(clean, aim.target);
+            m.target_sim_after = cosine(after, aim.target);
+            // A real libjpeg-turbo re-encode at quality 75, as platforms do on upload.
+            WriteOptions jpeg;
+            jpeg.format = ImageFormat::jpeg;
+            jpeg.jpeg_quality = 75;
+            Image plain;  // 8-bit colour without alpha or metadata: what a JPEG can hold
+            plain.width = uint32_t(upright.size(2));
+            plain.height = uint32_t(upright.size(1));
+            plain.channels = uint32_t(upright.size(0));
+            plain.bits = 8;
+            plain.data.resize(plain.row_bytes() * plain.height);
+            const auto reencoded = decode_image(encode_image(with_color(plain, upright), jpeg, "jpeg75"), "jpeg75");
+            m.target_sim_after_jpeg75 = cosine(embed(color_to_tensor(reencoded)), aim.target);
+            const auto half = resize_to(upright.unsqueeze(0), std::max<int64_t>(1, upright.size(1) / 2),
+                                        std::max<int64_t>(1, upright.size(2) / 2));
+            m.target_sim_after_half = cosine(embed(half.squeeze(0)), aim.target);
+        }
+        m.top1_before = top1(clean);
+        m.top1_after = top1(after);
+        return m;
+    }
+
+    // The aim the settings name explicitly (target concept or anchor images, source
+    // concept); what they leave open stays undefined.
+    Aim given_aim(const ProtectSettings& settings) {
+        Aim aim;
+        if (!settings.target_images.empty()) {
+            torch::Tensor sum;  // mean of normalised anchor embeddings
+            for (const auto& path : settings.target_images) {
+                auto e = embed_image(read_image(path));
+                sum = sum.defined() ? sum + e : e;
+            }
+            aim.target = unit(sum);
+            aim.target_concept = "(target images)";
+        } else if (!settings.target.empty()) {
+            aim.target = concept_embedding(settings.target);
+            aim.target_concept = settings.target;
+        }
+        if (!settings.source.empty()) {
+            aim.source = concept_embedding(settings.source);
+            aim.source_concept = settings.source;
+        }
+        return aim;
+    }
+
+    // Automatic target (issue 4): the image's zero-shot concept is the source, the target
+    // a far concept drawn with the seed. Same choice in protect and verify.
+    void complete_aim(Aim& aim, const torch::Tensor& clean, uint64_t seed) {
+        if (aim.target.defined() || !encoder->has_text()) return;
+        const auto& table = concept_table();
+        const auto choice = choose_target(clean, table, seed);
+        aim.target = table[choice.target].to(device);
+        aim.target_concept = builtin_concepts()[size_t(choice.target)];
+        if (!aim.source.defined()) {
+            aim.source = table[choice.source].to(device);
+            aim.source_concept = builtin_concepts()[size_t(choice.source)];
+        }
+    }
+
+    std::string top1(const torch::Tensor& embedding) {
+        if (!encoder->has_text()) return {};
+        const auto index = torch::matmul(concept_table().to(device), embedding).argmax().item<int64_t>();
+        return builtin_concepts()[size_t(index)];
+    }
+};
+
+Protector::Protector() : state_(std::make_unique<State>()) {}
+Protector::~Protector() = default;
+
+std::unique_ptr<Protector> Protector::open(const std::string& model, const std::string& device) {
+    ensure_threads_configured();
+    std::unique_ptr<Protector> p(new Protector());
+    p->state_->device = parse_device(device);
+    const std::string path = resolve_model(model);
+    p->state_->encoder = load_encoder(path);
+    p->state_->model = model;
+    p->state_->encoder->to(p->state_->device, p->state_->device.is_cuda());
+    return p;
+}
+
+Encoder& Protector::encoder() { return *state_->encoder; }
+std::string Protector::model_name() const { return state_->model; }
+std::string Protector::device_name() const { return state_->device.str(); }
+
+ProtectResult Protector::protect(const Image& image, const ProtectSettings& settings,
+                                 const ProgressFn& progress) {
+    return std::move(protect_batch({&image}, settings, progress).front());
+}
+
+std::vector<ProtectResult> Protector::protect_batch(const std::vector<const Image*>& images,
+                                                    const ProtectSettings& settings,
+                                                    const ProgressFn& progress) {
+    ensure_threads_configured();
+    auto& st = *state_;
+    const PerturbSettings ps = make_settings(settings.mode, settings.intensity, settings.epsilon,
+                                             settings.quality, settings.steps, settings.seed);
+    PerturbSettings run = ps;
+    run.robust = settings.robust;
+    const auto start = std::chrono::steady_clock::now();
+
+    const Aim given = ps.mode == Mode::poison ? st.given_aim(settings) : Aim{};
+    torch::Tensor user_mask;
+    if (!settings.mask_path.empty()) {
+        const Image m = read_image(settings.mask_path);
+        user_mask = luma(orient(color_to_tensor(m), m.metadata.orientation)).to(st.device);
+    }
+
+    std::vector<PerturbItem> items;
+    std::vector<Aim> aims;
+    std::vector<torch::Tensor> clean_embeddings;
+    for (const Image* image : images) {
+        if (!image || image->width == 0 || image->height == 0)
+            throw std::invalid_argument("protect: empty image");
+        const int o = image->metadata.orientation;
+        PerturbItem item;
+        item.image = orient(color_to_tensor(*image), o).to(st.device);
+        item.seed = settings.seed ^ content_hash(*image);
+        auto budget = ps.epsilon * perceptual_mask(item.image);
+        if (image->has_alpha()) {
+            // Fully transparent pixels never change: nobody sees them, and some viewers
+            // would reveal the change if they drop the alpha.
+            budget = budget * (orient(alpha_to_tensor(*image), o).to(st.device) > 0).to(torch::kFloat);
+        }
+        if (user_mask.defined()) {
+            auto m = user_mask;
+            if (m.size(1) != budget.size(1) || m.size(2) != budget.size(2))
+                m = resize_to(m.unsqueeze(0), budget.size(1), budget.size(2)).squeeze(0);
+            budget = budget * m.clamp(0, 1);
+        }
+        item.budget = budget;
+
+        auto clean = st.embed(item.image);
+        clean_embeddings.push_back(clean);
+        Aim aim = given;
+        if (ps.mode == Mode::poison) {
+            if (!aim.target.defined() && !st.encoder->has_text())
+                throw std::invalid_argument("model '" + st.model +
+                                            "' has no text tower: give --target-image for poison mode");
+            st.complete_aim(aim, clean, settings.seed);
+            item.target = aim.target;
+            item.source = aim.source;
+        }
+        items.push_back(std::move(item));
+        aims.push_back(std::move(aim));
+    }
+
+    const auto outputs = perturb(*st.encoder, items, run, progress);
+
+    std::vector<ProtectResult> results;
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+        double(images.size());
+    for (size_t i = 0; i < images.size(); ++i) {
+        const Image& original = *images[i];
+        const int o = original.metadata.orientation;
+        const auto stored_original = color_to_tensor(original);
+        const auto stored_budget = unorient(items[i].budget, o).to(torch::kCPU);
+        const auto stored_protected = unorient(outputs[i], o).to(torch::kCPU);
+        const auto quantized = quantize_within_budget(stored_original, stored_protected, stored_budget,
+                                                      int(original.max_value()));
+        ProtectResult r;
+        r.image = with_color(original, quantized);
+        r.seconds = seconds;
+        if (settings.metrics) r.metrics = st.measure(original, r.image, aims[i], clean_embeddings[i]);
+        results.push_back(std::move(r));
+    }
+    return results;
+}
+
+ProtectMetrics Protector::compare(const Image& original, const Image& protected_image,
+                                  const ProtectSettings& settings) {
+    ensure_threads_configured();
+    auto& st = *state_;
+    const auto clean = st.embed_image(original);
+    Aim aim;
+    if (settings.mode != "cloak") {
+        aim = st.given_aim(settings);
+        st.complete_aim(aim, clean, settings.seed);
+    }
+    return st.measure(original, protected_image, aim, clean);
+}
+
+}  // namespace bd

@@ -1,0 +1,44 @@
+// CUDA: the optimizer keeps everything on the device, runs the encoder in bf16, and still
+// does its job. Skipped where libtorch has no CUDA (Debian's build, CI).
+#include <gtest/gtest.h>
+
+#include "encoders/encoder.h"
+#include "perturb/mask.h"
+#include "perturb/optimizer.h"
+#include "perturb/views.h"
+#include "util/test_images.h"
+#include "util/tiny_clip.h"
+#include "src/tensor_image.h"
+
+namespace bd {
+namespace {
+
+TEST(Gpu, PoisonOnCudaInBf16MatchesTheCpuDirection) {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA in this libtorch or machine";
+    test::TempDir dir;
+    auto encoder = load_encoder(test::write_tiny_clip(dir.path(), test::TinyFormat::open_clip));
+    encoder->to(torch::Device(torch::kCUDA, 0), /*reduced_precision=*/true);
+    const auto x = color_to_tensor(test::make_gradient(512, 384, 3, 8)).cuda();
+    PerturbItem it;
+    it.image = x;
+    it.budget = (8.0f / 255) * perceptual_mask(x);
+    auto target = torch::randn({encoder->embed_dim()}, torch::kCUDA);
+    it.target = target / target.norm();
+    PerturbSettings s;
+    s.steps = 40;
+    s.views = 4;
+    const auto out = perturb(*encoder, {it}, s)[0];
+    EXPECT_TRUE(out.is_cuda());
+    EXPECT_EQ(out.scalar_type(), torch::kFloat);
+    EXPECT_TRUE(((out - x).abs() <= it.budget + 1e-6).all().item<bool>());
+    auto embed = [&](const torch::Tensor& img) {
+        torch::NoGradGuard g;
+        auto e = encoder->encode_images(resize_center_crop(img.unsqueeze(0), encoder->input_size()));
+        EXPECT_EQ(e.scalar_type(), torch::kFloat);
+        return (e / e.norm(2, -1, true)).squeeze(0);
+    };
+    EXPECT_GT(torch::dot(embed(out), it.target).item<float>() - torch::dot(embed(x), it.target).item<float>(), 0.1f);
+}
+
+}  // namespace
+}  // namespace bd

@@ -1,0 +1,124 @@
+// The optimizer on a tiny random CLIP: it must move embeddings the way each mode says,
+// reproducibly, the same in a batch as alone, and stop when asked.
+#include <gtest/gtest.h>
+
+#include "encoders/encoder.h"
+#include "perturb/cancelled.h"
+#include "perturb/mask.h"
+#include "perturb/optimizer.h"
+#include "perturb/views.h"
+#include "util/test_images.h"
+#include "util/tiny_clip.h"
+#include "src/tensor_image.h"
+
+namespace bd {
+namespace {
+
+class Optimizer : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        dir_ = new test::TempDir();
+        encoder_ = load_encoder(test::write_tiny_clip(dir_->path(), test::TinyFormat::open_clip)).release();
+    }
+    static void TearDownTestSuite() {
+        delete encoder_;
+        delete dir_;
+    }
+
+    static torch::Tensor embed(const torch::Tensor& chw) {
+        torch::NoGradGuard no_grad;
+        auto e = encoder_->encode_images(resize_center_crop(chw.unsqueeze(0), encoder_->input_size()));
+        return (e / e.norm(2, -1, true)).squeeze(0);
+    }
+
+    static PerturbItem item(const torch::Tensor& image, uint64_t seed) {
+        PerturbItem it;
+        it.image = image;
+        it.budget = (8.0 / 255) * perceptual_mask(image);
+        it.seed = seed;
+        return it;
+    }
+
+    static torch::Tensor picture(uint32_t w, uint32_t h) {
+        return color_to_tensor(test::make_gradient(w, h, 3, 8));
+    }
+
+    static test::TempDir* dir_;
+    static Encoder* encoder_;
+};
+test::TempDir* Optimizer::dir_ = nullptr;
+Encoder* Optimizer::encoder_ = nullptr;
+
+TEST_F(Optimizer, PoisonMovesTowardTargetAndAwayFromSource) {
+    const auto x = picture(80, 64);
+    auto target = torch::randn({encoder_->embed_dim()}, torch::TensorOptions().dtype(torch::kFloat));
+    target = target / target.norm();
+    auto it = item(x, 1);
+    it.target = target;
+    PerturbSettings s;
+    s.steps = 40;
+    s.views = 2;
+    const auto out = perturb(*encoder_, {it}, s)[0];
+    const auto before = embed(x), after = embed(out);
+    EXPECT_GT(torch::dot(after, target).item<float>() - torch::dot(before, target).item<float>(), 0.1f);
+    EXPECT_LT(torch::dot(after, before).item<float>(), 0.99f);  // moved away from itself
+    // Within budget, in range.
+    EXPECT_TRUE(((out - x).abs() <= it.budget + 1e-6).all().item<bool>());
+    EXPECT_GE(out.min().item<float>(), 0.0f);
+    EXPECT_LE(out.max().item<float>(), 1.0f);
+}
+
+TEST_F(Optimizer, CloakMovesAwayFromTheCleanEmbedding) {
+    const auto x = picture(64, 64);
+    PerturbSettings s;
+    s.mode = Mode::cloak;
+    s.steps = 40;
+    s.views = 2;
+    const auto out = perturb(*encoder_, {item(x, 2)}, s)[0];
+    EXPECT_LT(torch::dot(embed(out), embed(x)).item<float>(), 0.95f);
+}
+
+TEST_F(Optimizer, SameSeedSameResultAndBatchEqualsSingle) {
+    const auto a = picture(64, 48), b = picture(40, 72);
+    auto target = torch::ones({encoder_->embed_dim()}) / std::sqrt(double(encoder_->embed_dim()));
+    auto ia = item(a, 11), ib = item(b, 12);
+    ia.target = ib.target = target;
+    PerturbSettings s;
+    s.steps = 8;
+    s.views = 3;
+    const auto single_a = perturb(*encoder_, {ia}, s)[0];
+    const auto again_a = perturb(*encoder_, {ia}, s)[0];
+    EXPECT_TRUE(torch::equal(single_a, again_a));
+    const auto single_b = perturb(*encoder_, {ib}, s)[0];
+    const auto batch = perturb(*encoder_, {ia, ib}, s);
+    // Sign steps amplify tiny float differences between batched and single matmuls into a
+    // few flipped pixels; the images must agree almost everywhere.
+    EXPECT_LT((batch[0] - single_a).abs().gt(1e-5).to(torch::kFloat).mean().item<float>(), 0.01f);
+    EXPECT_LT((batch[1] - single_b).abs().gt(1e-5).to(torch::kFloat).mean().item<float>(), 0.01f);
+    // A different seed gives a different result (the views differ).
+    ia.seed = 99;
+    EXPECT_FALSE(torch::equal(perturb(*encoder_, {ia}, s)[0], single_a));
+}
+
+TEST_F(Optimizer, ZeroBudgetChangesNothing) {
+    const auto x = picture(48, 48);
+    auto it = item(x, 3);
+    it.budget = torch::zeros({1, 48, 48});
+    it.target = torch::ones({encoder_->embed_dim()});
+    PerturbSettings s;
+    s.steps = 5;
+    EXPECT_TRUE(torch::equal(perturb(*encoder_, {it}, s)[0], x));
+}
+
+TEST_F(Optimizer, CancellationStopsPromptly) {
+    auto it = item(picture(48, 48), 4);
+    it.target = torch::ones({encoder_->embed_dim()});
+    PerturbSettings s;
+    s.steps = 1000;
+    int calls = 0;
+    EXPECT_THROW(perturb(*encoder_, {it}, s, [&](float) { return ++calls < 3; }), Cancelled);
+    EXPECT_EQ(calls, 3);
+}
+
+}  // namespace
+}  // namespace bd

@@ -1,0 +1,159 @@
+// The Protector end to end on images and files: bounds that hold in the written file,
+// alpha untouched, the user's mask respected, and a gain that survives re-compression.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "perturb/cancelled.h"
+#include "src/image_io.h"
+#include "src/protector.h"
+#include "src/tensor_image.h"
+#include "util/test_images.h"
+#include "util/tiny_clip.h"
+
+namespace bd {
+namespace {
+
+class ProtectorTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        dir_ = new test::TempDir();
+        protector_ = Protector::open(test::write_tiny_clip(dir_->path(), test::TinyFormat::open_clip), "cpu").release();
+    }
+    static void TearDownTestSuite() {
+        delete protector_;
+        delete dir_;
+    }
+    static ProtectSettings quick(int steps = 6) {
+        ProtectSettings s;
+        s.target = "cat";
+        s.quality = "fast";
+        s.steps = steps;
+        return s;
+    }
+    static test::TempDir* dir_;
+    static Protector* protector_;
+};
+test::TempDir* ProtectorTest::dir_ = nullptr;
+Protector* ProtectorTest::protector_ = nullptr;
+
+// Per-sample max |protected - original| in units of the file's own grid.
+int64_t max_step(const Image& a, const Image& b) {
+    const auto ta = torch::round(color_to_tensor(a).to(torch::kDouble) * a.max_value());
+    const auto tb = torch::round(color_to_tensor(b).to(torch::kDouble) * b.max_value());
+    return (ta - tb).abs().max().item<int64_t>();
+}
+
+TEST_F(ProtectorTest, BoundHoldsInTheWrittenFileAt8And16Bits) {
+    for (uint32_t bits : {8u, 16u}) {
+        const Image original = test::make_gradient(72, 56, 4, bits);
+        auto settings = quick();
+        settings.intensity = "low";  // 4/255
+        const auto result = protector_->protect(original, settings);
+        const std::string path = dir_->file("bound" + std::to_string(bits) + ".png");
+        write_image(path, result.image);
+        const Image back = read_image(path);
+        ASSERT_EQ(back.bits, bits);
+        ASSERT_EQ(back.channels, 4u);
+        const int64_t step = max_step(original, back);
+        const int64_t allowed = bits == 8 ? 4 : int64_t(std::floor(4.0 / 255 * 65535 + 1e-6));
+        EXPECT_LE(step, allowed) << bits << "-bit";
+        EXPECT_GT(step, 0) << bits << "-bit: nothing changed";
+        // Alpha bit-identical.
+        EXPECT_TRUE(torch::equal(alpha_to_tensor(back), alpha_to_tensor(original)));
+        EXPECT_LE(result.metrics.linf, 4.0 + 1e-6);
+    }
+}
+
+TEST_F(ProtectorTest, TransparentPixelsAndMaskedAreasNeverChange) {
+    Image original = test::make_gradient(64, 64, 4, 8);
+    // Left half fully transparent.
+    for (uint32_t y = 0; y < 64; ++y)
+        for (uint32_t x = 0; x < 32; ++x) original.data[(y * 64 + x) * 4 + 3] = 0;
+    // A user mask that forbids the bottom half.
+    Image mask;
+    mask.width = mask.height = 64;
+    mask.channels = 1;
+    mask.bits = 8;
+    mask.format = ImageFormat::png;
+    mask.data.assign(64 * 64, 255);
+    std::fill(mask.data.begin() + 32 * 64, mask.data.end(), 0);
+    const std::string mask_path = dir_->file("mask.png");
+    write_image(mask_path, mask);
+
+    auto settings = quick();
+    settings.mask_path = mask_path;
+    const auto result = protector_->protect(original, settings);
+    const auto a = color_to_tensor(original), b = color_to_tensor(result.image);
+    const auto diff = (a - b).abs();
+    EXPECT_EQ(diff.slice(2, 0, 32).max().item<float>(), 0.0f) << "transparent pixels changed";
+    // The mask's edge is resized bilinearly: check clear of the boundary.
+    EXPECT_EQ(diff.slice(1, 34, 64).max().item<float>(), 0.0f) << "masked area changed";
+    EXPECT_GT(diff.slice(1, 0, 30).slice(2, 32, 64).max().item<float>(), 0.0f) << "allowed area unchanged";
+    EXPECT_TRUE(torch::equal(alpha_to_tensor(result.image), alpha_to_tensor(original)));
+}
+
+TEST_F(ProtectorTest, GainSurvivesJpegAndDownscaleAndRobustnessHelps) {
+    // Sample artworks when they are there (they are in the repository), else a fixture.
+    std::vector<Image> images;
+    const auto samples = std::filesystem::path(test::source_dir()) / "samples";
+    if (std::filesystem::exists(samples))
+        for (const auto& entry : std::filesystem::directory_iterator(samples))
+            if (detect_format_file(entry.path().string()) != ImageFormat::unknown)
+                images.push_back(read_image(entry.path().string()));
+    if (images.empty()) images.push_back(test::make_gradient(256, 192, 3, 8));
+
+    for (const auto& image : images) {
+        auto robust = quick(40);
+        auto plain = robust;
+        plain.robust = false;
+        const auto with = protector_->protect(image, robust).metrics;
+        const auto without = protector_->protect(image, plain).metrics;
+        const double gain = with.target_sim_after - with.target_sim_before;
+        EXPECT_GT(gain, 0.05) << "target similarity barely moved";
+        EXPECT_LT(with.source_sim_after, with.source_sim_before);
+        EXPECT_GT(with.target_sim_after_jpeg75 - with.target_sim_before, 0.5 * gain);
+        EXPECT_GT(with.target_sim_after_half - with.target_sim_before, 0.5 * gain);
+        EXPECT_GT(with.psnr, 35.0);
+        // The robustness views make the gain after JPEG larger than without them.
+        EXPECT_GT(with.target_sim_after_jpeg75, without.target_sim_after_jpeg75);
+    }
+}
+
+TEST_F(ProtectorTest, CloakLowersSimilarityToTheCleanImage) {
+    const Image original = test::make_gradient(96, 64, 3, 8);
+    ProtectSettings s;
+    s.mode = "cloak";
+    s.quality = "fast";
+    s.steps = 30;
+    const auto m = protector_->protect(original, s).metrics;
+    EXPECT_LT(m.source_sim_after, 0.97);
+    EXPECT_TRUE(std::isnan(m.target_sim_after));
+}
+
+TEST_F(ProtectorTest, AutomaticTargetIsReportedAndDeterministic) {
+    const Image original = test::make_gradient(64, 64, 3, 8);
+    auto s = quick(4);
+    s.target.clear();
+    s.seed = 9;
+    const auto a = protector_->protect(original, s);
+    const auto b = protector_->protect(original, s);
+    EXPECT_FALSE(a.metrics.target_concept.empty());
+    EXPECT_NE(a.metrics.target_concept, a.metrics.source_concept);
+    EXPECT_EQ(a.metrics.target_concept, b.metrics.target_concept);
+    EXPECT_EQ(a.image.data, b.image.data);
+    // verify with the same seed finds the same automatic target.
+    EXPECT_EQ(protector_->compare(original, a.image, s).target_concept, a.metrics.target_concept);
+}
+
+TEST_F(ProtectorTest, GrayAndCancel) {
+    const Image gray = test::make_gradient(50, 40, 1, 8);
+    const auto r = protector_->protect(gray, quick(3));
+    EXPECT_EQ(r.image.channels, 1u);
+    EXPECT_LE(max_step(gray, r.image), 8);
+    int calls = 0;
+    EXPECT_THROW(protector_->protect(gray, quick(500), [&](float) { return ++calls < 2; }), Cancelled);
+}
+
+}  // namespace
+}  // namespace bd

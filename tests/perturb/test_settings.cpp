@@ -1,0 +1,38 @@
+#include <gtest/gtest.h>
+
+#include "perturb/settings.h"
+
+namespace bd {
+namespace {
+
+TEST(Settings, PresetsAndOverrides) {
+    auto s = make_settings("poison", "default", 0, "default", 0, 7);
+    EXPECT_EQ(s.mode, Mode::poison);
+    EXPECT_FLOAT_EQ(s.epsilon, 8.0f / 255);
+    EXPECT_EQ(s.steps, 200);
+    EXPECT_EQ(s.views, 4);
+    EXPECT_EQ(s.seed, 7u);
+    EXPECT_FLOAT_EQ(make_settings("cloak", "low", 0, "fast", 0, 0).epsilon, 4.0f / 255);
+    EXPECT_FLOAT_EQ(make_settings("poison", "high", 0, "slow", 0, 0).epsilon, 16.0f / 255);
+    EXPECT_EQ(make_settings("poison", "high", 0, "slow", 0, 0).steps, 500);
+    EXPECT_EQ(make_settings("poison", "high", 0, "fast", 0, 0).views, 2);
+    EXPECT_FLOAT_EQ(make_settings("poison", "high", 3, "fast", 0, 0).epsilon, 3.0f / 255);
+    EXPECT_EQ(make_settings("poison", "default", 0, "fast", 17, 0).steps, 17);
+    EXPECT_EQ(make_settings("cloak", "default", 0, "fast", 0, 0).mode, Mode::cloak);
+}
+
+TEST(Settings, BadValuesNameThemselves) {
+    try {
+        make_settings("poisson", "default", 0, "default", 0, 0);
+        FAIL();
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("poisson"), std::string::npos);
+    }
+    EXPECT_THROW(make_settings("poison", "extreme", 0, "default", 0, 0), std::invalid_argument);
+    EXPECT_THROW(make_settings("poison", "default", 0, "ultra", 0, 0), std::invalid_argument);
+    EXPECT_THROW(make_settings("poison", "default", -1, "default", 0, 0), std::invalid_argument);
+    EXPECT_THROW(make_settings("poison", "default", 0, "default", -5, 0), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace bd
