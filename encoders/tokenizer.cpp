@@ -113,11 +113,17 @@ std::u32string clean(const std::string& text) {
     std::u32string s = html_unescape(html_unescape(decode_utf8(text)));
     std::u32string out;
     bool space = false;
-    for (char32_t c : s) {
+    for (size_t i = 0; i < s.size(); ++i) {
+        const char32_t c = s[i];
         if (unicode::is_space(c)) { space = true; continue; }
         if (space && !out.empty()) out += U' ';
         space = false;
         if (c == 0x130) { out += U'i'; out += char32_t(0x307); continue; }  // 'İ'.lower() is two code points
+        // Python lowers a word-final capital sigma to final sigma (U+03C2).
+        if (c == 0x3A3 && i > 0 && unicode::is_letter(s[i - 1]) && (i + 1 == s.size() || !unicode::is_letter(s[i + 1]))) {
+            out += char32_t(0x3C2);
+            continue;
+        }
         out += unicode::to_lower(c);
     }
     return out;

@@ -3,8 +3,8 @@
 // Differences from the reference, by design: ftfy.fix_text is not run (it repairs
 // mojibake and NFC-normalises; text that is already clean UTF-8 in NFC tokenizes the same),
 // html.unescape knows the common named entities and numeric references only, and
-// lower-casing uses the simple one-code-point mapping (plus U+0130) without Greek final-sigma
-// context. Invalid UTF-8 bytes are read as U+FFFD.
+// lower-casing is Python's str.lower() for single code points plus U+0130 and the
+// word-final sigma rule (letters before, none after). Invalid UTF-8 bytes read as U+FFFD.
 #pragma once
 
 #include <cstdint>
