@@ -65,7 +65,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     view_->setShowGrid(false);
     view_->setAlternatingRowColors(true);
     view_->setWordWrap(false);
-    view_->setTextElideMode(Qt::ElideMiddle);
+    view_->setTextElideMode(Qt::ElideRight);
     view_->horizontalHeader()->setSectionResizeMode(QueueModel::name_column, QHeaderView::Stretch);
     view_->horizontalHeader()->setSectionResizeMode(QueueModel::size_column, QHeaderView::ResizeToContents);
     view_->horizontalHeader()->setSectionResizeMode(QueueModel::status_column, QHeaderView::Stretch);

@@ -12,6 +12,7 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QThread>
+#include <algorithm>
 
 #include "gui/queue_model.h"  // human_bytes
 #include "perturb/cancelled.h"
@@ -22,9 +23,9 @@ namespace {
 const QString kCustom = QStringLiteral("custom");
 
 uint64_t model_bytes(const ModelInfo& m) {
-    uint64_t total = 0;
+    uint64_t total = 0;  // exact sizes may be known for some files only
     for (const auto& f : m.files) total += f.size;
-    return total ? total : m.approx_bytes;
+    return std::max(total, m.approx_bytes);
 }
 }  // namespace
 
@@ -142,7 +143,9 @@ void ModelPicker::refresh() {
     const bool need_download = m && !is_cached(*m);
     download_->setVisible(need_download || downloading);
     progress_->setVisible(downloading);
-    download_->setText(downloading ? tr("Cancel download") : tr("Download"));
+    QString download_text = tr("Download");
+    if (m && model_bytes(*m)) download_text = tr("Download (%1)").arg(human_bytes(qint64(model_bytes(*m))));
+    download_->setText(downloading ? tr("Cancel download") : download_text);
     choice_->setEnabled(!downloading);
     if (downloading) {
         state_->setText(tr("Downloading…"));

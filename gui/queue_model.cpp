@@ -41,7 +41,12 @@ QString QueueModel::statusText(const QueueItem& item) {
         if (std::isfinite(item.metrics.psnr) && item.metrics.psnr > 0)
             return tr("Protected (PSNR %1 dB)").arg(item.metrics.psnr, 0, 'f', 1);
         return tr("Protected");
-    case ItemStatus::failed: return tr("Failed: %1").arg(item.error);
+    case ItemStatus::failed: {
+        // The row already names the file; the library's message starts with its path.
+        QString why = item.error;
+        if (why.startsWith(item.path + QLatin1String(": "))) why = why.mid(item.path.size() + 2);
+        return tr("Failed: %1").arg(why);
+    }
     case ItemStatus::cancelled: return tr("Cancelled");
     case ItemStatus::skipped: return tr("Skipped (already protected)");
     }

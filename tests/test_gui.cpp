@@ -40,7 +40,7 @@ void make_image(const QString& path, int w, int h, int seed) {
     QImage img(w, h, QImage::Format_RGB32);
     for (int y = 0; y < h; ++y)
         for (int x = 0; x < w; ++x) {
-            const unsigned hsh = unsigned(x * 73856093) ^ unsigned(y * 19349663) ^ unsigned(seed * 83492791);
+            const unsigned hsh = unsigned(x) * 73856093u ^ unsigned(y) * 19349663u ^ unsigned(seed) * 83492791u;
             img.setPixel(x, y, qRgb((x * 255 / w + int(hsh % 40)) & 255, (y * 255 / h + seed * 40) & 255,
                                     ((x + y) * 2 + int((hsh >> 8) % 60)) & 255));
         }
