@@ -55,7 +55,6 @@ struct Item {
     FileResult result;
     bool run = false;       // needs protecting (decoded, not skipped, no error)
     bool finished = false;  // has a result to report (false: cancelled before it was done)
-    double seconds = 0;     // decode + write time of this image
 };
 
 struct Batch {
@@ -206,7 +205,7 @@ std::vector<FileResult> protect_files(Protector& protector, const BatchOptions& 
             it.result.error = e.what();  // read_image names the file and the cause
             it.finished = true;
         }
-        it.seconds += since(t0);
+        it.result.decode_seconds = since(t0);
         return t;
     };
 
@@ -241,7 +240,7 @@ std::vector<FileResult> protect_files(Protector& protector, const BatchOptions& 
         };
         auto store = [](Item* it, ProtectResult&& r) {
             it->result.metrics = r.metrics;
-            it->result.seconds = r.seconds;
+            it->result.protect_seconds = r.seconds;
             it->image = std::move(r.image);
         };
         try {
@@ -294,7 +293,7 @@ std::vector<FileResult> protect_files(Protector& protector, const BatchOptions& 
                 it.result.error = e.what();
             }
             it.image = Image();  // free the pixels before the in-order stage
-            it.seconds += since(t0);
+            it.result.write_seconds = since(t0);
             it.finished = true;
         });
         return t;
@@ -305,7 +304,8 @@ std::vector<FileResult> protect_files(Protector& protector, const BatchOptions& 
         if (!t->batch) return;
         for (auto& it : t->batch->items) {
             if (!it->finished) continue;
-            it->result.seconds += it->seconds;
+            it->result.seconds = it->result.decode_seconds + it->result.protect_seconds +
+                                 it->result.write_seconds;
             results.push_back(std::move(it->result));
             {
                 std::lock_guard<std::mutex> lock(event_mutex);

@@ -59,8 +59,6 @@ std::vector<OutputPlan> plan_outputs(const std::vector<ListedInput>& inputs,
     std::map<std::string, size_t> output_of;  // canonical output -> entry
     for (size_t i = 0; i < inputs.size(); ++i) {
         in_canon[i] = canonical_form(inputs[i].path);
-        struct stat st;
-        if (::stat(inputs[i].path.c_str(), &st) == 0) input_ids.insert({st.st_dev, st.st_ino});
         if (!inputs[i].error.empty()) continue;
         plans[i].format = output_format(inputs[i].format, format);
         plans[i].output = output_path(inputs[i], output_dir, suffix, plans[i].format);
@@ -75,8 +73,12 @@ std::vector<OutputPlan> plan_outputs(const std::vector<ListedInput>& inputs,
             plans[j].earlier_output = true;
     }
     std::map<std::string, size_t> live_inputs;
-    for (size_t j = 0; j < inputs.size(); ++j)
-        if (!plans[j].earlier_output) live_inputs.emplace(in_canon[j], j);
+    for (size_t j = 0; j < inputs.size(); ++j) {
+        if (plans[j].earlier_output) continue;
+        live_inputs.emplace(in_canon[j], j);
+        struct stat st;
+        if (::stat(inputs[j].path.c_str(), &st) == 0) input_ids.insert({st.st_dev, st.st_ino});
+    }
     std::map<std::string, size_t> claimed;
     for (size_t i = 0; i < inputs.size(); ++i) {
         if (!inputs[i].error.empty() || plans[i].earlier_output) continue;

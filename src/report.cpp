@@ -44,6 +44,7 @@ json settings_object(const ReportContext& c) {
            {"steps", s.steps},
            {"seed", s.seed},
            {"robust", s.robust},
+           {"metrics", s.metrics},
            {"device", c.device},
            {"batch_size", o.batch_size},
            {"jobs", o.jobs},
@@ -134,6 +135,9 @@ std::string report_json(const ReportContext& context, const std::vector<FileResu
                  {"seconds", r.seconds},
                  {"metrics", (r.ok && !r.skipped) ? metrics_object(r.metrics) : json(nullptr)}};
         if (r.skipped) img["skipped"] = true;
+        if (r.ok && !r.skipped)
+            img["timing"] = {{"decode", r.decode_seconds}, {"protect", r.protect_seconds},
+                             {"write", r.write_seconds}};
         images.push_back(std::move(img));
     }
     json j{{"version", 1},

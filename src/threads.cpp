@@ -1,10 +1,15 @@
 // The split. The optimizer (one serial pipeline stage) is >90% of the work and is itself
 // parallel inside libtorch; decode/encode/write are short and run in parallel TBB stages
-// beside it. Measured on the 2-core build machine (bench/bench_protect.sh, tiny model,
-// fast preset; see the numbers in the comment at the end of this file), giving libtorch
-// all cores and TBB all cores too was best: the TBB stages mostly wait for the optimizer,
-// so the brief overlap costs less than leaving a core idle while images decode. So both get
-// `total`; --jobs 1 makes everything single-threaded (and is byte-identical, see e2e tests).
+// beside it, mostly while the optimizer waits for nothing: they overlap the next image's
+// optimisation. So libtorch gets all cores (intra-op = cores) and TBB gets `jobs` workers;
+// the brief overlap costs less than leaving a core idle (see bench/bench_protect.sh and the
+// figures in the issue-5 report).
+//
+// Determinism: libtorch's CPU kernels give different float results with a different
+// intra-op thread count (measured: a ViT forward+backward differs by ~4e-5 between 1 and 2
+// threads, enough to flip PGD sign steps). Outputs must be byte-identical whatever --jobs
+// is, so --jobs only sizes the TBB pipeline; the intra-op count comes from
+// BELLADONNA_THREADS or the hardware, and is the same for every run on a machine.
 #include "src/threads.h"
 
 #include <ATen/Parallel.h>
@@ -19,7 +24,8 @@
 namespace bd {
 namespace {
 
-std::atomic<int> g_total{0};        // 0 = not decided yet
+std::atomic<int> g_total{0};        // pipeline workers; 0 = not decided yet
+std::atomic<int> g_intra{1};        // libtorch intra-op threads
 std::atomic<int> g_generation{0};   // bumps on every decision, so threads re-apply it
 thread_local int t_applied = -1;
 
@@ -39,15 +45,15 @@ void set_blas_threads(int n) {
 }  // namespace
 
 void configure_threads(int jobs) {
-    int n = jobs;
-    if (n <= 0) {
-        if (const char* env = std::getenv("BELLADONNA_THREADS")) n = std::atoi(env);
-    }
-    if (n <= 0) n = hardware_threads();
-    n = std::min(n, 256);
-    g_total.store(n);
+    int intra = 0;
+    if (const char* env = std::getenv("BELLADONNA_THREADS")) intra = std::atoi(env);
+    if (intra <= 0) intra = hardware_threads();
+    intra = std::min(intra, 256);
+    int workers = jobs > 0 ? std::min(jobs, 256) : intra;
+    g_intra.store(intra);
+    g_total.store(workers);
     g_generation.fetch_add(1);
-    set_blas_threads(n);
+    set_blas_threads(intra);
     ensure_threads_configured();
 }
 
@@ -65,7 +71,7 @@ void ensure_threads_configured() {
 }
 
 int total_threads() { return std::max(1, g_total.load()); }
-int intra_op_threads() { return total_threads(); }
+int intra_op_threads() { return std::max(1, g_intra.load()); }
 int pipeline_threads() { return total_threads(); }
 
 }  // namespace bd

@@ -4,9 +4,10 @@
 
 namespace bd {
 
-// jobs > 0: use that many threads; 0: the BELLADONNA_THREADS environment variable, else all
-// hardware threads. Sets libtorch's intra-op threads (and OpenBLAS's) and the TBB worker
-// count used by the batch pipeline. May be called again to change the decision.
+// libtorch's intra-op threads (and OpenBLAS's): the BELLADONNA_THREADS environment variable,
+// else all hardware threads. TBB workers of the batch pipeline: `jobs` when > 0, else the
+// same count. --jobs never changes the intra-op count, because libtorch's results depend on
+// it (see threads.cpp) and outputs must not depend on --jobs. May be called again.
 void configure_threads(int jobs);
 
 // Applies the decision (configure_threads(0) when nobody decided yet) on the calling thread:
@@ -14,7 +15,7 @@ void configure_threads(int jobs);
 // Protector calls it before each optimisation.
 void ensure_threads_configured();
 
-int total_threads();      // the decided thread count
+int total_threads();      // pipeline workers (--jobs)
 int intra_op_threads();   // libtorch / OpenBLAS threads for the optimizer
 int pipeline_threads();   // TBB concurrency for the batch pipeline
 
