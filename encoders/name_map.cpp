@@ -86,9 +86,12 @@ StateDict hf_to_openai(const StateDict& hf, const std::string& path) {
             for (const auto& [h, o] : kLayer) {
                 if (rest == h) { out[prefix + o] = t; done = true; break; }
             }
-            if (!done && starts_with(rest, "self_attn.") && rest.size() == 21 &&
-                (rest.substr(10, 7) == "q_proj." || rest.substr(10, 7) == "k_proj." || rest.substr(10, 7) == "v_proj.")) {
-                qkv[prefix + "attn.in_proj_" + rest.substr(17)][rest.substr(10, 1)] = t;
+            // self_attn.{q,k,v}_proj.{weight,bias} -> one third of attn.in_proj_{weight,bias}
+            const std::string which = rest.size() > 17 ? rest.substr(10, 7) : "";
+            const std::string kind = rest.size() > 17 ? rest.substr(17) : "";
+            if (!done && starts_with(rest, "self_attn.") && (which == "q_proj." || which == "k_proj." || which == "v_proj.") &&
+                (kind == "weight" || kind == "bias")) {
+                qkv[prefix + "attn.in_proj_" + kind][which.substr(0, 1)] = t;
                 done = true;
             }
         }

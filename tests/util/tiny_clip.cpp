@@ -38,7 +38,9 @@ void write_text(const fs::path& path, const std::string& text) {
 }
 
 void copy_vocab(const fs::path& dir) {
-    fs::copy_file(clip_vocab_path(), dir / "bpe_simple_vocab_16e6.txt.gz", fs::copy_options::overwrite_existing);
+    const auto dst = dir / "bpe_simple_vocab_16e6.txt.gz";
+    fs::copy_file(clip_vocab_path(), dst, fs::copy_options::overwrite_existing);
+    fs::permissions(dst, fs::perms::owner_write, fs::perm_options::add);  // the shared copy is read-only
 }
 
 void write_hf_vocab(const fs::path& dir) {
