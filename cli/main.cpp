@@ -16,6 +16,10 @@ struct Command {
 
 // Add a line here when a subcommand's cmd_*.cpp lands.
 const std::vector<Command> kCommands = {
+    {"embed", bd::cli::cmd_embed, "print image or text embeddings (JSON with --json)"},
+    {"classify", bd::cli::cmd_classify, "zero-shot labels of images (\"a photo of a {label}\")"},
+    {"models", bd::cli::cmd_models, "list, download (pull) and locate known models"},
+    {"concepts", bd::cli::cmd_concepts, "print the built-in concept list"},
 };
 
 void print_usage(FILE* out) {

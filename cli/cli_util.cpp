@@ -1,0 +1,145 @@
+#include "cli/cli_util.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cxxopts.hpp>
+#include <filesystem>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "encoders/encoder.h"
+#include "perturb/cancelled.h"
+#include "src/download.h"
+#include "src/registry.h"
+
+namespace bd::cli {
+
+int run_command(const char* command, const std::function<int()>& body) {
+    try {
+        return body();
+    } catch (const UsageError& e) {
+        std::fprintf(stderr, "belladonna %s: %s (try 'belladonna %s --help')\n", command, e.what(), command);
+        return usage;
+    } catch (const cxxopts::exceptions::exception& e) {
+        std::fprintf(stderr, "belladonna %s: %s (try 'belladonna %s --help')\n", command, e.what(), command);
+        return usage;
+    } catch (const ModelError& e) {
+        std::fprintf(stderr, "belladonna %s: %s\n", command, e.what());
+        return model_failed;
+    } catch (const Cancelled&) {
+        std::fprintf(stderr, "belladonna %s: interrupted\n", command);
+        return interrupted;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "belladonna %s: %s\n", command, e.what());
+        return some_failed;
+    }
+}
+
+std::vector<std::string> split_list(const std::string& text, char sep) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= text.size()) {
+        size_t end = text.find(sep, start);
+        if (end == std::string::npos) end = text.size();
+        std::string item = text.substr(start, end - start);
+        const auto first = item.find_first_not_of(" \t");
+        const auto last = item.find_last_not_of(" \t");
+        if (first != std::string::npos) out.push_back(item.substr(first, last - first + 1));
+        start = end + 1;
+    }
+    return out;
+}
+
+std::string format_bytes(uint64_t n) {
+    char buf[32];
+    if (n >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.1f GiB", double(n) / (1ull << 30));
+    else if (n >= (1u << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", double(n) / (1u << 20));
+    else if (n >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", double(n) / 1024);
+    else std::snprintf(buf, sizeof buf, "%llu bytes", (unsigned long long)n);
+    return buf;
+}
+
+void print_json(const nlohmann::json& j, int indent) {
+    // Replace invalid UTF-8 (a file name in another encoding) instead of throwing.
+    std::cout << j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    std::cout.flush();
+}
+
+DownloadBar::DownloadBar(bool quiet, FILE* out)
+    : out_(out), enabled_(!quiet && isatty(fileno(out))), start_(std::chrono::steady_clock::now()) {}
+
+DownloadBar::~DownloadBar() { finish(); }
+
+void DownloadBar::operator()(uint64_t done, uint64_t total) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    const bool complete = total && done >= total;
+    if (drawn_ && !complete && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    const double secs = std::chrono::duration<double>(now - start_).count();
+    const std::string rate = secs > 0.5 ? "  " + format_bytes(uint64_t(done / secs)) + "/s" : "";
+    if (total) {
+        const int width = 30;
+        const double f = std::min(1.0, double(done) / double(total));
+        std::string bar(width, ' ');
+        const int filled = int(f * width);
+        for (int i = 0; i < filled; ++i) bar[i] = '=';
+        if (filled < width) bar[filled] = '>';
+        std::fprintf(out_, "\r%4d%% [%s] %s / %s%s\033[K", int(f * 100), bar.c_str(),
+                     format_bytes(done).c_str(), format_bytes(total).c_str(), rate.c_str());
+    } else {
+        std::fprintf(out_, "\r%s%s\033[K", format_bytes(done).c_str(), rate.c_str());
+    }
+    std::fflush(out_);
+    drawn_ = true;
+}
+
+void DownloadBar::finish() {
+    if (drawn_) {
+        std::fputc('\n', out_);
+        std::fflush(out_);
+    }
+    drawn_ = false;
+}
+
+namespace {
+
+torch::Device parse_device(const std::string& text) {
+    if (text == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    torch::Device device(torch::kCPU);
+    try {
+        device = torch::Device(text);
+    } catch (const std::exception&) {
+        throw UsageError("--device: '" + text + "' is not auto, cpu, cuda or cuda:N");
+    }
+    if (device.is_cuda() && !torch::cuda::is_available())
+        throw ModelError("--device " + text + ": CUDA is not available (libtorch without CUDA or no GPU)");
+    if (!device.is_cpu() && !device.is_cuda())
+        throw UsageError("--device: '" + text + "' is not auto, cpu, cuda or cuda:N");
+    return device;
+}
+
+}  // namespace
+
+std::unique_ptr<Encoder> open_encoder(const std::string& model, const std::string& device, bool quiet) {
+    const torch::Device dev = parse_device(device);
+    ModelInfo info;
+    std::error_code ec;
+    if (!std::filesystem::exists(model, ec) && find_model(model, &info) && !is_cached(info) && !quiet)
+        std::fprintf(stderr, "belladonna: downloading %s (about %s) into %s\n", info.name.c_str(),
+                     format_bytes(info.approx_bytes).c_str(), model_folder(info).c_str());
+    std::string path;
+    {
+        DownloadBar bar(quiet);
+        path = resolve_model(model, [&bar](uint64_t d, uint64_t t) { bar(d, t); });
+    }
+    auto encoder = load_encoder(path);
+    encoder->to(dev);
+    return encoder;
+}
+
+}  // namespace bd::cli

@@ -1,0 +1,130 @@
+// `belladonna embed`: L2-normalised embeddings of images (or, with --text, of prompts)
+// as the chosen encoder sees them -- for checking a model, or feeding other tools.
+#include <cxxopts.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_util.h"
+#include "cli/clip_input.h"
+#include "cli/commands.h"
+#include "encoders/encoder.h"
+#include "src/image_io.h"
+#include "src/registry.h"
+#include "src/threads.h"
+
+namespace bd::cli {
+namespace {
+
+// float -> the shortest decimal that reads back as the same float (not 17 digits of the
+// widened double), so the JSON stays readable.
+double tidy(float v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", v);
+    for (int digits = 1; digits <= 9; ++digits) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%.*g", digits, v);
+        if (std::strtof(b, nullptr) == v) return std::strtod(b, nullptr);
+    }
+    return std::strtod(buf, nullptr);
+}
+
+nlohmann::json to_json_vector(const torch::Tensor& row) {
+    const auto cpu = row.to(torch::kCPU, torch::kFloat).contiguous();
+    const float* p = cpu.data_ptr<float>();
+    nlohmann::json out = nlohmann::json::array();
+    for (int64_t i = 0; i < cpu.numel(); ++i) out.push_back(tidy(p[i]));
+    return out;
+}
+
+void print_plain(const std::string& input, const torch::Tensor& row) {
+    const auto cpu = row.to(torch::kCPU, torch::kFloat).contiguous();
+    std::printf("%s\t", input.c_str());
+    for (int64_t i = 0; i < cpu.numel(); ++i) std::printf(i ? " %.7g" : "%.7g", cpu.data_ptr<float>()[i]);
+    std::printf("\n");
+}
+
+torch::Tensor unit(const torch::Tensor& x) {
+    return torch::nn::functional::normalize(x.to(torch::kFloat), torch::nn::functional::NormalizeFuncOptions().dim(1));
+}
+
+}  // namespace
+
+int cmd_embed(int argc, char** argv) {
+    return run_command("embed", [&]() -> int {
+        cxxopts::Options options("belladonna embed",
+                                 "Print L2-normalised embeddings of images, or of texts with --text.\n\n"
+                                 "  belladonna embed --model M [--json] IMAGE...\n"
+                                 "  belladonna embed --model M --text \"a photo of a cat\" [\"...\"]");
+        options.add_options()
+            ("m,model", "model name or path", cxxopts::value<std::string>()->default_value(default_model_name()))
+            ("text", "the arguments are texts, not image files")
+            ("json", "print {\"embeddings\": [{\"input\", \"tokens\", \"embedding\"}]}")
+            ("device", "auto | cpu | cuda | cuda:N", cxxopts::value<std::string>()->default_value("auto"))
+            ("batch-size", "images encoded together", cxxopts::value<int>()->default_value("16"))
+            ("q,quiet", "no download progress")
+            ("h,help", "show this help");
+        const auto args = options.parse(argc, argv);
+        if (args.count("help")) {
+            std::printf("%s\n", options.help().c_str());
+            return ok;
+        }
+        const std::vector<std::string> inputs = args.unmatched();
+        const bool text = args.count("text") > 0, json = args.count("json") > 0;
+        const int batch = args["batch-size"].as<int>();
+        if (inputs.empty()) throw UsageError(text ? "no text given" : "no image given");
+        if (batch < 1) throw UsageError("--batch-size must be at least 1");
+
+        configure_threads(0);
+        auto encoder = open_encoder(args["model"].as<std::string>(), args["device"].as<std::string>(),
+                                    args.count("quiet") > 0);
+        torch::NoGradGuard no_grad;
+        nlohmann::json out = nlohmann::json::array();
+        int failed = 0;
+        auto emit = [&](const std::string& input, const torch::Tensor& row, const std::vector<int64_t>* tokens) {
+            if (!json) return print_plain(input, row);
+            nlohmann::json e = {{"input", input}};
+            if (tokens) e["tokens"] = *tokens;
+            e["embedding"] = to_json_vector(row);
+            out.push_back(std::move(e));
+        };
+
+        if (text) {
+            if (!encoder->has_text()) throw ModelError(encoder->name() + ": this model has no text encoder");
+            const auto emb = unit(encoder->encode_texts(inputs));  // [N, D]
+            for (size_t i = 0; i < inputs.size(); ++i) {
+                auto tokens = encoder->tokenize(inputs[i]);
+                while (!tokens.empty() && tokens.back() == 0) tokens.pop_back();  // padding
+                emit(inputs[i], emb[int64_t(i)], &tokens);
+            }
+        } else {
+            const int64_t size = encoder->input_size();
+            for (size_t start = 0; start < inputs.size(); start += size_t(batch)) {
+                std::vector<std::string> names;
+                std::vector<torch::Tensor> images;
+                for (size_t i = start; i < std::min(inputs.size(), start + size_t(batch)); ++i) {
+                    try {
+                        images.push_back(load_clip_input(inputs[i], size));
+                        names.push_back(inputs[i]);
+                    } catch (const std::exception& e) {  // "PATH: cause"; the others go on
+                        std::fprintf(stderr, "%s\n", first_line(e.what()).c_str());
+                        ++failed;
+                    }
+                }
+                if (images.empty()) continue;
+                const auto x = torch::stack(images).to(encoder->device());
+                const auto emb = unit(encoder->encode_images(x));
+                for (size_t i = 0; i < names.size(); ++i) emit(names[i], emb[int64_t(i)], nullptr);
+            }
+        }
+        if (json) print_json({{"model", args["model"].as<std::string>()}, {"embeddings", out}}, -1);
+        return failed ? some_failed : ok;
+    });
+}
+
+}  // namespace bd::cli
