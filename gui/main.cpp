@@ -37,9 +37,12 @@ int main(int argc, char** argv) {
                                     QStringLiteral("CONCEPT"));
     const QCommandLineOption device(QStringLiteral("device"), QStringLiteral("auto, cpu or cuda."),
                                     QStringLiteral("DEVICE"));
+    const QCommandLineOption steps(QStringLiteral("steps"),
+                                   QStringLiteral("Optimiser steps instead of the quality preset's."),
+                                   QStringLiteral("N"));
     const QCommandLineOption protect(QStringLiteral("protect"),
                                      QStringLiteral("Start protecting the queue right away."));
-    cli.addOptions({model, output, quality, intensity, mode, target, device, protect});
+    cli.addOptions({model, output, quality, intensity, mode, target, device, steps, protect});
     cli.addPositionalArgument(QStringLiteral("images"), QStringLiteral("Image files or folders to queue."),
                               QStringLiteral("[images...]"));
     cli.process(app);
@@ -56,6 +59,7 @@ int main(int argc, char** argv) {
     if (cli.isSet(mode)) s->setMode(cli.value(mode));
     if (cli.isSet(target)) s->setTarget(cli.value(target));
     if (cli.isSet(device)) s->setDevice(cli.value(device));
+    if (cli.isSet(steps)) s->setStepsOverride(cli.value(steps).toInt());
     if (!cli.positionalArguments().isEmpty()) window.addPaths(cli.positionalArguments());
     window.show();
 

@@ -52,6 +52,7 @@ public:
     QPushButton* protectButton() const { return protect_button_; }
     QPushButton* cancelButton() const { return cancel_button_; }
     QLabel* etaLabel() const { return eta_label_; }
+    ProtectWorker* worker() const { return worker_; }
 
     void saveSettings() const;
     void loadSettings();

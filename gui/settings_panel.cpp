@@ -51,8 +51,9 @@ SettingsPanel::SettingsPanel(QWidget* parent) : QGroupBox(tr("Settings"), parent
     target_ = new QComboBox(this);
     target_->setEditable(true);
     target_->setInsertPolicy(QComboBox::NoInsert);
-    target_->addItem(kAutomatic);
-    for (const auto& c : concept_names()) target_->addItem(QString::fromStdString(c));
+    QStringList concepts{kAutomatic};
+    for (const auto& c : concept_names()) concepts << QString::fromStdString(c);
+    target_->addItems(concepts);  // at once: item by item resets the completer each time
     target_->completer()->setCaseSensitivity(Qt::CaseInsensitive);
     target_->completer()->setCompletionMode(QCompleter::PopupCompletion);
     target_->setToolTip(tr("What models should mistake the image for. “automatic” picks a "
@@ -149,6 +150,7 @@ ProtectSettings SettingsPanel::protectSettings() const {
         s.target = t.toLower().toStdString();
     s.intensity = kLevels[intensity_->value()];
     s.quality = quality_->currentData().toString().toStdString();
+    s.steps = steps_;
     return s;
 }
 

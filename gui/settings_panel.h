@@ -38,6 +38,9 @@ public:
     void setOutputFolder(const QString& folder);
     void setOutputFormat(const QString& format);
     void setDevice(const QString& device);
+    // Optimiser steps instead of the quality preset's (`--steps`; 0 = the preset). Not in
+    // the window on purpose: quality is the knob for people, steps for scripts and tests.
+    void setStepsOverride(int steps) { steps_ = steps; }
 
     void load(const QSettings& settings);
     void save(QSettings& settings) const;
@@ -62,6 +65,7 @@ private:
     QComboBox* format_;
     ModelPicker* model_;
     QComboBox* device_;
+    int steps_ = 0;
 };
 
 }  // namespace bd::gui
