@@ -116,7 +116,11 @@ QString PreviewWidget::describeMetrics(const ProtectMetrics& m, double seconds) 
         lines << t;
     }
     if (finite(m.source_sim_before) && finite(m.source_sim_after)) {
-        lines << tr("Similarity to what it really shows: %1 before → %2 after")
+        const QString source = m.source_concept.empty()
+                                   ? tr("its own content")
+                                   : QStringLiteral("“%1”").arg(QString::fromStdString(m.source_concept));
+        lines << tr("Similarity to %1: %2 before → %3 after")
+                     .arg(source)
                      .arg(m.source_sim_before, 0, 'f', 3)
                      .arg(m.source_sim_after, 0, 'f', 3);
     }

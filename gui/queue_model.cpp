@@ -263,7 +263,10 @@ void QueueModel::setResult(int row, const FileResult& result) {
         it.status = ItemStatus::failed;
         it.error = QString::fromStdString(result.error);
     }
-    if (result.width && result.height) it.dimensions = QSize(int(result.width), int(result.height));
+    // The library reports stored dimensions; the thumbnail loader's are as displayed
+    // (EXIF rotation applied), which is what the user recognises.
+    if (!it.dimensions.isValid() && result.width && result.height)
+        it.dimensions = QSize(int(result.width), int(result.height));
     emitRowChanged(row);
 }
 

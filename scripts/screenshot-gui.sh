@@ -52,7 +52,7 @@ fi
 # A private X server, settings folder and model cache: nothing of the user's is touched.
 export XDG_CONFIG_HOME=$work/config XDG_CACHE_HOME=$work/cache QT_QPA_PLATFORM=xcb
 for n in $(seq 90 120); do [[ -e /tmp/.X$n-lock ]] || { display=:$n; break; }; done
-Xvfb "$display" -screen 0 1280x860x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+Xvfb "$display" -screen 0 1280x820x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
 xvfb_pid=$!
 export DISPLAY=$display
 for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
