@@ -1,0 +1,207 @@
+// `belladonna protect INPUT... -o OUTDIR`: the batch protection command. A thin client of
+// bd::protect_files (src/batch.h); this file only parses flags, shows progress, writes the
+// report and maps the outcome to the exit status.
+#include <cxxopts.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "cli/signals.h"
+#include "perturb/settings.h"
+#include "src/atomic_file.h"
+#include "src/batch.h"
+#include "src/output_naming.h"
+#include "src/registry.h"
+#include "src/report.h"
+#include "src/threads.h"
+
+namespace bd::cli {
+namespace {
+
+int usage_error(const std::string& message) {
+    std::fprintf(stderr, "belladonna protect: %s (try 'belladonna protect --help')\n", message.c_str());
+    return usage;
+}
+
+cxxopts::Options protect_options() {
+    cxxopts::Options o("belladonna protect",
+                       "Writes protected copies of images: a small bounded perturbation that makes a\n"
+                       "CLIP-style encoder read the image as another concept (poison) or as nothing\n"
+                       "in particular (cloak). Originals are never modified.\n");
+    o.custom_help("INPUT... -o OUTDIR [options]");
+    o.positional_help("");
+    o.add_options()
+        ("o,output", "output folder (sub-folders of INPUT folders are kept)", cxxopts::value<std::string>())
+        ("target", "concept to poison toward (e.g. cat); default: chosen automatically", cxxopts::value<std::string>())
+        ("target-image", "anchor image of the target concept (repeatable)", cxxopts::value<std::vector<std::string>>())
+        ("source", "concept the images show (default: each image itself)", cxxopts::value<std::string>())
+        ("mode", "poison | cloak", cxxopts::value<std::string>()->default_value("poison"))
+        ("intensity", "low | default | high (perturbation budget 4, 8, 16 /255)", cxxopts::value<std::string>()->default_value("default"))
+        ("epsilon", "budget in 1/255 units (overrides --intensity)", cxxopts::value<float>()->default_value("0"))
+        ("quality", "fast | default | slow (optimisation steps and views)", cxxopts::value<std::string>()->default_value("default"))
+        ("steps", "optimisation steps (overrides --quality)", cxxopts::value<int>()->default_value("0"))
+        ("mask", "gray image: where changes may go (white) or not (black)", cxxopts::value<std::string>())
+        ("model", "model name or path", cxxopts::value<std::string>()->default_value(default_model_name()))
+        ("device", "auto | cpu | cuda | cuda:N", cxxopts::value<std::string>()->default_value("auto"))
+        ("batch-size", "images optimised together", cxxopts::value<int>()->default_value("1"))
+        ("jobs", "pipeline workers for decoding and writing (0 = as many as cores); the optimiser always uses $BELLADONNA_THREADS or all cores", cxxopts::value<int>()->default_value("0"))
+        ("seed", "random seed (same seed, same output)", cxxopts::value<uint64_t>()->default_value("0"))
+        ("format", "same | png | jpeg", cxxopts::value<std::string>()->default_value("same"))
+        ("jpeg-quality", "JPEG quality 1-100 for JPEG outputs", cxxopts::value<int>()->default_value("95"))
+        ("suffix", "added to each output file name", cxxopts::value<std::string>()->default_value("-protected"))
+        ("skip-existing", "leave images whose output exists (resume a run)")
+        ("report", "write a JSON report to FILE", cxxopts::value<std::string>())
+        ("shard", "I/N or auto/N: protect only part I (0-based) of N of the sorted list", cxxopts::value<std::string>())
+        ("max-pixels", "refuse images with more pixels", cxxopts::value<uint64_t>()->default_value("200000000"))
+        ("no-metrics", "skip the report's metrics (faster at scale)")
+        ("q,quiet", "no progress or summary")
+        ("h,help", "show this help")
+        ("inputs", "", cxxopts::value<std::vector<std::string>>());
+    o.parse_positional({"inputs"});
+    return o;
+}
+
+// auto | cpu | cuda | cuda:N; whether the device exists is Protector::open's business.
+bool valid_device(const std::string& d) {
+    if (d == "auto" || d == "cpu" || d == "cuda") return true;
+    return d.size() > 5 && d.compare(0, 5, "cuda:") == 0 &&
+           d.find_first_not_of("0123456789", 5) == std::string::npos;
+}
+
+}  // namespace
+
+int cmd_protect(int argc, char** argv) {
+    auto spec = protect_options();
+    cxxopts::ParseResult args;
+    try {
+        args = spec.parse(argc, argv);
+    } catch (const std::exception& e) {
+        return usage_error(e.what());
+    }
+    if (args.count("help")) {
+        std::printf("%s", spec.help().c_str());
+        return ok;
+    }
+
+    BatchOptions options;
+    ProtectSettings settings;
+    std::string model, device, report_path;
+    bool quiet = args.count("quiet") > 0;
+    try {
+        if (!args.count("inputs")) return usage_error("no INPUT given");
+        if (!args.count("output")) return usage_error("-o OUTDIR is required");
+        options.inputs = args["inputs"].as<std::vector<std::string>>();
+        options.output_dir = args["output"].as<std::string>();
+        options.suffix = args["suffix"].as<std::string>();
+        options.format = args["format"].as<std::string>();
+        options.jpeg_quality = args["jpeg-quality"].as<int>();
+        options.skip_existing = args.count("skip-existing") > 0;
+        options.batch_size = args["batch-size"].as<int>();
+        options.jobs = args["jobs"].as<int>();
+        options.max_pixels = args["max-pixels"].as<uint64_t>();
+        if (args.count("shard")) {
+            Shard sh = parse_shard(args["shard"].as<std::string>());
+            options.shard_index = sh.index;
+            options.shard_count = sh.count;
+        }
+        settings.mode = args["mode"].as<std::string>();
+        if (args.count("target")) settings.target = args["target"].as<std::string>();
+        if (args.count("target-image"))
+            settings.target_images = args["target-image"].as<std::vector<std::string>>();
+        if (args.count("source")) settings.source = args["source"].as<std::string>();
+        if (args.count("mask")) settings.mask_path = args["mask"].as<std::string>();
+        settings.intensity = args["intensity"].as<std::string>();
+        settings.epsilon = args["epsilon"].as<float>();
+        settings.quality = args["quality"].as<std::string>();
+        settings.steps = args["steps"].as<int>();
+        settings.seed = args["seed"].as<uint64_t>();
+        settings.metrics = args.count("no-metrics") == 0;
+        model = args["model"].as<std::string>();
+        device = args["device"].as<std::string>();
+        if (args.count("report")) report_path = args["report"].as<std::string>();
+    } catch (const std::exception& e) {
+        return usage_error(e.what());
+    }
+    if (options.output_dir.empty()) return usage_error("-o OUTDIR is empty");
+    if (!valid_device(device)) return usage_error("--device must be auto, cpu, cuda or cuda:N, not '" + device + "'");
+    if (options.batch_size < 1) return usage_error("--batch-size must be at least 1");
+    if (options.jobs < 0) return usage_error("--jobs must be 0 (all cores) or more");
+    if (options.jpeg_quality < 1 || options.jpeg_quality > 100)
+        return usage_error("--jpeg-quality must be between 1 and 100");
+    if (options.max_pixels == 0) return usage_error("--max-pixels must be positive");
+    if (settings.epsilon < 0 || settings.epsilon > 255) return usage_error("--epsilon must be in 0..255");
+    if (settings.steps < 0) return usage_error("--steps must not be negative");
+    if (!settings.target.empty() && !settings.target_images.empty())
+        return usage_error("give --target or --target-image, not both");
+    if (settings.mode == "cloak" && (!settings.target.empty() || !settings.target_images.empty()))
+        return usage_error("--mode cloak takes no target");
+    try {
+        output_format(ImageFormat::png, options.format);
+        make_settings(settings.mode, settings.intensity, settings.epsilon, settings.quality,
+                      settings.steps, settings.seed);
+    } catch (const std::exception& e) {
+        return usage_error(e.what());
+    }
+
+    configure_threads(options.jobs);
+    const auto& cancel = install_cancel_handlers();
+    auto t0 = std::chrono::steady_clock::now();
+
+    // List before loading the model: an empty shard or folder needs no model.
+    std::vector<FileResult> listing_errors;
+    size_t images = list_inputs(options, &listing_errors).size();
+    if (images + listing_errors.size() == 0) {
+        if (!quiet) std::fprintf(stderr, "belladonna protect: no PNG or JPEG images to protect\n");
+        return ok;
+    }
+
+    std::unique_ptr<Protector> protector;
+    try {
+        protector = Protector::open(model, device);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "belladonna protect: cannot load model '%s': %s\n", model.c_str(), e.what());
+        return model_failed;
+    }
+    if (!quiet)
+        std::fprintf(stderr, "protecting %zu image%s with %s on %s (%d optimiser threads, %d workers, batch %d)\n",
+                     images + listing_errors.size(), images + listing_errors.size() == 1 ? "" : "s",
+                     protector->model_name().c_str(), protector->device_name().c_str(),
+                     intra_op_threads(), total_threads(), options.batch_size);
+
+    Progress progress(Progress::detect(quiet));
+    std::vector<FileResult> results;
+    try {
+        results = protect_files(*protector, options, settings,
+                                [&](const BatchEvent& e) { progress.on_event(e); }, &cancel);
+    } catch (const std::exception& e) {
+        progress.finish();
+        remove_pending_temporaries();
+        std::fprintf(stderr, "belladonna protect: %s\n", e.what());
+        return some_failed;
+    }
+    progress.finish();
+    const bool interrupted_run = cancel_requested();
+    if (interrupted_run) remove_pending_temporaries();
+
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    RunSummary summary = summarize(results, seconds);
+    if (!quiet) std::fputs(format_summary(summary, interrupted_run).c_str(), stderr);
+    int status = interrupted_run ? int(interrupted) : summary.failed ? int(some_failed) : int(ok);
+    if (!report_path.empty()) {
+        ReportContext ctx{protector->model_name(), protector->device_name(), settings, options,
+                          interrupted_run};
+        try {
+            write_report(report_path, ctx, results, summary);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "belladonna protect: cannot write the report: %s\n", e.what());
+            if (status == ok) status = some_failed;
+        }
+    }
+    return status;
+}
+
+}  // namespace bd::cli
