@@ -36,11 +36,13 @@ torch::Tensor perceptual_mask(const torch::Tensor& image) {
     // Luminance adaptation: changes show most in near-black and near-white areas (banding
     // on skies and shadows), so the budget falls off outside the mid-tones.
     const auto extremity = ((mean - 0.5).abs() - 0.3).clamp_min(0) / 0.2;  // 0 mid, 1 at 0/1
-    const auto luminance = 1.0 - 0.6 * extremity.clamp(0, 1);
+    const auto luminance = 1.0 - 0.4 * extremity.clamp(0, 1);
 
-    auto m = (0.25 + 0.75 * texture) * luminance;
+    auto m = (0.35 + 0.65 * texture) * luminance;
     m = box_mean(m, 2);  // smooth so the mask draws no edges of its own
-    return m.clamp(0.1, 1.0).squeeze(0);
+    // Flat mid-tones keep 2 grey levels and blank paper 1 at the default budget: line art
+    // is mostly paper, and a budget that rounds to zero there would leave it unprotected.
+    return m.clamp(0.15, 1.0).squeeze(0);
 }
 
 }  // namespace bd

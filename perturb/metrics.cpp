@@ -10,7 +10,10 @@ namespace bd {
 namespace F = torch::nn::functional;
 
 double linf_255(const torch::Tensor& a, const torch::Tensor& b) {
-    return (a - b).abs().max().item<double>() * 255.0;
+    // In double and rounded to 1e-4: float32 k/255 values would otherwise report 8.00001
+    // for a change of exactly 8 levels.
+    const double v = (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>() * 255.0;
+    return std::round(v * 1e4) / 1e4;
 }
 
 double psnr(const torch::Tensor& a, const torch::Tensor& b) {
