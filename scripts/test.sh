@@ -7,4 +7,7 @@ cd "$(dirname "$0")/.."
 cmake --build build -j "${BELLADONNA_BUILD_JOBS:-$(nproc)}" >/tmp/belladonna-build.log 2>&1 \
   || { grep -E "error" /tmp/belladonna-build.log | head -40 >&2; echo "test: build failed (log: /tmp/belladonna-build.log)" >&2; exit 1; }
 cd build
+# Two test processes share two cores: spinning OpenMP workers would starve each other
+# (measured 15x slower model tests), so idle workers sleep.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 ctest --output-on-failure -j "${BELLADONNA_TEST_JOBS:-2}" "$@"
