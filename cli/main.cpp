@@ -16,6 +16,8 @@ struct Command {
 
 // Add a line here when a subcommand's cmd_*.cpp lands.
 const std::vector<Command> kCommands = {
+    {"protect", bd::cli::cmd_protect, "write protected copies of images and folders"},
+    {"verify", bd::cli::cmd_verify, "measure an original/protected pair"},
     {"embed", bd::cli::cmd_embed, "print image or text embeddings (JSON with --json)"},
     {"classify", bd::cli::cmd_classify, "zero-shot labels of images (\"a photo of a {label}\")"},
     {"models", bd::cli::cmd_models, "list, download (pull) and locate known models"},
