@@ -9,6 +9,7 @@
 #include "encoders/encoder.h"
 #include "src/download.h"
 #include "src/registry.h"
+#include "util/test_images.h"
 
 namespace fs = std::filesystem;
 
@@ -49,8 +50,7 @@ TEST(Registry, NamesAreUniqueAndAliasesResolve) {
 
 // The pinned checksum of the vocabulary must be that of the real file in ../shared.
 TEST(Registry, VocabChecksumMatchesTheRealFile) {
-    const char* src = std::getenv("BD_SOURCE_DIR");
-    const std::string vocab = std::string(src ? src : ".") + "/../shared/data/clip/bpe_simple_vocab_16e6.txt.gz";
+    const std::string vocab = bd::test::source_dir() + "/../shared/data/clip/bpe_simple_vocab_16e6.txt.gz";
     if (!fs::exists(vocab)) GTEST_SKIP() << "no " << vocab;
     bd::ModelInfo m;
     ASSERT_TRUE(bd::find_model("clip-vit-b32", &m));

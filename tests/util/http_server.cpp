@@ -1,5 +1,7 @@
 #include "util/http_server.h"
 
+#include "util/test_images.h"
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,8 +14,7 @@
 namespace bd::test {
 
 LocalHttpServer::LocalHttpServer(const std::string& root, double stall_seconds) {
-    const char* src = std::getenv("BD_SOURCE_DIR");
-    const std::string script = std::string(src ? src : ".") + "/tests/util/http_server.py";
+    const std::string script = source_dir() + "/tests/util/http_server.py";
     log_ = root + "/.requests.log";
     std::remove(log_.c_str());
     int fds[2];
