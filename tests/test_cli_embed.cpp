@@ -207,4 +207,27 @@ TEST_F(Cli, ModelsListPullPath) {
     EXPECT_EQ(r.rc, 2);
 }
 
+// `--model NAME` pulls a registry entry on first use into the cache, and the tokenizer
+// finds the vocabulary the registry put beside the .pt.
+TEST_F(Cli, KnownNameIsPulledOnFirstUse) {
+    const std::string www = dir_->file("model");  // tiny-clip.pt + bpe_simple_vocab_16e6.txt.gz
+    bd::test::LocalHttpServer server(www);
+    nlohmann::json files = nlohmann::json::array();
+    for (const char* f : {"tiny-clip.pt", "bpe_simple_vocab_16e6.txt.gz"})
+        files.push_back({{"filename", f}, {"url", server.url(f)}, {"sha256", bd::sha256_file(www + "/" + f)}});
+    const std::string reg = dir_->file("registry-clip.json");
+    std::ofstream(reg) << nlohmann::json::array({{{"name", "tiny-clip"}, {"files", files}}}).dump();
+    const std::string env = "BELLADONNA_REGISTRY=" + quote(reg);
+
+    auto r = run("embed --device cpu --json --model tiny-clip --text 'a cat'", env);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["embeddings"][0]["tokens"].size(), 4u);
+    EXPECT_TRUE(std::ifstream(dir_->file("cache") + "/tiny-clip/bpe_simple_vocab_16e6.txt.gz").good());
+    const auto before = server.requests().size();
+    EXPECT_EQ(before, 2u);
+    r = run("embed --device cpu --json --model tiny-clip " + quote(dir_->file("a.png")), env);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(server.requests().size(), before);  // served from the cache
+}
+
 }  // namespace
