@@ -4,16 +4,11 @@ bd_add_test(test_registry LABELS unit SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_r
 bd_add_test(test_download LABELS unit SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_download.cpp TIMEOUT 120)
 
 # Concept list (unit) and concept embeddings / zero-shot on a tiny generated CLIP (model).
-bd_add_test(test_concepts LABELS unit model SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_concepts.cpp TIMEOUT 120)
+bd_add_test(test_concepts LABELS model SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_concepts.cpp TIMEOUT 120)
 
 # The embed / classify / concepts / models subcommands, run as the real binary.
 if(TARGET belladonna-cli)
-  bd_add_test(test_cli_embed LABELS e2e model SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_embed.cpp
+  bd_add_test(test_cli_embed LABELS e2e SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_cli_embed.cpp
               LIBS nlohmann_json::nlohmann_json TIMEOUT 300)
   add_dependencies(test_cli_embed belladonna-cli)
-  target_compile_definitions(test_cli_embed PRIVATE BD_BIN_DIR_DEFAULT="$<TARGET_FILE_DIR:belladonna-cli>")
 endif()
-
-# test_images.cpp's source_dir() falls back to this when ctest passes no BD_SOURCE_DIR
-# (the http server script and the shared vocabulary are found from it).
-target_compile_definitions(bd_testutil PRIVATE BD_DEFAULT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")

@@ -1,7 +1,4 @@
 # Encoders: native CLIP, checkpoint formats, tokenizer, preprocessing (issue 3).
-# The test helpers find the shared CLIP vocabulary beside the source tree even when
-# BD_SOURCE_DIR is not set (bd-make-tiny-model run by hand).
-target_compile_definitions(bd_testutil PRIVATE BD_SOURCE_DIR_DEFAULT="${CMAKE_SOURCE_DIR}")
 
 add_executable(bd-make-tiny-model ${CMAKE_CURRENT_SOURCE_DIR}/tools/make_tiny_model.cpp)
 target_link_libraries(bd-make-tiny-model PRIVATE bd_testutil belladonna)

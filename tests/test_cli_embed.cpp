@@ -48,11 +48,10 @@ protected:
 
     // Runs the CLI with `args` (already quoted) and optional environment assignments.
     CliRun run(const std::string& args, const std::string& env = "") {
-        const char* bin = std::getenv("BD_BIN_DIR");
-        if (!bin) bin = BD_BIN_DIR_DEFAULT;  // when ctest did not pass the environment
+        const std::string bin = bd::test::bin_dir();
         const std::string out = dir_->file("stdout"), err = dir_->file("stderr");
         const std::string cmd = "env BELLADONNA_CACHE_DIR=" + quote(dir_->file("cache")) + " " + env + " " +
-                                quote(std::string(bin ? bin : ".") + "/belladonna") + " " + args + " >" +
+                                quote(bin + "/belladonna") + " " + args + " >" +
                                 quote(out) + " 2>" + quote(err);
         const int status = std::system(cmd.c_str());
         CliRun r;

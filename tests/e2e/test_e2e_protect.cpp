@@ -35,8 +35,7 @@ extern char** environ;
 namespace {
 
 std::string bin() {
-    const char* d = std::getenv("BD_BIN_DIR");
-    return std::string(d ? d : ".") + "/belladonna";
+    return bd::test::bin_dir() + "/belladonna";
 }
 
 struct Outcome {

@@ -151,12 +151,12 @@ std::vector<uint8_t> read_bytes(const std::string& path) {
 
 std::string source_dir() {
     const char* s = std::getenv("BD_SOURCE_DIR");
-    if (s && *s) return s;
-#ifdef BD_DEFAULT_SOURCE_DIR
-    return BD_DEFAULT_SOURCE_DIR;
-#else
-    return ".";
-#endif
+    return s && *s ? s : BD_SOURCE_DIR_DEFAULT;
+}
+
+std::string bin_dir() {
+    const char* s = std::getenv("BD_BIN_DIR");
+    return s && *s ? s : BD_BIN_DIR_DEFAULT;
 }
 
 }  // namespace bd::test

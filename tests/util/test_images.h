@@ -43,7 +43,9 @@ std::vector<uint8_t> make_exif(int orientation, bool big_endian = false);
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 std::vector<uint8_t> read_bytes(const std::string& path);
 
-// $BD_SOURCE_DIR (set by ctest) or the source folder this was compiled from.
+// $BD_SOURCE_DIR, else the source folder this was compiled from.
 std::string source_dir();
+// $BD_BIN_DIR, else the build's bin/ folder (where belladonna and the tools are).
+std::string bin_dir();
 
 }  // namespace bd::test

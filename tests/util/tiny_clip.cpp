@@ -1,4 +1,5 @@
 #include "util/tiny_clip.h"
+#include "util/test_images.h"
 
 #include "encoders/clip_model.h"
 #include "encoders/name_map.h"
@@ -201,10 +202,7 @@ std::string clip_vocab_path() {
     const char* name = "bpe_simple_vocab_16e6.txt.gz";
     std::vector<fs::path> candidates;
     if (const char* v = std::getenv("BD_CLIP_VOCAB")) candidates.emplace_back(v);
-    if (const char* s = std::getenv("BD_SOURCE_DIR")) candidates.push_back(fs::path(s) / ".." / "shared/data/clip" / name);
-#ifdef BD_SOURCE_DIR_DEFAULT
-    candidates.push_back(fs::path(BD_SOURCE_DIR_DEFAULT) / ".." / "shared/data/clip" / name);
-#endif
+    candidates.push_back(fs::path(source_dir()) / ".." / "shared/data/clip" / name);
     for (const auto& c : candidates)
         if (fs::is_regular_file(c)) return fs::weakly_canonical(c).string();
     throw std::runtime_error("CLIP vocabulary not found: set BD_SOURCE_DIR or BD_CLIP_VOCAB");
