@@ -5,7 +5,7 @@
 
 namespace bd {
 
-// [C, H, W] in [0, 1] (C = 1 or 3) -> [1, H, W] in [0.15, 1]: close to 1 in texture and
+// [C, H, W] in [0, 1] (C = 1 or 3) -> [1, H, W] in [0.125, 1]: close to 1 in texture and
 // mid-tones, small on flat colour and near black/white (JND-style contrast masking and
 // luminance adaptation), smoothed so the mask itself draws no edges.
 torch::Tensor perceptual_mask(const torch::Tensor& image);
