@@ -22,6 +22,14 @@ struct IntensityPreset {
 };
 constexpr IntensityPreset kIntensities[] = {{"low", 4}, {"default", 8}, {"high", 16}};
 
+// The preset called `name` ("" means "default"), or nullptr.
+template <typename Preset, size_t N>
+const Preset* find_preset(const Preset (&presets)[N], const std::string& name) {
+    for (const auto& p : presets)
+        if (name == p.name || (name.empty() && std::string(p.name) == "default")) return &p;
+    return nullptr;
+}
+
 }  // namespace
 
 PerturbSettings make_settings(const std::string& mode, const std::string& intensity,
@@ -35,18 +43,14 @@ PerturbSettings make_settings(const std::string& mode, const std::string& intens
     else
         throw std::invalid_argument("mode must be poison or cloak, not '" + mode + "'");
 
-    const IntensityPreset* ip = nullptr;
-    for (const auto& p : kIntensities)
-        if (intensity == p.name || (intensity.empty() && std::string(p.name) == "default")) ip = &p;
+    const IntensityPreset* ip = find_preset(kIntensities, intensity);
     if (!ip)
         throw std::invalid_argument("intensity must be low, default or high, not '" + intensity + "'");
     if (epsilon255 < 0 || epsilon255 > 64)
         throw std::invalid_argument("epsilon must be between 0 and 64 (in 1/255 units)");
     s.epsilon = (epsilon255 > 0 ? epsilon255 : ip->epsilon255) / 255.0f;
 
-    const QualityPreset* qp = nullptr;
-    for (const auto& p : kQualities)
-        if (quality == p.name || (quality.empty() && std::string(p.name) == "default")) qp = &p;
+    const QualityPreset* qp = find_preset(kQualities, quality);
     if (!qp)
         throw std::invalid_argument("quality must be fast, default or slow, not '" + quality + "'");
     if (steps < 0 || steps > 100000)
