@@ -62,22 +62,8 @@ int cmd_classify(int argc, char** argv) {
             throw ModelError(encoder->name() + ": this model has no text encoder, so it cannot classify");
         torch::NoGradGuard no_grad;
         nlohmann::ordered_json results = nlohmann::ordered_json::array();
-        int failed = 0;
-        const int64_t size = encoder->input_size();
-        for (size_t start = 0; start < inputs.size(); start += size_t(batch)) {
-            std::vector<std::string> names;
-            std::vector<torch::Tensor> images;
-            for (size_t i = start; i < std::min(inputs.size(), start + size_t(batch)); ++i) {
-                try {
-                    images.push_back(load_clip_input(inputs[i], size));
-                    names.push_back(inputs[i]);
-                } catch (const std::exception& e) {  // "PATH: cause"; the others go on
-                    std::fprintf(stderr, "%s\n", first_line(e.what()).c_str());
-                    ++failed;
-                }
-            }
-            if (images.empty()) continue;
-            const auto emb = encoder->encode_images(torch::stack(images).to(encoder->device()));
+        const int failed = encode_image_files(*encoder, inputs, size_t(batch),
+                                              [&](const std::vector<std::string>& names, const torch::Tensor& emb) {
             const auto probs = zero_shot_probabilities(*encoder, emb, labels).to(torch::kCPU).contiguous();
             for (size_t i = 0; i < names.size(); ++i) {
                 const float* p = probs[int64_t(i)].data_ptr<float>();
@@ -95,7 +81,7 @@ int cmd_classify(int argc, char** argv) {
                     std::printf("\n");
                 }
             }
-        }
+        });
         if (json) {
             nlohmann::ordered_json out = {{"model", args["model"].as<std::string>()}, {"results", results}};
             std::printf("%s\n", out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());

@@ -103,24 +103,12 @@ int cmd_embed(int argc, char** argv) {
                 emit(inputs[i], emb[int64_t(i)], &tokens);
             }
         } else {
-            const int64_t size = encoder->input_size();
-            for (size_t start = 0; start < inputs.size(); start += size_t(batch)) {
-                std::vector<std::string> names;
-                std::vector<torch::Tensor> images;
-                for (size_t i = start; i < std::min(inputs.size(), start + size_t(batch)); ++i) {
-                    try {
-                        images.push_back(load_clip_input(inputs[i], size));
-                        names.push_back(inputs[i]);
-                    } catch (const std::exception& e) {  // "PATH: cause"; the others go on
-                        std::fprintf(stderr, "%s\n", first_line(e.what()).c_str());
-                        ++failed;
-                    }
-                }
-                if (images.empty()) continue;
-                const auto x = torch::stack(images).to(encoder->device());
-                const auto emb = unit(encoder->encode_images(x));
-                for (size_t i = 0; i < names.size(); ++i) emit(names[i], emb[int64_t(i)], nullptr);
-            }
+            failed = encode_image_files(*encoder, inputs, size_t(batch),
+                                        [&](const std::vector<std::string>& names, const torch::Tensor& raw) {
+                                            const auto emb = unit(raw);
+                                            for (size_t i = 0; i < names.size(); ++i)
+                                                emit(names[i], emb[int64_t(i)], nullptr);
+                                        });
         }
         if (json) print_json({{"model", args["model"].as<std::string>()}, {"embeddings", out}}, -1);
         return failed ? some_failed : ok;
