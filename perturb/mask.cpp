@@ -21,19 +21,28 @@ torch::Tensor box_mean(const torch::Tensor& x, int64_t radius) {
 
 }  // namespace
 
-torch::Tensor perceptual_mask(const torch::Tensor& image) {
+torch::Tensor perceptual_mask(const torch::Tensor& image, int64_t encoder_size) {
     TORCH_CHECK(image.dim() == 3 && (image.size(0) == 1 || image.size(0) == 3),
                 "perceptual_mask expects [C,H,W] with C = 1 or 3");
     torch::NoGradGuard no_grad;
+    const int64_t h = image.size(1), w = image.size(2);
     // Double: E[y^2] - E[y]^2 in float32 leaves ~1e-7 of noise on flat colour, and the
     // square roots below would turn it into texture.
     auto y = luma(image.to(torch::kDouble)).unsqueeze(0);  // [1, 1, H, W]
 
+    // Masking works within a spatial frequency: film grain hides fine noise, not the
+    // blotches an encoder's gradient makes at its own pixel size (a 224-pixel view of a
+    // 1024-pixel image moves ~5-pixel patches). So texture is measured at that scale.
+    const int64_t factor = encoder_size > 0 ? std::min(h, w) / encoder_size : 1;
+    if (factor >= 2)
+        y = F::adaptive_avg_pool2d(y, F::AdaptiveAvgPool2dFuncOptions({std::max<int64_t>(1, h / factor),
+                                                                       std::max<int64_t>(1, w / factor)}));
+
     // Contrast masking: local standard deviation of luma over a 7x7 window. A deviation of
-    // about 0.06 (15 grey levels) already hides a change of the full budget.
+    // 0.05 (13 grey levels) hides a change of the full budget; less hides proportionally less.
     const auto mean = box_mean(y, 3);
     const auto var = (box_mean(y * y, 3) - mean * mean).clamp_min(0);
-    const auto texture = (var.sqrt() / 0.06).clamp(0, 1).sqrt();
+    const auto texture = (var.sqrt() / 0.05).clamp(0, 1);
 
     // Luminance adaptation: changes show most in near-black and near-white areas (banding
     // on skies and shadows), so the budget falls off outside the mid-tones.
@@ -42,6 +51,9 @@ torch::Tensor perceptual_mask(const torch::Tensor& image) {
 
     auto m = (0.2 + 0.8 * texture) * luminance;
     m = box_mean(m, 2);  // smooth so the mask draws no edges of its own
+    if (m.size(2) != h || m.size(3) != w)
+        m = F::interpolate(m, F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w})
+                                  .mode(torch::kBilinear).align_corners(false));
     // At the default budget flat colour gets one level (two showed as colour blotches on
     // flat illustrations) and blank paper keeps one too: line art is mostly paper, and a
     // budget that rounds to zero there would leave it unprotected.

@@ -8,7 +8,9 @@ namespace bd {
 // [C, H, W] in [0, 1] (C = 1 or 3) -> [1, H, W] in [0.125, 1]: close to 1 in texture and
 // mid-tones, small on flat colour and near black/white (JND-style contrast masking and
 // luminance adaptation), smoothed so the mask itself draws no edges.
-torch::Tensor perceptual_mask(const torch::Tensor& image);
+// With `encoder_size` (S), texture is measured at the scale the encoder sees the image,
+// where the perturbation's patches live.
+torch::Tensor perceptual_mask(const torch::Tensor& image, int64_t encoder_size = 0);
 
 // Rec. 601 luma of [C, H, W] (or [N, C, H, W]) in [0, 1]; gray images pass through.
 torch::Tensor luma(const torch::Tensor& image);

@@ -82,10 +82,17 @@ torch::Tensor ViewSampler::random_view(const torch::Tensor& batch) {
     // carries signal. With JPEG, the crop starts on the 16-pixel grid a real encoder uses.
     const double area = uniform(rng_, 0.25, 1.0) * double(h) * double(w);
     const double aspect = std::exp(uniform(rng_, std::log(3.0 / 4), std::log(4.0 / 3)));
-    const int64_t ch = std::clamp<int64_t>(std::llround(std::sqrt(area / aspect)), 1, h);
-    const int64_t cw = std::clamp<int64_t>(std::llround(std::sqrt(area * aspect)), 1, w);
+    int64_t ch = std::clamp<int64_t>(std::llround(std::sqrt(area / aspect)), 1, h);
+    int64_t cw = std::clamp<int64_t>(std::llround(std::sqrt(area * aspect)), 1, w);
     int64_t top = std::uniform_int_distribution<int64_t>(0, h - ch)(rng_);
     int64_t left = std::uniform_int_distribution<int64_t>(0, w - cw)(rng_);
+    if (chance(rng_, 0.25)) {
+        // The whole image, squeezed to a square: the only view that reaches the margins
+        // of a wide image (a 4:3 crop cannot span 3:2), as a training resize would.
+        top = left = 0;
+        ch = h;
+        cw = w;
+    }
     if (jpeg) {
         top -= top % 16;
         left -= left % 16;

@@ -244,7 +244,7 @@ std::vector<ProtectResult> Protector::protect_batch(const std::vector<const Imag
         PerturbItem item;
         item.image = orient(color_to_tensor(*image), o).to(st.device);
         item.seed = settings.seed ^ content_hash(*image);
-        auto budget = ps.epsilon * perceptual_mask(item.image);
+        auto budget = ps.epsilon * perceptual_mask(item.image, st.encoder->input_size());
         if (image->has_alpha()) {
             // Fully transparent pixels never change: nobody sees them, and some viewers
             // would reveal the change if they drop the alpha.

@@ -27,6 +27,24 @@ TEST(PerceptualMask, DarkAndBrightFlatAreasGetLessThanMidTones) {
     EXPECT_LT(bright, mid);
 }
 
+// Fine grain hides fine noise, not the encoder-sized patches the optimizer makes: at the
+// encoder's scale a grainy flat sky is flat, while real texture stays texture.
+TEST(PerceptualMask, GrainDoesNotCountAsTextureAtTheEncodersScale) {
+    torch::manual_seed(4);
+    auto image = torch::full({3, 256, 512}, 0.5);
+    image.slice(2, 0, 256).add_(torch::randn({3, 256, 256}) * 0.04);  // film grain
+    // Right half: 16-pixel checks, texture at any scale up to 16x downsampling.
+    auto checks = (torch::arange(256).div(16, "floor").remainder(2).view({256, 1}) +
+                   torch::arange(256).div(16, "floor").remainder(2).view({1, 256})).remainder(2);
+    image.slice(2, 256, 512).add_((checks.to(torch::kFloat) - 0.5) * 0.3);
+    const auto fine = perceptual_mask(image);
+    const auto coarse = perceptual_mask(image, 64);  // a 64-pixel encoder: 4x downsampling
+    EXPECT_GT(fine.slice(2, 16, 240).mean().item<float>(), 0.6f);    // grain masks fine noise
+    EXPECT_LT(coarse.slice(2, 16, 240).mean().item<float>(), 0.4f);   // but not patches
+    EXPECT_GT(coarse.slice(2, 272, 496).mean().item<float>(), 0.8f);
+    EXPECT_EQ(coarse.sizes(), fine.sizes());
+}
+
 TEST(PerceptualMask, RejectsBadShapes) {
     EXPECT_THROW(perceptual_mask(torch::zeros({2, 8, 8})), c10::Error);
     EXPECT_THROW(perceptual_mask(torch::zeros({8, 8})), c10::Error);
