@@ -23,7 +23,8 @@ float step_fraction(int step, int steps) {
 }
 
 struct ItemState {
-    torch::Tensor x, budget, delta;  // [C, H, W]
+    torch::Tensor x, budget, delta;  // [C, H, W] (budget may be [1, H, W])
+    torch::Tensor lo, hi;            // [C, H, W]: the box delta lives in, x + delta in [0, 1]
     torch::Tensor target, away;      // [D] unit; away = source (poison) or clean (cloak)
     std::unique_ptr<ViewSampler> views;
     int64_t count = 0;               // views per step
@@ -45,7 +46,10 @@ std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbIt
                     "perturb: image ", i, " must be [C,H,W] with C = 1 or 3");
         auto& s = state[i];
         s.x = item.image.detach().to(device, torch::kFloat).contiguous();
-        s.budget = item.budget.detach().to(device, torch::kFloat).expand_as(s.x).contiguous();
+        s.budget = item.budget.detach().to(device, torch::kFloat);
+        // The budget box intersected with [0, 1] once, so each step projects with one clamp.
+        s.lo = torch::max(-s.budget, -s.x).contiguous();
+        s.hi = torch::min(s.budget, 1 - s.x).contiguous();
         s.delta = torch::zeros_like(s.x).requires_grad_(true);
         s.views = std::make_unique<ViewSampler>(s.x, size, settings.views, settings.robust, item.seed);
         if (settings.mode == Mode::poison) {
@@ -68,7 +72,7 @@ std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbIt
         std::vector<torch::Tensor> views;
         views.reserve(state.size());
         for (auto& s : state) {
-            auto v = s.views->sample((s.x + s.delta).clamp(0, 1));
+            auto v = s.views->sample(s.x + s.delta);  // in [0, 1] by the projection
             s.count = v.size(0);
             views.push_back(std::move(v));
         }
@@ -96,9 +100,10 @@ std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbIt
             const float fraction = step_fraction(step, settings.steps);
             for (size_t i = 0; i < state.size(); ++i) {
                 auto& s = state[i];
-                s.delta.sub_(grads[i].sign() * s.budget * fraction);
-                s.delta.copy_(torch::max(torch::min(s.delta, s.budget), -s.budget));
-                s.delta.copy_((s.x + s.delta).clamp(0, 1) - s.x);
+                // Few passes over full-resolution memory: on a 12-megapixel image every
+                // pass costs more than the encoder does.
+                s.delta.addcmul_(grads[i].sign(), s.budget, -fraction);
+                s.delta.clamp_(s.lo, s.hi);
             }
         }
         if (progress && !progress(float(step + 1) / float(settings.steps))) throw Cancelled();
@@ -106,7 +111,7 @@ std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbIt
 
     std::vector<torch::Tensor> out;
     out.reserve(state.size());
-    for (auto& s : state) out.push_back((s.x + s.delta.detach()).clamp(0, 1));
+    for (auto& s : state) out.push_back(s.x + s.delta.detach());
     return out;
 }
 

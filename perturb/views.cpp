@@ -18,7 +18,13 @@ torch::Tensor resize_to(const torch::Tensor& images, int64_t h, int64_t w) {
                                       .antialias(true));
 }
 
-torch::Tensor resize_center_crop(const torch::Tensor& images, int64_t size) {
+torch::Tensor resize_center_crop(const torch::Tensor& source, int64_t size) {
+    // Cropping the centre square first and resizing it is CLIP's resize-then-crop up to
+    // the filter's reach at the crop edges, and it never touches the discarded sides.
+    const int64_t sh = source.size(2), sw = source.size(3), side = std::min(sh, sw);
+    const auto images = side < std::max(sh, sw) && side > size
+                            ? source.narrow(2, (sh - side) / 2, side).narrow(3, (sw - side) / 2, side)
+                            : source;
     const int64_t h = images.size(2), w = images.size(3);
     const double scale = double(size) / double(std::min(h, w));
     const int64_t nh = std::max<int64_t>(size, std::llround(h * scale));
@@ -99,7 +105,18 @@ torch::Tensor ViewSampler::random_view(const torch::Tensor& batch) {
     }
     auto v = batch.slice(2, top, top + ch).slice(3, left, left + cw);
 
-    if (jpeg) v = differentiable_jpeg(v, int(uniform(rng_, 50, 96)));
+    if (jpeg) {
+        // Platforms shrink large uploads before they re-encode them, and 8-pixel JPEG blocks
+        // of a crop many times the encoder's size average away in the final resize anyway.
+        const int64_t limit = 4 * size_;
+        if (std::min(ch, cw) > limit) {
+            const double s = double(limit) / double(std::min(ch, cw));
+            v = resize_to(v, std::llround(ch * s), std::llround(cw * s));
+        }
+        v = differentiable_jpeg(v, int(uniform(rng_, 50, 96)));
+        ch = v.size(2);
+        cw = v.size(3);
+    }
     if (chance(rng_, 0.3)) {
         // Down- then up-scaling, as when a platform shrinks the upload.
         const double f = uniform(rng_, 0.4, 0.9);
