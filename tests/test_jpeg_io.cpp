@@ -16,17 +16,6 @@ namespace bd {
 namespace {
 using test::TempDir;
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const ImageError& e) {
-        std::string m = e.what();
-        EXPECT_EQ(m.find('\n'), std::string::npos) << "message must be one line: " << m;
-        return m;
-    }
-    ADD_FAILURE() << "no ImageError thrown";
-    return {};
-}
 
 double mean_abs_diff(const Image& a, const Image& b) {
     EXPECT_EQ(a.data.size(), b.data.size());
@@ -177,7 +166,7 @@ std::vector<uint8_t> cmyk_jpeg() {
 TEST(JpegBadInput, CmykIsUnsupported) {
     TempDir dir;
     test::write_bytes(dir.file("cmyk.jpg"), cmyk_jpeg());
-    std::string m = error_of([&] { read_image(dir.file("cmyk.jpg")); });
+    std::string m = test::image_error_of([&] { read_image(dir.file("cmyk.jpg")); });
     EXPECT_EQ(m, dir.file("cmyk.jpg") +
                      ": unsupported JPEG colour space: CMYK (only grayscale and RGB are supported)");
 }
@@ -186,14 +175,14 @@ TEST(JpegBadInput, TextFileNamedJpg) {
     TempDir dir;
     std::string s = "<html>not a picture</html>";
     test::write_bytes(dir.file("photo.jpg"), std::vector<uint8_t>(s.begin(), s.end()));
-    EXPECT_EQ(error_of([&] { read_image(dir.file("photo.jpg")); }),
+    EXPECT_EQ(test::image_error_of([&] { read_image(dir.file("photo.jpg")); }),
               dir.file("photo.jpg") + ": not a PNG or JPEG image (unrecognised content)");
 }
 
 TEST(JpegBadInput, EmptyFile) {
     TempDir dir;
     test::write_bytes(dir.file("e.jpg"), {});
-    EXPECT_EQ(error_of([&] { read_image(dir.file("e.jpg")); }), dir.file("e.jpg") + ": file is empty");
+    EXPECT_EQ(test::image_error_of([&] { read_image(dir.file("e.jpg")); }), dir.file("e.jpg") + ": file is empty");
 }
 
 TEST(JpegBadInput, TruncatedAnywhere) {
@@ -203,7 +192,7 @@ TEST(JpegBadInput, TruncatedAnywhere) {
         std::vector<uint8_t> good = encode_image(in, {}, "x");
         for (size_t cut : {size_t(3), size_t(40), good.size() / 3, good.size() / 2, good.size() - 2}) {
             std::vector<uint8_t> bad(good.begin(), good.begin() + cut);
-            std::string m = error_of([&] { decode_image(bad, "t.jpg"); });
+            std::string m = test::image_error_of([&] { decode_image(bad, "t.jpg"); });
             EXPECT_EQ(m.rfind("t.jpg: invalid JPEG: ", 0), 0u) << m;
         }
     }
@@ -218,17 +207,17 @@ TEST(JpegBadInput, AbsurdDimensionsHitMaxPixels) {
     while (!(j[i] == 0xFF && j[i + 1] == 0xC0)) i += 2 + (size_t(j[i + 2]) << 8 | j[i + 3]);
     j[i + 5] = j[i + 7] = 60000 >> 8;
     j[i + 6] = j[i + 8] = 60000 & 0xff;
-    EXPECT_EQ(error_of([&] { decode_image(j, "big.jpg"); }),
+    EXPECT_EQ(test::image_error_of([&] { decode_image(j, "big.jpg"); }),
               "big.jpg: 60000x60000 pixels exceeds the limit of 200000000 pixels (max_pixels)");
     // Zero height in the header.
     j[i + 5] = j[i + 6] = 0;
-    std::string m = error_of([&] { decode_image(j, "zero.jpg"); });
+    std::string m = test::image_error_of([&] { decode_image(j, "zero.jpg"); });
     EXPECT_EQ(m.rfind("zero.jpg: ", 0), 0u) << m;
 }
 
 TEST(JpegBadInput, GarbageAfterMagic) {
     std::vector<uint8_t> j = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x02, 0x12, 0x34, 0x56};
-    std::string m = error_of([&] { decode_image(j, "g.jpg"); });
+    std::string m = test::image_error_of([&] { decode_image(j, "g.jpg"); });
     EXPECT_EQ(m.rfind("g.jpg: invalid JPEG: ", 0), 0u) << m;
 }
 

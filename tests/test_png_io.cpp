@@ -260,27 +260,16 @@ std::vector<uint8_t> png_with_header(uint32_t w, uint32_t h) {
     return f;
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const ImageError& e) {
-        std::string m = e.what();
-        EXPECT_EQ(m.find('\n'), std::string::npos) << "message must be one line: " << m;
-        return m;
-    }
-    ADD_FAILURE() << "no ImageError thrown";
-    return {};
-}
 
 TEST(PngBadInput, EmptyFile) {
     TempDir dir;
     test::write_bytes(dir.file("empty.png"), {});
-    EXPECT_EQ(error_of([&] { read_image(dir.file("empty.png")); }), dir.file("empty.png") + ": file is empty");
+    EXPECT_EQ(test::image_error_of([&] { read_image(dir.file("empty.png")); }), dir.file("empty.png") + ": file is empty");
 }
 
 TEST(PngBadInput, MissingFile) {
     TempDir dir;
-    std::string m = error_of([&] { read_image(dir.file("nope.png")); });
+    std::string m = test::image_error_of([&] { read_image(dir.file("nope.png")); });
     EXPECT_EQ(m.rfind(dir.file("nope.png") + ": cannot open", 0), 0u) << m;
 }
 
@@ -288,7 +277,7 @@ TEST(PngBadInput, TextFileNamedPng) {
     TempDir dir;
     std::string s = "hello, I am not an image\n";
     test::write_bytes(dir.file("fake.png"), std::vector<uint8_t>(s.begin(), s.end()));
-    EXPECT_EQ(error_of([&] { read_image(dir.file("fake.png")); }),
+    EXPECT_EQ(test::image_error_of([&] { read_image(dir.file("fake.png")); }),
               dir.file("fake.png") + ": not a PNG or JPEG image (unrecognised content)");
 }
 
@@ -296,7 +285,7 @@ TEST(PngBadInput, TruncatedAtEveryRegion) {
     std::vector<uint8_t> good = encode_image(test::make_gradient(64, 64, 3), {}, "x");
     for (size_t cut : {size_t(8), size_t(20), size_t(40), good.size() / 2, good.size() - 13, good.size() - 1}) {
         std::vector<uint8_t> bad(good.begin(), good.begin() + cut);
-        std::string m = error_of([&] { decode_image(bad, "t.png"); });
+        std::string m = test::image_error_of([&] { decode_image(bad, "t.png"); });
         EXPECT_EQ(m.rfind("t.png: ", 0), 0u) << m;
         EXPECT_NE(m.find("truncated"), std::string::npos) << "cut " << cut << ": " << m;
     }
@@ -305,14 +294,14 @@ TEST(PngBadInput, TruncatedAtEveryRegion) {
 TEST(PngBadInput, CorruptDataCrc) {
     std::vector<uint8_t> bytes = encode_image(test::make_gradient(32, 32, 3), {}, "x");
     bytes[bytes.size() / 2] ^= 0x55;  // inside IDAT
-    std::string m = error_of([&] { decode_image(bytes, "crc.png"); });
+    std::string m = test::image_error_of([&] { decode_image(bytes, "crc.png"); });
     EXPECT_EQ(m.rfind("crc.png: invalid PNG: ", 0), 0u) << m;
 }
 
 TEST(PngBadInput, HugeHeaderHitsMaxPixelsWithoutAllocating) {
     std::vector<uint8_t> bytes = png_with_header(100000, 100000);
     g_largest_new = 0;
-    std::string m = error_of([&] { decode_image(bytes, "bomb.png"); });
+    std::string m = test::image_error_of([&] { decode_image(bytes, "bomb.png"); });
     EXPECT_EQ(m, "bomb.png: 100000x100000 pixels exceeds the limit of 200000000 pixels (max_pixels)");
     EXPECT_LT(g_largest_new.load(), size_t(1) << 20) << "allocated from an unchecked header";
     // Control: the counter does see the library's allocations (a 1000x1000 RGB decode).
@@ -326,16 +315,16 @@ TEST(PngBadInput, ConfigurableLimitAndMaxSide) {
     std::vector<uint8_t> small = encode_image(test::make_gradient(20, 20, 1), {}, "x");
     ReadLimits lim;
     lim.max_pixels = 399;
-    EXPECT_NE(error_of([&] { decode_image(small, "s.png", lim); }).find("max_pixels"), std::string::npos);
+    EXPECT_NE(test::image_error_of([&] { decode_image(small, "s.png", lim); }).find("max_pixels"), std::string::npos);
     lim.max_pixels = 400;
     EXPECT_EQ(decode_image(small, "s.png", lim).width, 20u);
     // Sides up to PNG's 2^31-1 must not overflow the product check.
-    std::string m = error_of([&] { decode_image(png_with_header(0x7fffffff, 0x7fffffff), "o.png"); });
+    std::string m = test::image_error_of([&] { decode_image(png_with_header(0x7fffffff, 0x7fffffff), "o.png"); });
     EXPECT_NE(m.find("exceeds the maximum side"), std::string::npos) << m;
 }
 
 TEST(PngBadInput, ZeroWidth) {
-    std::string m = error_of([&] { decode_image(png_with_header(0, 10), "z.png"); });
+    std::string m = test::image_error_of([&] { decode_image(png_with_header(0, 10), "z.png"); });
     EXPECT_EQ(m.rfind("z.png: invalid PNG: ", 0), 0u) << m;
     EXPECT_NE(m.find("zero"), std::string::npos) << m;
 }
@@ -343,7 +332,7 @@ TEST(PngBadInput, ZeroWidth) {
 TEST(PngBadInput, WriteRejectsInconsistentImage) {
     Image im = test::make_gradient(4, 4, 3);
     im.data.pop_back();
-    std::string m = error_of([&] { encode_image(im, {}, "w.png"); });
+    std::string m = test::image_error_of([&] { encode_image(im, {}, "w.png"); });
     EXPECT_EQ(m, "w.png: invalid image: sample buffer size does not match the dimensions");
 }
 

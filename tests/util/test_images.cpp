@@ -1,5 +1,9 @@
 #include "util/test_images.h"
 
+#include <gtest/gtest.h>
+
+#include "src/image_io.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -147,6 +151,18 @@ std::vector<uint8_t> read_bytes(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
     if (!f) throw std::runtime_error("cannot read " + path);
     return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+std::string image_error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const ImageError& e) {
+        std::string m = e.what();
+        EXPECT_EQ(m.find('\n'), std::string::npos) << "message must be one line: " << m;
+        return m;
+    }
+    ADD_FAILURE() << "no ImageError thrown";
+    return {};
 }
 
 std::string source_dir() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,10 @@ std::vector<uint8_t> make_icc_profile(bool gray = false, size_t min_size = 0);
 
 // A little-endian TIFF EXIF payload (no "Exif\0\0" prefix) with Make and Orientation tags.
 std::vector<uint8_t> make_exif(int orientation, bool big_endian = false);
+
+// Runs `f`, expecting an ImageError with a one-line message; returns the message (and
+// records a test failure when nothing or something else is thrown).
+std::string image_error_of(const std::function<void()>& f);
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 std::vector<uint8_t> read_bytes(const std::string& path);
