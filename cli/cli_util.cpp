@@ -142,4 +142,19 @@ std::unique_ptr<Encoder> open_encoder(const std::string& model, const std::strin
     return encoder;
 }
 
+void add_encoder_options(cxxopts::Options& options, const std::string& model_help) {
+    options.add_options()
+        ("m,model", model_help, cxxopts::value<std::string>()->default_value(default_model_name()))
+        ("device", "auto | cpu | cuda | cuda:N", cxxopts::value<std::string>()->default_value("auto"))
+        ("batch-size", "images encoded together", cxxopts::value<int>()->default_value("16"))
+        ("q,quiet", "no download progress")
+        ("h,help", "show this help");
+}
+
+bool print_help_if_asked(const cxxopts::Options& options, const cxxopts::ParseResult& args) {
+    if (!args.count("help")) return false;
+    std::printf("%s\n", options.help().c_str());
+    return true;
+}
+
 }  // namespace bd::cli

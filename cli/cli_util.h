@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <cxxopts.hpp>
 #include <nlohmann/json_fwd.hpp>
 
 namespace bd {
@@ -61,5 +62,12 @@ private:
 // (-> exit 3) or UsageError for a bad device string.
 std::unique_ptr<Encoder> open_encoder(const std::string& model, const std::string& device = "cpu",
                                       bool quiet = false);
+
+// --model, --device, --batch-size, --quiet and --help, shared by the commands that
+// encode images (embed, classify).
+void add_encoder_options(cxxopts::Options& options, const std::string& model_help);
+
+// Prints the help and returns true when --help was given.
+bool print_help_if_asked(const cxxopts::Options& options, const cxxopts::ParseResult& args);
 
 }  // namespace bd::cli

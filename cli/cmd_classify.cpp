@@ -28,20 +28,12 @@ int cmd_classify(int argc, char** argv) {
                                  "  belladonna classify --model M --labels cat,dog,bird [--json] IMAGE...\n\n"
                                  "Without --labels the built-in concept list is used (belladonna concepts).");
         options.add_options()
-            ("m,model", "model name or path (needs a text tower)",
-             cxxopts::value<std::string>()->default_value(default_model_name()))
             ("labels", "comma-separated labels", cxxopts::value<std::string>())
             ("json", "print {\"results\": [{\"input\", \"top\", \"probabilities\": {label: p}}]}")
-            ("top", "labels shown per image without --json", cxxopts::value<int>()->default_value("5"))
-            ("device", "auto | cpu | cuda | cuda:N", cxxopts::value<std::string>()->default_value("auto"))
-            ("batch-size", "images encoded together", cxxopts::value<int>()->default_value("16"))
-            ("q,quiet", "no download progress")
-            ("h,help", "show this help");
+            ("top", "labels shown per image without --json", cxxopts::value<int>()->default_value("5"));
+        add_encoder_options(options, "model name or path (needs a text tower)");
         const auto args = options.parse(argc, argv);
-        if (args.count("help")) {
-            std::printf("%s\n", options.help().c_str());
-            return ok;
-        }
+        if (print_help_if_asked(options, args)) return ok;
         const std::vector<std::string> inputs = args.unmatched();
         if (inputs.empty()) throw UsageError("no image given");
         std::vector<std::string> labels =

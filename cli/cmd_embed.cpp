@@ -62,18 +62,11 @@ int cmd_embed(int argc, char** argv) {
                                  "  belladonna embed --model M [--json] IMAGE...\n"
                                  "  belladonna embed --model M --text \"a photo of a cat\" [\"...\"]");
         options.add_options()
-            ("m,model", "model name or path", cxxopts::value<std::string>()->default_value(default_model_name()))
             ("text", "the arguments are texts, not image files")
-            ("json", "print {\"embeddings\": [{\"input\", \"tokens\", \"embedding\"}]}")
-            ("device", "auto | cpu | cuda | cuda:N", cxxopts::value<std::string>()->default_value("auto"))
-            ("batch-size", "images encoded together", cxxopts::value<int>()->default_value("16"))
-            ("q,quiet", "no download progress")
-            ("h,help", "show this help");
+            ("json", "print {\"embeddings\": [{\"input\", \"tokens\", \"embedding\"}]}");
+        add_encoder_options(options, "model name or path");
         const auto args = options.parse(argc, argv);
-        if (args.count("help")) {
-            std::printf("%s\n", options.help().c_str());
-            return ok;
-        }
+        if (print_help_if_asked(options, args)) return ok;
         const std::vector<std::string> inputs = args.unmatched();
         const bool text = args.count("text") > 0, json = args.count("json") > 0;
         const int batch = args["batch-size"].as<int>();
