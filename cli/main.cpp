@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "src/threads.h"
 
 namespace {
 
@@ -33,6 +34,7 @@ void print_usage(FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    bd::prefer_passive_openmp(argv);
     if (argc < 2) {
         print_usage(stderr);
         return bd::cli::usage;

@@ -14,6 +14,7 @@
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -73,5 +74,12 @@ void ensure_threads_configured() {
 int total_threads() { return std::max(1, g_total.load()); }
 int intra_op_threads() { return std::max(1, g_intra.load()); }
 int pipeline_threads() { return total_threads(); }
+
+void prefer_passive_openmp(char** argv) {
+    if (std::getenv("OMP_WAIT_POLICY") || !argv || !argv[0]) return;
+    if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    unsetenv("OMP_WAIT_POLICY");  // exec failed: carry on as we were
+}
 
 }  // namespace bd

@@ -19,4 +19,11 @@ int total_threads();      // pipeline workers (--jobs)
 int intra_op_threads();   // libtorch / OpenBLAS threads for the optimizer
 int pipeline_threads();   // TBB concurrency for the batch pipeline
 
+// Idle OpenMP workers spin by default, and here they starve the working ones: a ViT-B/32
+// image step took 497 ms spinning vs 129 ms with OMP_WAIT_POLICY=PASSIVE on this 2-core
+// machine (bench_encoder). libgomp reads the variable once, when it is loaded, so a
+// program started without one re-executes itself with PASSIVE; call first thing in main.
+// Returns only if the variable was already set or the re-exec failed (then nothing changes).
+void prefer_passive_openmp(char** argv);
+
 }  // namespace bd
