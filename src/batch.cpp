@@ -26,6 +26,16 @@
 namespace bd {
 namespace {
 
+// The report keeps the file in "input" and the cause in "error", and the CLI prints
+// "PATH: cause": so the error is one line without the path that read_image and the
+// writers put in front (libtorch adds backtraces on later lines).
+std::string cause_of(const std::exception& e, const std::string& path) {
+    std::string m = e.what();
+    m = m.substr(0, m.find('\n'));
+    if (m.rfind(path + ": ", 0) == 0) m.erase(0, path.size() + 2);
+    return m;
+}
+
 using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t0) {
@@ -202,7 +212,7 @@ std::vector<FileResult> protect_files(Protector& protector, const BatchOptions& 
             it.result.height = it.image.height;
             it.run = true;
         } catch (const std::exception& e) {
-            it.result.error = e.what();  // read_image names the file and the cause
+            it.result.error = cause_of(e, p.in.path);
             it.finished = true;
         }
         it.result.decode_seconds = since(t0);
@@ -256,7 +266,7 @@ std::vector<FileResult> protect_files(Protector& protector, const BatchOptions& 
             // One image may have sunk the whole batch: retry each alone so only it fails.
             for (auto* it : run) {
                 if (run.size() == 1) {
-                    it->result.error = e.what();
+                    it->result.error = cause_of(e, it->result.input);
                     it->run = false;
                     it->finished = true;
                     continue;
@@ -266,7 +276,7 @@ std::vector<FileResult> protect_files(Protector& protector, const BatchOptions& 
                 } catch (const Cancelled&) {
                     it->run = false;
                 } catch (const std::exception& e2) {
-                    it->result.error = e2.what();
+                    it->result.error = cause_of(e2, it->result.input);
                     it->run = false;
                     it->finished = true;
                 }
@@ -290,7 +300,7 @@ std::vector<FileResult> protect_files(Protector& protector, const BatchOptions& 
                 write_image(p.plan.output, it.image, w);
                 it.result.ok = true;
             } catch (const std::exception& e) {
-                it.result.error = e.what();
+                it.result.error = cause_of(e, "");  // keeps the output path: it names what failed
             }
             it.image = Image();  // free the pixels before the in-order stage
             it.result.write_seconds = since(t0);
