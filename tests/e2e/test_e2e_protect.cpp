@@ -231,7 +231,7 @@ protected:
         fs::create_symlink("loop.png", pf.root + "/bad/loop.png");
         fs::create_directory_symlink("..", pf.root + "/bad/cycle");  // a folder loop
         pf.bad = {{"bad/empty.png", "empty"},
-                  {"bad/truncated.png", "truncated.png"},
+                  {"bad/truncated.png", "file is truncated"},
                   {"bad/text.jpg", "not a PNG or JPEG"},
                   {"bad/huge.png", "100000x100000"},
                   {"bad/loop.png", "symbolic links"}};
