@@ -7,22 +7,27 @@
 //   /usr/bin/python3 (torch 1.13), encode_image on the 2x3x224x224 input below normalised
 //   with CLIP's mean/std, and encode_text on the ids of clip/simple_tokenizer.py for the two
 //   prompts; printed values rounded to 6 decimals.
-#include "encoders/checkpoint.h"
-#include "encoders/clip_encoder.h"
-#include "util/tiny_clip.h"
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
+#include "encoders/checkpoint.h"
+#include "encoders/clip_encoder.h"
+#include "util/parity.h"
+#include "util/tiny_clip.h"
+
 namespace {
 
-const float kImage[2][8] = {{-0.195189f, 0.843131f, -0.978078f, -2.563375f, 1.024561f, -0.539492f, -0.975237f, -1.639324f},
-                            {-0.146577f, 0.916639f, -1.010835f, -2.436033f, 1.426383f, -0.492721f, -1.270564f, -1.848377f}};
-const float kImageNorm[2] = {21.919321f, 21.821898f};
-const float kText[2][8] = {{-1.192277f, 0.303248f, -1.512679f, 0.39784f, 0.309684f, -1.910846f, -1.545688f, -1.545882f},
-                           {-1.064558f, 0.512741f, -1.082254f, -0.659976f, -0.768769f, -1.559466f, -0.956126f, 0.369202f}};
-const float kTextNorm[2] = {23.494591f, 23.669729f};
+const bd::test::ParityReference kReference = {
+    {{-0.195189f, 0.843131f, -0.978078f, -2.563375f, 1.024561f, -0.539492f, -0.975237f, -1.639324f},
+     {-0.146577f, 0.916639f, -1.010835f, -2.436033f, 1.426383f, -0.492721f, -1.270564f,
+      -1.848377f}},
+    {21.919321f, 21.821898f},
+    {{-1.192277f, 0.303248f, -1.512679f, 0.39784f, 0.309684f, -1.910846f, -1.545688f, -1.545882f},
+     {-1.064558f, 0.512741f, -1.082254f, -0.659976f, -0.768769f, -1.559466f, -0.956126f,
+      0.369202f}},
+    {23.494591f, 23.669729f},
+    14.298523f};
 
 TEST(ClipParity, VitB32MatchesOpenAIReference) {
     bd::ClipCheckpoint ck;
@@ -36,25 +41,7 @@ TEST(ClipParity, VitB32MatchesOpenAIReference) {
     ASSERT_EQ(enc.embed_dim(), 512);
     ASSERT_TRUE(enc.has_text());
 
-    // x[n, c, i, j] = ((7i + 13j + 29c + 31n) mod 256) / 255
-    auto n = torch::arange(2).view({2, 1, 1, 1});
-    auto c = torch::arange(3).view({1, 3, 1, 1});
-    auto i = torch::arange(224).view({1, 1, 224, 1});
-    auto j = torch::arange(224).view({1, 1, 1, 224});
-    auto x = (i * 7 + j * 13 + c * 29 + n * 31).remainder(256).to(torch::kFloat) / 255.0;
-
-    torch::NoGradGuard no_grad;
-    auto e = enc.encode_images(x);
-    auto t = enc.encode_texts({"a photo of a cat", "an oil painting of a dog"});
-    for (int r = 0; r < 2; ++r) {
-        for (int k = 0; k < 8; ++k) {
-            EXPECT_NEAR(e[r][k].item<float>(), kImage[r][k], 1e-4) << "image " << r << " dim " << k;
-            EXPECT_NEAR(t[r][k].item<float>(), kText[r][k], 1e-4) << "text " << r << " dim " << k;
-        }
-        EXPECT_NEAR(e[r].norm().item<float>(), kImageNorm[r], 1e-4 * kImageNorm[r]);
-        EXPECT_NEAR(t[r].norm().item<float>(), kTextNorm[r], 1e-4 * kTextNorm[r]);
-    }
-    EXPECT_NEAR(enc.logit_scale(), 14.298523f, 1e-4);
+    bd::test::expect_parity(enc, kReference);
 }
 
 }  // namespace

@@ -17,49 +17,36 @@
 //   (`belladonna embed`, same folder) agreed with those embeddings to 2.7e-6.
 // Here the checkpoint is written fp16: the weights are fp16-representable, so the numbers are
 // the same and the test writes half the bytes.
+#include <gtest/gtest.h>
+
 #include "encoders/encoder.h"
+#include "util/parity.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"
 
-#include <gtest/gtest.h>
-
 namespace {
 
-const float kImage[2][8] = {{-0.19519f, 0.843129f, -0.978077f, -2.563375f, 1.02456f, -0.539492f, -0.975237f, -1.639324f},
-                            {-0.146577f, 0.91664f, -1.010836f, -2.436033f, 1.426383f, -0.492722f, -1.270564f, -1.848376f}};
-const float kImageNorm[2] = {21.919321f, 21.821899f};
-const float kText[2][8] = {{-1.192276f, 0.303246f, -1.51268f, 0.39784f, 0.309684f, -1.910846f, -1.54569f, -1.545883f},
-                           {-1.064558f, 0.512742f, -1.082254f, -0.659976f, -0.768769f, -1.559468f, -0.956126f, 0.369201f}};
-const float kTextNorm[2] = {23.494589f, 23.669729f};
+const bd::test::ParityReference kReference = {
+    {{-0.19519f, 0.843129f, -0.978077f, -2.563375f, 1.02456f, -0.539492f, -0.975237f, -1.639324f},
+     {-0.146577f, 0.91664f, -1.010836f, -2.436033f, 1.426383f, -0.492722f, -1.270564f, -1.848376f}},
+    {21.919321f, 21.821899f},
+    {{-1.192276f, 0.303246f, -1.51268f, 0.39784f, 0.309684f, -1.910846f, -1.54569f, -1.545883f},
+     {-1.064558f, 0.512742f, -1.082254f, -0.659976f, -0.768769f, -1.559468f, -0.956126f,
+      0.369201f}},
+    {23.494589f, 23.669729f},
+    14.298523f};
 
 TEST(ClipParityHF, VitB32MatchesTransformersReference) {
     auto options = bd::test::vit_b32_options();
     options.fp16 = true;
     bd::test::TempDir dir;
-    auto enc = bd::load_encoder(bd::test::write_tiny_clip(dir.path(), bd::test::TinyFormat::hugging_face, options));
+    auto enc = bd::load_encoder(
+        bd::test::write_tiny_clip(dir.path(), bd::test::TinyFormat::hugging_face, options));
     ASSERT_EQ(enc->input_size(), 224);
     ASSERT_EQ(enc->embed_dim(), 512);
     ASSERT_TRUE(enc->has_text());
 
-    // x[n, c, i, j] = ((7i + 13j + 29c + 31n) mod 256) / 255
-    auto n = torch::arange(2).view({2, 1, 1, 1});
-    auto c = torch::arange(3).view({1, 3, 1, 1});
-    auto i = torch::arange(224).view({1, 1, 224, 1});
-    auto j = torch::arange(224).view({1, 1, 1, 224});
-    auto x = (i * 7 + j * 13 + c * 29 + n * 31).remainder(256).to(torch::kFloat) / 255.0;
-
-    torch::NoGradGuard no_grad;
-    auto e = enc->encode_images(x);
-    auto t = enc->encode_texts({"a photo of a cat", "an oil painting of a dog"});
-    for (int r = 0; r < 2; ++r) {
-        for (int k = 0; k < 8; ++k) {
-            EXPECT_NEAR(e[r][k].item<float>(), kImage[r][k], 1e-4) << "image " << r << " dim " << k;
-            EXPECT_NEAR(t[r][k].item<float>(), kText[r][k], 1e-4) << "text " << r << " dim " << k;
-        }
-        EXPECT_NEAR(e[r].norm().item<float>(), kImageNorm[r], 1e-4 * kImageNorm[r]);
-        EXPECT_NEAR(t[r].norm().item<float>(), kTextNorm[r], 1e-4 * kTextNorm[r]);
-    }
-    EXPECT_NEAR(enc->logit_scale(), 14.298523f, 1e-4);  // exp(logit_scale) from CLIPModel
+    bd::test::expect_parity(*enc, kReference);
 }
 
 }  // namespace
