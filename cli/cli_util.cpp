@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "encoders/encoder.h"
+#include "src/device.h"
 #include "perturb/cancelled.h"
 #include "src/download.h"
 #include "src/registry.h"
@@ -108,25 +109,21 @@ void DownloadBar::finish() {
 
 namespace {
 
-torch::Device parse_device(const std::string& text) {
-    if (text == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-    torch::Device device(torch::kCPU);
+// Bad spelling is a usage error; a GPU this machine lacks means the model cannot be
+// loaded where asked (exit 3).
+torch::Device encoder_device(const std::string& text) {
+    if (!is_device_name(text)) throw UsageError("--device: '" + text + "' is not auto, cpu, cuda or cuda:N");
     try {
-        device = torch::Device(text);
-    } catch (const std::exception&) {
-        throw UsageError("--device: '" + text + "' is not auto, cpu, cuda or cuda:N");
+        return parse_device(text);
+    } catch (const std::invalid_argument& e) {
+        throw ModelError(std::string("--device: ") + e.what());
     }
-    if (device.is_cuda() && !torch::cuda::is_available())
-        throw ModelError("--device " + text + ": CUDA is not available (libtorch without CUDA or no GPU)");
-    if (!device.is_cpu() && !device.is_cuda())
-        throw UsageError("--device: '" + text + "' is not auto, cpu, cuda or cuda:N");
-    return device;
 }
 
 }  // namespace
 
 std::unique_ptr<Encoder> open_encoder(const std::string& model, const std::string& device, bool quiet) {
-    const torch::Device dev = parse_device(device);
+    const torch::Device dev = encoder_device(device);
     ModelInfo info;
     std::error_code ec;
     if (!std::filesystem::exists(model, ec) && find_model(model, &info) && !is_cached(info) && !quiet)

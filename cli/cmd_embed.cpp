@@ -49,10 +49,6 @@ void print_plain(const std::string& input, const torch::Tensor& row) {
     std::printf("\n");
 }
 
-torch::Tensor unit(const torch::Tensor& x) {
-    return torch::nn::functional::normalize(x.to(torch::kFloat), torch::nn::functional::NormalizeFuncOptions().dim(1));
-}
-
 }  // namespace
 
 int cmd_embed(int argc, char** argv) {
@@ -89,7 +85,7 @@ int cmd_embed(int argc, char** argv) {
 
         if (text) {
             if (!encoder->has_text()) throw ModelError(encoder->name() + ": this model has no text encoder");
-            const auto emb = unit(encoder->encode_texts(inputs));  // [N, D]
+            const auto emb = unit_length(encoder->encode_texts(inputs));  // [N, D]
             for (size_t i = 0; i < inputs.size(); ++i) {
                 auto tokens = encoder->tokenize(inputs[i]);
                 while (!tokens.empty() && tokens.back() == 0) tokens.pop_back();  // padding
@@ -98,7 +94,7 @@ int cmd_embed(int argc, char** argv) {
         } else {
             failed = encode_image_files(*encoder, inputs, size_t(batch),
                                         [&](const std::vector<std::string>& names, const torch::Tensor& raw) {
-                                            const auto emb = unit(raw);
+                                            const auto emb = unit_length(raw);
                                             for (size_t i = 0; i < names.size(); ++i)
                                                 emit(names[i], emb[int64_t(i)], nullptr);
                                         });

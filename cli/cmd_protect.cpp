@@ -14,6 +14,7 @@
 #include "perturb/settings.h"
 #include "src/atomic_file.h"
 #include "src/batch.h"
+#include "src/device.h"
 #include "src/output_naming.h"
 #include "src/registry.h"
 #include "src/report.h"
@@ -63,13 +64,6 @@ cxxopts::Options protect_options() {
         ("inputs", "", cxxopts::value<std::vector<std::string>>());
     o.parse_positional({"inputs"});
     return o;
-}
-
-// auto | cpu | cuda | cuda:N; whether the device exists is Protector::open's business.
-bool valid_device(const std::string& d) {
-    if (d == "auto" || d == "cpu" || d == "cuda") return true;
-    return d.size() > 5 && d.compare(0, 5, "cuda:") == 0 &&
-           d.find_first_not_of("0123456789", 5) == std::string::npos;
 }
 
 }  // namespace
@@ -127,7 +121,7 @@ int cmd_protect(int argc, char** argv) {
         return usage_error(e.what());
     }
     if (options.output_dir.empty()) return usage_error("-o OUTDIR is empty");
-    if (!valid_device(device)) return usage_error("--device must be auto, cpu, cuda or cuda:N, not '" + device + "'");
+    if (!is_device_name(device)) return usage_error("--device must be auto, cpu, cuda or cuda:N, not '" + device + "'");
     if (options.batch_size < 1) return usage_error("--batch-size must be at least 1");
     if (options.jobs < 0) return usage_error("--jobs must be 0 (all cores) or more");
     if (options.jpeg_quality < 1 || options.jpeg_quality > 100)

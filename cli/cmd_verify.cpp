@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "src/device.h"
 #include "src/image_io.h"
 #include "src/protector.h"
 #include "src/registry.h"
@@ -26,13 +27,6 @@ void line(const char* label, double v, const char* fmt) {
     std::printf("  %-28s ", label);
     std::printf(fmt, v);
     std::printf("\n");
-}
-
-// auto | cpu | cuda | cuda:N; whether the device exists is Protector::open's business.
-bool valid_device(const std::string& d) {
-    if (d == "auto" || d == "cpu" || d == "cuda") return true;
-    return d.size() > 5 && d.compare(0, 5, "cuda:") == 0 &&
-           d.find_first_not_of("0123456789", 5) == std::string::npos;
 }
 
 }  // namespace
@@ -78,7 +72,7 @@ int cmd_verify(int argc, char** argv) {
     if (files.size() != 2) return usage_error("expected two files: ORIGINAL PROTECTED");
     if (settings.mode != "poison" && settings.mode != "cloak")
         return usage_error("--mode must be poison or cloak");
-    if (!valid_device(device)) return usage_error("--device must be auto, cpu, cuda or cuda:N, not '" + device + "'");
+    if (!is_device_name(device)) return usage_error("--device must be auto, cpu, cuda or cuda:N, not '" + device + "'");
     if (jobs < 0) return usage_error("--jobs must be 0 (all cores) or more");
 
     Image original, protected_image;

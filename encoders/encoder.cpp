@@ -42,4 +42,8 @@ std::unique_ptr<Encoder> load_encoder(const std::string& path) {
                             "an open_clip or Hugging Face folder, or a TorchScript file with a JSON sidecar)");
 }
 
+torch::Tensor unit_length(const torch::Tensor& embeddings) {
+    return embeddings / embeddings.norm(2, -1, true).clamp_min(1e-12);
+}
+
 }  // namespace bd

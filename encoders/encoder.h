@@ -42,6 +42,10 @@ public:
     virtual torch::Device device() const = 0;
 };
 
+// Embeddings scaled to unit length along the last dimension (cosine similarity is then a
+// dot product); zero vectors stay zero.
+torch::Tensor unit_length(const torch::Tensor& embeddings);
+
 // Loads any supported checkpoint, detected by content: an OpenAI CLIP .pt archive, an
 // open_clip folder, a Hugging Face CLIP folder, or a TorchScript image encoder with a JSON
 // sidecar. Throws ModelError naming the path and the cause.

@@ -10,10 +10,6 @@ namespace bd {
 
 namespace {
 
-torch::Tensor unit(const torch::Tensor& x) {
-    return x / x.norm(2, -1, true).clamp_min(1e-12);
-}
-
 // Step size as a fraction of each pixel's budget: large early to cross the budget box,
 // small late to settle (cosine decay). The sum over a run is several budgets, so even
 // the 50-step preset can reach any corner of the box.
@@ -54,17 +50,17 @@ std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbIt
         s.views = std::make_unique<ViewSampler>(s.x, size, settings.views, settings.robust, item.seed);
         if (settings.mode == Mode::poison) {
             TORCH_CHECK(item.target.defined(), "perturb: poison mode needs a target for image ", i);
-            s.target = unit(item.target.detach().to(device, torch::kFloat));
+            s.target = unit_length(item.target.detach().to(device, torch::kFloat));
         }
         if (item.source.defined() && settings.mode == Mode::poison) {
-            s.away = unit(item.source.detach().to(device, torch::kFloat));
+            s.away = unit_length(item.source.detach().to(device, torch::kFloat));
         } else {
             // The clean image's own embedding: poison moves away from what the image
             // shows; cloak hides it (one fixed anchor keeps a step at one forward pass).
             torch::NoGradGuard no_grad;
             auto clean = resize_center_crop(
                 (s.x.size(0) == 1 ? s.x.expand({3, -1, -1}) : s.x).unsqueeze(0), size);
-            s.away = unit(encoder.encode_images(clean)).squeeze(0);
+            s.away = unit_length(encoder.encode_images(clean)).squeeze(0);
         }
     }
 
@@ -76,7 +72,7 @@ std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbIt
             s.count = v.size(0);
             views.push_back(std::move(v));
         }
-        const auto embeddings = unit(encoder.encode_images(torch::cat(views, 0)));  // [sum K, D]
+        const auto embeddings = unit_length(encoder.encode_images(torch::cat(views, 0)));  // [sum K, D]
 
         // Each image's loss is a mean over its own views, summed over images, so an
         // image's gradient does not depend on what else is in the batch.

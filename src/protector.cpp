@@ -13,6 +13,7 @@
 #include "perturb/settings.h"
 #include "perturb/target.h"
 #include "perturb/views.h"
+#include "src/device.h"
 #include "src/image_io.h"
 #include "src/registry.h"
 #include "src/tensor_image.h"
@@ -22,34 +23,8 @@ namespace bd {
 
 namespace {
 
-torch::Tensor unit(const torch::Tensor& x) { return x / x.norm(2, -1, true).clamp_min(1e-12); }
-
 torch::Tensor as_rgb(const torch::Tensor& chw) {
     return chw.size(0) == 1 ? chw.expand({3, -1, -1}) : chw;
-}
-
-torch::Device parse_device(const std::string& device) {
-    if (device.empty() || device == "auto")
-        return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
-    if (device == "cpu") return torch::Device(torch::kCPU);
-    if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
-        if (!torch::cuda::is_available())
-            throw std::invalid_argument("device '" + device + "': this build or machine has no CUDA");
-        int index = 0;
-        if (device.size() > 5) {
-            try {
-                size_t used = 0;
-                index = std::stoi(device.substr(5), &used);
-                if (used != device.size() - 5) throw std::invalid_argument(device);
-            } catch (const std::exception&) {
-                throw std::invalid_argument("device '" + device + "': expected cuda:N");
-            }
-        }
-        if (index < 0 || index >= int(torch::cuda::device_count()))
-            throw std::invalid_argument("device '" + device + "': no such GPU");
-        return torch::Device(torch::kCUDA, index);
-    }
-    throw std::invalid_argument("device must be auto, cpu, cuda or cuda:N, not '" + device + "'");
 }
 
 // FNV-1a over the samples: an image's seed depends on its content, not on its position in
@@ -92,7 +67,7 @@ struct Protector::State {
         torch::NoGradGuard no_grad;
         auto view = resize_center_crop(as_rgb(upright.to(device, torch::kFloat)).unsqueeze(0),
                                        encoder->input_size());
-        return unit(encoder->encode_images(view)).squeeze(0);
+        return unit_length(encoder->encode_images(view)).squeeze(0);
     }
 
     torch::Tensor embed_image(const Image& image) {
@@ -159,7 +134,7 @@ struct Protector::State {
                 auto e = embed_image(read_image(path));
                 sum = sum.defined() ? sum + e : e;
             }
-            aim.target = unit(sum);
+            aim.target = unit_length(sum);
             aim.target_concept = "(target images)";
         } else if (!settings.target.empty()) {
             aim.target = concept_embedding(settings.target);
