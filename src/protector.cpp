@@ -52,12 +52,12 @@ struct Protector::State {
     std::unique_ptr<Encoder> encoder;
     std::string model;
     torch::Device device{torch::kCPU};
-    torch::Tensor concepts;  // [K, D] unit, built on first use (text encoders only)
+    torch::Tensor concepts;  // [K, D] unit on `device`, built on first use (text encoders only)
 
     const torch::Tensor& concept_table() {
         if (!concepts.defined()) {
             torch::NoGradGuard no_grad;
-            concepts = concept_embeddings(*encoder, builtin_concepts());
+            concepts = concept_embeddings(*encoder, builtin_concepts()).to(device);
         }
         return concepts;
     }
@@ -153,17 +153,17 @@ struct Protector::State {
         if (aim.target.defined() || !encoder->has_text()) return;
         const auto& table = concept_table();
         const auto choice = choose_target(clean, table, seed);
-        aim.target = table[choice.target].to(device);
+        aim.target = table[choice.target];
         aim.target_concept = builtin_concepts()[size_t(choice.target)];
         if (!aim.source.defined()) {
-            aim.source = table[choice.source].to(device);
+            aim.source = table[choice.source];
             aim.source_concept = builtin_concepts()[size_t(choice.source)];
         }
     }
 
     std::string top1(const torch::Tensor& embedding) {
         if (!encoder->has_text()) return {};
-        const auto index = torch::matmul(concept_table().to(device), embedding).argmax().item<int64_t>();
+        const auto index = torch::matmul(concept_table(), embedding).argmax().item<int64_t>();
         return builtin_concepts()[size_t(index)];
     }
 };
