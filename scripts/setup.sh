@@ -12,6 +12,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev libopenblas0-openmp   # OpenBLAS, not the reference BLAS (16x slower)
   libpng-dev libjpeg-dev zlib1g-dev
+  libjxl-dev libjxl-devtools     # butteraugli: the visibility figure (API and butteraugli_main)
   libtbb-dev libcxxopts-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
   qt6-base-dev libgl-dev
   libgimp2.0-dev gimp

@@ -1,0 +1,31 @@
+// Visibility as a person would judge it: butteraugli, libjxl's psychovisual distance
+// (max-norm 1.0 is JPEG XL's "visually lossless"; above 2 a person notices).
+// Built on libjxl's public butteraugli API (jxl/butteraugli.h, libjxl <= 0.8); without it
+// every figure is NaN ("not measured") and butteraugli_available() says so.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace bd {
+
+struct Visibility {
+    double max_norm = NAN;  // the worst place in the image
+    double norm3 = NAN;     // butteraugli's 3-norm: how visible the change is overall
+    torch::Tensor distmap;  // [H, W] float on the CPU, when asked for: where it shows
+};
+
+bool butteraugli_available();
+
+// a, b: [C, H, W] sRGB in [0, 1] (C = 1 or 3), same shape, any device; compared as 16-bit
+// samples, so 8-bit images are measured exactly, under butteraugli_main's viewing
+// conditions. alpha ([1, H, W] in [0, 1], optional): composited over black and over white,
+// the worse at each pixel, as butteraugli_main does. Images smaller than 8 x 8 are not
+// measured (NaN).
+Visibility butteraugli(const torch::Tensor& a, const torch::Tensor& b, bool with_distmap = false,
+                       const torch::Tensor& alpha = {});
+
+// butteraugli's 3-norm of a distance map (libjxl's ComputeDistanceP): the mean of its 3-,
+// 6- and 12-norms.
+double butteraugli_3norm(const torch::Tensor& distmap);
+
+}  // namespace bd
