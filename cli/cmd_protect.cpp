@@ -41,7 +41,8 @@ cxxopts::Options protect_options() {
         ("target-image", "anchor image of the target concept (repeatable)", cxxopts::value<std::vector<std::string>>())
         ("source", "concept the images show (default: each image itself)", cxxopts::value<std::string>())
         ("mode", "poison | cloak", cxxopts::value<std::string>()->default_value("poison"))
-        ("intensity", "low | default | high (perturbation budget 4, 8, 16 /255)", cxxopts::value<std::string>()->default_value("default"))
+        ("intensity", "low | default | high: how visible the change may be (butteraugli 1.0, 1.5, 2.0; at most 4, 8, 16 /255 per pixel)", cxxopts::value<std::string>()->default_value("default"))
+        ("visibility", "butteraugli max-norm target (overrides --intensity; 1.0 = visually lossless, 0 = L-inf budget only)", cxxopts::value<float>()->default_value("-1"))
         ("epsilon", "budget in 1/255 units (overrides --intensity)", cxxopts::value<float>()->default_value("0"))
         ("quality", "fast | default | slow (optimisation steps and views)", cxxopts::value<std::string>()->default_value("default"))
         ("steps", "optimisation steps (overrides --quality)", cxxopts::value<int>()->default_value("0"))
@@ -110,6 +111,7 @@ int cmd_protect(int argc, char** argv) {
         if (args.count("mask")) settings.mask_path = args["mask"].as<std::string>();
         settings.intensity = args["intensity"].as<std::string>();
         settings.epsilon = args["epsilon"].as<float>();
+        settings.visibility = args["visibility"].as<float>();
         settings.quality = args["quality"].as<std::string>();
         settings.steps = args["steps"].as<int>();
         settings.seed = args["seed"].as<uint64_t>();
@@ -136,7 +138,7 @@ int cmd_protect(int argc, char** argv) {
     try {
         output_format(ImageFormat::png, options.format);
         make_settings(settings.mode, settings.intensity, settings.epsilon, settings.quality,
-                      settings.steps, settings.seed);
+                      settings.steps, settings.seed, settings.visibility);
     } catch (const std::exception& e) {
         return usage_error(e.what());
     }

@@ -98,8 +98,14 @@ QImage PreviewWidget::amplifiedDifference(const QImage& a_in, const QImage& b_in
 
 QString PreviewWidget::describeMetrics(const ProtectMetrics& m, double seconds) {
     QStringList lines;
-    QString change = tr("Visible change: PSNR %1 dB (above 35 dB is hard to see)")
-                         .arg(m.psnr, 0, 'f', 1);
+    QString change;
+    if (finite(m.butteraugli))
+        change = tr("To a person: %1 (butteraugli %2; 1 or less is visually lossless), PSNR %3 dB")
+                     .arg(QString::fromUtf8(visibility_words(m.butteraugli)))
+                     .arg(m.butteraugli, 0, 'f', 2)
+                     .arg(m.psnr, 0, 'f', 1);
+    else
+        change = tr("Visible change: not measured by a psychovisual model; PSNR %1 dB").arg(m.psnr, 0, 'f', 1);
     if (finite(m.linf)) change += tr(", largest pixel change %1/255").arg(m.linf, 0, 'f', 0);
     if (finite(m.ssim) && m.ssim > 0) change += tr(", SSIM %1").arg(m.ssim, 0, 'f', 3);
     lines << change;

@@ -65,7 +65,8 @@ SettingsPanel::SettingsPanel(QWidget* parent) : QGroupBox(tr("Settings"), parent
     intensity_->setPageStep(1);
     intensity_->setTickPosition(QSlider::TicksBelow);
     intensity_->setTickInterval(1);
-    intensity_->setToolTip(tr("How much each pixel may change: stronger protection is more visible"));
+    intensity_->setToolTip(tr("How visible the change may be, measured with a model of human vision "
+                              "(butteraugli): stronger protection changes more"));
     intensity_label_ = new QLabel(this);
     auto* intensity_row = new QHBoxLayout;
     intensity_row->addWidget(new QLabel(tr("Low"), this));
@@ -78,9 +79,9 @@ SettingsPanel::SettingsPanel(QWidget* parent) : QGroupBox(tr("Settings"), parent
     intensity_label_->setAlignment(Qt::AlignCenter);
     auto update_intensity_label = [this] {
         static const char* const names[] = {
-            QT_TR_NOOP("Low: barely visible, weaker protection"),
-            QT_TR_NOOP("Default: a good balance"),
-            QT_TR_NOOP("High: strongest protection, may show as faint grain")};
+            QT_TR_NOOP("Low: a person is unlikely to notice, weaker protection"),
+            QT_TR_NOOP("Default: at most subtle, a good balance"),
+            QT_TR_NOOP("High: strongest protection, subtle on close inspection")};
         intensity_label_->setText(tr(names[intensity_->value()]));
     };
     connect(intensity_, &QSlider::valueChanged, this, update_intensity_label);

@@ -65,7 +65,7 @@ extern "C" {
 #endif
 
 /* Bumped when a struct layout or a function signature below changes incompatibly. */
-#define BD_ABI_VERSION 1u
+#define BD_ABI_VERSION 2u
 
 typedef struct bd_context bd_context; /* opaque: model + device */
 
@@ -99,6 +99,9 @@ typedef struct bd_params {
     int steps;                   /* 0 = from quality */
     uint64_t seed;
     bd_progress_fn progress; void *user_data;
+    /* Butteraugli max-norm the result aims at (1.0 = visually lossless): < 0 = from
+     * intensity (low 1.0, default 1.5, high 2.0), 0 = the L-inf budget only. ABI 2. */
+    float visibility;
 } bd_params;
 
 /* What the last successful bd_protect on a context measured. NaN where it does not apply
@@ -110,6 +113,10 @@ typedef struct bd_metrics {
     double target_sim_before, target_sim_after;  /* cosine to the target embedding */
     double source_sim_before, source_sim_after;  /* cosine to the source (the image itself) */
     double seconds;              /* wall time of the optimisation */
+    /* Butteraugli distance (libjxl's psychovisual model) between the image before and after:
+     * max-norm 1.0 is "visually lossless", above 2 a person notices. NaN when the library
+     * was built without butteraugli. Added in ABI version 2. */
+    double butteraugli, butteraugli_3norm;
 } bd_metrics;
 
 /* BD_ABI_VERSION of the library actually loaded; compare with the header's to detect a
@@ -119,6 +126,7 @@ BD_API uint32_t    bd_abi_version(void);
 BD_API const char *bd_version_string(void);
 
 /* mode "poison", target NULL, epsilon 0, intensity "default", quality "default", steps 0,
+ * visibility -1 (from intensity),
  * seed 0, no progress callback. */
 BD_API bd_params   bd_default_params(void);
 

@@ -11,6 +11,11 @@ torch::Tensor luma(const torch::Tensor& image) {
     return (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]).unsqueeze(cdim);
 }
 
+torch::Tensor visibility_channel_weights(const torch::Tensor& image) {
+    if (image.size(0) == 1) return torch::ones({1, 1, 1}, image.options());
+    return torch::tensor({1.0f / 3, 1.0f / 3, 1.0f}, image.options()).view({3, 1, 1});
+}
+
 namespace {
 
 torch::Tensor box_mean(const torch::Tensor& x, int64_t radius) {

@@ -3,8 +3,10 @@
 #include <cmath>
 
 #include "encoders/encoder.h"
+#include "perturb/butteraugli.h"
 #include "perturb/cancelled.h"
 #include "perturb/views.h"
+#include "perturb/visibility.h"
 
 namespace bd {
 
@@ -18,8 +20,17 @@ float step_fraction(int step, int steps) {
     return float(0.02 + 0.23 * 0.5 * (1.0 + std::cos(M_PI * t)));
 }
 
+// Steps after which the budget is steered by butteraugli: early enough for the optimizer
+// to use what is freed, the last one leaving a quarter of the run to settle.
+bool steering_step(int step, int steps) {
+    for (double at : {0.15, 0.3, 0.45, 0.6, 0.75})
+        if (step == int(at * steps) && step > 0) return true;
+    return false;
+}
+
 struct ItemState {
-    torch::Tensor x, budget, delta;  // [C, H, W] (budget may be [1, H, W])
+    torch::Tensor x, budget, limit, delta;  // [C, H, W] (budget, limit may be [1, H, W])
+    torch::Tensor alpha;                    // [1, H, W] or undefined
     torch::Tensor lo, hi;            // [C, H, W]: the box delta lives in, x + delta in [0, 1]
     torch::Tensor target, away;      // [D] unit; away = source (poison) or clean (cloak)
     std::unique_ptr<ViewSampler> views;
@@ -43,6 +54,8 @@ std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbIt
         auto& s = state[i];
         s.x = item.image.detach().to(device, torch::kFloat).contiguous();
         s.budget = item.budget.detach().to(device, torch::kFloat);
+        s.limit = item.limit.defined() ? item.limit.detach().to(device, torch::kFloat) : s.budget;
+        if (item.alpha.defined()) s.alpha = item.alpha.detach().to(torch::kCPU, torch::kFloat);
         // The budget box intersected with [0, 1] once, so each step projects with one clamp.
         s.lo = torch::max(-s.budget, -s.x).contiguous();
         s.hi = torch::min(s.budget, 1 - s.x).contiguous();
@@ -64,7 +77,22 @@ std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbIt
         }
     }
 
+    const bool steer = settings.visibility > 0 && butteraugli_available();
     for (int step = 0; step < settings.steps; ++step) {
+        if (steer && steering_step(step, settings.steps)) {
+            torch::NoGradGuard no_grad;
+            for (auto& s : state) {
+                // Measured on the 8-bit grid the file will most likely have.
+                const auto now = torch::round((s.x + s.delta) * 255.0) / 255.0;
+                const auto seen = butteraugli(s.x, now, true, s.alpha);
+                if (!seen.distmap.defined()) continue;  // too small to measure
+                // A little under the target, so the final fit to it rarely has to cut.
+                s.budget = steer_budget(s.budget, s.limit, seen.distmap, 0.9 * settings.visibility);
+                s.lo = torch::max(-s.budget, -s.x).contiguous();
+                s.hi = torch::min(s.budget, 1 - s.x).contiguous();
+                s.delta.clamp_(s.lo, s.hi);
+            }
+        }
         std::vector<torch::Tensor> views;
         views.reserve(state.size());
         for (auto& s : state) {

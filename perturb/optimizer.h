@@ -16,6 +16,9 @@ class Encoder;
 struct PerturbItem {
     torch::Tensor image;   // [C, H, W], C = 1 or 3, fp32 in [0, 1], RGB, as the encoder sees it
     torch::Tensor budget;  // [1 or C, H, W]: per-pixel bound on |delta| (eps * mask; 0 = frozen)
+    torch::Tensor limit;   // [1 or C, H, W]: how far visibility steering may raise the budget
+                           // (eps where changes are allowed); undefined = the budget itself
+    torch::Tensor alpha;   // [1, H, W] in [0, 1] or undefined: how visibility is judged
     torch::Tensor target;  // [D] unit vector; undefined in cloak mode
     torch::Tensor source;  // [D] unit vector; undefined: the clean image's own embedding
     uint64_t seed = 0;     // per-image seed, so batching does not change an image's result
@@ -24,8 +27,11 @@ struct PerturbItem {
 // fraction in [0, 1]; return false to cancel.
 using PerturbProgress = std::function<bool(float fraction)>;
 
-// Returns the protected images ([C, H, W], |x' - x| <= budget, x' in [0, 1]), on the
-// encoder's device. Throws bd::Cancelled (cancelled.h) when progress returns false.
+// Returns the protected images ([C, H, W], |x' - x| <= limit, x' in [0, 1]), on the
+// encoder's device. With settings.visibility > 0 (and butteraugli built in) the budget is
+// steered a few times during the run toward that butteraugli max-norm: the change moves to
+// where a person does not see it. Throws bd::Cancelled (cancelled.h) when progress returns
+// false.
 std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbItem>& items,
                                    const PerturbSettings& settings,
                                    const PerturbProgress& progress = {});

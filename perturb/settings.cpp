@@ -16,11 +16,15 @@ struct QualityPreset {
 };
 constexpr QualityPreset kQualities[] = {{"fast", 50, 2}, {"default", 200, 4}, {"slow", 500, 8}};
 
+// The visibility targets are butteraugli max-norms the written file meets (1.0 is JPEG
+// XL's "visually lossless"; every preset stays at or under 2, where people start to notice
+// (--visibility goes further); the epsilons are hard L-inf caps the steering may not exceed.
 struct IntensityPreset {
     const char* name;
     float epsilon255;
+    float visibility;
 };
-constexpr IntensityPreset kIntensities[] = {{"low", 4}, {"default", 8}, {"high", 16}};
+constexpr IntensityPreset kIntensities[] = {{"low", 4, 1.0f}, {"default", 8, 1.5f}, {"high", 16, 2.0f}};
 
 // The preset called `name` ("" means "default"), or nullptr.
 template <typename Preset, size_t N>
@@ -34,7 +38,7 @@ const Preset* find_preset(const Preset (&presets)[N], const std::string& name) {
 
 PerturbSettings make_settings(const std::string& mode, const std::string& intensity,
                               float epsilon255, const std::string& quality, int steps,
-                              uint64_t seed) {
+                              uint64_t seed, float visibility) {
     PerturbSettings s;
     if (mode == "poison" || mode.empty())
         s.mode = Mode::poison;
@@ -49,6 +53,9 @@ PerturbSettings make_settings(const std::string& mode, const std::string& intens
     if (epsilon255 < 0 || epsilon255 > 64)
         throw std::invalid_argument("epsilon must be between 0 and 64 (in 1/255 units)");
     s.epsilon = (epsilon255 > 0 ? epsilon255 : ip->epsilon255) / 255.0f;
+    if (visibility > 20)
+        throw std::invalid_argument("visibility must be between 0 and 20 (butteraugli; 0 = L-inf only)");
+    s.visibility = visibility >= 0 ? visibility : ip->visibility;
 
     const QualityPreset* qp = find_preset(kQualities, quality);
     if (!qp)

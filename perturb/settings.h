@@ -16,12 +16,14 @@ struct PerturbSettings {
     uint64_t seed = 0;
     bool robust = true;             // false: only the whole-image resize view (for tests)
     float source_weight = 0.5f;     // lambda: how hard to push away from the source
+    float visibility = 0;           // butteraugli max-norm the change aims at; 0 = L-inf only
 };
 
-// intensity: low | default | high; quality: fast | default | slow. epsilon255 > 0 and
-// steps > 0 override the presets. Throws std::invalid_argument naming a bad value.
+// intensity: low | default | high (an L-inf cap and a visibility target); quality: fast |
+// default | slow. epsilon255 > 0, steps > 0 and visibility >= 0 (0 = L-inf only) override
+// the presets. Throws std::invalid_argument naming a bad value.
 PerturbSettings make_settings(const std::string& mode, const std::string& intensity,
                               float epsilon255, const std::string& quality, int steps,
-                              uint64_t seed);
+                              uint64_t seed, float visibility = -1);
 
 }  // namespace bd

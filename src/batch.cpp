@@ -159,6 +159,11 @@ std::vector<FileResult> protect_files(Protector& protector, const BatchOptions& 
         callback(ev);
     };
 
+    // The Protector fits each image to its visibility target as the file will be written.
+    ProtectSettings written_settings = settings;
+    written_settings.output_format = options.format;
+    written_settings.jpeg_quality = options.jpeg_quality;
+
     ReadLimits limits;
     limits.max_pixels = options.max_pixels;
     WriteOptions base_write;
@@ -256,7 +261,7 @@ std::vector<FileResult> protect_files(Protector& protector, const BatchOptions& 
         try {
             std::vector<const Image*> images;
             for (auto* it : run) images.push_back(&it->image);
-            auto out = protector.protect_batch(images, settings, progress);
+            auto out = protector.protect_batch(images, written_settings, progress);
             if (out.size() != run.size())
                 throw std::runtime_error("internal error: protect_batch returned a wrong count");
             for (size_t k = 0; k < run.size(); ++k) store(run[k], std::move(out[k]));
@@ -272,7 +277,7 @@ std::vector<FileResult> protect_files(Protector& protector, const BatchOptions& 
                     continue;
                 }
                 try {
-                    store(it, protector.protect(it->image, settings, progress));
+                    store(it, protector.protect(it->image, written_settings, progress));
                 } catch (const Cancelled&) {
                     it->run = false;
                 } catch (const std::exception& e2) {

@@ -142,6 +142,10 @@ bd::ProtectSettings to_settings(const bd_params& p) {
         invalid("params: epsilon must be in [0, 255] (1/255 units; 0 = from intensity), got " +
                 std::to_string(p.epsilon));
     s.epsilon = p.epsilon;
+    if (!std::isfinite(p.visibility) || p.visibility > 20)
+        invalid("params: visibility must be at most 20 (butteraugli; < 0 = from intensity, 0 = off), got " +
+                std::to_string(p.visibility));
+    s.visibility = p.visibility;
     if (p.steps < 0) invalid("params: steps must be >= 0 (got " + std::to_string(p.steps) + ")");
     s.steps = p.steps;
     s.seed = p.seed;
@@ -158,6 +162,8 @@ bd_metrics to_metrics(const bd::ProtectResult& r) {
     m.source_sim_before = r.metrics.source_sim_before;
     m.source_sim_after = r.metrics.source_sim_after;
     m.seconds = r.seconds;
+    m.butteraugli = r.metrics.butteraugli;
+    m.butteraugli_3norm = r.metrics.butteraugli_3norm;
     return m;
 }
 
@@ -181,6 +187,7 @@ bd_params bd_default_params(void) {
     p.seed = 0;
     p.progress = nullptr;
     p.user_data = nullptr;
+    p.visibility = -1;
     return p;
 }
 

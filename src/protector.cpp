@@ -5,7 +5,7 @@
 #include <stdexcept>
 
 #include "encoders/encoder.h"
-#include "perturb/budget.h"
+#include "perturb/butteraugli.h"
 #include "perturb/concepts.h"
 #include "perturb/mask.h"
 #include "perturb/metrics.h"
@@ -13,8 +13,10 @@
 #include "perturb/settings.h"
 #include "perturb/target.h"
 #include "perturb/views.h"
+#include "perturb/visibility.h"
 #include "src/device.h"
 #include "src/image_io.h"
+#include "src/output_naming.h"
 #include "src/registry.h"
 #include "src/tensor_image.h"
 #include "src/threads.h"
@@ -40,11 +42,56 @@ double cosine(const torch::Tensor& a, const torch::Tensor& b) {
     return torch::dot(a, b).item<double>();
 }
 
+// How `original` with its colour replaced by `color` reads back from the file it will be
+// written to: identity for PNG (lossless at the image's bit depth), a real libjpeg-turbo
+// encode and decode for JPEG.
+WrittenFn written_as(const Image& original, const ProtectSettings& settings) {
+    const ImageFormat format = output_format(original.format, settings.output_format);
+    if (format != ImageFormat::jpeg) return {};
+    const int quality = settings.jpeg_quality;
+    return [&original, format, quality](const torch::Tensor& color) {
+        WriteOptions w;
+        w.format = format;
+        w.jpeg_quality = quality;
+        const Image file = decode_image(encode_image(with_color(original, color), w, "output"), "output");
+        return color_to_tensor(file);
+    };
+}
+
 // What one image is pushed toward and away from, with the names the report shows.
 struct Aim {
     torch::Tensor target, source;  // [D] unit; undefined when not used
     std::string target_concept, source_concept;
 };
+
+// Whether the written file met the visibility target, and if not, why (the report's
+// visibility_met and visibility_note).
+void describe_visibility(ProtectMetrics& m, double target, const Image& original,
+                         const ProtectSettings& settings, const WrittenFn& written) {
+    if (!(target > 0)) return;
+    m.visibility_target = target;
+    char buf[200];
+    if (!butteraugli_available()) {
+        m.visibility_met = false;
+        m.visibility_note = "not measured: built without libjxl's butteraugli; only the L-inf cap applies";
+    } else if (!std::isfinite(m.butteraugli)) {
+        m.visibility_met = false;
+        m.visibility_note = "not measured: images under 8 x 8 pixels are too small for butteraugli";
+    } else if (m.butteraugli > target) {
+        m.visibility_met = false;
+        const auto plain = color_to_tensor(original);
+        const auto alpha = original.has_alpha() ? alpha_to_tensor(original) : torch::Tensor();
+        const double codec = written ? butteraugli(plain, written(plain), false, alpha).max_norm : 0;
+        if (codec > target)
+            std::snprintf(buf, sizeof buf,
+                          "JPEG quality %d alone changes the image by butteraugli %.2f: write PNG "
+                          "(--format png) or raise --jpeg-quality", settings.jpeg_quality, codec);
+        else
+            std::snprintf(buf, sizeof buf, "butteraugli %.2f after shrinking the change; target %.2f",
+                          m.butteraugli, target);
+        m.visibility_note = buf;
+    }
+}
 
 }  // namespace
 
@@ -83,8 +130,9 @@ struct Protector::State {
     }
 
     // The report's numbers for one original/protected pair (DESIGN.md §2 "honest metrics").
+    // `seen`: the butteraugli figures of this pair when already measured.
     ProtectMetrics measure(const Image& original, const Image& protected_image, const Aim& aim,
-                           const torch::Tensor& clean) {
+                           const torch::Tensor& clean, const Visibility* seen = nullptr) {
         ProtectMetrics m;
         const auto a = color_to_tensor(original), b = color_to_tensor(protected_image);
         if (a.sizes() != b.sizes())
@@ -92,6 +140,10 @@ struct Protector::State {
         m.linf = linf_255(a, b);
         m.psnr = psnr(a, b);
         m.ssim = ssim(a, b);
+        const Visibility v =
+            seen ? *seen : butteraugli(a, b, false, original.has_alpha() ? alpha_to_tensor(original) : torch::Tensor());
+        m.butteraugli = v.max_norm;
+        m.butteraugli_3norm = v.norm3;
         const int o = original.metadata.orientation;
         const auto upright = orient(b, o);
         const auto after = embed(upright);
@@ -168,6 +220,13 @@ struct Protector::State {
     }
 };
 
+const char* visibility_words(double max_norm) {
+    if (!std::isfinite(max_norm)) return "not measured";
+    if (max_norm <= 1.0) return "a person is unlikely to notice";
+    if (max_norm <= 2.0) return "subtle";
+    return "visible";
+}
+
 Protector::Protector() : state_(std::make_unique<State>()) {}
 Protector::~Protector() = default;
 
@@ -197,12 +256,16 @@ std::vector<ProtectResult> Protector::protect_batch(const std::vector<const Imag
     ensure_threads_configured();
     auto& st = *state_;
     const PerturbSettings ps = make_settings(settings.mode, settings.intensity, settings.epsilon,
-                                             settings.quality, settings.steps, settings.seed);
+                                             settings.quality, settings.steps, settings.seed,
+                                             settings.visibility);
     PerturbSettings run = ps;
     run.robust = settings.robust;
     const auto start = std::chrono::steady_clock::now();
 
     const Aim given = ps.mode == Mode::poison ? st.given_aim(settings) : Aim{};
+    // With visibility steering the optimizer may spend up to the cap where it does not show;
+    // without, the masked budget is final.
+    const bool steered = run.visibility > 0 && butteraugli_available();
     torch::Tensor user_mask;
     if (!settings.mask_path.empty()) {
         const Image m = read_image(settings.mask_path);
@@ -219,19 +282,25 @@ std::vector<ProtectResult> Protector::protect_batch(const std::vector<const Imag
         PerturbItem item;
         item.image = orient(color_to_tensor(*image), o).to(st.device);
         item.seed = settings.seed ^ content_hash(*image);
-        auto budget = ps.epsilon * perceptual_mask(item.image, st.encoder->input_size());
+        // The hard cap: epsilon where changes are allowed at all. The perceptual mask only
+        // shapes where the optimizer starts; visibility steering moves it from there.
+        auto limit = torch::full({1, item.image.size(1), item.image.size(2)}, ps.epsilon,
+                                 item.image.options());
         if (image->has_alpha()) {
             // Fully transparent pixels never change: nobody sees them, and some viewers
             // would reveal the change if they drop the alpha.
-            budget = budget * (orient(alpha_to_tensor(*image), o).to(st.device) > 0).to(torch::kFloat);
+            item.alpha = orient(alpha_to_tensor(*image), o).to(st.device);
+            limit = limit * (item.alpha > 0).to(torch::kFloat);
         }
         if (user_mask.defined()) {
             auto m = user_mask;
-            if (m.size(1) != budget.size(1) || m.size(2) != budget.size(2))
-                m = resize_to(m.unsqueeze(0), budget.size(1), budget.size(2)).squeeze(0);
-            budget = budget * m.clamp(0, 1);
+            if (m.size(1) != limit.size(1) || m.size(2) != limit.size(2))
+                m = resize_to(m.unsqueeze(0), limit.size(1), limit.size(2)).squeeze(0);
+            limit = limit * m.clamp(0, 1);
         }
-        item.budget = budget;
+        item.limit = limit;
+        item.budget = limit * perceptual_mask(item.image, st.encoder->input_size());
+        if (steered) item.budget = item.budget * visibility_channel_weights(item.image);
 
         auto clean = st.embed(item.image);
         clean_embeddings.push_back(clean);
@@ -258,14 +327,20 @@ std::vector<ProtectResult> Protector::protect_batch(const std::vector<const Imag
         const Image& original = *images[i];
         const int o = original.metadata.orientation;
         const auto stored_original = color_to_tensor(original);
-        const auto stored_budget = unorient(items[i].budget, o).to(torch::kCPU);
+        const auto stored_bound = unorient(steered ? items[i].limit : items[i].budget, o).to(torch::kCPU);
         const auto stored_protected = unorient(outputs[i], o).to(torch::kCPU);
-        const auto quantized = quantize_within_budget(stored_original, stored_protected, stored_budget,
-                                                      int(original.max_value()));
+        const auto written = written_as(original, settings);
+        const auto fit = fit_visibility(stored_original, stored_protected, stored_bound,
+                                        int(original.max_value()), steered ? run.visibility : 0, written,
+                                        original.has_alpha() ? alpha_to_tensor(original) : torch::Tensor());
         ProtectResult r;
-        r.image = with_color(original, quantized);
+        r.image = with_color(original, fit.image);
         r.seconds = seconds;
-        if (settings.metrics) r.metrics = st.measure(original, r.image, aims[i], clean_embeddings[i]);
+        if (settings.metrics) {
+            const Image file = written ? with_color(original, written(fit.image)) : r.image;
+            r.metrics = st.measure(original, file, aims[i], clean_embeddings[i], steered ? &fit.visibility : nullptr);
+            describe_visibility(r.metrics, run.visibility, original, settings, written);
+        }
         results.push_back(std::move(r));
     }
     return results;

@@ -25,6 +25,11 @@ struct ProtectSettings {
     float epsilon = 0;                // in 1/255 units; 0 = from intensity
     std::string quality = "default";  // fast | default | slow
     int steps = 0;                    // 0 = from quality
+    float visibility = -1;            // butteraugli max-norm target; < 0 = from intensity, 0 = off
+    // How the result will be written, so the visibility target and the metrics hold for the
+    // file itself: "same" (the input's format), "png" or "jpeg", at jpeg_quality.
+    std::string output_format = "same";
+    int jpeg_quality = 95;
     uint64_t seed = 0;
     std::string mask_path;            // optional gray image restricting where changes go
     bool robust = true;               // expectation over transformations (tests turn it off)
@@ -37,6 +42,13 @@ struct ProtectMetrics {
     double linf = 0;  // in 1/255 units
     double psnr = 0;
     double ssim = 0;
+    // Butteraugli distance of the written pixels (perturb/butteraugli.h); NaN = not measured.
+    double butteraugli = NAN, butteraugli_3norm = NAN;
+    // The visibility the intensity asked for, and whether the image meets it (a too-flat or
+    // tiny image may not: then the report says so and gives the reason).
+    double visibility_target = NAN;
+    bool visibility_met = true;
+    std::string visibility_note;
     double target_sim_before = NAN, target_sim_after = NAN;
     double target_sim_after_jpeg75 = NAN, target_sim_after_half = NAN;
     double source_sim_before = NAN, source_sim_after = NAN;
@@ -44,6 +56,10 @@ struct ProtectMetrics {
     std::string source_concept;
     std::string top1_before, top1_after;  // zero-shot over the concept list (text encoders)
 };
+
+// Plain words for a butteraugli max-norm distance, as the GUI and `verify` say it:
+// "a person is unlikely to notice" (<= 1), "subtle" (<= 2), "visible", "not measured".
+const char* visibility_words(double butteraugli_max_norm);
 
 struct ProtectResult {
     Image image;  // same size, channels, bit depth, format and metadata as the input

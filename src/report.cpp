@@ -19,6 +19,11 @@ json metrics_object(const ProtectMetrics& m) {
     return json{{"linf", number(m.linf)},
                 {"psnr", number(m.psnr)},
                 {"ssim", number(m.ssim)},
+                {"butteraugli", number(m.butteraugli)},
+                {"butteraugli_3norm", number(m.butteraugli_3norm)},
+                {"visibility_target", number(m.visibility_target)},
+                {"visibility_met", std::isfinite(m.visibility_target) ? json(m.visibility_met) : json(nullptr)},
+                {"visibility_note", text(m.visibility_note)},
                 {"target_sim_before", number(m.target_sim_before)},
                 {"target_sim_after", number(m.target_sim_after)},
                 {"target_sim_after_jpeg75", number(m.target_sim_after_jpeg75)},
@@ -58,8 +63,10 @@ json settings_object(const ReportContext& c) {
            {"inputs", o.inputs}};
     // The values the presets resolved to, so a report alone says what was done.
     try {
-        PerturbSettings p = make_settings(s.mode, s.intensity, s.epsilon, s.quality, s.steps, s.seed);
-        j["resolved"] = {{"epsilon", p.epsilon * 255.0}, {"steps", p.steps}, {"views", p.views}};
+        PerturbSettings p =
+            make_settings(s.mode, s.intensity, s.epsilon, s.quality, s.steps, s.seed, s.visibility);
+        j["resolved"] = {{"epsilon", p.epsilon * 255.0}, {"steps", p.steps}, {"views", p.views},
+                         {"visibility", p.visibility}};
     } catch (const std::exception&) {
     }
     return j;

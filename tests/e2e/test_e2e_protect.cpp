@@ -283,6 +283,17 @@ void check_PortfolioRunReportsEveryFileAndExitsOne(const std::string& tmp_dir) {
         EXPECT_TRUE(img["metrics"]["linf"].is_number()) << rel;
         EXPECT_LE(img["metrics"]["linf"].get<double>(), 8.0 + 1e-6) << rel;  // default intensity
         EXPECT_TRUE(img["metrics"]["psnr"].is_number() || img["metrics"]["psnr"].is_null());
+        // The visibility target of the default intensity, met by the written file or
+        // explained (a tiny image cannot be measured; a JPEG's own re-encode may exceed it).
+        const json& m = img["metrics"];
+        EXPECT_EQ(m["visibility_target"], 1.5) << rel;
+        if (m["butteraugli"].is_number() && m["visibility_met"] == true)
+            EXPECT_LE(m["butteraugli"].get<double>(), 1.5) << rel;
+        else
+            EXPECT_TRUE(m["visibility_note"].is_string()) << rel << ": " << m.dump();
+        if (rel.size() > 4 && rel.substr(rel.size() - 4) == ".png" && img["width"].get<int>() >= 8 &&
+            img["height"].get<int>() >= 8)
+            EXPECT_EQ(m["visibility_met"], true) << rel << ": " << m.dump();
     }
     for (auto& [rel, words] : g->pf.bad) {
         ASSERT_TRUE(by_input.count(rel)) << rel << " missing from the report";
@@ -527,6 +538,7 @@ void check_VerifyMeasuresAPair(const std::string& tmp_dir) {
         if (img["input"] == a) {
             EXPECT_NEAR(m["linf"].get<double>(), img["metrics"]["linf"].get<double>(), 1e-6);
             EXPECT_NEAR(m["psnr"].get<double>(), img["metrics"]["psnr"].get<double>(), 1e-3);
+            EXPECT_NEAR(m["butteraugli"].get<double>(), img["metrics"]["butteraugli"].get<double>(), 1e-4);
         }
     EXPECT_TRUE(m["target_sim_after"].is_number());
 }

@@ -4,7 +4,9 @@
 
 #include <filesystem>
 
+#include "perturb/butteraugli.h"
 #include "perturb/cancelled.h"
+#include "perturb/metrics.h"
 #include "src/image_io.h"
 #include "src/protector.h"
 #include "src/tensor_image.h"
@@ -66,6 +68,67 @@ TEST_F(ProtectorTest, BoundHoldsInTheWrittenFileAt8And16Bits) {
     }
 }
 
+// A photograph-like fixture: smooth sky over busy texture, where a change can hide.
+Image sky_over_texture(uint32_t bits, uint32_t channels) {
+    Image img = test::make_gradient(128, 96, channels, bits);
+    torch::manual_seed(11);
+    auto color = color_to_tensor(img);
+    color.slice(1, 48, 96).copy_(torch::rand({color.size(0), 48, 128}) * 0.6 + 0.2);
+    return with_color(img, color);
+}
+
+TEST_F(ProtectorTest, WrittenFilesMeetTheirVisibilityTargetWithinTheBound) {
+    if (!butteraugli_available()) GTEST_SKIP() << "built without libjxl's butteraugli";
+    struct Case {
+        const char* name;
+        uint32_t bits, channels;
+        ImageFormat format;
+        const char* intensity;
+        double target, cap;
+    };
+    for (const Case& c : {Case{"rgb8.png", 8, 3, ImageFormat::png, "default", 1.5, 8},
+                          Case{"rgba16.png", 16, 4, ImageFormat::png, "low", 1.0, 4},
+                          Case{"rgb8.jpg", 8, 3, ImageFormat::jpeg, "default", 1.5, 8}}) {
+        Image original = sky_over_texture(c.bits, c.channels);
+        original.format = c.format;
+        if (c.format == ImageFormat::jpeg) original = decode_image(encode_image(original, {}, c.name), c.name);
+        auto settings = quick(20);
+        settings.intensity = c.intensity;
+        const auto result = protector_->protect(original, settings);
+        const std::string path = dir_->file(std::string("vis-") + c.name);
+        write_image(path, result.image);  // as the batch writes it: the input's format, q95
+        const Image back = read_image(path);
+        const auto& m = result.metrics;
+        // The report describes the file as written.
+        const auto alpha = original.has_alpha() ? alpha_to_tensor(original) : torch::Tensor();
+        const auto seen = butteraugli(color_to_tensor(original), color_to_tensor(back), false, alpha);
+        EXPECT_NEAR(m.butteraugli, seen.max_norm, 1e-4) << c.name;
+        EXPECT_NEAR(m.butteraugli_3norm, seen.norm3, 1e-4) << c.name;
+        EXPECT_NEAR(m.linf, linf_255(color_to_tensor(original), color_to_tensor(back)), 1e-3) << c.name;
+        EXPECT_EQ(m.visibility_target, c.target) << c.name;
+        EXPECT_TRUE(m.visibility_met) << c.name << ": " << m.visibility_note;
+        EXPECT_LE(m.butteraugli, c.target) << c.name;
+        EXPECT_GT(m.target_sim_after, m.target_sim_before) << c.name << ": the change did nothing";
+        if (c.format == ImageFormat::png) {
+            const int64_t allowed = c.bits == 8 ? int64_t(c.cap) : int64_t(std::floor(c.cap / 255 * 65535 + 1e-6));
+            EXPECT_LE(max_step(original, back), allowed) << c.name;
+        }
+    }
+}
+
+TEST_F(ProtectorTest, AJpegOutputThatCannotMeetItsTargetSaysWhy) {
+    if (!butteraugli_available()) GTEST_SKIP() << "built without libjxl's butteraugli";
+    Image original = sky_over_texture(8, 3);
+    original.format = ImageFormat::jpeg;
+    auto settings = quick(4);
+    settings.intensity = "low";
+    settings.jpeg_quality = 30;  // the codec alone is far past "visually lossless"
+    const auto m = protector_->protect(original, settings).metrics;
+    EXPECT_FALSE(m.visibility_met);
+    EXPECT_GT(m.butteraugli, 1.0);
+    EXPECT_NE(m.visibility_note.find("JPEG quality 30 alone"), std::string::npos) << m.visibility_note;
+}
+
 TEST_F(ProtectorTest, TransparentPixelsAndMaskedAreasNeverChange) {
     Image original = test::make_gradient(64, 64, 4, 8);
     // Left half fully transparent.
@@ -121,6 +184,7 @@ TEST_F(ProtectorTest, PoisonGainIsClearAndSurvivesJpegAndDownscaleOnEachSample) 
     double total_gain = 0;
     for (const auto& [name, image] : images) {
         auto settings = quick(30);
+        settings.visibility = 0;  // the L-inf budget alone, as these bounds were written for
         const auto m = protector_->protect(image, settings).metrics;
         const double gain = m.target_sim_after - m.target_sim_before;
 
@@ -147,6 +211,34 @@ TEST_F(ProtectorTest, PoisonGainIsClearAndSurvivesJpegAndDownscaleOnEachSample) 
                     m.target_sim_after_half - m.target_sim_before, random_gain, m.psnr, m.ssim);
     }
     EXPECT_GT(total_gain / double(images.size()), 0.1);
+}
+
+// Steering by butteraugli buys more target similarity per unit of visibility than the
+// masked L-inf budget alone, on every sample, and the default target holds.
+TEST_F(ProtectorTest, VisibilitySteeringGivesMoreEffectPerUnitOfVisibility) {
+    if (!butteraugli_available()) GTEST_SKIP() << "built without libjxl's butteraugli";
+    const auto samples = std::filesystem::path(test::source_dir()) / "samples";
+    int count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(samples)) {
+        if (detect_format_file(entry.path().string()) == ImageFormat::unknown) continue;
+        const auto name = entry.path().filename().string();
+        Image image = scaled_sample(read_image(entry.path().string()), 96);
+        auto settings = quick(30);
+        settings.visibility = 0;
+        const auto plain = protector_->protect(image, settings).metrics;
+        settings.visibility = -1;  // the default intensity's target, 1.5
+        const auto steered = protector_->protect(image, settings).metrics;
+        EXPECT_LE(steered.butteraugli, 1.5) << name;
+        EXPECT_TRUE(steered.visibility_met) << name;
+        const double per_plain = (plain.target_sim_after - plain.target_sim_before) / plain.butteraugli;
+        const double per_steered = (steered.target_sim_after - steered.target_sim_before) / steered.butteraugli;
+        EXPECT_GT(per_steered, per_plain) << name;
+        std::printf("%-24s L-inf only: gain %.4f at butteraugli %.2f; steered: gain %.4f at %.2f\n", name.c_str(),
+                    plain.target_sim_after - plain.target_sim_before, plain.butteraugli,
+                    steered.target_sim_after - steered.target_sim_before, steered.butteraugli);
+        ++count;
+    }
+    EXPECT_GE(count, 4);
 }
 
 TEST_F(ProtectorTest, CloakLowersSimilarityToTheCleanImage) {

@@ -19,6 +19,13 @@ TEST(Settings, PresetsAndOverrides) {
     EXPECT_FLOAT_EQ(make_settings("poison", "high", 3, "fast", 0, 0).epsilon, 3.0f / 255);
     EXPECT_EQ(make_settings("poison", "default", 0, "fast", 17, 0).steps, 17);
     EXPECT_EQ(make_settings("cloak", "default", 0, "fast", 0, 0).mode, Mode::cloak);
+    // Intensity is a visibility target (butteraugli max-norm) under its L-inf cap.
+    EXPECT_FLOAT_EQ(make_settings("poison", "low", 0, "fast", 0, 0).visibility, 1.0f);
+    EXPECT_FLOAT_EQ(make_settings("poison", "default", 0, "fast", 0, 0).visibility, 1.5f);
+    EXPECT_FLOAT_EQ(make_settings("poison", "high", 0, "fast", 0, 0).visibility, 2.0f);
+    EXPECT_FLOAT_EQ(make_settings("poison", "high", 0, "fast", 0, 0, 0).visibility, 0.0f);
+    EXPECT_FLOAT_EQ(make_settings("poison", "low", 0, "fast", 0, 0, 3).visibility, 3.0f);
+    EXPECT_THROW(make_settings("poison", "low", 0, "fast", 0, 0, 25), std::invalid_argument);
 }
 
 TEST(Settings, BadValuesNameThemselves) {

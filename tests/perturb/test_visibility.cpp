@@ -1,0 +1,139 @@
+// Visibility: butteraugli through libjxl's API agrees with libjxl's own butteraugli_main,
+// the fit meets its target within the L-inf bound, and steering moves the budget to where
+// the change does not show.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "perturb/butteraugli.h"
+#include "perturb/visibility.h"
+#include "src/image_io.h"
+#include "src/tensor_image.h"
+#include "util/test_images.h"
+
+namespace bd {
+namespace {
+
+#define REQUIRE_BUTTERAUGLI()                                                                  \
+    if (!butteraugli_available()) GTEST_SKIP() << "built without libjxl's butteraugli (BELLADONNA_BUTTERAUGLI)"
+
+// A picture with flat sky above and busy texture below: where a change hides differs.
+torch::Tensor sky_and_texture(int64_t h = 96, int64_t w = 128) {
+    torch::manual_seed(3);
+    auto img = torch::full({3, h, w}, 0.55f);
+    img[2].fill_(0.8f);
+    auto texture = torch::rand({3, h / 2, w}) * 0.6f + 0.2f;
+    img.slice(1, h / 2, h).copy_(texture);
+    return (torch::round(img * 255) / 255).contiguous();
+}
+
+torch::Tensor signs(const torch::Tensor& like, uint64_t seed) {
+    torch::manual_seed(seed);
+    return torch::where(torch::rand_like(like) > 0.5, 1.0f, -1.0f);
+}
+
+TEST(Butteraugli, ZeroWhenIdenticalAndGrowingWithTheChange) {
+    REQUIRE_BUTTERAUGLI();
+    const auto x = sky_and_texture();
+    EXPECT_EQ(butteraugli(x, x).max_norm, 0.0);
+    const auto s = signs(x, 1);
+    const auto one = butteraugli(x, (x + s / 255).clamp(0, 1));
+    const auto four = butteraugli(x, (x + 4 * s / 255).clamp(0, 1));
+    EXPECT_GT(one.max_norm, 0.0);
+    EXPECT_GT(four.max_norm, 2 * one.max_norm);
+    EXPECT_GT(four.norm3, one.norm3);
+    EXPECT_LE(four.norm3, four.max_norm);
+    // The same noise shows more on the flat sky than in the texture.
+    const auto map = butteraugli(x, (x + 4 * s / 255).clamp(0, 1), true).distmap;
+    ASSERT_EQ(map.sizes(), (std::vector<int64_t>{96, 128}));
+    EXPECT_GT(map.slice(0, 8, 40).mean().item<double>(), 2 * map.slice(0, 56, 88).mean().item<double>());
+    // Too small to measure.
+    EXPECT_TRUE(std::isnan(butteraugli(x.slice(1, 0, 7), x.slice(1, 0, 7)).max_norm));
+}
+
+TEST(Butteraugli, AgreesWithLibjxlsButteraugliMainOnPngFiles) {
+    REQUIRE_BUTTERAUGLI();
+    const char* tool = "/usr/bin/butteraugli_main";
+    if (!std::filesystem::exists(tool)) GTEST_SKIP() << tool << " missing (Debian: libjxl-devtools)";
+    test::TempDir dir;
+    const auto x = sky_and_texture();
+    const auto y = (x + 3 * signs(x, 2) / 255).clamp(0, 1);
+    Image a;
+    a.width = uint32_t(x.size(2));
+    a.height = uint32_t(x.size(1));
+    a.channels = 3;
+    a.bits = 8;
+    a.format = ImageFormat::png;
+    a.data.resize(a.row_bytes() * a.height);
+    write_image(dir.file("a.png"), with_color(a, x));
+    write_image(dir.file("b.png"), with_color(a, y));
+    const std::string cmd = std::string(tool) + " " + dir.file("a.png") + " " + dir.file("b.png") +
+                            " > " + dir.file("out.txt") + " 2>/dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    const auto bytes = test::read_bytes(dir.file("out.txt"));
+    const std::string out(bytes.begin(), bytes.end());
+    // Output: the max-norm alone on the first line, then "3-norm: X".
+    double max_norm = NAN, norm3 = NAN;
+    ASSERT_EQ(std::sscanf(out.c_str(), "%lf\n3-norm: %lf", &max_norm, &norm3), 2) << out;
+    const auto v = butteraugli(x, y);
+    EXPECT_NEAR(v.max_norm, max_norm, 1e-3 * max_norm);
+    EXPECT_NEAR(v.norm3, norm3, 1e-3 * norm3);
+}
+
+TEST(Visibility, FitMeetsTheTargetWithinTheBoundOnTheGrid) {
+    REQUIRE_BUTTERAUGLI();
+    const auto x = sky_and_texture();
+    const auto budget = torch::full({1, x.size(1), x.size(2)}, 8.0f / 255);
+    const auto loud = (x + 8 * signs(x, 4) / 255).clamp(0, 1);
+    ASSERT_GT(butteraugli(x, loud).max_norm, 3.0) << "the fixture should start visible";
+    for (int bits : {8, 16}) {
+        const int max_value = bits == 8 ? 255 : 65535;
+        const auto fit = fit_visibility(x, loud, budget, max_value, 1.0);
+        EXPECT_LE(fit.visibility.max_norm, 1.0) << bits;
+        EXPECT_GT(fit.rounds, 0);
+        EXPECT_NEAR(butteraugli(x, fit.image).max_norm, fit.visibility.max_norm, 1e-6);
+        const auto levels = (fit.image.to(torch::kDouble) * max_value);
+        // (float32 holds k/65535 to about 0.004 of a 16-bit level)
+        EXPECT_LT((levels - levels.round()).abs().max().item<double>(), 0.01) << "off the grid";
+        const auto diff = ((fit.image - x).abs() * 255).max().item<double>();
+        EXPECT_LE(diff, 8.0 + 1e-3);
+        // The change survives where it hides (the texture), not only nowhere.
+        EXPECT_GT((fit.image - x).abs().slice(1, 48, 96).max().item<double>() * 255, 2.0) << bits;
+    }
+    // Target 0: quantised only, nothing measured.
+    const auto plain = fit_visibility(x, loud, budget, 255, 0);
+    EXPECT_TRUE(torch::allclose(plain.image, loud, 0, 1e-6));
+    EXPECT_TRUE(std::isnan(plain.visibility.max_norm));
+}
+
+TEST(Visibility, FitMeasuresTheFileAsWritten) {
+    REQUIRE_BUTTERAUGLI();
+    const auto x = sky_and_texture();
+    const auto budget = torch::full({1, x.size(1), x.size(2)}, 2.0f / 255);
+    const auto y = (x + 2 * signs(x, 5) / 255).clamp(0, 1);
+    // A "codec" that brightens the whole picture: its own error is what the fit sees.
+    const WrittenFn brighten = [](const torch::Tensor& t) { return (t + 12.0f / 255).clamp(0, 1); };
+    const auto fit = fit_visibility(x, y, budget, 255, 1.0, brighten);
+    EXPECT_NEAR(fit.visibility.max_norm, butteraugli(x, brighten(fit.image)).max_norm, 1e-6);
+}
+
+TEST(Visibility, SteeringShrinksWhereItShowsAndGrowsUpToTheLimit) {
+    const int64_t h = 32, w = 64;
+    const auto budget = torch::full({1, h, w}, 4.0f / 255);
+    const auto limit = torch::full({1, h, w}, 8.0f / 255);
+    auto map = torch::full({h, w}, 0.25f);
+    map.slice(1, 0, w / 2).fill_(3.0f);  // left half shows (target 1.5), right half hides
+    const auto steered = steer_budget(budget, limit, map, 1.5);
+    EXPECT_LT(steered.slice(2, 0, w / 2 - 3).max().item<float>(), 4.0f / 255);
+    EXPECT_GT(steered.slice(2, w / 2 + 3, w).min().item<float>(), 4.0f / 255);
+    EXPECT_LE(steered.max().item<float>(), 8.0f / 255);
+    // Nothing where the limit is zero (transparent or masked pixels).
+    const auto frozen = steer_budget(budget, torch::zeros_like(limit), map, 1.5);
+    EXPECT_EQ(frozen.abs().max().item<float>(), 0.0f);
+}
+
+}  // namespace
+}  // namespace bd
