@@ -1,0 +1,266 @@
+// Effect per unit of visibility: the frontier table of issue 10. For a set of images, an
+// encoder and anchor images of a target, it protects every image with belladonna at each
+// intensity and with a plain sign-PGD at uniform L-inf budgets (same steps, views and
+// objective, no mask, no visibility steering), then prints per row the mean target cosine
+// directly / after a real JPEG q75 re-encode / after a 50 % downscale, butteraugli (max-norm
+// and 3-norm), PSNR, the largest change and seconds per image; then, for each intensity,
+// the plain PGD interpolated to the same mean butteraugli max-norm.
+//
+//   bench_effect --model PATH --target-image A.png [--target-image B.png ...]
+//                [--steps N] [--quality fast|default|slow] [--intensities low,default,high]
+//                [--linf 1,2,4,8] [--out DIR] IMAGE...
+//
+// Every figure is measured on the file as it would be written (JPEG inputs as JPEG q95).
+// --out DIR writes each result as DIR/<row>/<name>.png to look at.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "encoders/encoder.h"
+#include "perturb/budget.h"
+#include "perturb/optimizer.h"
+#include "perturb/settings.h"
+#include "perturb/views.h"
+#include "src/image_io.h"
+#include "src/protector.h"
+#include "src/tensor_image.h"
+#include "src/threads.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+    std::string model;
+    std::vector<std::string> anchors, images;
+    std::vector<std::string> intensities{"low", "default", "high"};
+    std::vector<double> linf{1, 2, 4, 8};
+    std::string quality = "default";
+    int steps = 0;
+    std::string out;
+};
+
+struct Row {
+    std::string name;
+    double cos = 0, jpeg = 0, half = 0, before = 0;  // means over images
+    double ba_max = 0, ba_3 = 0, psnr = 0, linf = 0, seconds = 0;
+    int met = 0, targeted = 0, images = 0;  // images that met / had a visibility target
+};
+
+std::vector<std::string> split(const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream in(s);
+    for (std::string part; std::getline(in, part, ',');)
+        if (!part.empty()) out.push_back(part);
+    return out;
+}
+
+Options parse(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+            return argv[++i];
+        };
+        if (a == "--model") o.model = value();
+        else if (a == "--target-image") o.anchors.push_back(value());
+        else if (a == "--steps") o.steps = std::stoi(value());
+        else if (a == "--quality") o.quality = value();
+        else if (a == "--intensities") o.intensities = split(value());
+        else if (a == "--out") o.out = value();
+        else if (a == "--linf") {
+            o.linf.clear();
+            for (const auto& v : split(value())) o.linf.push_back(std::stod(v));
+        } else if (!a.empty() && a[0] == '-') throw std::invalid_argument("unknown option " + a);
+        else o.images.push_back(a);
+    }
+    if (o.model.empty() || o.anchors.empty() || o.images.empty())
+        throw std::invalid_argument("usage: bench_effect --model PATH --target-image A [...] IMAGE...");
+    return o;
+}
+
+void add(Row& row, const bd::ProtectMetrics& m, double seconds) {
+    row.cos += m.target_sim_after;
+    row.jpeg += m.target_sim_after_jpeg75;
+    row.half += m.target_sim_after_half;
+    row.before += m.target_sim_before;
+    row.ba_max += m.butteraugli;
+    row.ba_3 += m.butteraugli_3norm;
+    row.psnr += m.psnr;
+    row.linf = std::max(row.linf, m.linf);
+    row.seconds += seconds;
+    row.met += std::isfinite(m.visibility_target) && m.visibility_met;
+    row.targeted += std::isfinite(m.visibility_target);
+    ++row.images;
+}
+
+void finish(Row& r) {
+    const double n = std::max(1, r.images);
+    for (double* v : {&r.cos, &r.jpeg, &r.half, &r.before, &r.ba_max, &r.ba_3, &r.psnr, &r.seconds}) *v /= n;
+}
+
+void save(const Options& o, const std::string& row, const std::string& input, const bd::Image& image) {
+    if (o.out.empty()) return;
+    const fs::path dir = fs::path(o.out) / row;
+    fs::create_directories(dir);
+    bd::WriteOptions w;
+    w.format = bd::ImageFormat::png;
+    bd::write_image((dir / fs::path(input).stem()).string() + ".png", image, w);
+}
+
+// The same image as the file a JPEG input would be written to (q95), else itself.
+bd::Image as_written(const bd::Image& image) {
+    if (image.format != bd::ImageFormat::jpeg) return image;
+    bd::WriteOptions w;
+    w.format = bd::ImageFormat::jpeg;
+    w.jpeg_quality = 95;
+    auto decoded = bd::decode_image(bd::encode_image(image, w, "bench"), "bench");
+    return bd::with_color(image, bd::color_to_tensor(decoded));
+}
+
+// Plain sign-PGD: the optimizer with a uniform budget, no mask and no steering.
+Row plain_pgd(bd::Protector& protector, const Options& o, const std::vector<bd::Image>& images,
+              const bd::ProtectSettings& settings, const torch::Tensor& target, double linf) {
+    Row row;
+    char name[32];
+    std::snprintf(name, sizeof name, "plain PGD %g/255", linf);
+    row.name = name;
+    auto run = bd::make_settings("poison", "default", float(linf), o.quality, o.steps, 0, 0);
+    for (size_t i = 0; i < images.size(); ++i) {
+        const auto& img = images[i];
+        const auto t0 = Clock::now();
+        const int orientation = img.metadata.orientation;
+        bd::PerturbItem item;
+        item.image = bd::orient(bd::color_to_tensor(img), orientation);
+        item.budget = torch::full({1, item.image.size(1), item.image.size(2)}, float(linf / 255.0));
+        if (img.has_alpha())
+            item.budget = item.budget * (bd::orient(bd::alpha_to_tensor(img), orientation) > 0).to(torch::kFloat);
+        item.target = target;
+        item.seed = uint64_t(i) * 7919;
+        const auto out = bd::perturb(protector.encoder(), {item}, run)[0].to(torch::kCPU);
+        const auto stored = bd::unorient(out, orientation);
+        const auto budget = bd::unorient(item.budget, orientation);
+        const auto q = bd::quantize_within_budget(bd::color_to_tensor(img), stored, budget, int(img.max_value()));
+        const auto file = as_written(bd::with_color(img, q));
+        const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+        add(row, protector.compare(img, file, settings), seconds);
+        save(o, name, o.images[i], file);
+    }
+    finish(row);
+    return row;
+}
+
+void print(const Row& r) {
+    std::printf("| %-22s | %.3f -> %.3f / %.3f / %.3f | %5.2f / %5.2f | %5.1f | %4.0f | %6.1f |",
+                r.name.c_str(), r.before, r.cos, r.jpeg, r.half, r.ba_max, r.ba_3, r.psnr, r.linf, r.seconds);
+    if (r.targeted) std::printf(" %d/%d", r.met, r.targeted);
+    std::printf("\n");
+}
+
+// The plain PGD's row at a given mean butteraugli max-norm, linear between the two PGD
+// rows that bracket it (or the nearest end).
+Row pgd_at(const std::vector<Row>& pgd, double ba) {
+    std::vector<Row> sorted = pgd;
+    std::sort(sorted.begin(), sorted.end(), [](const Row& a, const Row& b) { return a.ba_max < b.ba_max; });
+    const Row* lo = &sorted.front();
+    const Row* hi = &sorted.back();
+    for (size_t k = 0; k + 1 < sorted.size(); ++k)
+        if (sorted[k].ba_max <= ba && ba <= sorted[k + 1].ba_max) {
+            lo = &sorted[k];
+            hi = &sorted[k + 1];
+        }
+    const double t = hi->ba_max > lo->ba_max ? std::clamp((ba - lo->ba_max) / (hi->ba_max - lo->ba_max), 0.0, 1.0) : 0.0;
+    Row r;
+    auto mix = [t](double a, double b) { return a + t * (b - a); };
+    r.cos = mix(lo->cos, hi->cos);
+    r.jpeg = mix(lo->jpeg, hi->jpeg);
+    r.half = mix(lo->half, hi->half);
+    r.ba_max = mix(lo->ba_max, hi->ba_max);
+    r.psnr = mix(lo->psnr, hi->psnr);
+    r.before = lo->before;
+    const bool outside = ba < sorted.front().ba_max || ba > sorted.back().ba_max;
+    r.name = outside ? "(outside PGD range)" : "";
+    return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    try {
+        o = parse(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_effect: %s\n", e.what());
+        return 2;
+    }
+    bd::configure_threads(0);
+    auto protector = bd::Protector::open(o.model, "cpu");
+    std::vector<bd::Image> images;
+    for (const auto& path : o.images) images.push_back(bd::read_image(path));
+
+    bd::ProtectSettings settings;
+    settings.target_images = o.anchors;
+    settings.quality = o.quality;
+    settings.steps = o.steps;
+    // The anchors' mean direction, as the Protector computes it, for the plain PGD.
+    torch::Tensor target;
+    {
+        torch::NoGradGuard no_grad;
+        torch::Tensor sum;
+        for (const auto& path : o.anchors) {
+            const auto a = bd::read_image(path);
+            auto rgb = bd::orient(bd::color_to_tensor(a), a.metadata.orientation);
+            if (rgb.size(0) == 1) rgb = rgb.expand({3, -1, -1});
+            const auto view = bd::resize_center_crop(rgb.unsqueeze(0), protector->encoder().input_size());
+            const auto e = bd::unit_length(protector->encoder().encode_images(view)).squeeze(0);
+            sum = sum.defined() ? sum + e : e;
+        }
+        target = bd::unit_length(sum);
+    }
+
+    const auto run = bd::make_settings("poison", "default", 0, o.quality, o.steps, 0);
+    std::printf("bench_effect: %s, %zu images, %d steps x %d views, %zu anchors\n\n", protector->model_name().c_str(),
+                images.size(), run.steps, run.views, o.anchors.size());
+    std::printf("| %-22s | target cos before -> direct / JPEG q75 / half | butteraugli max / 3-norm | PSNR | Linf | s/img | met\n",
+                "row");
+    std::printf("|---|---|---|---|---|---|---|\n");
+
+    std::vector<Row> ours;
+    for (const auto& intensity : o.intensities) {
+        Row row;
+        row.name = "belladonna " + intensity;
+        bd::ProtectSettings s = settings;
+        s.intensity = intensity;
+        for (size_t i = 0; i < images.size(); ++i) {
+            const auto t0 = Clock::now();
+            const auto r = protector->protect(images[i], s);
+            add(row, r.metrics, std::chrono::duration<double>(Clock::now() - t0).count());
+            save(o, "belladonna-" + intensity, o.images[i], as_written(r.image));
+        }
+        finish(row);
+        print(row);
+        ours.push_back(row);
+    }
+    std::vector<Row> pgd;
+    for (double linf : o.linf) {
+        pgd.push_back(plain_pgd(*protector, o, images, settings, target, linf));
+        print(pgd.back());
+    }
+    std::printf("\nAt equal mean butteraugli max-norm (plain PGD interpolated between its rows):\n\n");
+    std::printf("| intensity | butteraugli | belladonna direct / JPEG q75 / half | plain PGD direct / JPEG q75 / half | PSNR ours / PGD |\n");
+    std::printf("|---|---|---|---|---|\n");
+    for (const auto& r : ours) {
+        const Row p = pgd_at(pgd, r.ba_max);
+        std::printf("| %s | %.2f | %.3f / %.3f / %.3f | %.3f / %.3f / %.3f %s | %.1f / %.1f |\n", r.name.c_str(),
+                    r.ba_max, r.cos, r.jpeg, r.half, p.cos, p.jpeg, p.half, p.name.c_str(), r.psnr, p.psnr);
+    }
+    return 0;
+}
