@@ -76,8 +76,8 @@ struct Protector::State {
 
     torch::Tensor concept_embedding(const std::string& concept) {
         if (!encoder->has_text())
-            throw std::invalid_argument("model '" + model +
-                                        "' has no text tower: give --target-image instead of a concept");
+            throw std::invalid_argument(encoder->text_unavailable() +
+                                        ": give --target-image instead of a concept");
         torch::NoGradGuard no_grad;
         return concept_embeddings(*encoder, {concept}).squeeze(0).to(device);
     }
@@ -238,8 +238,8 @@ std::vector<ProtectResult> Protector::protect_batch(const std::vector<const Imag
         Aim aim = given;
         if (ps.mode == Mode::poison) {
             if (!aim.target.defined() && !st.encoder->has_text())
-                throw std::invalid_argument("model '" + st.model +
-                                            "' has no text tower: give --target-image for poison mode");
+                throw std::invalid_argument(st.encoder->text_unavailable() +
+                                            ": give --target-image for poison mode");
             st.complete_aim(aim, clean, settings.seed);
             item.target = aim.target;
             item.source = aim.source;
