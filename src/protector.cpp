@@ -13,6 +13,7 @@
 #include "perturb/settings.h"
 #include "perturb/target.h"
 #include "perturb/views.h"
+#include "src/concept_cache.h"
 #include "src/device.h"
 #include "src/image_io.h"
 #include "src/registry.h"
@@ -52,13 +53,11 @@ struct Protector::State {
     std::unique_ptr<Encoder> encoder;
     std::string model;
     torch::Device device{torch::kCPU};
+    std::string checkpoint;  // the resolved file or folder: keys the concept table's disk cache
     torch::Tensor concepts;  // [K, D] unit on `device`, built on first use (text encoders only)
 
     const torch::Tensor& concept_table() {
-        if (!concepts.defined()) {
-            torch::NoGradGuard no_grad;
-            concepts = concept_embeddings(*encoder, builtin_concepts()).to(device);
-        }
+        if (!concepts.defined()) concepts = cached_concept_table(*encoder, checkpoint, concept_cache_dir()).to(device);
         return concepts;
     }
 
@@ -177,6 +176,7 @@ std::unique_ptr<Protector> Protector::open(const std::string& model, const std::
     p->state_->device = parse_device(device);
     const std::string path = resolve_model(model);
     p->state_->encoder = load_encoder(path);
+    p->state_->checkpoint = path;
     p->state_->model = model;
     p->state_->encoder->to(p->state_->device, p->state_->device.is_cuda());
     return p;
