@@ -29,6 +29,6 @@ fi
 [[ $# -gt 0 ]] || set -- -L unit
 cd "$tmp"
 export BD_SOURCE_DIR=$copy BD_BIN_DIR=$copy/build/bin LD_LIBRARY_PATH=$copy/build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} BELLADONNA_CACHE_DIR=$tmp/cache
 echo "test-from-copy: running the tests of $copy/build"
 ctest --test-dir "$copy/build" --output-on-failure -j "${BELLADONNA_TEST_JOBS:-2}" "$@"
