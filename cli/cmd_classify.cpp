@@ -51,7 +51,7 @@ int cmd_classify(int argc, char** argv) {
         auto encoder = open_encoder(args["model"].as<std::string>(), args["device"].as<std::string>(),
                                     args.count("quiet") > 0);
         if (!encoder->has_text())
-            throw ModelError(encoder->name() + ": this model has no text encoder, so it cannot classify");
+            throw ModelError("cannot classify: " + encoder->text_unavailable());
         torch::NoGradGuard no_grad;
         nlohmann::ordered_json results = nlohmann::ordered_json::array();
         const int failed = encode_image_files(*encoder, inputs, size_t(batch),

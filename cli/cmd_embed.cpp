@@ -84,7 +84,7 @@ int cmd_embed(int argc, char** argv) {
         };
 
         if (text) {
-            if (!encoder->has_text()) throw ModelError(encoder->name() + ": this model has no text encoder");
+            if (!encoder->has_text()) throw ModelError(encoder->text_unavailable());
             const auto emb = unit_length(encoder->encode_texts(inputs));  // [N, D]
             for (size_t i = 0; i < inputs.size(); ++i) {
                 auto tokens = encoder->tokenize(inputs[i]);

@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "cli/signals.h"
+#include "encoders/encoder.h"
 #include "perturb/settings.h"
 #include "src/atomic_file.h"
 #include "src/batch.h"
@@ -18,6 +19,7 @@
 #include "src/output_naming.h"
 #include "src/registry.h"
 #include "src/report.h"
+#include "src/target_images.h"
 #include "src/threads.h"
 
 namespace bd::cli {
@@ -38,7 +40,7 @@ cxxopts::Options protect_options() {
     o.add_options()
         ("o,output", "output folder (sub-folders of INPUT folders are kept)", cxxopts::value<std::string>())
         ("target", "concept to poison toward (e.g. cat); default: chosen automatically", cxxopts::value<std::string>())
-        ("target-image", "anchor image of the target concept (repeatable)", cxxopts::value<std::vector<std::string>>())
+        ("target-image", "anchor images of the target concept: files or folders, several after one flag (the paths up to the next option), repeatable", cxxopts::value<std::vector<std::string>>())
         ("source", "concept the images show (default: each image itself)", cxxopts::value<std::string>())
         ("mode", "poison | cloak", cxxopts::value<std::string>()->default_value("poison"))
         ("intensity", "low | default | high: how visible the change may be (butteraugli 1.0, 1.5, 2.0; at most 4, 8, 16 /255 per pixel)", cxxopts::value<std::string>()->default_value("default"))
@@ -67,13 +69,32 @@ cxxopts::Options protect_options() {
     return o;
 }
 
+// `--target-image A B C` -> `--target-image A --target-image B --target-image C`: every
+// argument up to the next option belongs to the flag (so INPUTs go before it or after
+// another option), rather than the extra anchors silently joining the images to protect.
+std::vector<std::string> spread_target_images(int argc, char** argv) {
+    std::vector<std::string> out;
+    bool in_list = false;
+    for (int i = 0; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a.size() > 1 && a[0] == '-') in_list = false;
+        else if (in_list && !out.empty() && out.back() != "--target-image") out.push_back("--target-image");
+        out.push_back(a);
+        if (a == "--target-image") in_list = true;
+    }
+    return out;
+}
+
 }  // namespace
 
 int cmd_protect(int argc, char** argv) {
     auto spec = protect_options();
+    const auto spread = spread_target_images(argc, argv);
+    std::vector<char*> spread_argv;
+    for (const auto& a : spread) spread_argv.push_back(const_cast<char*>(a.c_str()));
     cxxopts::ParseResult args;
     try {
-        args = spec.parse(argc, argv);
+        args = spec.parse(int(spread_argv.size()), spread_argv.data());
     } catch (const std::exception& e) {
         return usage_error(e.what());
     }
@@ -87,7 +108,10 @@ int cmd_protect(int argc, char** argv) {
     std::string model, device, report_path;
     bool quiet = args.count("quiet") > 0;
     try {
-        if (!args.count("inputs")) return usage_error("no INPUT given");
+        if (!args.count("inputs"))
+            return usage_error(args.count("target-image")
+                                   ? "no INPUT given (the paths after --target-image are anchor images: put INPUTs before it)"
+                                   : "no INPUT given");
         if (!args.count("output")) return usage_error("-o OUTDIR is required");
         options.inputs = args["inputs"].as<std::vector<std::string>>();
         options.output_dir = args["output"].as<std::string>();
@@ -155,6 +179,14 @@ int cmd_protect(int argc, char** argv) {
         return ok;
     }
 
+    if (!settings.target_images.empty()) {
+        try {
+            settings.target_images = expand_target_images(settings.target_images, options.inputs, options.output_dir);
+        } catch (const std::exception& e) {
+            return usage_error(e.what());
+        }
+    }
+
     std::unique_ptr<Protector> protector;
     try {
         protector = Protector::open(model, device);
@@ -162,6 +194,12 @@ int cmd_protect(int argc, char** argv) {
         std::fprintf(stderr, "belladonna protect: cannot load model '%s': %s\n", model.c_str(), e.what());
         return model_failed;
     }
+    // A concept (given or automatic) needs the text tower: say so once, before any image.
+    const bool needs_text = settings.mode != "cloak" && (settings.target_images.empty() || !settings.source.empty());
+    if (needs_text && !protector->encoder().has_text())
+        return usage_error(protector->encoder().text_unavailable() +
+                           (settings.target_images.empty() ? ": give --target-image (or --mode cloak)"
+                                                           : ": --source needs a text tower"));
     if (!quiet)
         std::fprintf(stderr, "protecting %zu image%s with %s on %s (%d optimiser threads, %d workers, batch %d)\n",
                      images + listing_errors.size(), images + listing_errors.size() == 1 ? "" : "s",

@@ -46,7 +46,11 @@ Progress::Progress(Style style, FILE* out)
     : style_(style), out_(out), start_(std::chrono::steady_clock::now()), last_draw_() {}
 
 void Progress::on_event(const BatchEvent& e) {
-    if (style_ == Style::quiet) return;
+    if (style_ == Style::quiet) {
+        // Quiet hides progress, never errors: each failure keeps its one line.
+        if (e.finished && !e.finished->ok) print_finished(e);
+        return;
+    }
     if (e.finished) {
         print_finished(e);
         if (style_ == Style::bar) draw(e, true);

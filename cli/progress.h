@@ -1,6 +1,6 @@
 // What `belladonna protect` shows while it works: a redrawn bar on a terminal (overall
 // progress, the image being optimised and its progress, ETA), one plain line per finished
-// image when stderr is a file or pipe (logs, CI), nothing with --quiet.
+// image when stderr is a file or pipe (logs, CI); with --quiet only the failures' lines.
 #pragma once
 
 #include <chrono>

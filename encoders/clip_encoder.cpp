@@ -30,7 +30,20 @@ ClipEncoder::ClipEncoder(const ClipCheckpoint& ck) : name_(ck.name) {
     logit_scale_ = std::exp(model_->logit_scale.item<float>());
     mean_ = torch::tensor(std::vector<float>(ck.mean.begin(), ck.mean.end())).view({1, 3, 1, 1});
     std_ = torch::tensor(std::vector<float>(ck.std.begin(), ck.std.end())).view({1, 3, 1, 1});
-    if (ck.config.has_text) tokenizer_ = ClipTokenizer::find_in(ck.tokenizer_dir);
+    if (!ck.config.has_text) return;
+    tokenizer_ = ClipTokenizer::find_in(ck.tokenizer_dir);  // the checkpoint's own files win
+    if (tokenizer_) return;
+    std::string why;
+    tokenizer_ = ClipTokenizer::installed(&why);
+    if (!tokenizer_)
+        no_tokenizer_ = name_ + ": no CLIP tokenizer: " +
+                        (ck.tokenizer_dir.empty() ? std::string(".") : ck.tokenizer_dir) +
+                        " has neither vocab.json + merges.txt nor bpe_simple_vocab_16e6.txt.gz, and " + why;
+}
+
+std::string ClipEncoder::text_unavailable() const {
+    if (!model_->text) return name_ + ": this checkpoint has no text tower";
+    return tokenizer_ ? std::string() : no_tokenizer_;
 }
 
 torch::Tensor ClipEncoder::encode_images(const torch::Tensor& images) {
@@ -49,10 +62,7 @@ torch::Tensor ClipEncoder::encode_token_ids(const torch::Tensor& ids) {
 }
 
 torch::Tensor ClipEncoder::encode_texts(const std::vector<std::string>& prompts) {
-    if (!model_->text) throw ModelError(name_ + ": this checkpoint has no text tower");
-    if (!tokenizer_)
-        throw ModelError(name_ + ": no tokenizer found with the model (vocab.json + merges.txt or "
-                                 "bpe_simple_vocab_16e6.txt.gz beside it)");
+    if (!has_text()) throw ModelError(text_unavailable());
     const int64_t context = model_->config.text.context;
     std::vector<int64_t> flat;
     for (const auto& p : prompts) {
@@ -68,7 +78,7 @@ torch::Tensor ClipEncoder::encode_texts(const std::vector<std::string>& prompts)
 }
 
 std::vector<int64_t> ClipEncoder::tokenize(const std::string& prompt) {
-    if (!tokenizer_) throw ModelError(name_ + ": no tokenizer found with the model");
+    if (!tokenizer_) throw ModelError(text_unavailable());
     return tokenizer_->tokenize(prompt, model_->text ? model_->config.text.context : ClipTokenizer::kContext);
 }
 

@@ -13,15 +13,17 @@ namespace bd {
 class ClipEncoder : public Encoder {
 public:
     // Builds the model from the checkpoint's sizes, copies the weights, freezes them
-    // (requires_grad false, eval) and picks up the tokenizer from ck.tokenizer_dir.
+    // (requires_grad false, eval) and picks up the tokenizer from ck.tokenizer_dir, else
+    // the vocabulary installed with belladonna (OpenAI's, which every CLIP uses).
     explicit ClipEncoder(const ClipCheckpoint& ck);
 
     std::string name() const override { return name_; }
     int64_t input_size() const override { return model_->config.vision.image_size; }
     int64_t embed_dim() const override { return model_->config.embed_dim; }
     torch::Tensor encode_images(const torch::Tensor& images) override;
-    // A text tower and a tokenizer found with the model.
+    // A text tower and a tokenizer (the model's own or the installed one).
     bool has_text() const override { return model_->text && tokenizer_ != nullptr; }
+    std::string text_unavailable() const override;
     torch::Tensor encode_texts(const std::vector<std::string>& prompts) override;
     std::vector<int64_t> tokenize(const std::string& prompt) override;
     float logit_scale() const override { return logit_scale_; }
@@ -43,6 +45,7 @@ private:
     torch::Device device_{torch::kCPU};
     bool reduced_ = false;
     std::string name_;
+    std::string no_tokenizer_;  // why no tokenizer was found, when none was
     float logit_scale_ = 100.0f;
 };
 

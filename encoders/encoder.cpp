@@ -11,12 +11,16 @@
 namespace bd {
 namespace fs = std::filesystem;
 
+std::string Encoder::text_unavailable() const {
+    return has_text() ? std::string() : name() + ": this model encodes images only (it has no text tower)";
+}
+
 torch::Tensor Encoder::encode_texts(const std::vector<std::string>&) {
-    throw ModelError(name() + ": this model has no text encoder");
+    throw ModelError(text_unavailable());
 }
 
 std::vector<int64_t> Encoder::tokenize(const std::string&) {
-    throw ModelError(name() + ": this model has no text encoder");
+    throw ModelError(text_unavailable());
 }
 
 std::unique_ptr<Encoder> load_encoder(const std::string& path) {

@@ -30,7 +30,11 @@ public:
     virtual torch::Tensor encode_images(const torch::Tensor& images) = 0;
 
     virtual bool has_text() const { return false; }
-    // Prompts -> [N, D] (not normalised). Throws ModelError when has_text() is false.
+    // Why has_text() is false, as one sentence naming the model and what is missing;
+    // empty when it is true.
+    virtual std::string text_unavailable() const;
+    // Prompts -> [N, D] (not normalised). Throws ModelError(text_unavailable()) when
+    // has_text() is false.
     virtual torch::Tensor encode_texts(const std::vector<std::string>& prompts);
     // Token ids (with start/end tokens, padded to the context) for `prompt`.
     virtual std::vector<int64_t> tokenize(const std::string& prompt);

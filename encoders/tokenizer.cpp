@@ -1,6 +1,7 @@
 // Ref: openai/CLIP clip/simple_tokenizer.py.
 #include "encoders/tokenizer.h"
 
+#include "encoders/data_files.h"
 #include "encoders/encoder.h"
 #include "encoders/unicode_tables.h"
 
@@ -10,6 +11,7 @@
 #include <climits>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 namespace bd {
@@ -277,6 +279,25 @@ std::unique_ptr<ClipTokenizer> ClipTokenizer::find_in(const std::string& dir) {
     if (fs::exists(d / "bpe_simple_vocab_16e6.txt.gz"))
         return std::make_unique<ClipTokenizer>(read_clip_bpe_gz((d / "bpe_simple_vocab_16e6.txt.gz").string()));
     return nullptr;
+}
+
+std::shared_ptr<ClipTokenizer> ClipTokenizer::installed(std::string* why) {
+    static std::mutex mutex;
+    static std::shared_ptr<ClipTokenizer> cached;
+    std::lock_guard<std::mutex> lock(mutex);
+    if (cached) return cached;
+    std::vector<std::string> looked;
+    const auto path = find_data_file("clip/bpe_simple_vocab_16e6.txt.gz", &looked);
+    if (path.empty()) {
+        if (why) {
+            *why = "the CLIP vocabulary installed with belladonna is missing (looked for";
+            for (size_t i = 0; i < looked.size(); ++i) *why += (i ? ", " : " ") + looked[i];
+            *why += "; set BELLADONNA_DATA_DIR to the folder holding clip/bpe_simple_vocab_16e6.txt.gz)";
+        }
+        return nullptr;
+    }
+    cached = std::make_shared<ClipTokenizer>(read_clip_bpe_gz(path));
+    return cached;
 }
 
 std::vector<std::string> ClipTokenizer::bpe(const std::string& token) const {

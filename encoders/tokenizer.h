@@ -40,6 +40,10 @@ public:
     // The tokenizer that belongs to a model: in `dir`, vocab.json + merges.txt (Hugging Face)
     // or bpe_simple_vocab_16e6.txt.gz (OpenAI, open_clip). nullptr when neither is there.
     static std::unique_ptr<ClipTokenizer> find_in(const std::string& dir);
+    // OpenAI's vocabulary installed with belladonna (share/belladonna/clip/, see
+    // data_files.h): the default for checkpoints that bring no tokenizer. Read once per
+    // process. nullptr when it is not installed; `why` then names the paths looked at.
+    static std::shared_ptr<ClipTokenizer> installed(std::string* why = nullptr);
 
     // BPE ids of the cleaned text, without start/end tokens.
     std::vector<int64_t> encode(const std::string& text) const;

@@ -5,6 +5,7 @@
 #include <QGridLayout>
 #include <QImageReader>
 #include <QLabel>
+#include <QPainter>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
@@ -17,7 +18,7 @@ namespace {
 QImage load(const QString& path) {
     QImageReader reader(path);
     reader.setAutoTransform(true);  // show it the way the artist sees it
-    return reader.read().convertToFormat(QImage::Format_RGB32);
+    return PreviewWidget::overCheckerboard(reader.read());
 }
 
 QLabel* image_label(QWidget* parent) {
@@ -76,6 +77,20 @@ void PreviewWidget::clear() {
     after_->setText(tr("Its protected copy appears here"));
     metrics_->clear();
     show_difference_->setEnabled(false);
+}
+
+QImage PreviewWidget::overCheckerboard(const QImage& image) {
+    if (image.isNull() || !image.hasAlphaChannel()) return image.convertToFormat(QImage::Format_RGB32);
+    QImage out(image.size(), QImage::Format_RGB32);
+    // Squares about 1/32 of the longer side, so they stay visible when the preview shrinks.
+    const int cell = std::max(4, std::max(image.width(), image.height()) / 32);
+    QPainter painter(&out);
+    for (int y = 0; y < out.height(); y += cell)
+        for (int x = 0; x < out.width(); x += cell)
+            painter.fillRect(x, y, cell, cell, ((x / cell + y / cell) % 2) ? QColor::fromRgb(checkerDark) : QColor::fromRgb(checkerLight));
+    painter.drawImage(0, 0, image.convertToFormat(QImage::Format_ARGB32_Premultiplied));
+    painter.end();
+    return out;
 }
 
 QImage PreviewWidget::amplifiedDifference(const QImage& a_in, const QImage& b_in, int gain) {

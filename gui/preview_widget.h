@@ -28,6 +28,12 @@ public:
     bool hasImages() const { return !original_.isNull() && !protected_.isNull(); }
     const QImage& differenceImage() const { return difference_; }
 
+    // Transparent areas drawn over a light checkerboard, as image editors show them: the
+    // colour stored under alpha 0 is often black and means nothing. Opaque images unchanged.
+    static QImage overCheckerboard(const QImage& image);
+    static constexpr QRgb checkerLight = 0xffffffff, checkerDark = 0xffcccccc;
+    const QImage& originalImage() const { return original_; }
+
     // |a - b| per channel, times `gain`, clamped; both images at a's size.
     static QImage amplifiedDifference(const QImage& a, const QImage& b, int gain);
     static QString describeMetrics(const ProtectMetrics& m, double seconds);

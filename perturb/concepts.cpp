@@ -105,8 +105,7 @@ const std::vector<std::string>& prompt_templates() {
 }
 
 torch::Tensor concept_embeddings(Encoder& encoder, const std::vector<std::string>& concepts) {
-    TORCH_CHECK(encoder.has_text(), "concept_embeddings: encoder '", encoder.name(),
-                "' has no text tower");
+    TORCH_CHECK(encoder.has_text(), "concept_embeddings: ", encoder.text_unavailable());
     TORCH_CHECK(!concepts.empty(), "concept_embeddings: no concepts");
     torch::NoGradGuard no_grad;
     const auto& templates = prompt_templates();
@@ -122,8 +121,7 @@ torch::Tensor concept_embeddings(Encoder& encoder, const std::vector<std::string
 
 torch::Tensor zero_shot_probabilities(Encoder& encoder, const torch::Tensor& image_embeddings,
                                       const std::vector<std::string>& labels) {
-    TORCH_CHECK(encoder.has_text(), "zero_shot_probabilities: encoder '", encoder.name(),
-                "' has no text tower");
+    TORCH_CHECK(encoder.has_text(), "zero_shot_probabilities: ", encoder.text_unavailable());
     TORCH_CHECK(!labels.empty(), "zero_shot_probabilities: no labels");
     TORCH_CHECK(image_embeddings.dim() == 2, "zero_shot_probabilities: image embeddings must be [N, D]");
     torch::Tensor text;

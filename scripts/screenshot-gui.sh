@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-export BD_SOURCE_DIR=${BD_SOURCE_DIR:-$root}  # bd-make-tiny-model finds the CLIP vocabulary from it
+export BD_SOURCE_DIR=${BD_SOURCE_DIR:-$root}  # bd-make-tiny-model copies data/clip/ from it
 out=${1:-build/screenshots}
 bin=${BD_BIN_DIR:-build/bin}
 app=$bin/belladonna-gui

@@ -19,6 +19,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev      # libFuzzer targets
   python3 xvfb xauth            # local download server in tests; GUI screenshots
+  imagemagick                   # import/convert for scripts/screenshot-gui.sh
 )
 
 missing=()

@@ -10,4 +10,7 @@ cd build
 # Two test processes share two cores: spinning OpenMP workers would starve each other
 # (measured 15x slower model tests), so idle workers sleep.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+# What the tests cache (concept tables of their tiny models) stays in the build tree, not in
+# the user's ~/.cache.
+export BELLADONNA_CACHE_DIR=${BELLADONNA_CACHE_DIR:-$PWD/test-cache}
 ctest --output-on-failure -j "${BELLADONNA_TEST_JOBS:-2}" "$@"

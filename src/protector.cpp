@@ -14,6 +14,7 @@
 #include "perturb/target.h"
 #include "perturb/views.h"
 #include "perturb/visibility.h"
+#include "src/concept_cache.h"
 #include "src/device.h"
 #include "src/image_io.h"
 #include "src/output_naming.h"
@@ -99,13 +100,11 @@ struct Protector::State {
     std::unique_ptr<Encoder> encoder;
     std::string model;
     torch::Device device{torch::kCPU};
+    std::string checkpoint;  // the resolved file or folder: keys the concept table's disk cache
     torch::Tensor concepts;  // [K, D] unit on `device`, built on first use (text encoders only)
 
     const torch::Tensor& concept_table() {
-        if (!concepts.defined()) {
-            torch::NoGradGuard no_grad;
-            concepts = concept_embeddings(*encoder, builtin_concepts()).to(device);
-        }
+        if (!concepts.defined()) concepts = cached_concept_table(*encoder, checkpoint, concept_cache_dir()).to(device);
         return concepts;
     }
 
@@ -123,8 +122,8 @@ struct Protector::State {
 
     torch::Tensor concept_embedding(const std::string& concept) {
         if (!encoder->has_text())
-            throw std::invalid_argument("model '" + model +
-                                        "' has no text tower: give --target-image instead of a concept");
+            throw std::invalid_argument(encoder->text_unavailable() +
+                                        ": give --target-image instead of a concept");
         torch::NoGradGuard no_grad;
         return concept_embeddings(*encoder, {concept}).squeeze(0).to(device);
     }
@@ -236,6 +235,7 @@ std::unique_ptr<Protector> Protector::open(const std::string& model, const std::
     p->state_->device = parse_device(device);
     const std::string path = resolve_model(model);
     p->state_->encoder = load_encoder(path);
+    p->state_->checkpoint = path;
     p->state_->model = model;
     p->state_->encoder->to(p->state_->device, p->state_->device.is_cuda());
     return p;
@@ -307,8 +307,8 @@ std::vector<ProtectResult> Protector::protect_batch(const std::vector<const Imag
         Aim aim = given;
         if (ps.mode == Mode::poison) {
             if (!aim.target.defined() && !st.encoder->has_text())
-                throw std::invalid_argument("model '" + st.model +
-                                            "' has no text tower: give --target-image for poison mode");
+                throw std::invalid_argument(st.encoder->text_unavailable() +
+                                            ": give --target-image for poison mode");
             st.complete_aim(aim, clean, settings.seed);
             item.target = aim.target;
             item.source = aim.source;

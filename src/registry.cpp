@@ -22,14 +22,6 @@ namespace {
 
 const char* kOpenAiBase = "https://openaipublic.azureedge.net/clip/models/";
 
-// Every OpenAI .pt needs CLIP's BPE merges beside it; the sha256 and size were computed
-// from the file in openai/CLIP at clip/bpe_simple_vocab_16e6.txt.gz.
-ModelFile bpe_vocab() {
-    return {"bpe_simple_vocab_16e6.txt.gz",
-            "https://raw.githubusercontent.com/openai/CLIP/main/clip/bpe_simple_vocab_16e6.txt.gz",
-            "924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a", 1356917};
-}
-
 ModelInfo openai(const char* name, const char* file, const char* sha, uint64_t approx,
                  std::vector<std::string> aliases, const char* description) {
     ModelInfo m;
@@ -38,8 +30,9 @@ ModelInfo openai(const char* name, const char* file, const char* sha, uint64_t a
     m.description = description;
     m.format = "openai-pt";
     m.approx_bytes = approx;
-    // OpenAI does not publish exact sizes; the sha256 in the URL is the check.
-    m.files = {{file, std::string(kOpenAiBase) + sha + "/" + file, sha, 0}, bpe_vocab()};
+    // OpenAI does not publish exact sizes; the sha256 in the URL is the check. The BPE
+    // vocabulary is installed with belladonna (share/belladonna/clip/), not downloaded.
+    m.files = {{file, std::string(kOpenAiBase) + sha + "/" + file, sha, 0}};
     return m;
 }
 

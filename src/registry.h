@@ -7,8 +7,8 @@
 //
 // Cache: $BELLADONNA_CACHE_DIR if set, else $XDG_CACHE_HOME/belladonna/models, else
 // ~/.cache/belladonna/models. Each model gets its own folder <cache>/<name>/ holding the
-// checkpoint and its tokenizer files side by side (the encoders look for
-// bpe_simple_vocab_16e6.txt.gz beside a .pt).
+// checkpoint and any tokenizer files of its own side by side; OpenAI's checkpoints need
+// none: their vocabulary is installed with belladonna (share/belladonna/clip/).
 //
 // Environment overrides (mirrors, air-gapped sites, tests):
 //   BELLADONNA_MODEL_BASE_URL  every file is fetched from <base>/<filename> instead of its

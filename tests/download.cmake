@@ -5,6 +5,8 @@ bd_add_test(test_download LABELS unit SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_d
 
 # Concept list (unit) and concept embeddings / zero-shot on a tiny generated CLIP (model).
 bd_add_test(test_concepts LABELS model SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_concepts.cpp TIMEOUT 120)
+# The concept table's disk cache (src/concept_cache).
+bd_add_test(test_concept_cache LABELS model SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test_concept_cache.cpp TIMEOUT 120)
 
 # The embed / classify / concepts / models subcommands, run as the real binary.
 if(TARGET belladonna-cli)

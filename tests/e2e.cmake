@@ -11,4 +11,10 @@ if(TARGET belladonna-cli)
               SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_e2e_protect.cpp
               LIBS nlohmann_json::nlohmann_json ZLIB::ZLIB)
   add_dependencies(test_e2e_protect belladonna-cli)
+  bd_add_test(test_e2e_targets LABELS e2e TIMEOUT 300
+              SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_e2e_targets.cpp LIBS nlohmann_json::nlohmann_json)
+  add_dependencies(test_e2e_targets belladonna-cli)
+  bd_add_test(test_e2e_determinism LABELS e2e TIMEOUT 600
+              SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_e2e_determinism.cpp)
+  add_dependencies(test_e2e_determinism belladonna-cli)
 endif()

@@ -6,9 +6,10 @@ if(TARGET bd_gui_widgets)
   set_target_properties(test_gui PROPERTIES AUTOMOC ON)
   target_link_libraries(test_gui PRIVATE bd_gui_widgets bd_testutil Qt6::Test)
   foreach(_case dropFillsQueue protectWritesOutputs cancelStopsPromptly badFileShowsError
-                settingsAreRemembered missingModelIsExplained)
+                settingsAreRemembered missingModelIsExplained
+                transparentPreviewsOverCheckerboard)
     add_test(NAME gui.${_case} COMMAND test_gui ${_case})
     set_tests_properties(gui.${_case} PROPERTIES LABELS gui TIMEOUT 120
-      ENVIRONMENT "QT_QPA_PLATFORM=offscreen;BD_SOURCE_DIR=${CMAKE_SOURCE_DIR};BD_BIN_DIR=${CMAKE_BINARY_DIR}/bin")
+      ENVIRONMENT "QT_QPA_PLATFORM=offscreen")
   endforeach()
 endif()

@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
+#include <tuple>
 #include <fstream>
 #include <sstream>
 
@@ -101,6 +104,50 @@ TEST_F(Cli, EmbedTextJsonHasTokens) {
         EXPECT_NEAR(norm(e["embedding"]), 1.0, 1e-5);
     }
     EXPECT_EQ(j["embeddings"][0]["tokens"].size(), 7u);  // SOT a photo of a cat EOT
+}
+
+// The README's offline route: an OpenAI .pt given by path with no vocabulary beside it reads
+// text with the vocabulary installed with belladonna, found beside the library wherever the
+// program and library are moved; without it the error names the file and where it looked.
+TEST_F(Cli, BareCheckpointUsesTheInstalledVocabulary) {
+    namespace fs = std::filesystem;
+    bd::test::TinyClipOptions o;
+    o.tokenizer_files = false;
+    const auto bare = bd::test::write_tiny_clip(dir_->file("bare"), bd::test::TinyFormat::openai_pt, o);
+    ASSERT_FALSE(fs::exists(dir_->file("bare/bpe_simple_vocab_16e6.txt.gz")));
+    const std::string args = " embed --device cpu --json --model " + quote(bare) + " --text 'a photo of a cat'";
+    auto r = run(args);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    const auto expected = nlohmann::json::parse(r.out);
+    EXPECT_EQ(expected["embeddings"][0]["tokens"], nlohmann::json({49406, 320, 1125, 539, 320, 2368, 49407}));
+
+    // An install moved elsewhere: PREFIX/bin/belladonna and PREFIX/lib/libbelladonna.so*.
+    const std::string prefix = dir_->file("prefix");
+    fs::create_directories(prefix + "/bin");
+    fs::create_directories(prefix + "/lib");
+    fs::copy_file(bd::test::bin_dir() + "/belladonna", prefix + "/bin/belladonna");
+    for (const auto& e : fs::directory_iterator(bd::test::bin_dir() + "/../lib"))
+        if (e.path().filename().string().rfind("libbelladonna.so", 0) == 0)
+            fs::copy(e.path(), prefix + "/lib/" + e.path().filename().string(), fs::copy_options::copy_symlinks);
+    auto run_moved = [&] {
+        const std::string cmd = "env -u BELLADONNA_DATA_DIR LD_LIBRARY_PATH=" + quote(prefix + "/lib") + " " +
+                                quote(prefix + "/bin/belladonna") + args + " >" + quote(dir_->file("stdout")) +
+                                " 2>" + quote(dir_->file("stderr"));
+        const int status = std::system(cmd.c_str());
+        return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir_->file("stderr")));
+    };
+    auto [rc, err] = run_moved();
+    EXPECT_EQ(rc, 3) << err;
+    const std::string where = prefix + "/share/belladonna/clip/bpe_simple_vocab_16e6.txt.gz";
+    EXPECT_NE(err.find(where), std::string::npos) << "names where it looked: " << err;
+    EXPECT_NE(err.find(dir_->file("bare")), std::string::npos) << "names the checkpoint's folder: " << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+
+    fs::create_directories(prefix + "/share/belladonna/clip");
+    fs::copy_file(bd::test::clip_vocab_path(), where);
+    std::tie(rc, err) = run_moved();
+    ASSERT_EQ(rc, 0) << err;
+    EXPECT_EQ(nlohmann::json::parse(slurp(dir_->file("stdout"))), expected);
 }
 
 TEST_F(Cli, ClassifyJsonSumsToOne) {

@@ -14,6 +14,7 @@
 #include <QMimeData>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSet>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTableView>
@@ -383,6 +384,31 @@ private Q_SLOTS:
         QVERIFY(w->lastMessage().contains("junk.pt"));
         QCOMPARE(w->queue()->item(0).status, ItemStatus::queued);
         QVERIFY(!QDir(tmp(d, "protected")).exists());
+    }
+
+    void transparentPreviewsOverCheckerboard() {
+        // Left half opaque red, right half fully transparent with black stored under it.
+        bd::test::TempDir d;
+        QImage img(64, 48, QImage::Format_ARGB32);
+        for (int y = 0; y < img.height(); ++y)
+            for (int x = 0; x < img.width(); ++x) img.setPixel(x, y, x < 32 ? qRgba(255, 0, 0, 255) : qRgba(0, 0, 0, 0));
+        QVERIFY(img.save(tmp(d, "alpha.png")));
+        bd::gui::PreviewWidget preview;
+        bd::gui::QueueItem item;
+        item.path = tmp(d, "alpha.png");
+        preview.showItem(item);
+        const QImage& shown = preview.originalImage();
+        QCOMPARE(shown.size(), img.size());
+        QCOMPARE(shown.pixel(5, 5), qRgb(255, 0, 0));
+        QSet<QRgb> behind;
+        for (int y = 0; y < shown.height(); ++y)
+            for (int x = 32; x < shown.width(); ++x) behind.insert(shown.pixel(x, y) | 0xff000000u);
+        const QSet<QRgb> checker{bd::gui::PreviewWidget::checkerLight, bd::gui::PreviewWidget::checkerDark};
+        QCOMPARE(behind, checker);  // both squares, never the black stored under alpha 0
+        // An opaque image is shown as it is.
+        QImage opaque(8, 8, QImage::Format_RGB32);
+        opaque.fill(qRgb(1, 2, 3));
+        QCOMPARE(bd::gui::PreviewWidget::overCheckerboard(opaque).pixel(7, 7), qRgb(1, 2, 3));
     }
 };
 

@@ -3,7 +3,9 @@
  * drawable through GEGL, protects it in memory and writes through the shadow buffer, so the
  * step is one undoable operation. Runs interactively (a dialog), with the last values, or
  * non-interactively from scripts and batch mode with the same parameters. */
+#define _POSIX_C_SOURCE 200809L /* execv */
 #include <string.h>
+#include <unistd.h>
 
 #include <libgimp/gimp.h>
 #include <libgimp/gimpui.h>
@@ -37,7 +39,21 @@ static void run (const gchar *name, gint nparams, const GimpParam *param,
 
 const GimpPlugInInfo PLUG_IN_INFO = { NULL, NULL, query, run };
 
-MAIN ()
+/* gimp_main behind the same re-exec as the CLI and the desktop app (src/threads.h): idle
+ * OpenMP workers spin by default and starve the working ones (a step 4x slower on two
+ * cores), and libgomp reads OMP_WAIT_POLICY once, when libbelladonna loads it, so a plug-in
+ * started without the variable restarts itself with PASSIVE. GIMP's pipe descriptors in
+ * argv survive the exec. */
+int
+main (int argc, char *argv[])
+{
+  if (!g_getenv ("OMP_WAIT_POLICY") && argv[0] && g_setenv ("OMP_WAIT_POLICY", "PASSIVE", TRUE))
+    {
+      execv ("/proc/self/exe", argv);
+      g_unsetenv ("OMP_WAIT_POLICY"); /* exec failed: carry on as we were */
+    }
+  return gimp_main (&PLUG_IN_INFO, argc, argv);
+}
 
 static void
 query (void)

@@ -41,7 +41,7 @@ void write_text(const fs::path& path, const std::string& text) {
 void copy_vocab(const fs::path& dir) {
     const auto dst = dir / "bpe_simple_vocab_16e6.txt.gz";
     fs::copy_file(clip_vocab_path(), dst, fs::copy_options::overwrite_existing);
-    fs::permissions(dst, fs::perms::owner_write, fs::perm_options::add);  // the shared copy is read-only
+    fs::permissions(dst, fs::perms::owner_write, fs::perm_options::add);  // the source copy may be read-only
 }
 
 void write_hf_vocab(const fs::path& dir) {
@@ -199,13 +199,10 @@ void write_safetensors(const std::string& path, const StateDict& tensors, torch:
 }
 
 std::string clip_vocab_path() {
-    const char* name = "bpe_simple_vocab_16e6.txt.gz";
-    std::vector<fs::path> candidates;
-    if (const char* v = std::getenv("BD_CLIP_VOCAB")) candidates.emplace_back(v);
-    candidates.push_back(fs::path(source_dir()) / ".." / "shared/data/clip" / name);
-    for (const auto& c : candidates)
-        if (fs::is_regular_file(c)) return fs::weakly_canonical(c).string();
-    throw std::runtime_error("CLIP vocabulary not found: set BD_SOURCE_DIR or BD_CLIP_VOCAB");
+    const auto path = fs::path(source_dir()) / "data" / "clip" / "bpe_simple_vocab_16e6.txt.gz";
+    if (!fs::is_regular_file(path))
+        throw std::runtime_error(path.string() + ": the CLIP vocabulary is missing from the source tree");
+    return path.string();
 }
 
 std::string write_tiny_clip(const std::string& dir, TinyFormat format, const TinyClipOptions& o) {
@@ -219,7 +216,7 @@ std::string write_tiny_clip(const std::string& dir, TinyFormat format, const Tin
             throw std::invalid_argument("openai_pt needs heads = width / 64 (OpenAI's rule)");
         const fs::path p = d / "tiny-clip.pt";
         write_openai_archive(p, w, o);
-        copy_vocab(d);
+        if (o.tokenizer_files) copy_vocab(d);
         return p.string();
     }
     case TinyFormat::open_clip: {
@@ -236,7 +233,7 @@ std::string write_tiny_clip(const std::string& dir, TinyFormat format, const Tin
                             {"heads", o.text_heads}, {"layers", o.text_layers}}}}},
             {"preprocess_cfg", {{"mean", kMean}, {"std", kStd}}}};
         write_text(f / "open_clip_config.json", cfg.dump(2));
-        copy_vocab(f);
+        if (o.tokenizer_files) copy_vocab(f);
         return f.string();
     }
     case TinyFormat::hugging_face: {

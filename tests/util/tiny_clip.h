@@ -33,6 +33,7 @@ struct TinyClipOptions {
     int text_heads = 1;
     uint64_t seed = 0;
     bool fp16 = false;  // storage dtype for the safetensors formats (openai_pt is always fp16)
+    bool tokenizer_files = true;  // false: no vocabulary beside the checkpoint (the installed one serves)
 };
 
 // ViT-B/32's architecture (random weights): for benchmarks and parity checks.
@@ -47,9 +48,8 @@ StateDict tiny_clip_weights(const TinyClipOptions& options);
 // Writes tensors as a safetensors file, each converted to `dtype` (kFloat, kHalf, kBFloat16).
 void write_safetensors(const std::string& path, const StateDict& tensors, torch::ScalarType dtype = torch::kFloat);
 
-// OpenAI's CLIP vocabulary (bpe_simple_vocab_16e6.txt.gz) from the shared data folder:
-// $BD_CLIP_VOCAB, else $BD_SOURCE_DIR/../shared/data/clip/, else beside the source tree
-// this was built from. Throws std::runtime_error when it is nowhere.
+// OpenAI's CLIP vocabulary as the project ships it: source_dir()/data/clip/
+// bpe_simple_vocab_16e6.txt.gz. Throws std::runtime_error naming the path when it is missing.
 std::string clip_vocab_path();
 
 }  // namespace bd::test
