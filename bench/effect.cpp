@@ -152,7 +152,7 @@ Row plain_pgd(bd::Protector& protector, const Options& o, const std::vector<bd::
         const auto file = as_written(bd::with_color(img, q));
         const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
         add(row, protector.compare(img, file, settings), seconds);
-        save(o, name, o.images[i], file);
+        save(o, "pgd-" + std::to_string(int(std::lround(linf))), o.images[i], file);
     }
     finish(row);
     return row;

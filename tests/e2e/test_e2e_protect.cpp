@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "src/image_io.h"
+#include "util/run_cli.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"
 
@@ -515,24 +516,9 @@ TEST_F(E2E, UsageErrorsAndModelErrors) {
 void check_VerifyMeasuresAPair(const std::string& tmp_dir) {
     auto tmp = [&]() -> const std::string& { return tmp_dir; };
     std::string a = g->pf.root + "/png/rgba8.png", b = g->out1 + "/png/rgba8-protected.png";
-    std::string js = tmp() + "/verify.json";
-    pid_t pid;
-    {
-        std::vector<std::string> all{bin(), "verify", a, b, "--model", g->pf.model, "--target", "cat", "--json"};
-        std::vector<char*> argv;
-        for (auto& s : all) argv.push_back(s.data());
-        argv.push_back(nullptr);
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 1, js.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        ASSERT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ), 0);
-        posix_spawn_file_actions_destroy(&fa);
-    }
-    int ws = 0;
-    ::waitpid(pid, &ws, 0);
-    ASSERT_TRUE(WIFEXITED(ws));
-    ASSERT_EQ(WEXITSTATUS(ws), 0);
-    json m = read_json(js);
+    const auto verify = bd::test::run_belladonna({"verify", a, b, "--model", g->pf.model, "--target", "cat", "--json"});
+    ASSERT_EQ(verify.status, 0) << verify.err;
+    json m = json::parse(verify.out);
     json r1 = read_json(tmp() + "/r1.json");
     for (auto& img : r1["images"])
         if (img["input"] == a) {
