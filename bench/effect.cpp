@@ -8,7 +8,10 @@
 //
 //   bench_effect --model PATH --target-image A.png [--target-image B.png ...]
 //                [--steps N] [--quality fast|default|slow] [--intensities low,default,high]
-//                [--linf 1,2,4,8] [--out DIR] IMAGE...
+//                [--linf 1,2,4,8] [--visibility D] [--out DIR] IMAGE...
+//
+// --visibility D overrides the intensities' visibility targets (0: the L-inf budget alone,
+// as before issue 10); --linf '' leaves out the plain PGD.
 //
 // Every figure is measured on the file as it would be written (JPEG inputs as JPEG q95).
 // --out DIR writes each result as DIR/<row>/<name>.png to look at.
@@ -44,6 +47,7 @@ struct Options {
     std::vector<double> linf{1, 2, 4, 8};
     std::string quality = "default";
     int steps = 0;
+    float visibility = -1;  // < 0: from the intensity
     std::string out;
 };
 
@@ -76,6 +80,7 @@ Options parse(int argc, char** argv) {
         else if (a == "--quality") o.quality = value();
         else if (a == "--intensities") o.intensities = split(value());
         else if (a == "--out") o.out = value();
+        else if (a == "--visibility") o.visibility = std::stof(value());
         else if (a == "--linf") {
             o.linf.clear();
             for (const auto& v : split(value())) o.linf.push_back(std::stod(v));
@@ -237,8 +242,10 @@ int main(int argc, char** argv) {
     for (const auto& intensity : o.intensities) {
         Row row;
         row.name = "belladonna " + intensity;
+        if (o.visibility >= 0) row.name += " (vis " + std::to_string(o.visibility).substr(0, 3) + ")";
         bd::ProtectSettings s = settings;
         s.intensity = intensity;
+        s.visibility = o.visibility;
         for (size_t i = 0; i < images.size(); ++i) {
             const auto t0 = Clock::now();
             const auto r = protector->protect(images[i], s);
@@ -254,6 +261,7 @@ int main(int argc, char** argv) {
         pgd.push_back(plain_pgd(*protector, o, images, settings, target, linf));
         print(pgd.back());
     }
+    if (pgd.empty()) return 0;
     std::printf("\nAt equal mean butteraugli max-norm (plain PGD interpolated between its rows):\n\n");
     std::printf("| intensity | butteraugli | belladonna direct / JPEG q75 / half | plain PGD direct / JPEG q75 / half | PSNR ours / PGD |\n");
     std::printf("|---|---|---|---|---|\n");
