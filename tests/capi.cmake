@@ -11,6 +11,9 @@ add_dependencies(test-c belladonna)
 set_target_properties(test-c PROPERTIES C_STANDARD 99 C_EXTENSIONS OFF
   BUILD_RPATH "$<TARGET_FILE_DIR:belladonna>")
 target_compile_options(test-c PRIVATE -Wall -Wextra -pedantic-errors)
+if(BELLADONNA_HAVE_BUTTERAUGLI)
+  target_compile_definitions(test-c PRIVATE BD_TEST_HAVE_BUTTERAUGLI)
+endif()
 # bd-make-tiny-model may be defined by an area file included after this one.
 function(_bd_capi_model_deps)
   if(TARGET bd-make-tiny-model)

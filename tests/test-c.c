@@ -185,6 +185,7 @@ static void test_static_functions(void) {
     CHECK(strcmp(p.quality, "default") == 0);
     CHECK(p.steps == 0 && p.seed == 0);
     CHECK(p.progress == NULL && p.user_data == NULL);
+    CHECK(p.visibility < 0); /* from the intensity */
     CHECK(strcmp(bd_status_string(BD_OK), "ok") == 0);
     CHECK(strcmp(bd_status_string(BD_CANCELLED), "cancelled") == 0);
     CHECK(strcmp(bd_status_string(BD_ERR_INVALID_ARGUMENT), "invalid argument") == 0);
@@ -271,6 +272,11 @@ static void test_invalid_arguments(bd_context *ctx) {
     CHECK_INVALID(bd_protect(ctx, &p, &good.img), ctx);
     p = bd_default_params(); p.steps = -3;
     CHECK_INVALID(bd_protect(ctx, &p, &good.img), ctx);
+    p = bd_default_params(); p.visibility = 25.0f;
+    CHECK_INVALID(bd_protect(ctx, &p, &good.img), ctx);
+    CHECK(strstr(bd_last_error(ctx), "visibility") != NULL);
+    p = bd_default_params(); p.visibility = NAN;
+    CHECK_INVALID(bd_protect(ctx, &p, &good.img), ctx);
 
     CHECK(memcmp(good.img.data, before.img.data, good.size) == 0);
     free(good.img.data);
@@ -313,6 +319,13 @@ static void test_protect_rgba8(bd_context *ctx) {
     CHECK(bd_last_metrics(ctx, &m) == BD_OK);
     CHECK(m.linf > 0 && m.linf <= 8.0 + 1e-6);
     CHECK(m.seconds >= 0);
+#ifdef BD_TEST_HAVE_BUTTERAUGLI
+    /* the default intensity's visibility target, met by the returned pixels */
+    CHECK(m.butteraugli > 0 && m.butteraugli <= 1.5);
+    CHECK(m.butteraugli_3norm > 0 && m.butteraugli_3norm <= m.butteraugli);
+#else
+    CHECK(m.butteraugli != m.butteraugli); /* NaN: not measured */
+#endif
 
     /* Same seed, same device: the same bytes. */
     log.calls = 0; log.last = 0;
