@@ -3,7 +3,8 @@
 // intensity and with a plain sign-PGD at uniform L-inf budgets (same steps, views and
 // objective, no mask, no visibility steering), then prints per row the mean target cosine
 // directly / after a real JPEG q75 re-encode / after a 50 % downscale, butteraugli (max-norm
-// and 3-norm), PSNR, the largest change and seconds per image; then, for each intensity,
+// and 3-norm), the largest area colour shift (delta E), PSNR, the largest change and seconds
+// per image; then, for each intensity,
 // the plain PGD interpolated to the same mean butteraugli max-norm.
 //
 //   bench_effect --model PATH --target-image A.png [--target-image B.png ...]
@@ -54,7 +55,7 @@ struct Options {
 struct Row {
     std::string name;
     double cos = 0, jpeg = 0, half = 0, before = 0;  // means over images
-    double ba_max = 0, ba_3 = 0, psnr = 0, linf = 0, seconds = 0;
+    double ba_max = 0, ba_3 = 0, shift = 0, psnr = 0, linf = 0, seconds = 0;
     int met = 0, targeted = 0, images = 0;  // images that met / had a visibility target
 };
 
@@ -99,6 +100,7 @@ void add(Row& row, const bd::ProtectMetrics& m, double seconds) {
     row.before += m.target_sim_before;
     row.ba_max += m.butteraugli;
     row.ba_3 += m.butteraugli_3norm;
+    row.shift += m.colour_shift;
     row.psnr += m.psnr;
     row.linf = std::max(row.linf, m.linf);
     row.seconds += seconds;
@@ -109,7 +111,7 @@ void add(Row& row, const bd::ProtectMetrics& m, double seconds) {
 
 void finish(Row& r) {
     const double n = std::max(1, r.images);
-    for (double* v : {&r.cos, &r.jpeg, &r.half, &r.before, &r.ba_max, &r.ba_3, &r.psnr, &r.seconds}) *v /= n;
+    for (double* v : {&r.cos, &r.jpeg, &r.half, &r.before, &r.ba_max, &r.ba_3, &r.shift, &r.psnr, &r.seconds}) *v /= n;
 }
 
 void save(const Options& o, const std::string& row, const std::string& input, const bd::Image& image) {
@@ -164,8 +166,8 @@ Row plain_pgd(bd::Protector& protector, const Options& o, const std::vector<bd::
 }
 
 void print(const Row& r) {
-    std::printf("| %-22s | %.3f -> %.3f / %.3f / %.3f | %5.2f / %5.2f | %5.1f | %4.0f | %6.1f |",
-                r.name.c_str(), r.before, r.cos, r.jpeg, r.half, r.ba_max, r.ba_3, r.psnr, r.linf, r.seconds);
+    std::printf("| %-22s | %.3f -> %.3f / %.3f / %.3f | %5.2f / %5.2f | %4.1f | %5.1f | %4.0f | %6.1f |",
+                r.name.c_str(), r.before, r.cos, r.jpeg, r.half, r.ba_max, r.ba_3, r.shift, r.psnr, r.linf, r.seconds);
     if (r.targeted) std::printf(" %d/%d", r.met, r.targeted);
     std::printf("\n");
 }
@@ -234,9 +236,9 @@ int main(int argc, char** argv) {
     const auto run = bd::make_settings("poison", "default", 0, o.quality, o.steps, 0);
     std::printf("bench_effect: %s, %zu images, %d steps x %d views, %zu anchors\n\n", protector->model_name().c_str(),
                 images.size(), run.steps, run.views, o.anchors.size());
-    std::printf("| %-22s | target cos before -> direct / JPEG q75 / half | butteraugli max / 3-norm | PSNR | Linf | s/img | met\n",
+    std::printf("| %-22s | target cos before -> direct / JPEG q75 / half | butteraugli max / 3-norm | colour shift dE | PSNR | Linf | s/img | met\n",
                 "row");
-    std::printf("|---|---|---|---|---|---|---|\n");
+    std::printf("|---|---|---|---|---|---|---|---|\n");
 
     std::vector<Row> ours;
     for (const auto& intensity : o.intensities) {

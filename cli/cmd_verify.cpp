@@ -117,7 +117,8 @@ int cmd_verify(int argc, char** argv) {
     line("SSIM", m.ssim, "%.4f");
     line("butteraugli (max-norm)", m.butteraugli, "%.3f");
     line("butteraugli (3-norm)", m.butteraugli_3norm, "%.3f");
-    std::printf("  %-28s %s\n", "to a person", visibility_words(m.butteraugli));
+    line("colour shift (delta E)", m.colour_shift, "%.2f");
+    std::printf("  %-28s %s\n", "to a person", visibility_words(m));
     if (!m.target_concept.empty()) std::printf("  %-28s %s\n", "target", m.target_concept.c_str());
     line("target similarity before", m.target_sim_before, "%.4f");
     line("target similarity after", m.target_sim_after, "%.4f");

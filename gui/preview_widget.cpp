@@ -116,7 +116,7 @@ QString PreviewWidget::describeMetrics(const ProtectMetrics& m, double seconds) 
     QString change;
     if (finite(m.butteraugli))
         change = tr("To a person: %1 (butteraugli %2; 1 or less is visually lossless), PSNR %3 dB")
-                     .arg(QString::fromUtf8(visibility_words(m.butteraugli)))
+                     .arg(QString::fromUtf8(visibility_words(m)))
                      .arg(m.butteraugli, 0, 'f', 2)
                      .arg(m.psnr, 0, 'f', 1);
     else

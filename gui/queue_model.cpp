@@ -39,7 +39,7 @@ QString QueueModel::statusText(const QueueItem& item) {
         return tr("Protecting… %1%").arg(int(std::lround(item.progress * 100)));
     case ItemStatus::done:
         if (std::isfinite(item.metrics.butteraugli))
-            return tr("Protected (%1)").arg(QString::fromUtf8(bd::visibility_words(item.metrics.butteraugli)));
+            return tr("Protected (%1)").arg(QString::fromUtf8(bd::visibility_words(item.metrics)));
         if (std::isfinite(item.metrics.psnr) && item.metrics.psnr > 0)
             return tr("Protected (PSNR %1 dB)").arg(item.metrics.psnr, 0, 'f', 1);
         return tr("Protected");

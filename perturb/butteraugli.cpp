@@ -1,5 +1,7 @@
 #include "perturb/butteraugli.h"
 
+#include "perturb/colour_shift.h"
+
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -11,6 +13,11 @@
 #endif
 
 namespace bd {
+
+double Visibility::worst() const {
+    if (!std::isfinite(colour_shift)) return max_norm;
+    return std::max(max_norm, colour_shift / kColourShiftPerUnit);
+}
 
 double butteraugli_3norm(const torch::Tensor& distmap) {
     // libjxl's ComputeDistanceP for p = 3: the mean of the 3-, 6- and 12-norms of the map.

@@ -9,9 +9,13 @@
 namespace bd {
 
 struct Visibility {
-    double max_norm = NAN;  // the worst place in the image
-    double norm3 = NAN;     // butteraugli's 3-norm: how visible the change is overall
-    torch::Tensor distmap;  // [H, W] float on the CPU, when asked for: where it shows
+    double max_norm = NAN;      // the worst place in the image
+    double norm3 = NAN;         // butteraugli's 3-norm: how visible the change is overall
+    double colour_shift = NAN;  // largest area colour change, delta E (colour_shift.h)
+    torch::Tensor distmap;      // [H, W] float on the CPU, when asked for: where it shows
+    // The figure a visibility target is held to: butteraugli's max-norm, or the colour
+    // shift in the same units where that is worse.
+    double worst() const;
 };
 
 bool butteraugli_available();

@@ -84,7 +84,7 @@ std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbIt
             for (auto& s : state) {
                 // Measured on the 8-bit grid the file will most likely have.
                 const auto now = torch::round((s.x + s.delta) * 255.0) / 255.0;
-                const auto seen = butteraugli(s.x, now, true, s.alpha);
+                const auto seen = seen_change(s.x, now, s.alpha);
                 if (!seen.distmap.defined()) continue;  // too small to measure
                 // A little under the target, so the final fit to it rarely has to cut.
                 s.budget = steer_budget(s.budget, s.limit, seen.distmap, 0.9 * settings.visibility);

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "perturb/budget.h"
+#include "perturb/colour_shift.h"
 
 namespace bd {
 
@@ -19,6 +20,14 @@ torch::Tensor neighbourhood_max(const torch::Tensor& distmap, const torch::Devic
 }
 
 }  // namespace
+
+Visibility seen_change(const torch::Tensor& original, const torch::Tensor& changed, const torch::Tensor& alpha) {
+    Visibility v = butteraugli(original, changed, true, alpha);
+    const auto shift = colour_shift_map(original, changed, alpha);
+    v.colour_shift = shift.max().item<double>();
+    if (v.distmap.defined()) v.distmap = torch::max(v.distmap, shift / kColourShiftPerUnit);
+    return v;
+}
 
 torch::Tensor steer_budget(const torch::Tensor& budget, const torch::Tensor& limit,
                            const torch::Tensor& distmap, double target) {
@@ -38,9 +47,9 @@ VisibilityFit fit_visibility(const torch::Tensor& original, const torch::Tensor&
     fit.image = quantize_within_budget(original, protected_image, budget, max_value);
     if (!(target > 0)) return fit;
     auto read_back = [&](const torch::Tensor& img) { return written ? written(img) : img; };
-    auto measure = [&](const torch::Tensor& img) { return butteraugli(original, read_back(img), true, alpha); };
+    auto measure = [&](const torch::Tensor& img) { return seen_change(original, read_back(img), alpha); };
     fit.visibility = measure(fit.image);
-    if (!std::isfinite(fit.visibility.max_norm) || fit.visibility.max_norm <= target) return fit;
+    if (!std::isfinite(fit.visibility.max_norm) || fit.visibility.worst() <= target) return fit;
 
     const double m = max_value;
     const auto base = torch::round(original.to(torch::kDouble) * m);
@@ -54,7 +63,7 @@ VisibilityFit fit_visibility(const torch::Tensor& original, const torch::Tensor&
         fit.image = ((base + levels) / m).to(torch::kFloat);
         fit.visibility = measure(fit.image);
         ++fit.rounds;
-        if (fit.visibility.max_norm <= target) return fit;
+        if (fit.visibility.worst() <= target) return fit;
     }
     // Still above: scale the whole change down, bisecting for the largest factor that
     // meets the target. No change at all meets it unless the codec alone does not; then
@@ -62,14 +71,14 @@ VisibilityFit fit_visibility(const torch::Tensor& original, const torch::Tensor&
     VisibilityFit best;
     best.image = original.to(torch::kFloat);
     best.visibility = measure(best.image);
-    if (!(best.visibility.max_norm <= target)) return fit;
+    if (!(best.visibility.worst() <= target)) return fit;
     double lo = 0, hi = 1;
     for (int i = 0; i < 7; ++i) {
         const double mid = 0.5 * (lo + hi);
         const auto img = ((base + torch::trunc(levels * mid)) / m).to(torch::kFloat);
         const auto v = measure(img);
         ++fit.rounds;
-        if (v.max_norm <= target) {
+        if (v.worst() <= target) {
             lo = mid;
             best.image = img;
             best.visibility = v;

@@ -10,8 +10,14 @@
 
 namespace bd {
 
-// budget, limit: [1 or C, H, W]; distmap: [H, W] butteraugli distances of the current
-// change. Returns the budget scaled down where the change shows more than `target` and up
+// Butteraugli of `changed` against `original` with the colour shift folded in: distmap is
+// the larger of butteraugli's map and the colour-shift map in butteraugli units (so the
+// steering and the fit see both); max_norm and norm3 stay butteraugli's own figures.
+Visibility seen_change(const torch::Tensor& original, const torch::Tensor& changed,
+                       const torch::Tensor& alpha = {});
+
+// budget, limit: [1 or C, H, W]; distmap: [H, W] visibility of the current change
+// (seen_change). Returns the budget scaled down where the change shows more than `target` and up
 // where it shows less, damped so a few rounds settle, never above `limit`.
 torch::Tensor steer_budget(const torch::Tensor& budget, const torch::Tensor& limit,
                            const torch::Tensor& distmap, double target);

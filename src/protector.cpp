@@ -78,18 +78,19 @@ void describe_visibility(ProtectMetrics& m, double target, const Image& original
     } else if (!std::isfinite(m.butteraugli)) {
         m.visibility_met = false;
         m.visibility_note = "not measured: images under 8 x 8 pixels are too small for butteraugli";
-    } else if (m.butteraugli > target) {
+    } else if (visibility_of(m) > target) {
         m.visibility_met = false;
         const auto plain = color_to_tensor(original);
         const auto alpha = original.has_alpha() ? alpha_to_tensor(original) : torch::Tensor();
-        const double codec = written ? butteraugli(plain, written(plain), false, alpha).max_norm : 0;
+        const double codec = written ? seen_change(plain, written(plain), alpha).worst() : 0;
         if (codec > target)
             std::snprintf(buf, sizeof buf,
-                          "JPEG quality %d alone changes the image by butteraugli %.2f: write PNG "
+                          "JPEG quality %d alone changes the image by %.2f (butteraugli scale): write PNG "
                           "(--format png) or raise --jpeg-quality", settings.jpeg_quality, codec);
         else
-            std::snprintf(buf, sizeof buf, "butteraugli %.2f after shrinking the change; target %.2f",
-                          m.butteraugli, target);
+            std::snprintf(buf, sizeof buf,
+                          "butteraugli %.2f, colour shift %.1f delta E after shrinking the change; target %.2f",
+                          m.butteraugli, m.colour_shift, target);
         m.visibility_note = buf;
     }
 }
@@ -140,9 +141,10 @@ struct Protector::State {
         m.psnr = psnr(a, b);
         m.ssim = ssim(a, b);
         const Visibility v =
-            seen ? *seen : butteraugli(a, b, false, original.has_alpha() ? alpha_to_tensor(original) : torch::Tensor());
+            seen ? *seen : seen_change(a, b, original.has_alpha() ? alpha_to_tensor(original) : torch::Tensor());
         m.butteraugli = v.max_norm;
         m.butteraugli_3norm = v.norm3;
+        m.colour_shift = v.colour_shift;
         const int o = original.metadata.orientation;
         const auto upright = orient(b, o);
         const auto after = embed(upright);
@@ -219,10 +221,18 @@ struct Protector::State {
     }
 };
 
-const char* visibility_words(double max_norm) {
-    if (!std::isfinite(max_norm)) return "not measured";
-    if (max_norm <= 1.0) return "a person is unlikely to notice";
-    if (max_norm <= 2.0) return "subtle";
+double visibility_of(const ProtectMetrics& m) {
+    Visibility v;
+    v.max_norm = m.butteraugli;
+    v.colour_shift = m.colour_shift;
+    return v.worst();
+}
+
+const char* visibility_words(const ProtectMetrics& m) {
+    const double v = visibility_of(m);
+    if (!std::isfinite(v)) return "not measured";
+    if (v <= 1.0) return "a person is unlikely to notice";
+    if (v <= 2.0) return "subtle";
     return "visible";
 }
 

@@ -44,6 +44,9 @@ struct ProtectMetrics {
     double ssim = 0;
     // Butteraugli distance of the written pixels (perturb/butteraugli.h); NaN = not measured.
     double butteraugli = NAN, butteraugli_3norm = NAN;
+    // The largest change of colour over an area (delta E of blurred images), which
+    // butteraugli underrates; the visibility target holds it to 2 delta E per unit.
+    double colour_shift = NAN;
     // The visibility the intensity asked for, and whether the image meets it (a too-flat or
     // tiny image may not: then the report says so and gives the reason).
     double visibility_target = NAN;
@@ -57,9 +60,12 @@ struct ProtectMetrics {
     std::string top1_before, top1_after;  // zero-shot over the concept list (text encoders)
 };
 
-// Plain words for a butteraugli max-norm distance, as the GUI and `verify` say it:
-// "a person is unlikely to notice" (<= 1), "subtle" (<= 2), "visible", "not measured".
-const char* visibility_words(double butteraugli_max_norm);
+// How visible the change is, on butteraugli's scale: its max-norm, or the colour shift in
+// the same units where that is worse. NaN when not measured.
+double visibility_of(const ProtectMetrics& m);
+// Plain words for it, as the GUI and `verify` say it: "a person is unlikely to notice"
+// (<= 1), "subtle" (<= 2), "visible", "not measured".
+const char* visibility_words(const ProtectMetrics& m);
 
 struct ProtectResult {
     Image image;  // same size, channels, bit depth, format and metadata as the input

@@ -21,6 +21,7 @@ json metrics_object(const ProtectMetrics& m) {
                 {"ssim", number(m.ssim)},
                 {"butteraugli", number(m.butteraugli)},
                 {"butteraugli_3norm", number(m.butteraugli_3norm)},
+                {"colour_shift", number(m.colour_shift)},
                 {"visibility_target", number(m.visibility_target)},
                 {"visibility_met", std::isfinite(m.visibility_target) ? json(m.visibility_met) : json(nullptr)},
                 {"visibility_note", text(m.visibility_note)},

@@ -68,7 +68,7 @@ TEST(Report, FollowsTheSchema) {
     EXPECT_DOUBLE_EQ(a["seconds"].get<double>(), 2.5);
     for (const char* k : {"linf", "psnr", "ssim", "target_sim_before", "target_sim_after",
                           "target_sim_after_jpeg75", "target_sim_after_half", "source_sim_before",
-                          "source_sim_after", "butteraugli", "butteraugli_3norm", "visibility_target",
+                          "source_sim_after", "butteraugli", "butteraugli_3norm", "colour_shift", "visibility_target",
                           "visibility_met", "visibility_note"})
         EXPECT_TRUE(a["metrics"].contains(k)) << k;
     EXPECT_DOUBLE_EQ(a["metrics"]["psnr"].get<double>(), 40.0);

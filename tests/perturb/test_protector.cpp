@@ -6,6 +6,7 @@
 
 #include "perturb/butteraugli.h"
 #include "perturb/cancelled.h"
+#include "perturb/colour_shift.h"
 #include "perturb/metrics.h"
 #include "src/image_io.h"
 #include "src/protector.h"
@@ -108,6 +109,8 @@ TEST_F(ProtectorTest, WrittenFilesMeetTheirVisibilityTargetWithinTheBound) {
         EXPECT_EQ(m.visibility_target, c.target) << c.name;
         EXPECT_TRUE(m.visibility_met) << c.name << ": " << m.visibility_note;
         EXPECT_LE(m.butteraugli, c.target) << c.name;
+        EXPECT_NEAR(m.colour_shift, colour_shift_map(color_to_tensor(original), color_to_tensor(back), alpha).max().item<double>(), 1e-3) << c.name;
+        EXPECT_LE(m.colour_shift, c.target * kColourShiftPerUnit) << c.name;
         EXPECT_GT(m.target_sim_after, m.target_sim_before) << c.name << ": the change did nothing";
         if (c.format == ImageFormat::png) {
             const int64_t allowed = c.bits == 8 ? int64_t(c.cap) : int64_t(std::floor(c.cap / 255 * 65535 + 1e-6));

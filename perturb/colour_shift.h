@@ -1,0 +1,21 @@
+// What butteraugli underrates: a change of colour over an area (a face turned a little
+// yellower). Butteraugli weighs local contrast; an encoder that sees a downscaled image is
+// best moved by exactly such low-frequency colour blotches, so the optimizer would spend its
+// budget where butteraugli does not look. Measured as S-CIELAB-style colour difference:
+// both images blurred to the scale at which the eye integrates colour, then CIE76 delta E.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace bd {
+
+// Delta E (CIE76) that counts as one unit of visibility, butteraugli's scale: a difference
+// of about 2 is the just-noticeable one for colour patches seen side by side.
+constexpr double kColourShiftPerUnit = 2.0;
+
+// a, b: [C, H, W] sRGB in [0, 1] (C = 1 or 3), any device. Returns [H, W] float on the
+// CPU: delta E between the two images after a Gaussian blur (sigma 8 pixels). alpha
+// ([1, H, W], optional) weights it: transparent pixels show nothing.
+torch::Tensor colour_shift_map(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& alpha = {});
+
+}  // namespace bd
