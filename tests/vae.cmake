@@ -1,0 +1,6 @@
+# Stable Diffusion VAE encoder: formats, name mapping, parity with diffusers (issue 13).
+
+add_executable(bd-make-tiny-vae ${CMAKE_CURRENT_SOURCE_DIR}/tools/make_tiny_vae.cpp)
+target_link_libraries(bd-make-tiny-vae PRIVATE bd_testutil belladonna)
+
+bd_add_test(test_vae_parity LABELS model SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_vae_parity.cpp)
