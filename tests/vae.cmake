@@ -3,4 +3,5 @@
 add_executable(bd-make-tiny-vae ${CMAKE_CURRENT_SOURCE_DIR}/tools/make_tiny_vae.cpp)
 target_link_libraries(bd-make-tiny-vae PRIVATE bd_testutil belladonna)
 
+bd_add_test(test_vae_formats LABELS model SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_vae_formats.cpp)
 bd_add_test(test_vae_parity LABELS model SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_vae_parity.cpp)
