@@ -1,5 +1,6 @@
 // `belladonna embed`: L2-normalised embeddings of images (or, with --text, of prompts)
-// as the chosen encoder sees them -- for checking a model, or feeding other tools.
+// as the chosen encoder sees them -- for checking a model, or feeding other tools. A VAE's
+// "embedding" is its scaled latent, flattened C x h x w, not normalised.
 #include <cxxopts.hpp>
 
 #include <cmath>
@@ -14,6 +15,7 @@
 #include "cli/clip_input.h"
 #include "cli/commands.h"
 #include "encoders/encoder.h"
+#include "encoders/vae_encoder.h"
 #include "src/image_io.h"
 #include "src/registry.h"
 #include "src/threads.h"
@@ -49,12 +51,28 @@ void print_plain(const std::string& input, const torch::Tensor& row) {
     std::printf("\n");
 }
 
+// What a VAE's numbers mean: the latent's shape and the scaling applied (and which of
+// those values the file did not say).
+nlohmann::json vae_fields(const Encoder& encoder) {
+    nlohmann::json j = {{"latent_shape", encoder.latent_shape()}};
+    if (const auto* vae = dynamic_cast<const VaeEncoder*>(&encoder)) {
+        const auto& c = vae->config();
+        j["scaling_factor"] = c.scaling_factor;
+        j["shift_factor"] = c.shift_factor ? nlohmann::json(*c.shift_factor) : nlohmann::json();
+        j["sample_size"] = c.sample_size;
+        j["assumed"] = vae->assumed();
+    }
+    return j;
+}
+
 }  // namespace
 
 int cmd_embed(int argc, char** argv) {
     return run_command("embed", [&]() -> int {
         cxxopts::Options options("belladonna embed",
-                                 "Print L2-normalised embeddings of images, or of texts with --text.\n\n"
+                                 "Print L2-normalised embeddings of images, or of texts with --text.\n"
+                                 "With a VAE: the latent mean times scaling_factor (after subtracting\n"
+                                 "shift_factor), flattened C x h x w, not normalised.\n\n"
                                  "  belladonna embed --model M [--json] IMAGE...\n"
                                  "  belladonna embed --model M --text \"a photo of a cat\" [\"...\"]");
         options.add_options()
@@ -73,6 +91,11 @@ int cmd_embed(int argc, char** argv) {
         auto encoder = open_encoder(args["model"].as<std::string>(), args["device"].as<std::string>(),
                                     args.count("quiet") > 0);
         torch::NoGradGuard no_grad;
+        const bool latent = !encoder->latent_shape().empty();
+        const nlohmann::json latent_info = latent ? vae_fields(*encoder) : nlohmann::json();
+        if (latent && !json && !args.count("quiet")) {
+            std::fprintf(stderr, "belladonna: %s: latent %s\n", encoder->name().c_str(), latent_info.dump().c_str());
+        }
         nlohmann::json out = nlohmann::json::array();
         int failed = 0;
         auto emit = [&](const std::string& input, const torch::Tensor& row, const std::vector<int64_t>* tokens) {
@@ -94,12 +117,17 @@ int cmd_embed(int argc, char** argv) {
         } else {
             failed = encode_image_files(*encoder, inputs, size_t(batch),
                                         [&](const std::vector<std::string>& names, const torch::Tensor& raw) {
-                                            const auto emb = unit_length(raw);
+                                            const auto emb = latent ? raw : unit_length(raw);
                                             for (size_t i = 0; i < names.size(); ++i)
                                                 emit(names[i], emb[int64_t(i)], nullptr);
                                         });
         }
-        if (json) print_json({{"model", args["model"].as<std::string>()}, {"embeddings", out}}, -1);
+        if (json) {
+            nlohmann::json doc = {{"model", args["model"].as<std::string>()}};
+            if (latent) doc.update(latent_info);
+            doc["embeddings"] = out;
+            print_json(doc, -1);
+        }
         return failed ? some_failed : ok;
     });
 }

@@ -23,6 +23,9 @@ public:
     virtual std::string name() const = 0;
     virtual int64_t input_size() const = 0;  // S: images are encoded at S x S
     virtual int64_t embed_dim() const = 0;   // D
+    // {C, h, w} for encoders whose embedding is a flattened spatial latent (a VAE: D = C*h*w);
+    // empty for embedding encoders (CLIP).
+    virtual std::vector<int64_t> latent_shape() const { return {}; }
 
     // [N, 3, S, S] RGB in [0, 1] -> [N, D] (not normalised). The encoder applies its own
     // mean/std normalisation differentiably; gradients flow to `images`; parameters are
@@ -51,8 +54,9 @@ public:
 torch::Tensor unit_length(const torch::Tensor& embeddings);
 
 // Loads any supported checkpoint, detected by content: an OpenAI CLIP .pt archive, an
-// open_clip folder, a Hugging Face CLIP folder, or a TorchScript image encoder with a JSON
-// sidecar. Throws ModelError naming the path and the cause.
+// open_clip folder, a Hugging Face CLIP folder, a TorchScript image encoder with a JSON
+// sidecar, or a Stable Diffusion VAE (diffusers folder or model folder with vae/, SD
+// checkpoint .safetensors, bare VAE .safetensors; see vae_encoder.h). Throws ModelError naming the path and the cause.
 std::unique_ptr<Encoder> load_encoder(const std::string& path);
 
 }  // namespace bd

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <fcntl.h>
 #include <limits>
 #include <sys/mman.h>
@@ -87,10 +88,15 @@ Entry parse_entry(const std::string& path, const std::string& name, const nlohma
     return e;
 }
 
-}  // namespace
-
-StateDict read_safetensors(const std::string& path) {
+// The file mapped and its header checked; `entries` point into nothing yet.
+struct Parsed {
     Mapping m;
+    std::vector<Entry> entries;
+    const unsigned char* data = nullptr;
+};
+
+void parse(const std::string& path, Parsed& p) {
+    Mapping& m = p.m;
     m.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (m.fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
     struct stat st {};
@@ -134,16 +140,39 @@ StateDict read_safetensors(const std::string& path) {
         covered = e->end;
         last = e;
     }
+    p.entries = std::move(entries);
+    p.data = data;
+}
 
+}  // namespace
+
+StateDict read_safetensors(const std::string& path) {
+    return read_safetensors(path, [](const std::string&) { return true; });
+}
+
+StateDict read_safetensors(const std::string& path, const std::function<bool(const std::string&)>& wanted) {
+    Parsed p;
+    parse(path, p);
     StateDict out;
-    for (const auto& e : entries) {
+    // Only wanted tensors are copied out of the mapping: the pages of the others (a VAE's
+    // decoder, a checkpoint's UNet) are never read from disk.
+    for (const auto& e : p.entries) {
+        if (!wanted(e.name)) continue;
         // from_blob needs no alignment guarantee for a copy via memcpy into a fresh tensor.
         auto raw = torch::empty(e.shape, torch::TensorOptions().dtype(e.dtype));
-        if (e.end > e.begin) std::memcpy(raw.data_ptr(), data + e.begin, e.end - e.begin);
+        if (e.end > e.begin) std::memcpy(raw.data_ptr(), p.data + e.begin, e.end - e.begin);
         const bool is_float = torch::isFloatingType(e.dtype);
         out[e.name] = is_float ? raw.to(torch::kFloat) : raw;
     }
     return out;
+}
+
+std::vector<std::string> safetensors_names(const std::string& path) {
+    Parsed p;
+    parse(path, p);
+    std::vector<std::string> names;
+    for (const auto& e : p.entries) names.push_back(e.name);
+    return names;
 }
 
 }  // namespace bd
