@@ -120,22 +120,7 @@ ClipConfig infer_clip_config(const StateDict& w, const std::string& path, std::o
 }
 
 void load_clip_weights(ClipModel& model, const StateDict& openai, const std::string& path) {
-    torch::NoGradGuard no_grad;
-    auto params = model->named_parameters(/*recurse=*/true);
-    std::set<std::string> filled;
-    for (const auto& [key, t] : openai) {
-        const std::string name = openai_to_module(key);
-        if (name.empty()) continue;
-        auto* dst = params.find(name);
-        if (!dst) throw ModelError(path + ": unexpected tensor '" + key + "' for this CLIP architecture");
-        if (dst->sizes() != t.sizes())
-            throw ModelError(path + ": tensor '" + key + "' has shape " + c10::str(t.sizes()) + ", expected " +
-                             c10::str(dst->sizes()));
-        dst->copy_(t);
-        filled.insert(name);
-    }
-    for (const auto& p : params)
-        if (!filled.count(p.key())) throw ModelError(path + ": missing tensor '" + module_to_openai(p.key()) + "'");
+    copy_weights(*model, openai, path, "CLIP", openai_to_module, module_to_openai);
 }
 
 ClipCheckpoint read_openai_pt(const std::string& path) {

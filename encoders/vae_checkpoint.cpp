@@ -117,20 +117,7 @@ VaeConfig infer_vae_config(const StateDict& w, const std::string& path) {
 }
 
 void load_vae_weights(VaeModel& model, const StateDict& w, const std::string& path) {
-    torch::NoGradGuard no_grad;
-    auto params = model->named_parameters(/*recurse=*/true);
-    std::set<std::string> filled;
-    for (const auto& [key, t] : w) {
-        auto* dst = params.find(key);
-        if (!dst) throw ModelError(path + ": unexpected tensor '" + key + "' for this VAE architecture");
-        if (dst->sizes() != t.sizes())
-            throw ModelError(path + ": tensor '" + key + "' has shape " + c10::str(t.sizes()) + ", expected " +
-                             c10::str(dst->sizes()));
-        dst->copy_(t);
-        filled.insert(key);
-    }
-    for (const auto& p : params)
-        if (!filled.count(p.key())) throw ModelError(path + ": missing tensor '" + p.key() + "'");
+    copy_weights(*model, w, path, "VAE");
 }
 
 VaeCheckpoint read_vae_folder(const std::string& dir_in, const VaeOverrides& o) {
