@@ -54,16 +54,6 @@ int64_t heads_for(int64_t width, std::optional<int64_t> given, const std::string
     return width / 64;
 }
 
-nlohmann::json read_json(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw ModelError(path + ": cannot open");
-    try {
-        return nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-        throw ModelError(path + ": bad JSON: " + e.what());
-    }
-}
-
 template <typename T>
 std::optional<T> opt(const nlohmann::json& j, const char* key) {
     if (!j.is_object()) return {};
@@ -155,7 +145,7 @@ ClipCheckpoint read_openai_safetensors(const std::string& path) {
 
 ClipCheckpoint read_open_clip_folder(const std::string& dir) {
     const std::string cfg_path = (fs::path(dir) / "open_clip_config.json").string();
-    const auto cfg = read_json(cfg_path);
+    const auto cfg = read_checkpoint_json(cfg_path);
     const auto model_cfg = cfg.is_object() && cfg.contains("model_cfg") ? cfg["model_cfg"] : cfg;
     const auto vision = model_cfg.is_object() && model_cfg.contains("vision_cfg") ? model_cfg["vision_cfg"] : nlohmann::json();
     const auto text = model_cfg.is_object() && model_cfg.contains("text_cfg") ? model_cfg["text_cfg"] : nlohmann::json();
@@ -190,7 +180,7 @@ ClipCheckpoint read_open_clip_folder(const std::string& dir) {
 
 ClipCheckpoint read_hf_folder(const std::string& dir) {
     const std::string cfg_path = (fs::path(dir) / "config.json").string();
-    const auto cfg = read_json(cfg_path);
+    const auto cfg = read_checkpoint_json(cfg_path);
     const auto vision = cfg.value("vision_config", nlohmann::json::object());
     const auto text = cfg.value("text_config", nlohmann::json::object());
     const std::string weights_path = (fs::path(dir) / "model.safetensors").string();

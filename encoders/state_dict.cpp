@@ -1,10 +1,23 @@
 #include "encoders/state_dict.h"
 
+#include <nlohmann/json.hpp>
+
+#include <fstream>
 #include <set>
 
 #include "encoders/encoder.h"
 
 namespace bd {
+
+nlohmann::json read_checkpoint_json(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw ModelError(path + ": cannot open");
+    try {
+        return nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+        throw ModelError(path + ": bad JSON: " + e.what());
+    }
+}
 
 void copy_weights(torch::nn::Module& module, const StateDict& weights, const std::string& path,
                   const std::string& kind, const NameMap& to_param, const NameMap& to_key) {

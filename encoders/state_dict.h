@@ -1,6 +1,7 @@
 // A checkpoint's tensors by name (fp32, CPU), as every loader produces them.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <torch/torch.h>
 
 #include <functional>
@@ -10,6 +11,9 @@
 namespace bd {
 
 using StateDict = std::map<std::string, torch::Tensor>;
+
+// A checkpoint's JSON config; ModelError naming the file when it cannot be read or parsed.
+nlohmann::json read_checkpoint_json(const std::string& path);
 
 // Copies every tensor of `weights` into the parameter of `module` that `to_param` names
 // (an empty name skips the tensor), then checks that every parameter was filled. Throws

@@ -20,16 +20,6 @@ constexpr const char* kSdPrefix = "first_stage_model.";
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
-nlohmann::json read_json(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw ModelError(path + ": cannot open");
-    try {
-        return nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-        throw ModelError(path + ": bad JSON: " + e.what());
-    }
-}
-
 bool is_autoencoder_kl(const fs::path& config) {
     std::error_code ec;
     if (!fs::is_regular_file(config, ec)) return false;
@@ -124,7 +114,7 @@ VaeCheckpoint read_vae_folder(const std::string& dir_in, const VaeOverrides& o) 
     const std::string dir = find_vae_folder(dir_in);
     if (dir.empty()) throw ModelError(dir_in + ": no config.json with _class_name AutoencoderKL here or in vae/");
     const std::string cfg_path = (fs::path(dir) / "config.json").string();
-    const auto j = read_json(cfg_path);
+    const auto j = read_checkpoint_json(cfg_path);
     const std::string weights_path = (fs::path(dir) / "diffusion_pytorch_model.safetensors").string();
     if (!fs::exists(weights_path))
         throw ModelError(weights_path + ": missing (only safetensors weights are read, not diffusion_pytorch_model.bin)");
