@@ -1,7 +1,10 @@
-// bd-make-tiny-model OUTDIR [--format openai|open_clip|hf|torchscript] [--size tiny|b32]
+// bd-make-tiny-model OUTDIR [--format openai|open_clip|hf|torchscript] [--size tiny|b32|mobilenet]
 // Writes a random CLIP checkpoint (fixed seed) and prints the path to pass as --model.
 // --size b32 writes ViT-B/32's architecture (hundreds of MB): for benchmarks only.
+// --size mobilenet writes a MobileNetV2-shaped TorchScript image encoder + sidecar (any
+// --format): a convolutional encoder for benchmarks.
 #include "util/tiny_clip.h"
+#include "util/tiny_mobilenet.h"
 
 #include <cstring>
 #include <iostream>
@@ -18,7 +21,7 @@ int main(int argc, char** argv) {
         else { std::cerr << "bd-make-tiny-model: unexpected argument '" << a << "'\n"; return 2; }
     }
     if (out.empty()) {
-        std::cerr << "usage: bd-make-tiny-model OUTDIR [--format openai|open_clip|hf|torchscript] [--size tiny|b32]\n";
+        std::cerr << "usage: bd-make-tiny-model OUTDIR [--format openai|open_clip|hf|torchscript] [--size tiny|b32|mobilenet]\n";
         return 2;
     }
     TinyFormat f;
@@ -29,9 +32,10 @@ int main(int argc, char** argv) {
     else { std::cerr << "bd-make-tiny-model: unknown format '" << format << "'\n"; return 2; }
     bd::test::TinyClipOptions options;
     if (size == "b32") options = bd::test::vit_b32_options();
-    else if (size != "tiny") { std::cerr << "bd-make-tiny-model: unknown size '" << size << "'\n"; return 2; }
+    else if (size != "tiny" && size != "mobilenet") { std::cerr << "bd-make-tiny-model: unknown size '" << size << "'\n"; return 2; }
     try {
-        std::cout << bd::test::write_tiny_clip(out, f, options) << "\n";
+        std::cout << (size == "mobilenet" ? bd::test::write_mobilenet_v2(out) : bd::test::write_tiny_clip(out, f, options))
+                  << "\n";
     } catch (const std::exception& e) {
         std::cerr << "bd-make-tiny-model: " << e.what() << "\n";
         return 1;
