@@ -26,16 +26,19 @@ torch::Tensor quant_table(const float* base, int quality, const torch::TensorOpt
     std::vector<float> q(64);
     for (int i = 0; i < 64; ++i)
         q[i] = std::min(255.0f, std::max(1.0f, std::floor((base[i] * scale + 50) / 100)));
-    return torch::tensor(q).view({8, 8}).to(opts);
+    return torch::tensor(q).to(opts);  // [64], row-major like the flattened blocks
 }
 
+// The 2-D DCT of an 8x8 block as one [64, 64] matrix on the row-major flattened block
+// (kron(D, D)): one large matrix product instead of many batched 8x8 ones.
 torch::Tensor dct_matrix(const torch::TensorOptions& opts) {
     std::vector<float> d(64);
     for (int k = 0; k < 8; ++k)
         for (int n = 0; n < 8; ++n)
             d[k * 8 + n] = float((k == 0 ? std::sqrt(1.0 / 8) : std::sqrt(2.0 / 8)) *
                                  std::cos(M_PI * (2 * n + 1) * k / 16.0));
-    return torch::tensor(d).view({8, 8}).to(opts);
+    const auto d1 = torch::tensor(d).view({8, 8});
+    return torch::kron(d1, d1).to(opts);
 }
 
 // Rounding whose gradient is not zero almost everywhere.
@@ -45,14 +48,15 @@ torch::Tensor smooth_round(const torch::Tensor& x) {
 }
 
 // [N, H, W] (H, W multiples of 8) in level-shifted 0..255 units -> quantised and back.
+// table: [64], dct: [64, 64] (dct_matrix).
 torch::Tensor compress_plane(const torch::Tensor& plane, const torch::Tensor& table,
                              const torch::Tensor& dct) {
     const int64_t n = plane.size(0), h = plane.size(1), w = plane.size(2);
-    auto blocks = plane.view({n, h / 8, 8, w / 8, 8}).permute({0, 1, 3, 2, 4});  // [N,h,w,8,8]
-    auto coeffs = torch::matmul(torch::matmul(dct, blocks), dct.t());
+    auto blocks = plane.reshape({n, h / 8, 8, w / 8, 8}).permute({0, 1, 3, 2, 4}).reshape({-1, 64});
+    auto coeffs = torch::matmul(blocks, dct.t());
     coeffs = smooth_round(coeffs / table) * table;
-    auto back = torch::matmul(torch::matmul(dct.t(), coeffs), dct);
-    return back.permute({0, 1, 3, 2, 4}).reshape({n, h, w});
+    auto back = torch::matmul(coeffs, dct);
+    return back.view({n, h / 8, w / 8, 8, 8}).permute({0, 1, 3, 2, 4}).reshape({n, h, w});
 }
 
 }  // namespace
