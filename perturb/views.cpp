@@ -74,18 +74,32 @@ ViewSampler::ViewSampler(const torch::Tensor& image, int64_t size, int views, bo
 
 torch::Tensor ViewSampler::sample(const torch::Tensor& image) {
     auto rgb = image.size(0) == 1 ? image.expand({3, -1, -1}) : image;
-    auto batch = rgb.unsqueeze(0);
-    std::vector<torch::Tensor> views{resize_center_crop(batch, size_)};
-    for (int k = 1; k < views_; ++k) views.push_back(random_view(batch));
+    // Every view is cut from one downscaled copy, the only pass over full-resolution memory
+    // (and the only one its gradient takes back). What the encoder sees of a crop resized
+    // to its input is the copy's content once the copy keeps as many pixels across as the
+    // smallest crop needs.
+    const auto copy = working_copy(rgb.unsqueeze(0));
+    std::vector<torch::Tensor> views{resize_center_crop(copy, size_)};
+    for (int k = 1; k < views_; ++k) views.push_back(random_view(copy));
     return torch::cat(views, 0);
 }
 
-torch::Tensor ViewSampler::random_view(const torch::Tensor& batch) {
-    const int64_t h = batch.size(2), w = batch.size(3);
+torch::Tensor ViewSampler::working_copy(const torch::Tensor& batch) const {
+    const int64_t h = batch.size(2), w = batch.size(3), side = std::min(h, w);
+    // The smallest crop (a quarter of the area at 4:3) spans 0.43 of the short side, so
+    // 2.5 x the encoder's size keeps every crop a downscale.
+    const int64_t keep = (5 * size_ + 1) / 2;
+    if (side <= keep) return batch;
+    const double s = double(keep) / double(side);
+    return resize_to(batch, std::max<int64_t>(1, std::llround(h * s)), std::max<int64_t>(1, std::llround(w * s)));
+}
+
+torch::Tensor ViewSampler::random_view(const torch::Tensor& copy) {
+    const int64_t h = copy.size(2), w = copy.size(3);
     const bool jpeg = chance(rng_, 0.5);
 
     // Random resized crop (area 25-100 %, aspect 3:4-4:3) so every region of a large image
-    // carries signal. With JPEG, the crop starts on the 16-pixel grid a real encoder uses.
+    // carries signal.
     const double area = uniform(rng_, 0.25, 1.0) * double(h) * double(w);
     const double aspect = std::exp(uniform(rng_, std::log(3.0 / 4), std::log(4.0 / 3)));
     int64_t ch = std::clamp<int64_t>(std::llround(std::sqrt(area / aspect)), 1, h);
@@ -99,23 +113,13 @@ torch::Tensor ViewSampler::random_view(const torch::Tensor& batch) {
         ch = h;
         cw = w;
     }
-    if (jpeg) {
-        top -= top % 16;
-        left -= left % 16;
-    }
-    auto v = batch.slice(2, top, top + ch).slice(3, left, left + cw);
+    auto v = copy.slice(2, top, top + ch).slice(3, left, left + cw);
 
     if (jpeg) {
-        // Platforms shrink large uploads before they re-encode them, and 8-pixel JPEG blocks
-        // of a crop many times the encoder's size average away in the final resize anyway.
-        const int64_t limit = 4 * size_;
-        if (std::min(ch, cw) > limit) {
-            const double s = double(limit) / double(std::min(ch, cw));
-            v = resize_to(v, std::llround(ch * s), std::llround(cw * s));
-        }
+        // Re-encoded as the small copy a dataset keeps (scrapers store downscaled JPEGs):
+        // a full-resolution JPEG's 8-pixel blocks average away in the resize to the encoder,
+        // so only blocks at about the encoder's scale matter to it, and they are cheap.
         v = differentiable_jpeg(v, int(uniform(rng_, 50, 96)));
-        ch = v.size(2);
-        cw = v.size(3);
     }
     if (chance(rng_, 0.3)) {
         // Down- then up-scaling, as when a platform shrinks the upload.

@@ -27,7 +27,10 @@ public:
     torch::Tensor sample(const torch::Tensor& image);
 
 private:
-    torch::Tensor random_view(const torch::Tensor& image);
+    // [1, 3, H, W] -> the copy every view of this step is cut from: short side at most
+    // 2.5 x size.
+    torch::Tensor working_copy(const torch::Tensor& batch) const;
+    torch::Tensor random_view(const torch::Tensor& copy);
 
     int64_t size_;
     int views_;
