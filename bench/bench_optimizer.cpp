@@ -1,9 +1,12 @@
 // The optimizer's cost against its floor: one PGD step for a batch of images vs the bare
-// encoder forward + input-gradient on the same number of views. Also seconds per image
-// for each quality preset. Model: BD_BENCH_MODEL (a path, e.g. one written by
-// `bd-make-tiny-model --size b32`), else a tiny generated CLIP.
+// encoder forward + input-gradient on the same number of views; the step's counter
+// "outside" is the share of a step spent outside the encoder (1 - floor / step, both
+// measured in the same run). Also seconds per image for each quality preset. Model:
+// BD_BENCH_MODEL (a path, e.g. one written by `bd-make-tiny-model --size b32` or
+// `--size mobilenet`), else a tiny generated CLIP.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 
@@ -52,33 +55,50 @@ std::vector<bd::PerturbItem> items(int count, int64_t h, int64_t w) {
 
 constexpr int kSteps = 10;  // steps per measured run: amortises the per-run set-up
 
+using Clock = std::chrono::steady_clock;
+
+// Seconds of kSteps encoder forward + input-gradient passes on n views.
+double floor_seconds(int64_t n) {
+    const int64_t s = encoder().input_size();
+    auto x = torch::rand({n, 3, s, s}).to(encoder().device()).requires_grad_(true);
+    auto t = torch::ones({encoder().embed_dim()}).to(encoder().device());
+    const auto start = Clock::now();
+    for (int i = 0; i < kSteps; ++i) {
+        auto e = encoder().encode_images(x);
+        auto loss = torch::matmul(e / e.norm(2, -1, true), t).sum();
+        benchmark::DoNotOptimize(torch::autograd::grad({loss}, {x}));
+    }
+    if (encoder().device().is_cuda()) torch::cuda::synchronize();
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
 // args: batch (images), views per image, image side
 void BM_OptimizerStep(benchmark::State& state) {
     auto batch = items(int(state.range(0)), state.range(2), state.range(2));
     bd::PerturbSettings s;
     s.views = int(state.range(1));
     s.steps = kSteps;
+    s.early_stop = false;  // every step counted
+    double step_total = 0, floor_total = 0;
     for (auto _ : state) {
+        const auto start = Clock::now();
         benchmark::DoNotOptimize(bd::perturb(encoder(), batch, s));
         if (encoder().device().is_cuda()) torch::cuda::synchronize();
+        step_total += std::chrono::duration<double>(Clock::now() - start).count();
+        // The floor interleaved with the steps, so load from elsewhere hits both alike.
+        state.PauseTiming();
+        floor_total += floor_seconds(state.range(0) * state.range(1));
+        state.ResumeTiming();
     }
     state.counters["s_per_step"] =
         benchmark::Counter(double(kSteps), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+    state.counters["floor_s"] = floor_total / double(state.iterations() * kSteps);
+    state.counters["outside"] = 1.0 - floor_total / step_total;
 }
 
-// The floor: the encoder alone, forward + gradient to its input, same number of views.
+// The floor alone: the encoder, forward + gradient to its input, same number of views.
 void BM_EncoderFloor(benchmark::State& state) {
-    const int64_t n = state.range(0) * state.range(1), s = encoder().input_size();
-    auto x = torch::rand({n, 3, s, s}).to(encoder().device()).requires_grad_(true);
-    auto t = torch::ones({encoder().embed_dim()}).to(encoder().device());
-    for (auto _ : state) {
-        for (int i = 0; i < kSteps; ++i) {
-            auto e = encoder().encode_images(x);
-            auto loss = torch::matmul(e / e.norm(2, -1, true), t).sum();
-            benchmark::DoNotOptimize(torch::autograd::grad({loss}, {x}));
-        }
-        if (encoder().device().is_cuda()) torch::cuda::synchronize();
-    }
+    for (auto _ : state) benchmark::DoNotOptimize(floor_seconds(state.range(0) * state.range(1)));
     state.counters["s_per_step"] =
         benchmark::Counter(double(kSteps), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
@@ -97,7 +117,13 @@ void BM_SecondsPerImage(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_OptimizerStep)->Args({4, 4, 512})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+BENCHMARK(BM_OptimizerStep)
+    ->Args({4, 4, 512})
+    ->Args({1, 4, 1024})
+    ->Args({1, 4, 4096})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(2);
 BENCHMARK(BM_EncoderFloor)->Args({4, 4, 512})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 BENCHMARK(BM_SecondsPerImage)
     ->ArgsProduct({{1024}, {1024}, {0, 1}})
