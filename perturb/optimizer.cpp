@@ -1,10 +1,13 @@
 #include "perturb/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "encoders/encoder.h"
 #include "perturb/butteraugli.h"
 #include "perturb/cancelled.h"
+#include "perturb/early_stop.h"
+#include "perturb/step_rule.h"
 #include "perturb/views.h"
 #include "perturb/visibility.h"
 
@@ -12,19 +15,11 @@ namespace bd {
 
 namespace {
 
-// Step size as a fraction of each pixel's budget: large early to cross the budget box,
-// small late to settle (cosine decay). The sum over a run is several budgets, so even
-// the 50-step preset can reach any corner of the box.
-float step_fraction(int step, int steps) {
-    const double t = steps > 1 ? double(step) / double(steps - 1) : 1.0;
-    return float(0.02 + 0.23 * 0.5 * (1.0 + std::cos(M_PI * t)));
-}
-
-// Steps after which the budget is steered by butteraugli: early enough for the optimizer
-// to use what is freed, the last one leaving a quarter of the run to settle.
-bool steering_step(int step, int steps) {
+// Steering by butteraugli when the schedule passes these positions: early enough for the
+// optimizer to use what is freed, the last one leaving a quarter of the run to settle.
+bool steering_due(const StepSchedule& schedule) {
     for (double at : {0.15, 0.3, 0.45, 0.6, 0.75})
-        if (step == int(at * steps) && step > 0) return true;
+        if (schedule.previous_position() < at && at <= schedule.position() && schedule.steps_taken() > 0) return true;
     return false;
 }
 
@@ -34,14 +29,17 @@ struct ItemState {
     torch::Tensor lo, hi;            // [C, H, W]: the box delta lives in, x + delta in [0, 1]
     torch::Tensor target, away;      // [D] unit; away = source (poison) or clean (cloak)
     std::unique_ptr<ViewSampler> views;
+    std::unique_ptr<StepRule> rule;
+    std::unique_ptr<StepSchedule> schedule;
     int64_t count = 0;               // views per step
+    torch::Tensor progress;          // this step's negated loss
 };
 
 }  // namespace
 
 std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbItem>& items,
                                    const PerturbSettings& settings,
-                                   const PerturbProgress& progress) {
+                                   const PerturbProgress& progress, PerturbStats* stats) {
     TORCH_CHECK(settings.steps >= 1, "perturb: steps must be at least 1");
     const auto device = encoder.device();
     const int64_t size = encoder.input_size();
@@ -61,6 +59,8 @@ std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbIt
         s.hi = torch::min(s.budget, 1 - s.x).contiguous();
         s.delta = torch::zeros_like(s.x).requires_grad_(true);
         s.views = std::make_unique<ViewSampler>(s.x, size, settings.views, settings.robust, item.seed);
+        s.rule = std::make_unique<StepRule>(settings.update);
+        s.schedule = std::make_unique<StepSchedule>(settings.steps, settings.early_stop);
         if (settings.mode == Mode::poison) {
             TORCH_CHECK(item.target.defined(), "perturb: poison mode needs a target for image ", i);
             s.target = unit_length(item.target.detach().to(device, torch::kFloat));
@@ -78,10 +78,12 @@ std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbIt
     }
 
     const bool steer = settings.visibility > 0 && butteraugli_available();
-    for (int step = 0; step < settings.steps; ++step) {
-        if (steer && steering_step(step, settings.steps)) {
+    auto active = [](const ItemState& s) { return !s.schedule->done(); };
+    while (std::any_of(state.begin(), state.end(), active)) {
+        if (steer) {
             torch::NoGradGuard no_grad;
             for (auto& s : state) {
+                if (!active(s) || !steering_due(*s.schedule)) continue;
                 // Measured on the 8-bit grid the file will most likely have.
                 const auto now = torch::round((s.x + s.delta) * 255.0) / 255.0;
                 const auto seen = seen_change(s.x, now, s.alpha);
@@ -91,11 +93,14 @@ std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbIt
                 s.lo = torch::max(-s.budget, -s.x).contiguous();
                 s.hi = torch::min(s.budget, 1 - s.x).contiguous();
                 s.delta.clamp_(s.lo, s.hi);
+                s.schedule->disturbed();
             }
         }
         std::vector<torch::Tensor> views;
         views.reserve(state.size());
         for (auto& s : state) {
+            s.count = 0;
+            if (!active(s)) continue;  // settled: out of the batch
             auto v = s.views->sample(s.x + s.delta);  // in [0, 1] by the projection
             s.count = v.size(0);
             views.push_back(std::move(v));
@@ -107,6 +112,8 @@ std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbIt
         torch::Tensor loss = torch::zeros({}, embeddings.options());
         int64_t offset = 0;
         for (auto& s : state) {
+            if (!s.count) continue;
+            const auto before = loss;
             const auto e = embeddings.narrow(0, offset, s.count);
             offset += s.count;
             if (settings.mode == Mode::poison)
@@ -114,23 +121,29 @@ std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbIt
                        settings.source_weight * torch::matmul(e, s.away).mean();
             else
                 loss = loss + torch::matmul(e, s.away).mean();
+            s.progress = (before - loss).detach();
         }
         std::vector<torch::Tensor> deltas;
-        for (auto& s : state) deltas.push_back(s.delta);
+        for (auto& s : state)
+            if (s.count) deltas.push_back(s.delta);
         const auto grads = torch::autograd::grad({loss}, deltas);
 
-        {
-            torch::NoGradGuard no_grad;
-            const float fraction = step_fraction(step, settings.steps);
-            for (size_t i = 0; i < state.size(); ++i) {
-                auto& s = state[i];
-                // Few passes over full-resolution memory: on a 12-megapixel image every
-                // pass costs more than the encoder does.
-                s.delta.addcmul_(grads[i].sign(), s.budget, -fraction);
-                s.delta.clamp_(s.lo, s.hi);
-            }
+        size_t next = 0;
+        for (auto& s : state) {
+            if (!s.count) continue;
+            s.rule->apply(s.delta, grads[next++], s.budget, step_fraction(s.schedule->position()), s.lo, s.hi);
+            s.schedule->record(s.progress);
         }
-        if (progress && !progress(float(step + 1) / float(settings.steps))) throw Cancelled();
+        if (progress) {
+            double done = 0;
+            for (const auto& s : state)
+                done += s.schedule->done() ? 1.0 : double(s.schedule->steps_taken()) / double(settings.steps);
+            if (!progress(float(done / double(state.size())))) throw Cancelled();
+        }
+    }
+    if (stats) {
+        stats->steps.clear();
+        for (const auto& s : state) stats->steps.push_back(s.schedule->steps_taken());
     }
 
     std::vector<torch::Tensor> out;

@@ -24,6 +24,11 @@ struct PerturbItem {
     uint64_t seed = 0;     // per-image seed, so batching does not change an image's result
 };
 
+// What a run did, per image in input order.
+struct PerturbStats {
+    std::vector<int> steps;  // steps taken: settings.steps, or fewer where it stopped early
+};
+
 // fraction in [0, 1]; return false to cancel.
 using PerturbProgress = std::function<bool(float fraction)>;
 
@@ -31,9 +36,10 @@ using PerturbProgress = std::function<bool(float fraction)>;
 // encoder's device. With settings.visibility > 0 (and butteraugli built in) the budget is
 // steered a few times during the run toward that butteraugli max-norm: the change moves to
 // where a person does not see it. Throws bd::Cancelled (cancelled.h) when progress returns
-// false.
+// false. With settings.early_stop an image whose loss has stopped improving settles in a
+// few steps and leaves the batch; `stats` (optional) says how many steps each took.
 std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbItem>& items,
                                    const PerturbSettings& settings,
-                                   const PerturbProgress& progress = {});
+                                   const PerturbProgress& progress = {}, PerturbStats* stats = nullptr);
 
 }  // namespace bd

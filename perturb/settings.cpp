@@ -63,6 +63,8 @@ PerturbSettings make_settings(const std::string& mode, const std::string& intens
     if (steps < 0 || steps > 100000)
         throw std::invalid_argument("steps must be between 1 and 100000");
     s.steps = steps > 0 ? steps : qp->steps;
+    // A preset's steps are the most it takes; steps asked for by number are all taken.
+    s.early_stop = steps <= 0;
     s.views = qp->views;
     s.seed = seed;
     return s;

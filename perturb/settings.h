@@ -8,6 +8,11 @@ namespace bd {
 
 enum class Mode { poison, cloak };
 
+enum class UpdateRule {
+    sign,      // plain signed-gradient PGD (the rule before issue 12)
+    momentum,  // sign of a running mean of normalised gradients (MI-FGSM)
+};
+
 struct PerturbSettings {
     Mode mode = Mode::poison;
     float epsilon = 8.0f / 255.0f;  // L-inf bound before the perceptual mask
@@ -17,11 +22,15 @@ struct PerturbSettings {
     bool robust = true;             // false: only the whole-image resize view (for tests)
     float source_weight = 0.5f;     // lambda: how hard to push away from the source
     float visibility = 0;           // butteraugli max-norm the change aims at; 0 = L-inf only
+    UpdateRule update = UpdateRule::momentum;
+    // Settle and stop once an image's loss stops improving (steps is then the most it
+    // takes); false runs every step.
+    bool early_stop = true;
 };
 
 // intensity: low | default | high (an L-inf cap and a visibility target); quality: fast |
 // default | slow. epsilon255 > 0, steps > 0 and visibility >= 0 (0 = L-inf only) override
-// the presets. Throws std::invalid_argument naming a bad value.
+// the presets; a preset may stop early, a given number of steps always runs in full. Throws std::invalid_argument naming a bad value.
 PerturbSettings make_settings(const std::string& mode, const std::string& intensity,
                               float epsilon255, const std::string& quality, int steps,
                               uint64_t seed, float visibility = -1);

@@ -256,6 +256,7 @@ std::vector<FileResult> protect_files(Protector& protector, const BatchOptions& 
         auto store = [](Item* it, ProtectResult&& r) {
             it->result.metrics = r.metrics;
             it->result.protect_seconds = r.seconds;
+            it->result.steps = r.steps;
             it->image = std::move(r.image);
         };
         try {

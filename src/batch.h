@@ -35,6 +35,7 @@ struct FileResult {
     // Where `seconds` went: reading + decoding, the Protector (optimiser + metrics; for a
     // batch, its time divided among the images), encoding + writing.
     double decode_seconds = 0, protect_seconds = 0, write_seconds = 0;
+    int steps = 0;  // optimizer steps taken
 };
 
 struct BatchEvent {

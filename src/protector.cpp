@@ -327,7 +327,8 @@ std::vector<ProtectResult> Protector::protect_batch(const std::vector<const Imag
         aims.push_back(std::move(aim));
     }
 
-    const auto outputs = perturb(*st.encoder, items, run, progress);
+    PerturbStats stats;
+    const auto outputs = perturb(*st.encoder, items, run, progress, &stats);
 
     std::vector<ProtectResult> results;
     const double seconds =
@@ -346,6 +347,7 @@ std::vector<ProtectResult> Protector::protect_batch(const std::vector<const Imag
         ProtectResult r;
         r.image = with_color(original, fit.image);
         r.seconds = seconds;
+        r.steps = stats.steps[i];
         if (settings.metrics) {
             const Image file = written ? with_color(original, written(fit.image)) : r.image;
             r.metrics = st.measure(original, file, aims[i], clean_embeddings[i], steered ? &fit.visibility : nullptr);

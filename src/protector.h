@@ -71,6 +71,7 @@ struct ProtectResult {
     Image image;  // same size, channels, bit depth, format and metadata as the input
     ProtectMetrics metrics;
     double seconds = 0;
+    int steps = 0;  // optimizer steps taken (fewer than the preset's when it stopped early)
 };
 
 // fraction in [0,1]; return false to cancel (protect then throws Cancelled).

@@ -143,9 +143,11 @@ std::string report_json(const ReportContext& context, const std::vector<FileResu
                  {"seconds", r.seconds},
                  {"metrics", (r.ok && !r.skipped) ? metrics_object(r.metrics) : json(nullptr)}};
         if (r.skipped) img["skipped"] = true;
-        if (r.ok && !r.skipped)
+        if (r.ok && !r.skipped) {
             img["timing"] = {{"decode", r.decode_seconds}, {"protect", r.protect_seconds},
                              {"write", r.write_seconds}};
+            img["steps"] = r.steps;
+        }
         images.push_back(std::move(img));
     }
     json j{{"version", 1},

@@ -6,6 +6,7 @@ bd_add_test(test_perturb_unit LABELS unit
           ${CMAKE_CURRENT_LIST_DIR}/perturb/test_diff_jpeg.cpp
           ${CMAKE_CURRENT_LIST_DIR}/perturb/test_metrics.cpp
           ${CMAKE_CURRENT_LIST_DIR}/perturb/test_settings.cpp
+          ${CMAKE_CURRENT_LIST_DIR}/perturb/test_step_rule.cpp
           ${CMAKE_CURRENT_LIST_DIR}/perturb/test_visibility.cpp)
 bd_add_test(test_perturb_model LABELS model TIMEOUT 900
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/perturb/test_optimizer.cpp

@@ -18,6 +18,9 @@ TEST(Settings, PresetsAndOverrides) {
     EXPECT_EQ(make_settings("poison", "high", 0, "fast", 0, 0).views, 2);
     EXPECT_FLOAT_EQ(make_settings("poison", "high", 3, "fast", 0, 0).epsilon, 3.0f / 255);
     EXPECT_EQ(make_settings("poison", "default", 0, "fast", 17, 0).steps, 17);
+    // A preset's steps are a most (it may stop early); a number asked for is run in full.
+    EXPECT_TRUE(make_settings("poison", "default", 0, "fast", 0, 0).early_stop);
+    EXPECT_FALSE(make_settings("poison", "default", 0, "fast", 17, 0).early_stop);
     EXPECT_EQ(make_settings("cloak", "default", 0, "fast", 0, 0).mode, Mode::cloak);
     // Intensity is a visibility target (butteraugli max-norm) under its L-inf cap.
     EXPECT_FLOAT_EQ(make_settings("poison", "low", 0, "fast", 0, 0).visibility, 1.0f);

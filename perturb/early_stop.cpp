@@ -1,0 +1,66 @@
+#include "perturb/early_stop.h"
+
+#include <algorithm>
+
+namespace bd {
+
+namespace {
+
+// Why these numbers (measured with bench/, issue 12): the progress of one step is noisy
+// (each step draws new views), so it is judged by means over windows of a twentieth of the
+// run; a run never stops before a fifth of its steps (the early large steps only cross
+// the box); it has flattened when its last window gained less than 3 % of all it has
+// gained; the settling tail is a tenth of the run, enough for the decaying step to land.
+constexpr int kWindows = 20;
+constexpr double kMinRun = 0.2;
+constexpr double kFlat = 0.03;
+constexpr double kSettle = 0.1;
+
+}  // namespace
+
+StepSchedule::StepSchedule(int steps, bool early_stop)
+    : steps_(std::max(1, steps)), early_stop_(early_stop), window_(std::max(3, steps_ / kWindows)) {}
+
+void StepSchedule::record(const torch::Tensor& progress) {
+    ++taken_;
+    previous_ = position_;
+    if (settle_at_ < 0 && early_stop_) {
+        pending_.push_back(progress.detach().reshape({}));
+        if (int(pending_.size()) == window_) {
+            // One read of the device per window, not one per step.
+            window_means_.push_back(torch::stack(pending_).mean().item<double>());
+            pending_.clear();
+            if (taken_ >= kMinRun * steps_ && flattened()) {
+                settle_at_ = taken_;
+                settle_steps_ = std::max(2, int(kSettle * steps_));
+                settle_from_ = position_;
+            }
+        }
+    }
+    if (settle_at_ >= 0) {
+        const int into = taken_ - settle_at_;
+        done_ = into >= settle_steps_ || taken_ >= steps_;
+        position_ = settle_from_ + (1 - settle_from_) * double(into + 1) / double(settle_steps_);
+    } else {
+        done_ = taken_ >= steps_;
+        position_ = steps_ > 1 ? double(taken_) / double(steps_ - 1) : 1.0;
+    }
+    position_ = std::min(position_, 1.0);
+}
+
+void StepSchedule::disturbed() {
+    // Windows on either side of a change of the problem do not compare; the first one
+    // stays as the baseline of the total gain.
+    pending_.clear();
+    if (window_means_.size() > 1) window_means_.resize(1);
+}
+
+bool StepSchedule::flattened() {
+    const size_t n = window_means_.size();
+    if (n < 3) return false;
+    const double gained = window_means_[n - 1] - window_means_[0];
+    const double last = window_means_[n - 1] - window_means_[n - 2];
+    return gained > 0 && last < kFlat * gained;
+}
+
+}  // namespace bd

@@ -1,0 +1,32 @@
+// How a step turns the gradient into a change of delta: the update rule and its step size
+// over the run. Separate from the objective so any loss (one encoder, ensembles, latents)
+// shares it.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "perturb/settings.h"
+
+namespace bd {
+
+// Step size as a fraction of each pixel's budget at schedule position t in [0, 1]: large
+// early to cross the budget box, small late to settle (cosine decay).
+float step_fraction(double t);
+
+// One image's update state: a buffer the size of delta, and for momentum its velocity.
+class StepRule {
+public:
+    explicit StepRule(UpdateRule rule) : rule_(rule) {}
+
+    // delta -= fraction * budget * direction(grad), then delta clamped to [lo, hi].
+    // Few passes over full-resolution memory: on a 12-megapixel image each costs more
+    // than the encoder does.
+    void apply(torch::Tensor& delta, const torch::Tensor& grad, const torch::Tensor& budget, float fraction,
+               const torch::Tensor& lo, const torch::Tensor& hi);
+
+private:
+    UpdateRule rule_;
+    torch::Tensor velocity_, direction_;
+};
+
+}  // namespace bd

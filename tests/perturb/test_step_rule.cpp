@@ -1,0 +1,98 @@
+// The update rule and the step schedule (issue 12) without a model: the box is kept, the
+// momentum rule follows a steady direction, and early stopping settles only once progress
+// has flattened, never before a fifth of the run, ending at the schedule's last position.
+#include <gtest/gtest.h>
+
+#include "perturb/early_stop.h"
+#include "perturb/step_rule.h"
+
+namespace bd {
+namespace {
+
+// Runs a schedule on a progress curve; returns the steps taken and checks the positions.
+int run(StepSchedule& schedule, const std::function<double(int)>& progress, int limit = 100000) {
+    double last = -1;
+    int step = 0;
+    while (!schedule.done() && step < limit) {
+        EXPECT_GE(schedule.position(), last);
+        EXPECT_LE(schedule.position(), 1.0);
+        last = schedule.position();
+        schedule.record(torch::tensor(progress(step++)));
+    }
+    return schedule.steps_taken();
+}
+
+TEST(StepRule, SignAndMomentumStayInTheBox) {
+    for (auto rule : {UpdateRule::sign, UpdateRule::momentum}) {
+        StepRule r(rule);
+        auto delta = torch::zeros({3, 8, 8});
+        const auto budget = torch::full({1, 8, 8}, 0.1f);
+        const auto lo = -budget.expand({3, 8, 8}), hi = budget.expand({3, 8, 8}).clone();
+        const auto grad = torch::randn({3, 8, 8});
+        for (int i = 0; i < 50; ++i) r.apply(delta, grad, budget, 0.25f, lo, hi);
+        EXPECT_LE(delta.abs().max().item<float>(), 0.1f + 1e-6f);
+        // A steady gradient drives every pixel to the corner against it.
+        EXPECT_TRUE(torch::allclose(delta, -0.1f * grad.sign())) << int(rule);
+    }
+}
+
+TEST(StepRule, MomentumKeepsTheSharedDirectionOfNoisyGradients) {
+    // Gradients = a small steady part + large noise: the sign step wanders, momentum follows
+    // the steady part on more pixels.
+    torch::manual_seed(0);
+    const auto steady = torch::randn({1, 64, 64}).sign();
+    const auto budget = torch::full({1, 64, 64}, 0.1f);
+    const auto lo = -budget, hi = budget;
+    double agree[2];
+    int k = 0;
+    for (auto rule : {UpdateRule::sign, UpdateRule::momentum}) {
+        torch::manual_seed(1);
+        StepRule r(rule);
+        auto delta = torch::zeros({1, 64, 64});
+        for (int i = 0; i < 40; ++i) r.apply(delta, 0.5 * steady + torch::randn({1, 64, 64}), budget, 0.1f, lo, hi);
+        agree[k++] = (delta.sign() == -steady).to(torch::kFloat).mean().item<double>();
+    }
+    EXPECT_GT(agree[1], agree[0]);
+}
+
+TEST(StepSchedule, RunsEveryStepWithoutEarlyStop) {
+    StepSchedule s(40, false);
+    EXPECT_EQ(run(s, [](int) { return 0.0; }), 40);
+}
+
+TEST(StepSchedule, SettlesOnceProgressFlattens) {
+    // Rises for 50 steps, then flat: settles soon after, well before 200.
+    StepSchedule s(200, true);
+    const int taken = run(s, [](int i) { return std::min(i, 50) * 0.01; });
+    EXPECT_GT(taken, 60);
+    EXPECT_LT(taken, 120);
+    EXPECT_DOUBLE_EQ(s.position(), 1.0);
+}
+
+TEST(StepSchedule, KeepsGoingWhileProgressRises) {
+    StepSchedule s(200, true);
+    EXPECT_EQ(run(s, [](int i) { return 0.01 * i; }), 200);
+}
+
+TEST(StepSchedule, NeverStopsBeforeAFifthOfTheRun) {
+    StepSchedule s(200, true);
+    EXPECT_GE(run(s, [](int i) { return i < 5 ? i * 0.1 : 0.5; }), 40);
+}
+
+TEST(StepSchedule, ADisturbanceRestartsTheComparison) {
+    // Progress that drops because the problem changed (the budget was steered) is not
+    // compared with the windows before: the schedule goes on, it does not settle.
+    StepSchedule s(100, true);
+    for (int i = 0; i < 30; ++i) s.record(torch::tensor(i * 0.01));
+    s.disturbed();
+    for (int i = 0; i < 5; ++i) s.record(torch::tensor(0.1));
+    EXPECT_NEAR(s.position(), 35.0 / 99.0, 1e-9);
+    // Without the disturbance the same drop reads as flattened.
+    StepSchedule t(100, true);
+    for (int i = 0; i < 30; ++i) t.record(torch::tensor(i * 0.01));
+    for (int i = 0; i < 5; ++i) t.record(torch::tensor(0.1));
+    EXPECT_GT(t.position(), 35.0 / 99.0 + 0.01);
+}
+
+}  // namespace
+}  // namespace bd
