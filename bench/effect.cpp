@@ -55,7 +55,7 @@ struct Options {
 struct Row {
     std::string name;
     double cos = 0, jpeg = 0, half = 0, before = 0;  // means over images
-    double ba_max = 0, ba_3 = 0, shift = 0, psnr = 0, linf = 0, seconds = 0;
+    double ba_max = 0, ba_3 = 0, shift = 0, psnr = 0, linf = 0, seconds = 0, steps = 0;
     int met = 0, targeted = 0, images = 0;  // images that met / had a visibility target
 };
 
@@ -93,7 +93,7 @@ Options parse(int argc, char** argv) {
     return o;
 }
 
-void add(Row& row, const bd::ProtectMetrics& m, double seconds) {
+void add(Row& row, const bd::ProtectMetrics& m, double seconds, int steps) {
     row.cos += m.target_sim_after;
     row.jpeg += m.target_sim_after_jpeg75;
     row.half += m.target_sim_after_half;
@@ -104,6 +104,7 @@ void add(Row& row, const bd::ProtectMetrics& m, double seconds) {
     row.psnr += m.psnr;
     row.linf = std::max(row.linf, m.linf);
     row.seconds += seconds;
+    row.steps += steps;
     row.met += std::isfinite(m.visibility_target) && m.visibility_met;
     row.targeted += std::isfinite(m.visibility_target);
     ++row.images;
@@ -111,7 +112,7 @@ void add(Row& row, const bd::ProtectMetrics& m, double seconds) {
 
 void finish(Row& r) {
     const double n = std::max(1, r.images);
-    for (double* v : {&r.cos, &r.jpeg, &r.half, &r.before, &r.ba_max, &r.ba_3, &r.shift, &r.psnr, &r.seconds}) *v /= n;
+    for (double* v : {&r.cos, &r.jpeg, &r.half, &r.before, &r.ba_max, &r.ba_3, &r.shift, &r.psnr, &r.seconds, &r.steps}) *v /= n;
 }
 
 void save(const Options& o, const std::string& row, const std::string& input, const bd::Image& image) {
@@ -152,13 +153,14 @@ Row plain_pgd(bd::Protector& protector, const Options& o, const std::vector<bd::
             item.budget = item.budget * (bd::orient(bd::alpha_to_tensor(img), orientation) > 0).to(torch::kFloat);
         item.target = target;
         item.seed = uint64_t(i) * 7919;
-        const auto out = bd::perturb(protector.encoder(), {item}, run)[0].to(torch::kCPU);
+        bd::PerturbStats stats;
+        const auto out = bd::perturb(protector.encoder(), {item}, run, {}, &stats)[0].to(torch::kCPU);
         const auto stored = bd::unorient(out, orientation);
         const auto budget = bd::unorient(item.budget, orientation);
         const auto q = bd::quantize_within_budget(bd::color_to_tensor(img), stored, budget, int(img.max_value()));
         const auto file = as_written(bd::with_color(img, q));
         const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-        add(row, protector.compare(img, file, settings), seconds);
+        add(row, protector.compare(img, file, settings), seconds, stats.steps[0]);
         save(o, "pgd-" + std::to_string(int(std::lround(linf))), o.images[i], file);
     }
     finish(row);
@@ -166,8 +168,9 @@ Row plain_pgd(bd::Protector& protector, const Options& o, const std::vector<bd::
 }
 
 void print(const Row& r) {
-    std::printf("| %-22s | %.3f -> %.3f / %.3f / %.3f | %5.2f / %5.2f | %4.1f | %5.1f | %4.0f | %6.1f |",
-                r.name.c_str(), r.before, r.cos, r.jpeg, r.half, r.ba_max, r.ba_3, r.shift, r.psnr, r.linf, r.seconds);
+    std::printf("| %-22s | %.3f -> %.3f / %.3f / %.3f | %5.2f / %5.2f | %4.1f | %5.1f | %4.0f | %6.1f | %5.0f |",
+                r.name.c_str(), r.before, r.cos, r.jpeg, r.half, r.ba_max, r.ba_3, r.shift, r.psnr, r.linf, r.seconds,
+                r.steps);
     if (r.targeted) std::printf(" %d/%d", r.met, r.targeted);
     std::printf("\n");
 }
@@ -236,9 +239,9 @@ int main(int argc, char** argv) {
     const auto run = bd::make_settings("poison", "default", 0, o.quality, o.steps, 0);
     std::printf("bench_effect: %s, %zu images, %d steps x %d views, %zu anchors\n\n", protector->model_name().c_str(),
                 images.size(), run.steps, run.views, o.anchors.size());
-    std::printf("| %-22s | target cos before -> direct / JPEG q75 / half | butteraugli max / 3-norm | colour shift dE | PSNR | Linf | s/img | met\n",
+    std::printf("| %-22s | target cos before -> direct / JPEG q75 / half | butteraugli max / 3-norm | colour shift dE | PSNR | Linf | s/img | steps | met\n",
                 "row");
-    std::printf("|---|---|---|---|---|---|---|---|\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|\n");
 
     std::vector<Row> ours;
     for (const auto& intensity : o.intensities) {
@@ -251,7 +254,7 @@ int main(int argc, char** argv) {
         for (size_t i = 0; i < images.size(); ++i) {
             const auto t0 = Clock::now();
             const auto r = protector->protect(images[i], s);
-            add(row, r.metrics, std::chrono::duration<double>(Clock::now() - t0).count());
+            add(row, r.metrics, std::chrono::duration<double>(Clock::now() - t0).count(), r.steps);
             save(o, "belladonna-" + intensity, o.images[i], as_written(r.image));
         }
         finish(row);
