@@ -28,7 +28,7 @@ public:
 
 private:
     // [1, 3, H, W] -> the copy every view of this step is cut from: short side at most
-    // 2.5 x size.
+    // 4 x size.
     torch::Tensor working_copy(const torch::Tensor& batch) const;
     torch::Tensor random_view(const torch::Tensor& copy);
 
