@@ -22,7 +22,7 @@ struct PerturbSettings {
     bool robust = true;             // false: only the whole-image resize view (for tests)
     float source_weight = 0.5f;     // lambda: how hard to push away from the source
     float visibility = 0;           // butteraugli max-norm the change aims at; 0 = L-inf only
-    UpdateRule update = UpdateRule::momentum;
+    UpdateRule update = UpdateRule::sign;  // momentum measured no better (issue 12)
     // Settle and stop once an image's loss stops improving (steps is then the most it
     // takes); false runs every step.
     bool early_stop = true;

@@ -9,7 +9,7 @@ TEST(Settings, PresetsAndOverrides) {
     auto s = make_settings("poison", "default", 0, "default", 0, 7);
     EXPECT_EQ(s.mode, Mode::poison);
     EXPECT_FLOAT_EQ(s.epsilon, 8.0f / 255);
-    EXPECT_EQ(s.steps, 200);
+    EXPECT_EQ(s.steps, 64);
     EXPECT_EQ(s.views, 4);
     EXPECT_EQ(s.seed, 7u);
     EXPECT_FLOAT_EQ(make_settings("cloak", "low", 0, "fast", 0, 0).epsilon, 4.0f / 255);
