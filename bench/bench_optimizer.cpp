@@ -46,7 +46,7 @@ std::vector<bd::PerturbItem> items(int count, int64_t h, int64_t w) {
         bd::PerturbItem it;
         it.image = torch::rand({3, h, w}, torch::TensorOptions().dtype(torch::kFloat)).to(encoder().device());
         it.budget = (8.0f / 255) * bd::perceptual_mask(it.image);
-        it.target = target / target.norm();
+        it.aims = {bd::EncoderAim{target / target.norm(), {}}};
         it.seed = uint64_t(i);
         out.push_back(it);
     }

@@ -151,7 +151,7 @@ Row plain_pgd(bd::Protector& protector, const Options& o, const std::vector<bd::
         item.budget = torch::full({1, item.image.size(1), item.image.size(2)}, float(linf / 255.0));
         if (img.has_alpha())
             item.budget = item.budget * (bd::orient(bd::alpha_to_tensor(img), orientation) > 0).to(torch::kFloat);
-        item.target = target;
+        item.aims = {bd::EncoderAim{target, {}}};
         item.seed = uint64_t(i) * 7919;
         bd::PerturbStats stats;
         const auto out = bd::perturb(protector.encoder(), {item}, run, {}, &stats)[0].to(torch::kCPU);

@@ -4,6 +4,7 @@
 #include <cxxopts.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -49,7 +50,9 @@ cxxopts::Options protect_options() {
         ("quality", "fast | default | slow (optimisation steps and views)", cxxopts::value<std::string>()->default_value("default"))
         ("steps", "optimisation steps (overrides --quality)", cxxopts::value<int>()->default_value("0"))
         ("mask", "gray image: where changes may go (white) or not (black)", cxxopts::value<std::string>())
-        ("model", "model name or path", cxxopts::value<std::string>()->default_value(default_model_name()))
+        ("model", "model name or path; repeat for an ensemble (e.g. a CLIP and a VAE)", cxxopts::value<std::vector<std::string>>()->default_value(default_model_name()))
+        ("model-weight", "each --model's share of the loss, in order (default 1 each)", cxxopts::value<std::vector<float>>())
+        ("vae-size", "side of the crops a VAE sees (multiple of 8; default its own, 512 for SD); 256 is 4x faster", cxxopts::value<int>()->default_value("0"))
         ("device", "auto | cpu | cuda | cuda:N", cxxopts::value<std::string>()->default_value("auto"))
         ("batch-size", "images optimised together", cxxopts::value<int>()->default_value("1"))
         ("jobs", "pipeline workers for decoding and writing (0 = as many as cores); the optimiser always uses $BELLADONNA_THREADS or all cores", cxxopts::value<int>()->default_value("0"))
@@ -105,7 +108,8 @@ int cmd_protect(int argc, char** argv) {
 
     BatchOptions options;
     ProtectSettings settings;
-    std::string model, device, report_path;
+    std::vector<ModelChoice> models;
+    std::string device, report_path;
     bool quiet = args.count("quiet") > 0;
     try {
         if (!args.count("inputs"))
@@ -140,7 +144,18 @@ int cmd_protect(int argc, char** argv) {
         settings.steps = args["steps"].as<int>();
         settings.seed = args["seed"].as<uint64_t>();
         settings.metrics = args.count("no-metrics") == 0;
-        model = args["model"].as<std::string>();
+        for (const auto& m : args["model"].as<std::vector<std::string>>()) models.push_back({m, 1.0f});
+        if (args.count("model-weight")) {
+            const auto weights = args["model-weight"].as<std::vector<float>>();
+            if (weights.size() != models.size())
+                return usage_error("give one --model-weight per --model (" + std::to_string(models.size()) + ")");
+            for (size_t i = 0; i < weights.size(); ++i) {
+                if (!(weights[i] > 0) || !std::isfinite(weights[i]))
+                    return usage_error("--model-weight must be a positive number, not " + std::to_string(weights[i]));
+                models[i].weight = weights[i];
+            }
+        }
+        settings.vae_size = args["vae-size"].as<int>();
         device = args["device"].as<std::string>();
         if (args.count("report")) report_path = args["report"].as<std::string>();
     } catch (const std::exception& e) {
@@ -155,8 +170,6 @@ int cmd_protect(int argc, char** argv) {
     if (options.max_pixels == 0) return usage_error("--max-pixels must be positive");
     if (settings.epsilon < 0 || settings.epsilon > 255) return usage_error("--epsilon must be in 0..255");
     if (settings.steps < 0) return usage_error("--steps must not be negative");
-    if (!settings.target.empty() && !settings.target_images.empty())
-        return usage_error("give --target or --target-image, not both");
     if (settings.mode == "cloak" && (!settings.target.empty() || !settings.target_images.empty()))
         return usage_error("--mode cloak takes no target");
     try {
@@ -189,17 +202,20 @@ int cmd_protect(int argc, char** argv) {
 
     std::unique_ptr<Protector> protector;
     try {
-        protector = Protector::open(model, device);
+        protector = Protector::open(models, device);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "belladonna protect: cannot load model '%s': %s\n", model.c_str(), e.what());
+        std::string names;
+        for (const auto& m : models) names += (names.empty() ? "" : " + ") + m.model;
+        std::fprintf(stderr, "belladonna protect: cannot load model '%s': %s\n", names.c_str(), e.what());
         return model_failed;
     }
-    // A concept (given or automatic) needs the text tower: say so once, before any image.
-    const bool needs_text = settings.mode != "cloak" && (settings.target_images.empty() || !settings.source.empty());
-    if (needs_text && !protector->encoder().has_text())
-        return usage_error(protector->encoder().text_unavailable() +
-                           (settings.target_images.empty() ? ": give --target-image (or --mode cloak)"
-                                                           : ": --source needs a text tower"));
+    // What cannot work with these encoders (a concept and no text tower, ...): say so once,
+    // before any image.
+    try {
+        protector->check(settings);
+    } catch (const std::exception& e) {
+        return usage_error(e.what());
+    }
     if (!quiet)
         std::fprintf(stderr, "protecting %zu image%s with %s on %s (%d optimiser threads, %d workers, batch %d)\n",
                      images + listing_errors.size(), images + listing_errors.size() == 1 ? "" : "s",
@@ -227,7 +243,7 @@ int cmd_protect(int argc, char** argv) {
     int status = interrupted_run ? int(interrupted) : summary.failed ? int(some_failed) : int(ok);
     if (!report_path.empty()) {
         ReportContext ctx{protector->model_name(), protector->device_name(), settings, options,
-                          interrupted_run};
+                          interrupted_run, models};
         try {
             write_report(report_path, ctx, results, summary);
         } catch (const std::exception& e) {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 
 #include "cli/commands.h"
@@ -29,6 +30,27 @@ void line(const char* label, double v, const char* fmt) {
     std::printf("\n");
 }
 
+// One encoder's view of the pair: cosines for an embedding, distances for a VAE's latent.
+void print_encoder(const EncoderMetrics& m) {
+    if (!m.target_concept.empty()) std::printf("  %-28s %s\n", "target", m.target_concept.c_str());
+    line("target similarity before", m.target_sim_before, "%.4f");
+    line("target similarity after", m.target_sim_after, "%.4f");
+    line("  after JPEG q75", m.target_sim_after_jpeg75, "%.4f");
+    line("  after 50% downscale", m.target_sim_after_half, "%.4f");
+    line("latent to target before", m.target_distance_before, "%.4f");
+    line("latent to target after", m.target_distance_after, "%.4f");
+    line("  after JPEG q75", m.target_distance_after_jpeg75, "%.4f");
+    line("  after 50% downscale", m.target_distance_after_half, "%.4f");
+    line("latent moved (from clean)", m.clean_distance_after, "%.4f");
+    line("  after JPEG q75", m.clean_distance_after_jpeg75, "%.4f");
+    line("  after 50% downscale", m.clean_distance_after_half, "%.4f");
+    if (!m.source_concept.empty()) std::printf("  %-28s %s\n", "source", m.source_concept.c_str());
+    line("source similarity before", m.source_sim_before, "%.4f");
+    line("source similarity after", m.source_sim_after, "%.4f");
+    if (!m.top1_before.empty())
+        std::printf("  %-28s %s -> %s\n", "zero-shot top-1", m.top1_before.c_str(), m.top1_after.c_str());
+}
+
 }  // namespace
 
 int cmd_verify(int argc, char** argv) {
@@ -41,7 +63,9 @@ int cmd_verify(int argc, char** argv) {
         ("target", "concept the protection aimed at", cxxopts::value<std::string>())
         ("source", "concept the image shows", cxxopts::value<std::string>())
         ("mode", "poison | cloak", cxxopts::value<std::string>()->default_value("poison"))
-        ("model", "model name or path", cxxopts::value<std::string>()->default_value(default_model_name()))
+        ("target-image", "anchor images the protection aimed at (their latent, for a VAE)", cxxopts::value<std::vector<std::string>>())
+        ("model", "model name or path; repeat for an ensemble", cxxopts::value<std::vector<std::string>>()->default_value(default_model_name()))
+        ("vae-size", "side of the crops a VAE sees (as given to protect)", cxxopts::value<int>()->default_value("0"))
         ("device", "auto | cpu | cuda | cuda:N", cxxopts::value<std::string>()->default_value("auto"))
         ("jobs", "threads (0 = all cores)", cxxopts::value<int>()->default_value("0"))
         ("json", "print the metrics as JSON")
@@ -51,7 +75,8 @@ int cmd_verify(int argc, char** argv) {
     cxxopts::ParseResult args;
     std::vector<std::string> files;
     ProtectSettings settings;
-    std::string model, device;
+    std::vector<ModelChoice> models;
+    std::string device;
     int jobs = 0;
     try {
         args = spec.parse(argc, argv);
@@ -63,7 +88,9 @@ int cmd_verify(int argc, char** argv) {
         if (args.count("target")) settings.target = args["target"].as<std::string>();
         if (args.count("source")) settings.source = args["source"].as<std::string>();
         settings.mode = args["mode"].as<std::string>();
-        model = args["model"].as<std::string>();
+        for (const auto& m : args["model"].as<std::vector<std::string>>()) models.push_back({m, 1.0f});
+        if (args.count("target-image")) settings.target_images = args["target-image"].as<std::vector<std::string>>();
+        settings.vae_size = args["vae-size"].as<int>();
         device = args["device"].as<std::string>();
         jobs = args["jobs"].as<int>();
     } catch (const std::exception& e) {
@@ -93,14 +120,16 @@ int cmd_verify(int argc, char** argv) {
     configure_threads(jobs);
     std::unique_ptr<Protector> protector;
     try {
-        protector = Protector::open(model, device);
+        protector = Protector::open(models, device);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "belladonna verify: cannot load model '%s': %s\n", model.c_str(), e.what());
+        std::fprintf(stderr, "belladonna verify: cannot load model: %s\n", e.what());
         return model_failed;
     }
     ProtectMetrics m;
     try {
         m = protector->compare(original, protected_image, settings);
+    } catch (const std::invalid_argument& e) {
+        return usage_error(e.what());  // a concept these encoders cannot read, ...
     } catch (const std::exception& e) {
         std::fprintf(stderr, "belladonna verify: %s\n", e.what());
         return some_failed;
@@ -119,16 +148,10 @@ int cmd_verify(int argc, char** argv) {
     line("butteraugli (3-norm)", m.butteraugli_3norm, "%.3f");
     line("colour shift (delta E)", m.colour_shift, "%.2f");
     std::printf("  %-28s %s\n", "to a person", visibility_words(m));
-    if (!m.target_concept.empty()) std::printf("  %-28s %s\n", "target", m.target_concept.c_str());
-    line("target similarity before", m.target_sim_before, "%.4f");
-    line("target similarity after", m.target_sim_after, "%.4f");
-    line("  after JPEG q75", m.target_sim_after_jpeg75, "%.4f");
-    line("  after 50% downscale", m.target_sim_after_half, "%.4f");
-    if (!m.source_concept.empty()) std::printf("  %-28s %s\n", "source", m.source_concept.c_str());
-    line("source similarity before", m.source_sim_before, "%.4f");
-    line("source similarity after", m.source_sim_after, "%.4f");
-    if (!m.top1_before.empty())
-        std::printf("  %-28s %s -> %s\n", "zero-shot top-1", m.top1_before.c_str(), m.top1_after.c_str());
+    for (const auto& e : m.encoders) {
+        if (m.encoders.size() > 1) std::printf("%s\n", e.model.c_str());
+        print_encoder(e);
+    }
     return ok;
 }
 

@@ -29,10 +29,13 @@ int64_t VaeEncoder::embed_dim() const {
 }
 
 torch::Tensor VaeEncoder::encode_latents(const torch::Tensor& images) {
-    const int64_t s = input_size();
-    TORCH_CHECK(images.dim() == 4 && images.size(1) == 3 && images.size(2) == s && images.size(3) == s,
-                name_, ": expected images [N, 3, ", s, ", ", s, "], got ", images.sizes());
+    // Any multiple of the downscale factor: the VAE is convolutional, and a smaller working
+    // size than sample_size is what makes it affordable on a CPU.
     const auto& c = model_->config;
+    const int64_t f = c.downscale();
+    TORCH_CHECK(images.dim() == 4 && images.size(1) == 3 && images.size(2) % f == 0 && images.size(3) % f == 0 &&
+                    images.size(2) > 0 && images.size(3) > 0,
+                name_, ": expected images [N, 3, H, W] with H and W multiples of ", f, ", got ", images.sizes());
     auto x = images.to(device_, torch::kFloat) * 2.0 - 1.0;  // the VAE works in [-1, 1]
     torch::Tensor mean;
     {

@@ -21,7 +21,8 @@ public:
     int64_t input_size() const override { return model_->config.sample_size; }
     int64_t embed_dim() const override;  // C * h * w
     // [N, 3, S, S] in [0, 1] -> [N, C*h*w]: (latent mean - shift_factor) * scaling_factor,
-    // flattened C x h x w row-major.
+    // flattened C x h x w row-major. S is input_size() or any other working size that is a
+    // multiple of the downscale factor (h = S / 8 for SD's VAEs).
     torch::Tensor encode_images(const torch::Tensor& images) override;
     std::vector<int64_t> latent_shape() const override;  // {C, h, w}
     // On CUDA, reduced_precision runs convs and matmuls under bf16 autocast (group norms and

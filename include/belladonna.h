@@ -65,7 +65,7 @@ extern "C" {
 #endif
 
 /* Bumped when a struct layout or a function signature below changes incompatibly. */
-#define BD_ABI_VERSION 2u
+#define BD_ABI_VERSION 3u
 
 typedef struct bd_context bd_context; /* opaque: model + device */
 
@@ -102,6 +102,13 @@ typedef struct bd_params {
     /* Butteraugli max-norm the result aims at (1.0 = visually lossless): < 0 = from
      * intensity (low 1.0, default 1.5, high 2.0), 0 = the L-inf budget only. ABI 2. */
     float visibility;
+    /* Anchor images of the target (PNG or JPEG paths), instead of or beside `target`: a VAE
+     * moves its latent toward theirs; beside a concept only encoders without text use them.
+     * NULL / 0 = none. ABI 3. */
+    const char *const *target_images;
+    size_t target_image_count;
+    /* Side of the square a VAE sees, a multiple of 8; 0 = its sample_size. ABI 3. */
+    int vae_size;
 } bd_params;
 
 /* What the last successful bd_protect on a context measured. NaN where it does not apply
@@ -117,6 +124,10 @@ typedef struct bd_metrics {
      * max-norm 1.0 is "visually lossless", above 2 a person notices. NaN when the library
      * was built without butteraugli. Added in ABI version 2. */
     double butteraugli, butteraugli_3norm;
+    /* A VAE (the first encoder of the context): mean squared difference per scaled latent
+     * element to the anchors' latent, and from the image's own latent. NaN for a CLIP.
+     * Added in ABI version 3. */
+    double target_distance_before, target_distance_after, clean_distance_after;
 } bd_metrics;
 
 /* BD_ABI_VERSION of the library actually loaded; compare with the header's to detect a
@@ -130,9 +141,14 @@ BD_API const char *bd_version_string(void);
  * seed 0, no progress callback. */
 BD_API bd_params   bd_default_params(void);
 
-/* model: a path (CLIP .pt, open_clip or Hugging Face folder, TorchScript encoder) or a known
- * model name; device: "auto", "cpu", "cuda" or "cuda:N" (NULL means "auto"). */
+/* model: a path (CLIP .pt, open_clip or Hugging Face folder, TorchScript encoder, Stable
+ * Diffusion VAE folder or .safetensors) or a known model name; device: "auto", "cpu", "cuda" or "cuda:N" (NULL means "auto"). */
 BD_API bd_status   bd_open(const char *model, const char *device, bd_context **out);
+/* Several encoders protected against at once (e.g. a CLIP and Stable Diffusion's VAE): one
+ * loss, each encoder's weighted by weights[i] > 0 (NULL = 1 each). The metrics are the first
+ * encoder's. ABI 3. */
+BD_API bd_status   bd_open_ensemble(const char *const *models, const float *weights, size_t count,
+                                    const char *device, bd_context **out);
 BD_API void        bd_close(bd_context *ctx);                /* NULL is a no-op */
 BD_API bd_status   bd_protect(bd_context *ctx, const bd_params *params, bd_image *image);
 /* Never NULL: "" when there was no error. ctx == NULL: the calling thread's last error

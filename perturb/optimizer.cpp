@@ -7,6 +7,7 @@
 #include "perturb/butteraugli.h"
 #include "perturb/cancelled.h"
 #include "perturb/early_stop.h"
+#include "perturb/objective.h"
 #include "perturb/step_rule.h"
 #include "perturb/views.h"
 #include "perturb/visibility.h"
@@ -23,32 +24,93 @@ bool steering_due(const StepSchedule& schedule) {
     return false;
 }
 
+// One image's view of one ensemble member.
+struct MemberState {
+    EncoderAim aim;                  // on the member's device, embedding aims unit length
+    std::unique_ptr<ViewSampler> views;
+    bool paired = false;             // a latent aim without target: compare with clean views
+    // Latents: 1 / the clean latent's mean square, so a VAE's loss is relative to its own
+    // scale (SD's scaling factors make that about 1; other VAEs may differ by orders) and
+    // members of an ensemble weigh what their weights say. 1 for embeddings.
+    float scale = 1.0f;
+};
+
 struct ItemState {
     torch::Tensor x, budget, limit, delta;  // [C, H, W] (budget, limit may be [1, H, W])
     torch::Tensor alpha;                    // [1, H, W] or undefined
     torch::Tensor lo, hi;            // [C, H, W]: the box delta lives in, x + delta in [0, 1]
-    torch::Tensor target, away;      // [D] unit; away = source (poison) or clean (cloak)
-    std::unique_ptr<ViewSampler> views;
+    std::vector<MemberState> members;
     std::unique_ptr<StepRule> rule;
     std::unique_ptr<StepSchedule> schedule;
-    int64_t count = 0;               // views per step
-    torch::Tensor progress;          // this step's negated loss
+    bool active() const { return !schedule->done(); }
 };
+
+int64_t view_size(const EnsembleMember& m) { return m.size > 0 ? m.size : m.encoder->input_size(); }
+
+// The aim as the loss wants it: embedding aims unit length, an embedding aim without a
+// direction to leave gets the clean image's own embedding (one fixed anchor keeps a step
+// at one forward pass).
+EncoderAim resolve_aim(const EnsembleMember& m, const EncoderAim& given, const torch::Tensor& x,
+                       Mode mode) {
+    const auto device = m.encoder->device();
+    EncoderAim aim;
+    if (is_latent(*m.encoder)) {
+        if (given.target.defined()) aim.target = given.target.detach().to(device, torch::kFloat);
+        return aim;
+    }
+    if (mode == Mode::poison) {
+        TORCH_CHECK(given.target.defined(), "perturb: poison mode needs a target for every embedding encoder");
+        aim.target = unit_length(given.target.detach().to(device, torch::kFloat));
+    }
+    if (given.away.defined() && mode == Mode::poison) {
+        aim.away = unit_length(given.away.detach().to(device, torch::kFloat));
+    } else {
+        torch::NoGradGuard no_grad;
+        auto clean = resize_center_crop((x.size(0) == 1 ? x.expand({3, -1, -1}) : x).unsqueeze(0), view_size(m));
+        aim.away = unit_length(m.encoder->encode_images(clean.to(device))).squeeze(0);
+    }
+    return aim;
+}
+
+float latent_scale(const EnsembleMember& m, const torch::Tensor& x) {
+    torch::NoGradGuard no_grad;
+    auto clean = resize_center_crop((x.size(0) == 1 ? x.expand({3, -1, -1}) : x).unsqueeze(0), view_size(m));
+    const double energy = m.encoder->encode_images(clean.to(m.encoder->device())).pow(2).mean().item<double>();
+    return float(1.0 / std::max(energy, 1e-12));
+}
+
+// A latent aim without a target pulls away from the clean latent, whose gradient is zero at
+// the clean image itself: such an image starts from a small random change (seeded, a
+// quarter of its budget) as PGD's random start does.
+torch::Tensor random_start(const torch::Tensor& budget, const torch::Tensor& like, uint64_t seed) {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0x5bd1e995ULL);
+    const auto u = at::rand(like.sizes(), gen, torch::kFloat).to(like.device());
+    return (u * 2 - 1) * budget * 0.25;
+}
 
 }  // namespace
 
 std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbItem>& items,
                                    const PerturbSettings& settings,
                                    const PerturbProgress& progress, PerturbStats* stats) {
+    return perturb(std::vector<EnsembleMember>{{&encoder, 1.0f, 0}}, items, settings, progress, stats);
+}
+
+std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
+                                   const std::vector<PerturbItem>& items,
+                                   const PerturbSettings& settings,
+                                   const PerturbProgress& progress, PerturbStats* stats) {
     TORCH_CHECK(settings.steps >= 1, "perturb: steps must be at least 1");
-    const auto device = encoder.device();
-    const int64_t size = encoder.input_size();
+    TORCH_CHECK(!members.empty(), "perturb: no encoder");
+    const auto device = members.front().encoder->device();
 
     std::vector<ItemState> state(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
         const auto& item = items[i];
         TORCH_CHECK(item.image.dim() == 3 && (item.image.size(0) == 1 || item.image.size(0) == 3),
                     "perturb: image ", i, " must be [C,H,W] with C = 1 or 3");
+        TORCH_CHECK(item.aims.size() == members.size(), "perturb: image ", i, " has ", item.aims.size(),
+                    " aims for ", members.size(), " encoders");
         auto& s = state[i];
         s.x = item.image.detach().to(device, torch::kFloat).contiguous();
         s.budget = item.budget.detach().to(device, torch::kFloat);
@@ -58,32 +120,33 @@ std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbIt
         s.lo = torch::max(-s.budget, -s.x).contiguous();
         s.hi = torch::min(s.budget, 1 - s.x).contiguous();
         s.delta = torch::zeros_like(s.x).requires_grad_(true);
-        s.views = std::make_unique<ViewSampler>(s.x, size, settings.views, settings.robust, item.seed);
         s.rule = std::make_unique<StepRule>(settings.update);
         s.schedule = std::make_unique<StepSchedule>(settings.steps, settings.early_stop);
-        if (settings.mode == Mode::poison) {
-            TORCH_CHECK(item.target.defined(), "perturb: poison mode needs a target for image ", i);
-            s.target = unit_length(item.target.detach().to(device, torch::kFloat));
+        for (size_t m = 0; m < members.size(); ++m) {
+            MemberState ms;
+            ms.aim = resolve_aim(members[m], item.aims[m], s.x, settings.mode);
+            ms.paired = is_latent(*members[m].encoder) && !ms.aim.target.defined();
+            if (is_latent(*members[m].encoder)) ms.scale = latent_scale(members[m], s.x);
+            // Each member its own view sequence, seeded apart, so adding a member does not
+            // change the views another one sees.
+            ms.views = std::make_unique<ViewSampler>(s.x, view_size(members[m]), settings.views,
+                                                     settings.robust, item.seed + 0x632be59bd9b4e019ULL * m);
+            s.members.push_back(std::move(ms));
         }
-        if (item.source.defined() && settings.mode == Mode::poison) {
-            s.away = unit_length(item.source.detach().to(device, torch::kFloat));
-        } else {
-            // The clean image's own embedding: poison moves away from what the image
-            // shows; cloak hides it (one fixed anchor keeps a step at one forward pass).
+        bool paired = false;
+        for (const auto& ms : s.members) paired = paired || ms.paired;
+        if (paired) {
             torch::NoGradGuard no_grad;
-            auto clean = resize_center_crop(
-                (s.x.size(0) == 1 ? s.x.expand({3, -1, -1}) : s.x).unsqueeze(0), size);
-            s.away = unit_length(encoder.encode_images(clean)).squeeze(0);
+            s.delta.copy_(torch::max(torch::min(random_start(s.budget, s.x, item.seed), s.hi), s.lo));
         }
     }
 
     const bool steer = settings.visibility > 0 && butteraugli_available();
-    auto active = [](const ItemState& s) { return !s.schedule->done(); };
-    while (std::any_of(state.begin(), state.end(), active)) {
+    while (std::any_of(state.begin(), state.end(), [](const ItemState& s) { return s.active(); })) {
         if (steer) {
             torch::NoGradGuard no_grad;
             for (auto& s : state) {
-                if (!active(s) || !steering_due(*s.schedule)) continue;
+                if (!s.active() || !steering_due(*s.schedule)) continue;
                 // Measured on the 8-bit grid the file will most likely have.
                 const auto now = torch::round((s.x + s.delta) * 255.0) / 255.0;
                 const auto seen = seen_change(s.x, now, s.alpha);
@@ -96,43 +159,71 @@ std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbIt
                 s.schedule->disturbed();
             }
         }
-        std::vector<torch::Tensor> views;
-        views.reserve(state.size());
-        for (auto& s : state) {
-            s.count = 0;
-            if (!active(s)) continue;  // settled: out of the batch
-            auto v = s.views->sample(s.x + s.delta);  // in [0, 1] by the projection
-            s.count = v.size(0);
-            views.push_back(std::move(v));
+        // Settled images leave the batch; each image's progress is its negated loss.
+        std::vector<size_t> live;
+        for (size_t i = 0; i < state.size(); ++i)
+            if (state[i].active()) live.push_back(i);
+        std::vector<torch::Tensor> item_progress(state.size());
+        // One backward pass per member, gradients summed: the members' graphs are never held
+        // in memory together.
+        std::vector<torch::Tensor> grads(state.size());
+        for (size_t m = 0; m < members.size(); ++m) {
+            torch::Tensor loss;
+            Encoder& encoder = *members[m].encoder;
+            const auto member_device = encoder.device();
+            std::vector<torch::Tensor> views, clean_views;
+            std::vector<int64_t> counts;
+            for (size_t i : live) {
+                auto& s = state[i];
+                auto& ms = s.members[m];
+                torch::Tensor v;  // in [0, 1] by the projection
+                if (ms.paired) {
+                    auto pair = ms.views->sample_pair(s.x + s.delta, s.x);
+                    v = std::move(pair.first);
+                    clean_views.push_back(pair.second.detach());
+                } else {
+                    v = ms.views->sample(s.x + s.delta);
+                }
+                counts.push_back(v.size(0));
+                views.push_back(v.to(member_device));
+            }
+            const auto outputs = encoder.encode_images(torch::cat(views, 0));  // [sum K, D]
+            torch::Tensor clean;
+            if (!clean_views.empty()) {
+                torch::NoGradGuard no_grad;
+                clean = encoder.encode_images(torch::cat(clean_views, 0).to(member_device));
+            }
+            // Each image's loss is a mean over its own views, summed over images, so an
+            // image's gradient does not depend on what else is in the batch.
+            int64_t offset = 0, clean_offset = 0;
+            for (size_t k = 0; k < live.size(); ++k) {
+                const size_t i = live[k];
+                const auto& ms = state[i].members[m];
+                torch::Tensor c;
+                if (ms.paired) {
+                    c = clean.narrow(0, clean_offset, counts[k]);
+                    clean_offset += counts[k];
+                }
+                const auto l = members[m].weight * ms.scale *
+                               aim_loss(is_latent(encoder), outputs.narrow(0, offset, counts[k]), ms.aim,
+                                        c, settings.source_weight).to(device);
+                offset += counts[k];
+                loss = loss.defined() ? loss + l : l;
+                item_progress[i] = item_progress[i].defined() ? item_progress[i] - l.detach() : -l.detach();
+            }
+            std::vector<torch::Tensor> deltas;
+            for (size_t i : live) deltas.push_back(state[i].delta);
+            const auto member_grads = torch::autograd::grad({loss}, deltas);
+            for (size_t k = 0; k < live.size(); ++k) {
+                const size_t i = live[k];
+                grads[i] = grads[i].defined() ? grads[i] + member_grads[k] : member_grads[k];
+            }
         }
-        const auto embeddings = unit_length(encoder.encode_images(torch::cat(views, 0)));  // [sum K, D]
 
-        // Each image's loss is a mean over its own views, summed over images, so an
-        // image's gradient does not depend on what else is in the batch.
-        torch::Tensor loss = torch::zeros({}, embeddings.options());
-        int64_t offset = 0;
-        for (auto& s : state) {
-            if (!s.count) continue;
-            const auto before = loss;
-            const auto e = embeddings.narrow(0, offset, s.count);
-            offset += s.count;
-            if (settings.mode == Mode::poison)
-                loss = loss - torch::matmul(e, s.target).mean() +
-                       settings.source_weight * torch::matmul(e, s.away).mean();
-            else
-                loss = loss + torch::matmul(e, s.away).mean();
-            s.progress = (before - loss).detach();
-        }
-        std::vector<torch::Tensor> deltas;
-        for (auto& s : state)
-            if (s.count) deltas.push_back(s.delta);
-        const auto grads = torch::autograd::grad({loss}, deltas);
-
-        size_t next = 0;
-        for (auto& s : state) {
-            if (!s.count) continue;
-            s.rule->apply(s.delta, grads[next++], s.budget, step_fraction(s.schedule->position()), s.lo, s.hi);
-            s.schedule->record(s.progress);
+        for (size_t i : live) {
+            auto& s = state[i];
+            s.rule->apply(s.delta, grads[i], s.budget, step_fraction(s.schedule->position()), s.lo, s.hi);
+            s.schedule->record(item_progress[i]);
         }
         if (progress) {
             double done = 0;

@@ -1,5 +1,5 @@
 // The protection optimizer: PGD on a full-resolution delta, averaged over robustness views,
-// several images per encoder batch.
+// several images per encoder batch, against one encoder or an ensemble.
 #pragma once
 
 #include <torch/torch.h>
@@ -7,11 +7,19 @@
 #include <functional>
 #include <vector>
 
+#include "objective.h"
 #include "settings.h"
 
 namespace bd {
 
 class Encoder;
+
+// One encoder of the ensemble the perturbation is optimised against.
+struct EnsembleMember {
+    Encoder* encoder = nullptr;
+    float weight = 1.0f;    // its share of the one loss
+    int64_t size = 0;       // side of the square views it sees; 0 = encoder.input_size()
+};
 
 struct PerturbItem {
     torch::Tensor image;   // [C, H, W], C = 1 or 3, fp32 in [0, 1], RGB, as the encoder sees it
@@ -19,8 +27,9 @@ struct PerturbItem {
     torch::Tensor limit;   // [1 or C, H, W]: how far visibility steering may raise the budget
                            // (eps where changes are allowed); undefined = the budget itself
     torch::Tensor alpha;   // [1, H, W] in [0, 1] or undefined: how visibility is judged
-    torch::Tensor target;  // [D] unit vector; undefined in cloak mode
-    torch::Tensor source;  // [D] unit vector; undefined: the clean image's own embedding
+    // One per ensemble member, in order (objective.h). An embedding aim without `away` moves
+    // away from the clean image's own embedding.
+    std::vector<EncoderAim> aims;
     uint64_t seed = 0;     // per-image seed, so batching does not change an image's result
 };
 
@@ -32,12 +41,20 @@ struct PerturbStats {
 // fraction in [0, 1]; return false to cancel.
 using PerturbProgress = std::function<bool(float fraction)>;
 
-// Returns the protected images ([C, H, W], |x' - x| <= limit, x' in [0, 1]), on the
-// encoder's device. With settings.visibility > 0 (and butteraugli built in) the budget is
-// steered a few times during the run toward that butteraugli max-norm: the change moves to
-// where a person does not see it. Throws bd::Cancelled (cancelled.h) when progress returns
-// false. With settings.early_stop an image whose loss has stopped improving settles in a
-// few steps and leaves the batch; `stats` (optional) says how many steps each took.
+// Returns the protected images ([C, H, W], |x' - x| <= limit, x' in [0, 1]), on the first
+// member's device. One loss per step: the members' weighted sum, each a mean over that
+// member's views of the image. With settings.visibility > 0 (and butteraugli built in)
+// the budget is steered a few times during the run toward that butteraugli max-norm: the
+// change moves to where a person does not see it. Throws bd::Cancelled (cancelled.h) when
+// progress returns false. With settings.early_stop an image whose loss has stopped
+// improving settles in a few steps and leaves the batch; `stats` (optional) says how many
+// steps each took.
+std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
+                                   const std::vector<PerturbItem>& items,
+                                   const PerturbSettings& settings,
+                                   const PerturbProgress& progress = {}, PerturbStats* stats = nullptr);
+
+// One encoder alone, with weight 1 at its own input size.
 std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbItem>& items,
                                    const PerturbSettings& settings,
                                    const PerturbProgress& progress = {}, PerturbStats* stats = nullptr);

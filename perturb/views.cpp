@@ -73,12 +73,22 @@ ViewSampler::ViewSampler(const torch::Tensor& image, int64_t size, int views, bo
 }
 
 torch::Tensor ViewSampler::sample(const torch::Tensor& image) {
-    auto rgb = image.size(0) == 1 ? image.expand({3, -1, -1}) : image;
+    return sample_batch(image.unsqueeze(0));
+}
+
+std::pair<torch::Tensor, torch::Tensor> ViewSampler::sample_pair(const torch::Tensor& image,
+                                                                 const torch::Tensor& clean) {
+    const auto both = sample_batch(torch::stack({image, clean}));  // [views * 2, ...]
+    return {both.slice(0, 0, c10::nullopt, 2), both.slice(0, 1, c10::nullopt, 2)};
+}
+
+torch::Tensor ViewSampler::sample_batch(const torch::Tensor& batch) {
+    const auto rgb = batch.size(1) == 1 ? batch.expand({-1, 3, -1, -1}) : batch;
     // Every view is cut from one downscaled copy, the only pass over full-resolution memory
     // (and the only one its gradient takes back). What the encoder sees of a crop resized
     // to its input is the copy's content once the copy keeps as many pixels across as the
     // smallest crop needs.
-    const auto copy = working_copy(rgb.unsqueeze(0));
+    const auto copy = working_copy(rgb);
     std::vector<torch::Tensor> views{resize_center_crop(copy, size_)};
     for (int k = 1; k < views_; ++k) views.push_back(random_view(copy));
     return torch::cat(views, 0);

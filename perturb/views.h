@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <random>
+#include <utility>
 
 namespace bd {
 
@@ -25,9 +26,15 @@ public:
     // [C, H, W] (C = 1 or 3) -> [views, 3, size, size]. View 0 is always CLIP's framing
     // of the whole image; the others are random crops with random degradations.
     torch::Tensor sample(const torch::Tensor& image);
+    // The same views of `image` and of `clean` (same crops, codecs, noise): [views, 3, size,
+    // size] each, so a latent can be compared with the clean latent of the same region.
+    std::pair<torch::Tensor, torch::Tensor> sample_pair(const torch::Tensor& image,
+                                                        const torch::Tensor& clean);
 
 private:
-    // [1, 3, H, W] -> the copy every view of this step is cut from: short side at most
+    // [B, C, H, W] -> [views * B, 3, size, size], view-major.
+    torch::Tensor sample_batch(const torch::Tensor& batch);
+    // [B, 3, H, W] -> the copy every view of this step is cut from: short side at most
     // 4 x size.
     torch::Tensor working_copy(const torch::Tensor& batch) const;
     torch::Tensor random_view(const torch::Tensor& copy);

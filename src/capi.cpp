@@ -149,6 +149,13 @@ bd::ProtectSettings to_settings(const bd_params& p) {
     if (p.steps < 0) invalid("params: steps must be >= 0 (got " + std::to_string(p.steps) + ")");
     s.steps = p.steps;
     s.seed = p.seed;
+    if (p.target_image_count > 0 && !p.target_images) invalid("params: target_images is NULL");
+    for (size_t i = 0; i < p.target_image_count; ++i) {
+        if (!p.target_images[i] || !*p.target_images[i]) invalid("params: target_images[" + std::to_string(i) + "] is empty");
+        s.target_images.push_back(p.target_images[i]);
+    }
+    if (s.mode == "cloak" && !s.target_images.empty()) invalid("params: cloak mode takes no target images");
+    s.vae_size = p.vae_size;
     return s;
 }
 
@@ -164,6 +171,9 @@ bd_metrics to_metrics(const bd::ProtectResult& r) {
     m.seconds = r.seconds;
     m.butteraugli = r.metrics.butteraugli;
     m.butteraugli_3norm = r.metrics.butteraugli_3norm;
+    m.target_distance_before = r.metrics.target_distance_before;
+    m.target_distance_after = r.metrics.target_distance_after;
+    m.clean_distance_after = r.metrics.clean_distance_after;
     return m;
 }
 
@@ -192,12 +202,24 @@ bd_params bd_default_params(void) {
 }
 
 bd_status bd_open(const char* model, const char* device, bd_context** out) {
+    return bd_open_ensemble(&model, nullptr, 1, device, out);
+}
+
+bd_status bd_open_ensemble(const char* const* models, const float* weights, size_t count, const char* device,
+                           bd_context** out) {
     if (out) *out = nullptr;
     return guarded(t_error, [&] {
         if (!out) invalid("bd_open: out is NULL");
-        if (!model || !*model) invalid("bd_open: model is NULL or empty");
+        if (!models || count == 0) invalid("bd_open: no model given");
+        std::vector<bd::ModelChoice> choices;
+        for (size_t i = 0; i < count; ++i) {
+            if (!models[i] || !*models[i]) invalid("bd_open: model is NULL or empty");
+            const float w = weights ? weights[i] : 1.0f;
+            if (!(w > 0) || !std::isfinite(w)) invalid("bd_open: weight of " + std::string(models[i]) + " must be positive");
+            choices.push_back({models[i], w});
+        }
         auto ctx = std::make_unique<bd_context>();
-        ctx->protector = bd::Protector::open(model, device && *device ? device : "auto");
+        ctx->protector = bd::Protector::open(choices, device && *device ? device : "auto");
         if (!ctx->protector) throw std::logic_error("Protector::open returned nothing");
         ctx->model_name = ctx->protector->model_name();
         ctx->device_name = ctx->protector->device_name();

@@ -31,14 +31,36 @@ struct ProtectSettings {
     std::string output_format = "same";
     int jpeg_quality = 95;
     uint64_t seed = 0;
+    // Side of the square crops a VAE sees (a multiple of 8); 0 = the VAE's sample_size. Smaller
+    // is much faster on a CPU and protects the same detail at a coarser scale.
+    int vae_size = 0;
     std::string mask_path;            // optional gray image restricting where changes go
     bool robust = true;               // expectation over transformations (tests turn it off)
     bool metrics = true;              // compute the report's metrics after protecting
 };
 
-// Everything the report says about one protected image (DESIGN.md §4). A value is NaN
-// when it does not apply (no target in cloak mode, no text tower, ...).
-struct ProtectMetrics {
+// What one encoder of the ensemble makes of a protected image. A value is NaN when it does
+// not apply (no target in cloak mode, no text tower, an embedding figure of a VAE, ...).
+struct EncoderMetrics {
+    std::string model;  // the name or path the encoder was opened with
+    // Embedding encoders (CLIP, TorchScript): cosine similarities.
+    double target_sim_before = NAN, target_sim_after = NAN;
+    double target_sim_after_jpeg75 = NAN, target_sim_after_half = NAN;
+    double source_sim_before = NAN, source_sim_after = NAN;
+    // Latent encoders (a VAE): mean squared difference per scaled latent element (unrelated
+    // images are about 2 apart). To the anchors' latent, when there is one...
+    double target_distance_before = NAN, target_distance_after = NAN;
+    double target_distance_after_jpeg75 = NAN, target_distance_after_half = NAN;
+    // ...and from the clean image's own latent: how far the protection moved it.
+    double clean_distance_after = NAN, clean_distance_after_jpeg75 = NAN, clean_distance_after_half = NAN;
+    std::string target_concept;  // the chosen or given target, empty when none
+    std::string source_concept;
+    std::string top1_before, top1_after;  // zero-shot over the concept list (text encoders)
+};
+
+// Everything the report says about one protected image (DESIGN.md §4). The encoder figures
+// it inherits are the first encoder's; `encoders` has every encoder's, in --model order.
+struct ProtectMetrics : EncoderMetrics {
     double linf = 0;  // in 1/255 units
     double psnr = 0;
     double ssim = 0;
@@ -52,12 +74,7 @@ struct ProtectMetrics {
     double visibility_target = NAN;
     bool visibility_met = true;
     std::string visibility_note;
-    double target_sim_before = NAN, target_sim_after = NAN;
-    double target_sim_after_jpeg75 = NAN, target_sim_after_half = NAN;
-    double source_sim_before = NAN, source_sim_after = NAN;
-    std::string target_concept;  // the chosen or given target, empty when none
-    std::string source_concept;
-    std::string top1_before, top1_after;  // zero-shot over the concept list (text encoders)
+    std::vector<EncoderMetrics> encoders;
 };
 
 // How visible the change is, on butteraugli's scale: its max-norm, or the colour shift in
@@ -77,12 +94,25 @@ struct ProtectResult {
 // fraction in [0,1]; return false to cancel (protect then throws Cancelled).
 using ProgressFn = std::function<bool(float fraction)>;
 
+// One encoder to protect against: a path or a known model name, and its share of the loss.
+struct ModelChoice {
+    std::string model;
+    float weight = 1.0f;
+};
+
 class Protector {
 public:
     // `model`: a path or a known model name (pulled on first use); `device`: auto | cpu |
     // cuda | cuda:N. Throws ModelError when the model cannot be loaded.
     static std::unique_ptr<Protector> open(const std::string& model, const std::string& device);
+    // An ensemble: one loss, the weighted sum of each encoder's (README "Ensembles").
+    static std::unique_ptr<Protector> open(const std::vector<ModelChoice>& models,
+                                           const std::string& device);
     ~Protector();
+
+    // Throws std::invalid_argument when these settings cannot work with these encoders (a
+    // concept target with no text encoder, ...): callers check once, before any image.
+    void check(const ProtectSettings& settings) const;
 
     ProtectResult protect(const Image& image, const ProtectSettings& settings,
                           const ProgressFn& progress = {});
@@ -94,8 +124,8 @@ public:
     ProtectMetrics compare(const Image& original, const Image& protected_image,
                            const ProtectSettings& settings);
 
-    Encoder& encoder();
-    std::string model_name() const;
+    Encoder& encoder();  // the first encoder
+    std::string model_name() const;  // the models joined by " + "
     std::string device_name() const;
 
 private:

@@ -15,26 +15,55 @@ using nlohmann::json;
 json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 json text(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 
-json metrics_object(const ProtectMetrics& m) {
-    return json{{"linf", number(m.linf)},
-                {"psnr", number(m.psnr)},
-                {"ssim", number(m.ssim)},
-                {"butteraugli", number(m.butteraugli)},
-                {"butteraugli_3norm", number(m.butteraugli_3norm)},
-                {"colour_shift", number(m.colour_shift)},
-                {"visibility_target", number(m.visibility_target)},
-                {"visibility_met", std::isfinite(m.visibility_target) ? json(m.visibility_met) : json(nullptr)},
-                {"visibility_note", text(m.visibility_note)},
-                {"target_sim_before", number(m.target_sim_before)},
+// What one encoder makes of the image: cosines for embeddings, latent distances for a VAE.
+json encoder_object(const EncoderMetrics& m) {
+    return json{{"target_sim_before", number(m.target_sim_before)},
                 {"target_sim_after", number(m.target_sim_after)},
                 {"target_sim_after_jpeg75", number(m.target_sim_after_jpeg75)},
                 {"target_sim_after_half", number(m.target_sim_after_half)},
                 {"source_sim_before", number(m.source_sim_before)},
                 {"source_sim_after", number(m.source_sim_after)},
+                {"target_distance_before", number(m.target_distance_before)},
+                {"target_distance_after", number(m.target_distance_after)},
+                {"target_distance_after_jpeg75", number(m.target_distance_after_jpeg75)},
+                {"target_distance_after_half", number(m.target_distance_after_half)},
+                {"clean_distance_after", number(m.clean_distance_after)},
+                {"clean_distance_after_jpeg75", number(m.clean_distance_after_jpeg75)},
+                {"clean_distance_after_half", number(m.clean_distance_after_half)},
                 {"target_concept", text(m.target_concept)},
                 {"source_concept", text(m.source_concept)},
                 {"top1_before", text(m.top1_before)},
                 {"top1_after", text(m.top1_after)}};
+}
+
+json metrics_object(const ProtectMetrics& m) {
+    json j{{"linf", number(m.linf)},
+           {"psnr", number(m.psnr)},
+           {"ssim", number(m.ssim)},
+           {"butteraugli", number(m.butteraugli)},
+           {"butteraugli_3norm", number(m.butteraugli_3norm)},
+           {"colour_shift", number(m.colour_shift)},
+           {"visibility_target", number(m.visibility_target)},
+           {"visibility_met", std::isfinite(m.visibility_target) ? json(m.visibility_met) : json(nullptr)},
+           {"visibility_note", text(m.visibility_note)}};
+    // The first encoder's figures at the top level, as a one-model report has always had them.
+    j.update(encoder_object(m));
+    json encoders = json::array();
+    for (const auto& e : m.encoders) {
+        json one{{"model", e.model}};
+        one.update(encoder_object(e));
+        encoders.push_back(std::move(one));
+    }
+    j["encoders"] = std::move(encoders);
+    return j;
+}
+
+// The encoders protected against, with their shares of the loss.
+json models_array(const ReportContext& c) {
+    json a = json::array();
+    for (const auto& m : c.models) a.push_back({{"model", m.model}, {"weight", m.weight}});
+    if (c.models.empty() && !c.model.empty()) a.push_back({{"model", c.model}, {"weight", 1.0}});
+    return a;
 }
 
 json settings_object(const ReportContext& c) {
@@ -49,9 +78,11 @@ json settings_object(const ReportContext& c) {
            {"quality", s.quality},
            {"steps", s.steps},
            {"seed", s.seed},
+           {"vae_size", s.vae_size},
            {"robust", s.robust},
            {"metrics", s.metrics},
            {"device", c.device},
+           {"models", models_array(c)},
            {"batch_size", o.batch_size},
            {"jobs", o.jobs},
            {"format", o.format},

@@ -29,6 +29,7 @@ struct ReportContext {
     ProtectSettings settings;
     BatchOptions options;
     bool interrupted = false;
+    std::vector<ModelChoice> models;  // each encoder and its weight; empty = `model` alone
 };
 
 std::string report_json(const ReportContext& context, const std::vector<FileResult>& results,

@@ -14,6 +14,9 @@ if(TARGET belladonna-cli)
   bd_add_test(test_e2e_targets LABELS e2e TIMEOUT 300
               SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_e2e_targets.cpp LIBS nlohmann_json::nlohmann_json)
   add_dependencies(test_e2e_targets belladonna-cli)
+  bd_add_test(test_e2e_vae LABELS e2e TIMEOUT 300
+              SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_e2e_vae.cpp LIBS nlohmann_json::nlohmann_json)
+  add_dependencies(test_e2e_vae belladonna-cli)
   bd_add_test(test_e2e_determinism LABELS e2e TIMEOUT 600
               SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_e2e_determinism.cpp)
   add_dependencies(test_e2e_determinism belladonna-cli)

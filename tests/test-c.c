@@ -372,6 +372,74 @@ static void test_gray_alpha8(bd_context *ctx) {
     free(orig.img.data);
 }
 
+/* Makes a tiny random Stable Diffusion VAE (a diffusers folder) beside the tiny CLIP. */
+static int make_tiny_vae(const char *maker, char *path, size_t size) {
+    char cmd[1200];
+    FILE *p;
+    size_t n;
+    snprintf(cmd, sizeof cmd, "'%s' '%s/vae' --format diffusers", maker, model_dir);
+    p = popen(cmd, "r");
+    if (!p) return 0;
+    if (!fgets(path, (int)size, p)) path[0] = '\0';
+    if (pclose(p) != 0) return 0;
+    n = strlen(path);
+    while (n && (path[n - 1] == '\n' || path[n - 1] == '\r')) path[--n] = '\0';
+    return n > 0;
+}
+
+/* A CLIP and a VAE in one context (ABI 3): the CLIP moves toward the concept, the VAE's
+ * latent away from its own; a VAE alone takes anchor images, never a concept. */
+static void test_ensemble(const char *clip, const char *vae) {
+    const char *models[2];
+    const float weights[2] = {1.0f, 2.0f};
+    const char *missing_anchor[1] = {"/nonexistent/anchor.png"};
+    bd_context *ctx = NULL;
+    owned_image img = make_image(48, 40, 3, 8, 0);
+    progress_log log = {0, 0, 0.0f, 0, 0};
+    bd_params p = fast_params(8.0f, &log);
+    bd_metrics m;
+    models[0] = clip;
+    models[1] = vae;
+    CHECK_INVALID(bd_open_ensemble(models, NULL, 0, "cpu", &ctx), NULL);
+    CHECK(bd_open_ensemble(models, weights, 2, "cpu", &ctx) == BD_OK);
+    if (!ctx) {
+        fprintf(stderr, "bd_open_ensemble: %s\n", bd_last_error(NULL));
+        free(img.img.data);
+        return;
+    }
+    CHECK(strstr(bd_model_name(ctx), " + ") != NULL);
+    p.target = "cat";
+    CHECK(bd_protect(ctx, &p, &img.img) == BD_OK);
+    if (bd_last_error(ctx)[0]) fprintf(stderr, "  error: %s\n", bd_last_error(ctx));
+    CHECK(bd_last_metrics(ctx, &m) == BD_OK);
+    CHECK(m.target_sim_after > m.target_sim_before); /* the first encoder, the CLIP */
+    CHECK(m.clean_distance_after != m.clean_distance_after); /* NaN: a CLIP has no latent */
+    bd_close(ctx);
+
+    ctx = NULL;
+    CHECK(bd_open(vae, "cpu", &ctx) == BD_OK);
+    if (!ctx) {
+        free(img.img.data);
+        return;
+    }
+    CHECK(bd_protect(ctx, &p, &img.img) == BD_ERR_INVALID_ARGUMENT); /* a concept, no text */
+    CHECK(strstr(bd_last_error(ctx), "VAE") != NULL);
+    p.target = NULL;
+    p.target_images = missing_anchor;
+    p.target_image_count = 1;
+    CHECK(bd_protect(ctx, &p, &img.img) == BD_ERR_IO);
+    CHECK(strstr(bd_last_error(ctx), "anchor.png") != NULL);
+    p.target_images = NULL;
+    p.target_image_count = 0;
+    p.mode = "cloak";
+    CHECK(bd_protect(ctx, &p, &img.img) == BD_OK);
+    CHECK(bd_last_metrics(ctx, &m) == BD_OK);
+    CHECK(m.clean_distance_after > 0);
+    CHECK(m.target_sim_after != m.target_sim_after); /* NaN: no embedding figures */
+    bd_close(ctx);
+    free(img.img.data);
+}
+
 /* Cancelling leaves the image as it was, returns BD_CANCELLED, and the context stays usable. */
 static void test_cancel(bd_context *ctx) {
     int cancel_at;
@@ -391,7 +459,8 @@ static void test_cancel(bd_context *ctx) {
     }
     {
         owned_image img = make_image(16, 16, 3, 8, 0);
-        bd_params p = fast_params(8.0f, NULL);
+        progress_log log = {0, 0, 0.0f, 0, 0};
+    bd_params p = fast_params(8.0f, &log);
         p.progress = NULL;
         CHECK(bd_protect(ctx, &p, &img.img) == BD_OK);
         CHECK(bd_last_error(ctx)[0] == '\0'); /* a success clears the last error */
@@ -403,8 +472,8 @@ int main(int argc, char **argv) {
     char model[1024];
     bd_context *ctx = NULL;
 
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s BD_MAKE_TINY_MODEL\n", argv[0]);
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: %s BD_MAKE_TINY_MODEL [BD_MAKE_TINY_VAE]\n", argv[0]);
         return 2;
     }
     test_static_functions();
@@ -432,6 +501,11 @@ int main(int argc, char **argv) {
     test_cancel(ctx);
 
     bd_close(ctx);
+    if (argc == 3) {
+        char vae[1024];
+        CHECK(make_tiny_vae(argv[2], vae, sizeof vae));
+        test_ensemble(model, vae);
+    }
     remove_model_dir();
     if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
     else fprintf(stderr, "all C API checks passed\n");

@@ -23,7 +23,7 @@ TEST(Gpu, PoisonOnCudaInBf16MatchesTheCpuDirection) {
     it.image = x;
     it.budget = (8.0f / 255) * perceptual_mask(x);
     auto target = torch::randn({encoder->embed_dim()}, torch::kCUDA);
-    it.target = target / target.norm();
+    it.aims = {EncoderAim{target / target.norm(), {}}};
     PerturbSettings s;
     s.steps = 40;
     s.views = 4;
@@ -37,7 +37,8 @@ TEST(Gpu, PoisonOnCudaInBf16MatchesTheCpuDirection) {
         EXPECT_EQ(e.scalar_type(), torch::kFloat);
         return (e / e.norm(2, -1, true)).squeeze(0);
     };
-    EXPECT_GT(torch::dot(embed(out), it.target).item<float>() - torch::dot(embed(x), it.target).item<float>(), 0.1f);
+    const auto& t = it.aims[0].target;
+    EXPECT_GT(torch::dot(embed(out), t).item<float>() - torch::dot(embed(x), t).item<float>(), 0.1f);
 }
 
 }  // namespace

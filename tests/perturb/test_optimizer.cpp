@@ -36,6 +36,7 @@ protected:
         it.image = image;
         it.budget = (8.0 / 255) * perceptual_mask(image);
         it.seed = seed;
+        it.aims = {EncoderAim{}};  // cloak; poison tests set a target
         return it;
     }
 
@@ -54,7 +55,7 @@ TEST_F(Optimizer, PoisonMovesTowardTargetAndAwayFromSource) {
     auto target = torch::randn({encoder_->embed_dim()}, torch::TensorOptions().dtype(torch::kFloat));
     target = target / target.norm();
     auto it = item(x, 1);
-    it.target = target;
+    it.aims = {EncoderAim{target, {}}};
     PerturbSettings s;
     s.steps = 40;
     s.views = 2;
@@ -82,7 +83,7 @@ TEST_F(Optimizer, SameSeedSameResultAndBatchEqualsSingle) {
     const auto a = picture(64, 48), b = picture(40, 72);
     auto target = torch::ones({encoder_->embed_dim()}) / std::sqrt(double(encoder_->embed_dim()));
     auto ia = item(a, 11), ib = item(b, 12);
-    ia.target = ib.target = target;
+    ia.aims = ib.aims = {EncoderAim{target, {}}};
     PerturbSettings s;
     s.steps = 8;
     s.views = 3;
@@ -104,7 +105,7 @@ TEST_F(Optimizer, ZeroBudgetChangesNothing) {
     const auto x = picture(48, 48);
     auto it = item(x, 3);
     it.budget = torch::zeros({1, 48, 48});
-    it.target = torch::ones({encoder_->embed_dim()});
+    it.aims = {EncoderAim{torch::ones({encoder_->embed_dim()}), {}}};
     PerturbSettings s;
     s.steps = 5;
     EXPECT_TRUE(torch::equal(perturb(*encoder_, {it}, s)[0], x));
@@ -112,7 +113,7 @@ TEST_F(Optimizer, ZeroBudgetChangesNothing) {
 
 TEST_F(Optimizer, CancellationStopsPromptly) {
     auto it = item(picture(48, 48), 4);
-    it.target = torch::ones({encoder_->embed_dim()});
+    it.aims = {EncoderAim{torch::ones({encoder_->embed_dim()}), {}}};
     PerturbSettings s;
     s.steps = 1000;
     int calls = 0;

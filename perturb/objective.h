@@ -1,0 +1,39 @@
+// What each encoder of an ensemble is asked to do with one image, and the loss that says
+// how far it is from doing it. Two kinds of encoder output need two kinds of distance:
+// an embedding (CLIP, TorchScript classifiers) is compared by direction, a spatial latent
+// (Stable Diffusion's VAE) by its values.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace bd {
+
+class Encoder;
+
+// One image's aim for one encoder.
+//   Embedding encoders: `target` [D] unit: move toward it (poison); `away` [D] unit: move
+//   away from it with the settings' source weight; no target: move away from `away`
+//   (cloak). Latent encoders: `target` [D] latent: move the latent toward it (Nightshade's
+//   anchor latent); no target: move the latent away from the clean image's latent under
+//   the same view (cloak, or a VAE beside a CLIP that has a text target). `away` unused.
+struct EncoderAim {
+    torch::Tensor target;
+    torch::Tensor away;
+};
+
+// True for encoders whose output is a flattened spatial latent (a VAE).
+bool is_latent(const Encoder& encoder);
+
+// Mean squared difference per latent element. The VAE's scaling factor gives latents about
+// unit variance, so this is comparable across VAEs and with the cosine terms of a CLIP in
+// an ensemble (two unrelated images are about 2 apart).
+torch::Tensor latent_distance(const torch::Tensor& a, const torch::Tensor& b);
+
+// Loss (lower = closer to the aim) of one image's K views.
+//   outputs: [K, D], the encoder's raw output for the views (not normalised);
+//   clean: [K, D] the clean image's output under the same views (latent encoders without a
+//   target; otherwise undefined). Embedding aims must already be unit vectors.
+torch::Tensor aim_loss(bool latent, const torch::Tensor& outputs, const EncoderAim& aim,
+                       const torch::Tensor& clean, float source_weight);
+
+}  // namespace bd

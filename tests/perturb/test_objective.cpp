@@ -1,0 +1,48 @@
+// The per-encoder losses, without a model: which way each aim pulls.
+#include <gtest/gtest.h>
+
+#include "perturb/objective.h"
+
+namespace bd {
+namespace {
+
+torch::Tensor unit(torch::Tensor v) { return v / v.norm(2, -1, true); }
+
+TEST(Objective, LatentTargetLossIsTheMeanSquaredDistance) {
+    const auto target = torch::randn({12});
+    const auto views = torch::randn({3, 12});
+    EXPECT_NEAR(aim_loss(true, views, {target, {}}, {}, 0.5f).item<double>(),
+                (views - target).pow(2).mean().item<double>(), 1e-6);
+    EXPECT_NEAR(aim_loss(true, target.unsqueeze(0).expand({2, 12}), {target, {}}, {}, 0.5f).item<double>(), 0.0, 1e-9);
+}
+
+TEST(Objective, LatentWithoutTargetRewardsDistanceFromTheCleanViews) {
+    const auto clean = torch::randn({2, 12});
+    const auto near = clean + 0.01, far = clean + 1.0;
+    EXPECT_LT(aim_loss(true, far, {}, clean, 0.5f).item<double>(), aim_loss(true, near, {}, clean, 0.5f).item<double>());
+    EXPECT_THROW(aim_loss(true, far, {}, {}, 0.5f), c10::Error) << "no clean views to compare with";
+}
+
+TEST(Objective, EmbeddingPoisonPullsTowardTargetAndAwayFromSource) {
+    const auto target = unit(torch::randn({8})), away = unit(torch::randn({8}));
+    const auto toward = unit(target + 0.1 * torch::randn({8})).unsqueeze(0);
+    const auto source_like = away.unsqueeze(0);
+    const EncoderAim aim{target, away};
+    EXPECT_LT(aim_loss(false, toward * 3.0, aim, {}, 0.5f).item<double>(),
+              aim_loss(false, source_like, aim, {}, 0.5f).item<double>());
+    // Scale-free: the encoder's raw output is normalised first.
+    EXPECT_NEAR(aim_loss(false, toward * 3.0, aim, {}, 0.5f).item<double>(),
+                aim_loss(false, toward, aim, {}, 0.5f).item<double>(), 1e-6);
+    const double expected = -torch::dot(toward[0], target).item<double>() + 0.5 * torch::dot(toward[0], away).item<double>();
+    EXPECT_NEAR(aim_loss(false, toward, aim, {}, 0.5f).item<double>(), expected, 1e-6);
+}
+
+TEST(Objective, EmbeddingCloakIsTheSimilarityToLeave) {
+    const auto away = unit(torch::randn({8}));
+    const auto views = unit(torch::randn({4, 8}));
+    EXPECT_NEAR(aim_loss(false, views, {{}, away}, {}, 0.5f).item<double>(),
+                torch::matmul(views, away).mean().item<double>(), 1e-6);
+}
+
+}  // namespace
+}  // namespace bd
