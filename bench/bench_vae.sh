@@ -15,8 +15,10 @@ CASES=${CASES:-"256/1/1 512/1/1 512/4/1 1024/1/1 256/1/0 512/1/0 1024/1/0"}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-echo "| px | batch | attention | s per fwd+bwd | s/img | peak RSS |"
-echo "|---:|---:|---|---:|---:|---:|"
+# CPU s: all threads' CPU seconds per fwd+bwd, which a busy machine does not inflate.
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+echo "| px | batch | attention | s per fwd+bwd | CPU s | s/img | peak RSS |"
+echo "|---:|---:|---|---:|---:|---:|---:|"
 step4=""
 for c in $CASES; do
     IFS=/ read -r px batch chunked <<<"$c"
@@ -25,12 +27,16 @@ for c in $CASES; do
         >"$tmp/out.csv" 2>"$tmp/time.txt" || { tail -5 "$tmp/time.txt" >&2; continue; }
     # csv: name,iterations,real_time,cpu_time,time_unit,...; real_time is per iteration.
     secs=$(awk -F, '/^"BM_VaeStep/ {print $3}' "$tmp/out.csv")
+    cpu=$(awk -F, '/^"BM_VaeStep/ {print $4}' "$tmp/out.csv")
     rss=$(awk -F: '/Maximum resident set size/ {printf "%.2f GiB", $2 / 1048576}' "$tmp/time.txt")
     mode=$([[ $chunked == 1 ]] && echo "query blocks" || echo "whole matrix")
     per_img=$(awk -v s="$secs" -v n="$batch" 'BEGIN {printf "%.2f", s / n}')
-    printf "| %s | %s | %s | %.2f | %s | %s |\n" "$px" "$batch" "$mode" "$secs" "$per_img" "$rss"
-    [[ $px == 512 && $batch == 4 && $chunked == 1 ]] && step4=$secs
+    printf "| %s | %s | %s | %.2f | %.2f | %s | %s |\n" "$px" "$batch" "$mode" "$secs" "$cpu" "$per_img" "$rss"
+    [[ $px == 512 && $batch == 4 && $chunked == 1 ]] && { step4=$secs; cpu4=$cpu; }
 done
 if [[ -n $step4 ]]; then
-    awk -v s="$step4" 'BEGIN {printf "\ndefault preset (200 steps x 4 views at 512 px): %.0f s/img (%.1f min), encoder only\n", 200 * s, 200 * s / 60}'
+    # The second figure is what the same CPU work takes with every core to itself.
+    awk -v s="$step4" -v c="$cpu4" -v n="$(nproc)" 'BEGIN {
+        printf "\ndefault preset (200 steps x 4 views at 512 px), encoder only: %.0f s/img (%.1f min) as measured; ", 200 * s, 200 * s / 60
+        printf "%.0f s/img (%.1f min) with %d idle cores\n", 200 * c / n, 200 * c / n / 60, n }'
 fi
