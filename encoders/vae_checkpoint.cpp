@@ -38,7 +38,7 @@ std::string base_name(const std::string& path) {
 // Fills what a file without a config cannot say: from `o`, else SD 1.x's values (assumed).
 void apply_overrides(VaeCheckpoint& ck, const VaeOverrides& o) {
     auto& c = ck.config;
-    const char* why = " (SD 1.x's; the file has no config and no sidecar)";
+    const char* why = " (SD 1.x's; neither a config nor a sidecar gives it)";
     c.sample_size = o.sample_size.value_or(512);
     if (!o.sample_size) ck.assumed.push_back("sample_size 512" + std::string(why));
     c.norm_num_groups = o.norm_num_groups.value_or(32);
