@@ -1,5 +1,7 @@
 #include "encoders/torchscript_encoder.h"
 
+#include "encoders/sidecar.h"
+
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -9,12 +11,11 @@ namespace bd {
 namespace fs = std::filesystem;
 
 std::optional<std::string> torchscript_sidecar(const std::string& model_path) {
-    const fs::path p(model_path);
-    for (const fs::path& c : {fs::path(model_path + ".json"), fs::path(p).replace_extension(".json")}) {
-        if (c == p || !fs::is_regular_file(c)) continue;
+    for (const std::string& c : sidecar_candidates(model_path)) {
+        if (!fs::is_regular_file(c)) continue;
         std::ifstream in(c);
         const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-        if (j.is_object() && j.contains("input_size")) return c.string();
+        if (j.is_object() && j.contains("input_size")) return c;
     }
     return std::nullopt;
 }

@@ -5,6 +5,7 @@
 #include "encoders/encoder.h"
 #include "encoders/safetensors.h"
 #include "encoders/vae_name_map.h"
+#include "encoders/vae_sidecar.h"
 
 #include <nlohmann/json.hpp>
 
@@ -37,7 +38,7 @@ std::string base_name(const std::string& path) {
 // Fills what a file without a config cannot say: from `o`, else SD 1.x's values (assumed).
 void apply_overrides(VaeCheckpoint& ck, const VaeOverrides& o) {
     auto& c = ck.config;
-    const char* why = " (SD 1.x's; the file has no config)";
+    const char* why = " (SD 1.x's; neither a config nor a sidecar gives it)";
     c.sample_size = o.sample_size.value_or(512);
     if (!o.sample_size) ck.assumed.push_back("sample_size 512" + std::string(why));
     c.norm_num_groups = o.norm_num_groups.value_or(32);
@@ -161,7 +162,8 @@ VaeCheckpoint read_vae_folder(const std::string& dir_in, const VaeOverrides& o) 
     return ck;
 }
 
-VaeCheckpoint read_vae_safetensors(const std::string& path, const VaeOverrides& o) {
+VaeCheckpoint read_vae_safetensors(const std::string& path, const VaeOverrides& given) {
+    const VaeOverrides o = with_vae_sidecar(path, given);
     const auto names = safetensors_names(path);
     bool sd = false;
     for (const auto& n : names) sd = sd || starts_with(n, std::string(kSdPrefix) + "encoder.");

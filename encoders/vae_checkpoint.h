@@ -38,7 +38,8 @@ bool names_look_like_vae(const std::vector<std::string>& names);
 // config.json + diffusion_pytorch_model.safetensors (`dir` or its vae/ subfolder).
 VaeCheckpoint read_vae_folder(const std::string& dir, const VaeOverrides& overrides = {});
 // A single .safetensors: a whole SD checkpoint (first_stage_model.*) or a bare VAE, in the
-// original LDM naming or diffusers'. Sizes come from the tensor shapes.
+// original LDM naming or diffusers'. Sizes come from the tensor shapes; a JSON sidecar
+// beside the file fills what `overrides` leave unset (vae_sidecar.h).
 VaeCheckpoint read_vae_safetensors(const std::string& path, const VaeOverrides& overrides = {});
 
 // Sizes a set of diffusers-named weights implies (block widths, layers, latent channels,

@@ -50,6 +50,11 @@ torch::Tensor VaeEncoder::encode_images(const torch::Tensor& images) {
     return encode_latents(images).flatten(1);  // [N, C*h*w]
 }
 
+void VaeEncoder::set_attention_chunk(int64_t queries) {
+    TORCH_CHECK(queries >= 0, name_, ": attention chunk must not be negative");
+    for (auto& a : *model_->encoder->mid_block->attentions) a->as<VaeAttentionImpl>()->query_chunk = queries;
+}
+
 void VaeEncoder::to(torch::Device device, bool reduced_precision) {
     model_->to(device);
     device_ = device;

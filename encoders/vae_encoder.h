@@ -33,6 +33,9 @@ public:
     // [N, 3, S, S] in [0, 1] -> [N, C, h, w], scaled as encode_images.
     torch::Tensor encode_latents(const torch::Tensor& images);
     const VaeConfig& config() const { return model_->config; }
+    // Queries per block in the mid block's attention: 0 (the default) sizes blocks to a
+    // memory budget; a value >= the latent's h * w computes the whole score matrix at once.
+    void set_attention_chunk(int64_t queries);
     const std::string& format() const { return format_; }
     // The values taken without the file saying them (empty when its config gave all).
     const std::vector<std::string>& assumed() const { return assumed_; }

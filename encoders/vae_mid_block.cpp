@@ -3,6 +3,8 @@
 // residual_connection, upcast_softmax, AttnProcessor).
 #include "encoders/vae_mid_block.h"
 
+#include "encoders/chunked_attention.h"
+
 #include <cmath>
 
 namespace bd {
@@ -19,8 +21,8 @@ torch::Tensor VaeAttentionImpl::forward(const torch::Tensor& x) {
     const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
     auto t = group_norm(x).view({n, c, h * w}).transpose(1, 2);  // [N, HW, C]
     auto q = to_q(t), k = to_k(t), v = to_v(t);
-    auto scores = torch::matmul(q, k.transpose(1, 2)) * (1.0 / std::sqrt(double(c)));  // [N, HW, HW]
-    auto y = torch::matmul(torch::softmax(scores, -1, torch::kFloat).to(v.scalar_type()), v);  // [N, HW, C]
+    const int64_t chunk = query_chunk > 0 ? query_chunk : attention_chunk_for(n, h * w);
+    auto y = chunked_attention(q, k, v, 1.0 / std::sqrt(double(c)), chunk);  // [N, HW, C]
     y = to_out[0]->as<torch::nn::LinearImpl>()->forward(y);
     return y.transpose(1, 2).reshape({n, c, h, w}) + x;
 }

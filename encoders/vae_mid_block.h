@@ -18,6 +18,9 @@ public:
     torch::nn::GroupNorm group_norm{nullptr};
     torch::nn::Linear to_q{nullptr}, to_k{nullptr}, to_v{nullptr};
     torch::nn::ModuleList to_out{nullptr};  // [Linear] (diffusers' index 1 is a dropout)
+    // Queries per attention block (chunked_attention.h); 0 sizes blocks to a fixed memory
+    // budget, so small inputs take one block and 1024 px images many.
+    int64_t query_chunk = 0;
 };
 TORCH_MODULE(VaeAttention);
 

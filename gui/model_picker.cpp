@@ -38,8 +38,9 @@ ModelPicker::ModelPicker(QWidget* parent) : QWidget(parent) {
     path_->setClearButtonEnabled(true);
     browse_file_ = new QPushButton(tr("File…"), this);
     browse_folder_ = new QPushButton(tr("Folder…"), this);
-    browse_file_->setToolTip(tr("A CLIP checkpoint file (.pt, .safetensors)"));
-    browse_folder_->setToolTip(tr("A folder holding a Hugging Face or open_clip model"));
+    browse_file_->setToolTip(tr("A CLIP checkpoint file (.pt, .safetensors) or a Stable Diffusion VAE or checkpoint "
+                                "(.safetensors)"));
+    browse_folder_->setToolTip(tr("A folder holding a Hugging Face or open_clip model, or a diffusers VAE"));
     download_ = new QPushButton(tr("Download"), this);
     progress_ = new QProgressBar(this);
     progress_->setTextVisible(true);
@@ -99,6 +100,8 @@ void ModelPicker::fillChoices() {
     for (const auto& m : known_) {
         QString text = QString::fromStdString(m.name);
         if (const uint64_t bytes = model_bytes(m)) text += QStringLiteral(" (%1)").arg(human_bytes(qint64(bytes)));
+        // What an artist needs before choosing it: which model family, and that it is slow here.
+        if (m.format == "vae") text += tr(" — Stable Diffusion VAE, slow on CPU");
         choice_->addItem(text, QString::fromStdString(m.name));
         choice_->setItemData(choice_->count() - 1, QString::fromStdString(m.description),
                              Qt::ToolTipRole);

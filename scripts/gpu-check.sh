@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On a machine with CUDA and PyTorch (not Debian's libtorch) and no network: builds the
 # library, CLI, tests and benchmarks against PyTorch's bundled libtorch, runs the
-# `gpu`-labelled tests and the optimizer benchmark on the GPU, and prints a short table.
+# `gpu`-labelled tests, the optimizer and VAE benchmarks on the GPU, and prints short tables.
 # Needs third_party/debs/root from scripts/fetch-gpu-debs.sh (carried with the tree).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,7 @@ cmake -S . -B build-gpu "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_INCLUDE_PATH="$root/usr/include" -DCMAKE_LIBRARY_PATH="$lib" \
   -DCMAKE_CXX_FLAGS="-D_GLIBCXX_USE_CXX11_ABI=$abi" >/tmp/gpu-configure.log 2>&1 \
   || { tail -30 /tmp/gpu-configure.log; exit 1; }
-cmake --build build-gpu -j "$(nproc)" --target belladonna-cli test_perturb_gpu bench_optimizer bd-make-tiny-model \
+cmake --build build-gpu -j "$(nproc)" --target belladonna-cli test_perturb_gpu bench_optimizer bench_vae bd-make-tiny-model \
   >/tmp/gpu-build.log 2>&1 || { grep -E "error" /tmp/gpu-build.log | head -30; exit 1; }
 (cd build-gpu && ctest -L gpu --output-on-failure) | tail -5
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
@@ -31,3 +31,6 @@ echo "|---|---|"
 BD_BENCH_MODEL=$b32 BD_BENCH_DEVICE=cuda build-gpu/bin/bench_optimizer --benchmark_format=csv 2>/dev/null \
   | awk -F, 'NR>1 {printf "| %s | %s %s |\n", $1, $4, $5}'
 nvidia-smi --query-gpu=memory.used --format=csv,noheader
+echo
+echo "SD 1.x VAE encoder, random weights, bf16 (issue 13):"
+BD_BENCH_DEVICE=cuda bench/bench_vae.sh build-gpu

@@ -1,4 +1,6 @@
-// Ref: openai/CLIP clip/clip.py (_MODELS: the sha256 is the URL's last folder name).
+// Ref: openai/CLIP clip/clip.py (_MODELS: the sha256 is the URL's last folder name);
+// huggingface.co/stabilityai/sd-vae-ft-mse-original and /sdxl-vae (LFS sha256 and sizes),
+// /sdxl-vae/config.json and /stable-diffusion-v1-5 vae/config.json (the sidecars' values).
 #include "src/registry.h"
 
 #include <pwd.h>
@@ -14,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "encoders/encoder.h"
+#include "src/atomic_file.h"
 
 namespace fs = std::filesystem;
 
@@ -36,6 +39,22 @@ ModelInfo openai(const char* name, const char* file, const char* sha, uint64_t a
     return m;
 }
 
+const char* kHuggingFace = "https://huggingface.co/";
+
+// A bare VAE .safetensors as Stability AI publishes it: no config beside it, so the sidecar
+// carries the values of the pipeline's own vae/config.json.
+ModelInfo stability_vae(const char* name, const char* repo, const char* file, const char* sha, uint64_t size,
+                        std::vector<std::string> aliases, const char* description, const char* sidecar) {
+    ModelInfo m;
+    m.name = name;
+    m.aliases = std::move(aliases);
+    m.description = description;
+    m.format = "vae";
+    m.files = {{file, std::string(kHuggingFace) + repo + "/resolve/main/" + file, sha, size}};
+    m.sidecar = sidecar;
+    return m;
+}
+
 const std::vector<ModelInfo>& builtin_models() {
     static const std::vector<ModelInfo> models = {
         openai("clip-vit-b32", "ViT-B-32.pt",
@@ -52,6 +71,16 @@ const std::vector<ModelInfo>& builtin_models() {
                "3035c92b350959924f9f00213499208652fc7ea050643e8b385c2dac08641f02", 934u << 20,
                {"ViT-L/14@336px", "ViT-L-14-336px", "openai/ViT-L-14-336px"},
                "OpenAI CLIP ViT-L/14 at 336 px, 768-d"),
+        stability_vae("sd-vae-ft-mse", "stabilityai/sd-vae-ft-mse-original", "vae-ft-mse-840000-ema-pruned.safetensors",
+                      "735e4c3a447a3255760d7f86845f09f937809baa529c17370d83e4c3758f3c75", 334641190,
+                      {"stabilityai/sd-vae-ft-mse-original", "sd-vae-ft-mse-original", "vae-ft-mse-840000-ema-pruned"},
+                      "Stable Diffusion 1.x VAE encoder (ft-MSE), 512 px; slow on CPU",
+                      R"({"sample_size": 512, "norm_num_groups": 32, "scaling_factor": 0.18215})"),
+        // Same shapes as SD 1.x; only the latent scaling (and the working size) differ.
+        stability_vae("sdxl-vae", "stabilityai/sdxl-vae", "sdxl_vae.safetensors",
+                      "63aeecb90ff7bc1c115395962d3e803571385b61938377bc7089b36e81e92e2e", 334641164,
+                      {"stabilityai/sdxl-vae", "sdxl_vae"}, "Stable Diffusion XL VAE encoder, 1024 px; slow on CPU",
+                      R"({"sample_size": 1024, "norm_num_groups": 32, "scaling_factor": 0.13025})"),
     };
     return models;
 }
@@ -99,6 +128,27 @@ void validate(const ModelInfo& m, const std::string& where) {
             throw ModelError(where + ": model '" + m.name + "': sha256 of '" + f.filename +
                              "' must be 64 lower-case hex digits");
     }
+    if (!m.sidecar.empty() && !nlohmann::json::parse(m.sidecar, nullptr, false).is_object())
+        throw ModelError(where + ": model '" + m.name + "': sidecar must be a JSON object");
+}
+
+// The sidecar's bytes as written: one canonical spelling, so a cached copy can be compared.
+std::string sidecar_text(const ModelInfo& m) { return nlohmann::json::parse(m.sidecar).dump(2) + "\n"; }
+
+bool sidecar_current(const ModelInfo& m) {
+    if (m.sidecar.empty()) return true;
+    std::ifstream in(sidecar_path(m), std::ios::binary);
+    return in && std::string(std::istreambuf_iterator<char>(in), {}) == sidecar_text(m);
+}
+
+void write_sidecar(const ModelInfo& m) {
+    if (sidecar_current(m)) return;
+    const std::string text = sidecar_text(m);
+    try {
+        write_file_atomically(sidecar_path(m), std::vector<uint8_t>(text.begin(), text.end()));
+    } catch (const std::exception& e) {
+        throw DownloadError(e.what());
+    }
 }
 
 std::vector<ModelInfo> registry_file_models() {
@@ -119,6 +169,10 @@ std::vector<ModelInfo> registry_file_models() {
                 m.files.push_back({f.at("filename").get<std::string>(), f.at("url").get<std::string>(),
                                    lower(f.value("sha256", std::string())), f.value("size", uint64_t(0))});
             for (const auto& f : m.files) m.approx_bytes += f.size;
+            if (auto sc = e.find("sidecar"); sc != e.end() && !sc->is_null()) {
+                if (!sc->is_object()) throw ModelError(path + ": model '" + m.name + "': sidecar must be a JSON object");
+                m.sidecar = sc->dump();
+            }
             out.push_back(std::move(m));
         }
     } catch (const nlohmann::json::exception& e) {
@@ -192,6 +246,8 @@ std::string model_path(const ModelInfo& info) {
     return model_folder(info) + "/" + info.files.at(0).filename;
 }
 
+std::string sidecar_path(const ModelInfo& info) { return model_path(info) + ".json"; }
+
 bool is_cached(const ModelInfo& info) {
     std::error_code ec;
     for (const auto& f : info.files) {
@@ -199,7 +255,7 @@ bool is_cached(const ModelInfo& info) {
         if (!fs::is_regular_file(p, ec)) return false;
         if (f.size && fs::file_size(p, ec) != f.size) return false;
     }
-    return true;
+    return sidecar_current(info);
 }
 
 std::string pull_model(const ModelInfo& info, const DownloadProgress& progress) {
@@ -227,6 +283,7 @@ std::string pull_model(const ModelInfo& info, const DownloadProgress& progress) 
         });
         finished += last;
     }
+    write_sidecar(info);
     return model_path(info);
 }
 

@@ -3,7 +3,9 @@
 //
 // Names: `clip-vit-b32`, `clip-vit-b16`, `clip-vit-l14`, `clip-vit-l14-336` (OpenAI's
 // released CLIP checkpoints); OpenAI's own spellings (`ViT-B/32`, `ViT-B-32`,
-// `openai/ViT-B-32`, ...) are accepted as aliases, case-insensitively.
+// `openai/ViT-B-32`, ...) are accepted as aliases, case-insensitively. `sd-vae-ft-mse` and
+// `sdxl-vae`: Stable Diffusion's VAEs as Stability AI publishes them for SD 1.x and SDXL
+// (bare .safetensors without a config; see `sidecar`).
 //
 // Cache: $BELLADONNA_CACHE_DIR if set, else $XDG_CACHE_HOME/belladonna/models, else
 // ~/.cache/belladonna/models. Each model gets its own folder <cache>/<name>/ holding the
@@ -15,7 +17,8 @@
 //                              publisher's URL (the sha256 is still checked).
 //   BELLADONNA_REGISTRY        a JSON file of extra entries, same fields as ModelInfo:
 //     [{"name": "my-clip", "aliases": [], "description": "...", "format": "openai-pt",
-//       "files": [{"filename": "m.pt", "url": "https://...", "sha256": "...", "size": 123}]}]
+//       "files": [{"filename": "m.pt", "url": "https://...", "sha256": "...", "size": 123}],
+//       "sidecar": {"scaling_factor": 0.13025}}]   (sidecar: optional)
 #pragma once
 
 #include <cstdint>
@@ -40,6 +43,9 @@ struct ModelInfo {
     std::string format;                // "openai-pt", "open_clip", "hf", "torchscript"
     uint64_t approx_bytes = 0;         // for `models list` when sizes are not exact
     std::vector<ModelFile> files;      // files[0] is what resolve_model() returns
+    // JSON object written beside files[0] as <filename>.json when it is pulled: settings the
+    // file cannot carry itself (a VAE's scaling_factor: encoders/vae_sidecar.h). "" = none.
+    std::string sidecar;
 };
 
 // The name `--model` defaults to.
@@ -58,10 +64,12 @@ void register_model(const ModelInfo& info);
 std::string model_cache_dir();
 std::string model_folder(const ModelInfo& info);  // <cache>/<name>
 std::string model_path(const ModelInfo& info);    // <cache>/<name>/<files[0].filename>
-bool is_cached(const ModelInfo& info);            // every file present (and of the exact size)
+std::string sidecar_path(const ModelInfo& info);  // <cache>/<name>/<files[0].filename>.json
+// Every file present (and of the exact size), and the sidecar written as the entry says.
+bool is_cached(const ModelInfo& info);
 
-// Downloads the files that are missing (with resume and checksum) and returns
-// model_path(info). `progress` sees the bytes of all missing files together. Throws
+// Downloads the files that are missing (with resume and checksum), writes the sidecar, and
+// returns model_path(info). `progress` sees the bytes of all missing files together. Throws
 // DownloadError.
 std::string pull_model(const ModelInfo& info, const DownloadProgress& progress = {});
 

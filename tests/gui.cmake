@@ -6,7 +6,7 @@ if(TARGET bd_gui_widgets)
   set_target_properties(test_gui PROPERTIES AUTOMOC ON)
   target_link_libraries(test_gui PRIVATE bd_gui_widgets bd_testutil Qt6::Test)
   foreach(_case dropFillsQueue protectWritesOutputs cancelStopsPromptly badFileShowsError
-                settingsAreRemembered missingModelIsExplained
+                settingsAreRemembered missingModelIsExplained vaeModelsAreListedWithANote
                 transparentPreviewsOverCheckerboard)
     add_test(NAME gui.${_case} COMMAND test_gui ${_case})
     set_tests_properties(gui.${_case} PROPERTIES LABELS gui TIMEOUT 120

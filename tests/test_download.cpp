@@ -9,10 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "belladonna.h"
 #include "encoders/encoder.h"
+#include "encoders/vae_encoder.h"
 #include "src/download.h"
 #include "src/registry.h"
 #include "util/http_server.h"
+#include "util/tiny_vae.h"
 
 namespace fs = std::filesystem;
 
@@ -225,6 +228,44 @@ TEST_F(Download, RegistryFileAddsEntries) {
     EXPECT_THROW(bd::known_models(), bd::ModelError);
     write_all(reg, R"([{"name": "../evil", "files": [{"filename": "m", "url": "x"}]}])");
     EXPECT_THROW(bd::known_models(), bd::ModelError);
+}
+
+// A VAE entry comes with its sidecar: what a bare sdxl_vae.safetensors cannot say reaches the
+// loaded encoder, a missing sidecar is rewritten without a download, and the C API opens
+// the model by name. The entry is the built-in one with a tiny file's URL and checksum.
+TEST_F(Download, VaeEntryBringsItsScalingAndOpensThroughTheCApi) {
+    bd::test::TinyVaeOptions o;
+    o.norm_num_groups = 32;  // the sidecar's value must fit the tiny widths (32, 64)
+    const auto tiny = bd::test::write_tiny_vae(dir_ + "/gen", bd::test::TinyVaeFormat::ldm_vae, o);
+    fs::copy_file(tiny, dir_ + "/www/sdxl_vae.safetensors");
+    bd::ModelInfo m;
+    ASSERT_TRUE(bd::find_model("sdxl-vae", &m));
+    m.files[0].url = server_->url("sdxl_vae.safetensors");
+    m.files[0].sha256 = bd::sha256_file(tiny);
+    m.files[0].size = fs::file_size(tiny);
+    bd::register_model(m);
+
+    const std::string path = bd::resolve_model("stabilityai/sdxl-vae");
+    EXPECT_EQ(path, dir_ + "/cache/sdxl-vae/sdxl_vae.safetensors");
+    ASSERT_TRUE(fs::exists(path + ".json"));
+    auto enc = bd::load_encoder(path);
+    auto* vae = dynamic_cast<bd::VaeEncoder*>(enc.get());
+    ASSERT_NE(vae, nullptr);
+    EXPECT_DOUBLE_EQ(vae->config().scaling_factor, 0.13025);
+    EXPECT_EQ(vae->input_size(), 1024);
+    for (const auto& a : vae->assumed()) EXPECT_EQ(a.find("scaling_factor"), std::string::npos) << a;
+
+    fs::remove(path + ".json");
+    EXPECT_FALSE(bd::is_cached(m));
+    EXPECT_EQ(bd::resolve_model("sdxl-vae"), path);
+    EXPECT_TRUE(fs::exists(path + ".json"));
+    EXPECT_TRUE(bd::is_cached(m));
+
+    bd_context* ctx = nullptr;
+    ASSERT_EQ(bd_open("sdxl-vae", "cpu", &ctx), BD_OK) << bd_last_error(nullptr);
+    EXPECT_STREQ(bd_model_name(ctx), "sdxl-vae");
+    bd_close(ctx);
+    EXPECT_EQ(server_->requests().size(), 1u);  // one download for all of it
 }
 
 }  // namespace

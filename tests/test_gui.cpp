@@ -2,6 +2,7 @@
 // widgets and the real library on the offscreen platform with a tiny generated model.
 #include <QApplication>
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDir>
 #include <QDirIterator>
 #include <QDragEnterEvent>
@@ -384,6 +385,22 @@ private Q_SLOTS:
         QVERIFY(w->lastMessage().contains("junk.pt"));
         QCOMPARE(w->queue()->item(0).status, ItemStatus::queued);
         QVERIFY(!QDir(tmp(d, "protected")).exists());
+    }
+
+    void vaeModelsAreListedWithANote() {
+        bd::gui::ModelPicker picker;
+        for (const char* name : {"sd-vae-ft-mse", "sdxl-vae"}) {
+            const int i = picker.choice()->findData(QString::fromLatin1(name));
+            QVERIFY2(i >= 0, name);
+            const QString text = picker.choice()->itemText(i);
+            QVERIFY2(text.contains("Stable Diffusion VAE") && text.contains("slow on CPU"), qPrintable(text));
+        }
+        QVERIFY(picker.selectKnown(QStringLiteral("stabilityai/sdxl-vae")));
+        QCOMPARE(picker.choice()->currentData().toString(), QStringLiteral("sdxl-vae"));
+        QVERIFY(picker.model().isEmpty());  // not downloaded in the test's cache
+        QVERIFY(picker.notReadyReason().contains("sdxl-vae"));
+        const int clip = picker.choice()->findData(QStringLiteral("clip-vit-b32"));
+        QVERIFY(!picker.choice()->itemText(clip).contains("VAE"));
     }
 
     void transparentPreviewsOverCheckerboard() {

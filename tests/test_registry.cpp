@@ -6,6 +6,8 @@
 #include <fstream>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "encoders/encoder.h"
 #include "src/download.h"
 #include "src/registry.h"
@@ -30,6 +32,40 @@ TEST(Registry, BuiltinsCoverOpenAiVits) {
         EXPECT_EQ(m.files[0].sha256.size(), 64u);
     }
     ASSERT_TRUE(bd::find_model(bd::default_model_name(), nullptr));
+}
+
+// Sizes and sha256 as Hugging Face publishes them (the LFS pointers of
+// stabilityai/sd-vae-ft-mse-original and stabilityai/sdxl-vae); the sidecar gives what the bare
+// files cannot say, the values of the SD 1.5 and SDXL pipelines' vae/config.json.
+TEST(Registry, StableDiffusionVaesAsPublished) {
+    struct Want {
+        const char* name;
+        const char* alias;
+        const char* file;
+        const char* sha;
+        uint64_t size;
+        double scaling;
+        int64_t sample;
+    };
+    for (const Want& w : {Want{"sd-vae-ft-mse", "stabilityai/sd-vae-ft-mse-original", "vae-ft-mse-840000-ema-pruned.safetensors",
+                               "735e4c3a447a3255760d7f86845f09f937809baa529c17370d83e4c3758f3c75", 334641190, 0.18215, 512},
+                          Want{"sdxl-vae", "stabilityai/sdxl-vae", "sdxl_vae.safetensors",
+                               "63aeecb90ff7bc1c115395962d3e803571385b61938377bc7089b36e81e92e2e", 334641164, 0.13025, 1024}}) {
+        bd::ModelInfo m;
+        ASSERT_TRUE(bd::find_model(w.alias, &m)) << w.alias;
+        EXPECT_EQ(m.name, w.name);
+        EXPECT_EQ(m.format, "vae");
+        ASSERT_EQ(m.files.size(), 1u);
+        EXPECT_EQ(m.files[0].filename, w.file);
+        EXPECT_EQ(m.files[0].sha256, w.sha);
+        EXPECT_EQ(m.files[0].size, w.size);
+        EXPECT_EQ(m.files[0].url, std::string("https://huggingface.co/") + w.alias + "/resolve/main/" + w.file);
+        const auto sidecar = nlohmann::json::parse(m.sidecar);
+        EXPECT_DOUBLE_EQ(sidecar.at("scaling_factor").get<double>(), w.scaling);
+        EXPECT_EQ(sidecar.at("sample_size").get<int64_t>(), w.sample);
+        EXPECT_EQ(sidecar.at("norm_num_groups").get<int64_t>(), 32);
+        EXPECT_EQ(bd::sidecar_path(m), bd::model_path(m) + ".json");
+    }
 }
 
 TEST(Registry, NamesAreUniqueAndAliasesResolve) {

@@ -1,6 +1,7 @@
-// The VAE loaders: detection by content, what a file without a config is assumed to be,
-// the config-driven variants (16 latents, no quant_conv, no attention, shift_factor), the
-// name map, that only encoder tensors are read, and bad files rejected naming the tensor.
+// The VAE loaders: detection by content, what a file without a config is assumed to be (and
+// what a JSON sidecar beside it says instead), the config-driven variants (16 latents, no
+// quant_conv, no attention, shift_factor), the name map, that only encoder tensors are read,
+// and bad files (and sidecars) rejected naming the file and tensor.
 #include <gtest/gtest.h>
 
 #include "encoders/safetensors.h"
@@ -157,7 +158,10 @@ TEST(VaeFormats, GradientsReachTheImageNotTheWeights) {
     auto loss = vae->encode_images(x).pow(2).sum();
     auto g = torch::autograd::grad({loss}, {x})[0];
     EXPECT_GT(g.abs().sum().item<float>(), 0.0f);
-    EXPECT_THROW(vae->encode_images(images(16)), c10::Error);  // wrong size
+    // Another working size is fine when the downscale divides it (protect --vae-size);
+    // one it does not divide has no latent grid.
+    EXPECT_EQ(vae->encode_images(images(16)).size(1), vae->latent_shape()[0] * 8 * 8);
+    EXPECT_THROW(vae->encode_images(images(15)), c10::Error);
 }
 
 TEST(VaeFormats, BadFilesNameTheFileAndTensor) {
@@ -191,6 +195,72 @@ TEST(VaeFormats, BadFilesNameTheFileAndTensor) {
     bd::VaeOverrides bad;
     bad.norm_num_groups = 7;
     expect_model_error([&] { bd::load_vae(folder, bad); }, {"norm groups"});
+}
+
+// --- the JSON sidecar beside a config-less file --------------------------------------------
+
+std::string assumed_line(const bd::VaeEncoder& vae, const std::string& what) {
+    for (const auto& a : vae.assumed())
+        if (a.find(what) != std::string::npos) return a;
+    return {};
+}
+
+TEST(VaeSidecar, SdxlScalingFromTheSidecarIsUsedAndNotAssumed) {
+    bd::test::TempDir dir;
+    const auto file = bd::test::write_tiny_vae(dir.path(), TinyVaeFormat::ldm_vae);  // tiny-vae-original.safetensors
+    auto plain = bd::load_vae(file);
+    EXPECT_DOUBLE_EQ(plain->config().scaling_factor, 0.18215);
+    EXPECT_FALSE(assumed_line(*plain, "scaling_factor 0.18215").empty());
+
+    std::ofstream(file + ".json") << R"({"_comment": "SDXL", "scaling_factor": 0.13025, "sample_size": 64,
+                                        "norm_num_groups": 8})";
+    auto enc = bd::load_encoder(file);  // the sidecar does not turn the file into a TorchScript model
+    auto* vae = dynamic_cast<bd::VaeEncoder*>(enc.get());
+    ASSERT_NE(vae, nullptr);
+    EXPECT_DOUBLE_EQ(vae->config().scaling_factor, 0.13025);
+    EXPECT_EQ(vae->input_size(), 64);
+    EXPECT_EQ(vae->config().norm_num_groups, 8);
+    EXPECT_TRUE(assumed_line(*vae, "scaling_factor").empty());
+    EXPECT_TRUE(assumed_line(*vae, "sample_size").empty());
+    EXPECT_FALSE(assumed_line(*vae, "shift_factor").empty());  // the sidecar did not say
+
+    // The latents differ by exactly the ratio of the two scalings.
+    bd::VaeOverrides same;
+    same.sample_size = 64;
+    same.norm_num_groups = 8;
+    same.scaling_factor = 0.18215;  // an explicit option wins over the sidecar
+    auto sd1 = bd::load_vae(file, same);
+    EXPECT_DOUBLE_EQ(sd1->config().scaling_factor, 0.18215);
+    torch::NoGradGuard no_grad;
+    const auto x = torch::rand({1, 3, 64, 64}, torch::TensorOptions().dtype(torch::kFloat));
+    const auto a = vae->encode_images(x), b = sd1->encode_images(x);
+    EXPECT_LT((a - b * (0.13025 / 0.18215)).abs().max().item<float>(), 1e-5);
+}
+
+TEST(VaeSidecar, StemSpellingIsFoundToo) {
+    bd::test::TempDir dir;
+    const auto file = bd::test::write_tiny_vae(dir.path(), TinyVaeFormat::sd_checkpoint);  // tiny-sd.safetensors
+    std::ofstream(dir.file("tiny-sd.json")) << R"({"scaling_factor": 0.5, "shift_factor": 0.1, "sample_size": 32,
+                                                   "norm_num_groups": 8})";
+    auto vae = bd::load_vae(file);
+    EXPECT_DOUBLE_EQ(vae->config().scaling_factor, 0.5);
+    ASSERT_TRUE(vae->config().shift_factor.has_value());
+    EXPECT_DOUBLE_EQ(*vae->config().shift_factor, 0.1);
+    EXPECT_TRUE(vae->assumed().empty());
+}
+
+TEST(VaeSidecar, BadSidecarsNameTheSidecar) {
+    bd::test::TempDir dir;
+    const auto file = bd::test::write_tiny_vae(dir.path(), TinyVaeFormat::ldm_vae);
+    const auto sidecar = file + ".json";
+    std::ofstream(sidecar) << R"({"scale_factor": 0.13025})";
+    expect_model_error([&] { bd::load_vae(file); }, {sidecar, "unknown key 'scale_factor'", "scaling_factor"});
+    std::ofstream(sidecar) << R"({"scaling_factor": "0.13025"})";
+    expect_model_error([&] { bd::load_vae(file); }, {sidecar, "bad value"});
+    std::ofstream(sidecar) << R"({"scaling_factor": -1})";
+    expect_model_error([&] { bd::load_vae(file); }, {sidecar, "positive"});
+    std::ofstream(sidecar) << "[0.13025]";
+    expect_model_error([&] { bd::load_encoder(file); }, {sidecar, "JSON object"});
 }
 
 }  // namespace

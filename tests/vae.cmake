@@ -5,6 +5,7 @@ target_link_libraries(bd-make-tiny-vae PRIVATE bd_testutil belladonna)
 
 bd_add_test(test_vae_formats LABELS model SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_vae_formats.cpp)
 bd_add_test(test_vae_parity LABELS model SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_vae_parity.cpp)
+bd_add_test(test_chunked_attention LABELS model SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_chunked_attention.cpp)
 
 # Needs the CLI binary.
 if(TARGET belladonna-cli)

@@ -15,20 +15,6 @@ namespace bd::test {
 namespace fs = std::filesystem;
 namespace {
 
-VaeConfig config_of(const TinyVaeOptions& o) {
-    VaeConfig c;
-    c.block_out_channels = o.block_out_channels;
-    c.layers_per_block = o.layers_per_block;
-    c.norm_num_groups = o.norm_num_groups;
-    c.latent_channels = o.latent_channels;
-    c.mid_block_add_attention = o.mid_block_attention;
-    c.use_quant_conv = o.quant_conv;
-    c.sample_size = o.sample_size;
-    c.scaling_factor = o.scaling_factor;
-    c.shift_factor = o.shift_factor;
-    return c;
-}
-
 void write_text(const fs::path& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary);
     out << text;
@@ -71,6 +57,20 @@ StateDict decoder_stand_ins(const TinyVaeOptions& o, bool ldm) {
 
 }  // namespace
 
+VaeConfig tiny_vae_config(const TinyVaeOptions& o) {
+    VaeConfig c;
+    c.block_out_channels = o.block_out_channels;
+    c.layers_per_block = o.layers_per_block;
+    c.norm_num_groups = o.norm_num_groups;
+    c.latent_channels = o.latent_channels;
+    c.mid_block_add_attention = o.mid_block_attention;
+    c.use_quant_conv = o.quant_conv;
+    c.sample_size = o.sample_size;
+    c.scaling_factor = o.scaling_factor;
+    c.shift_factor = o.shift_factor;
+    return c;
+}
+
 TinyVaeOptions sd1_vae_options(int64_t sample_size) {
     TinyVaeOptions o;
     o.block_out_channels = {128, 256, 512, 512};
@@ -82,7 +82,7 @@ TinyVaeOptions sd1_vae_options(int64_t sample_size) {
 
 StateDict tiny_vae_weights(const TinyVaeOptions& o) {
     torch::NoGradGuard no_grad;
-    VaeModel model(config_of(o));
+    VaeModel model(tiny_vae_config(o));
     auto gen = at::detail::createCPUGenerator(o.seed);
     StateDict out;
     // named_parameters() has a fixed order, so a seed always gives the same weights.

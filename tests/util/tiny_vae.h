@@ -12,6 +12,7 @@
 #pragma once
 
 #include "encoders/state_dict.h"
+#include "encoders/vae_config.h"
 
 #include <cstdint>
 #include <optional>
@@ -38,6 +39,9 @@ struct TinyVaeOptions {
 // SD 1.x's VAE encoder shapes (128, 256, 512, 512; 2 layers; 32 groups; 4 latents) at a
 // reduced sample size.
 TinyVaeOptions sd1_vae_options(int64_t sample_size = 128);
+
+// The config a VAE written with `options` loads with (what its config.json says).
+VaeConfig tiny_vae_config(const TinyVaeOptions& options);
 
 // The encoder-half weights write_tiny_vae stores, by diffusers name (fp32).
 StateDict tiny_vae_weights(const TinyVaeOptions& options);
