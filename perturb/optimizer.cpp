@@ -47,6 +47,21 @@ struct ItemState {
 
 int64_t view_size(const EnsembleMember& m) { return m.size > 0 ? m.size : m.encoder->input_size(); }
 
+// What member `m` makes of the clean image `x` as it frames the whole image: the one
+// output its aim and its latent scale are measured against.
+torch::Tensor clean_output(const EnsembleMember& m, const torch::Tensor& x) {
+    torch::NoGradGuard no_grad;
+    const auto clean = resize_center_crop((x.size(0) == 1 ? x.expand({3, -1, -1}) : x).unsqueeze(0), view_size(m));
+    return m.encoder->encode_images(clean.to(m.encoder->device()));
+}
+
+// The box delta lives in: the budget intersected with [0, 1] once, so each step projects
+// with one clamp.
+void set_box(ItemState& s) {
+    s.lo = torch::max(-s.budget, -s.x).contiguous();
+    s.hi = torch::min(s.budget, 1 - s.x).contiguous();
+}
+
 // The aim as the loss wants it: embedding aims unit length, an embedding aim without a
 // direction to leave gets the clean image's own embedding (one fixed anchor keeps a step
 // at one forward pass).
@@ -65,17 +80,13 @@ EncoderAim resolve_aim(const EnsembleMember& m, const EncoderAim& given, const t
     if (given.away.defined() && mode == Mode::poison) {
         aim.away = unit_length(given.away.detach().to(device, torch::kFloat));
     } else {
-        torch::NoGradGuard no_grad;
-        auto clean = resize_center_crop((x.size(0) == 1 ? x.expand({3, -1, -1}) : x).unsqueeze(0), view_size(m));
-        aim.away = unit_length(m.encoder->encode_images(clean.to(device))).squeeze(0);
+        aim.away = unit_length(clean_output(m, x)).squeeze(0);
     }
     return aim;
 }
 
 float latent_scale(const EnsembleMember& m, const torch::Tensor& x) {
-    torch::NoGradGuard no_grad;
-    auto clean = resize_center_crop((x.size(0) == 1 ? x.expand({3, -1, -1}) : x).unsqueeze(0), view_size(m));
-    const double energy = m.encoder->encode_images(clean.to(m.encoder->device())).pow(2).mean().item<double>();
+    const double energy = clean_output(m, x).pow(2).mean().item<double>();
     return float(1.0 / std::max(energy, 1e-12));
 }
 
@@ -116,9 +127,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
         s.budget = item.budget.detach().to(device, torch::kFloat);
         s.limit = item.limit.defined() ? item.limit.detach().to(device, torch::kFloat) : s.budget;
         if (item.alpha.defined()) s.alpha = item.alpha.detach().to(torch::kCPU, torch::kFloat);
-        // The budget box intersected with [0, 1] once, so each step projects with one clamp.
-        s.lo = torch::max(-s.budget, -s.x).contiguous();
-        s.hi = torch::min(s.budget, 1 - s.x).contiguous();
+        set_box(s);
         s.delta = torch::zeros_like(s.x).requires_grad_(true);
         s.rule = std::make_unique<StepRule>(settings.update);
         s.schedule = std::make_unique<StepSchedule>(settings.steps, settings.early_stop);
@@ -133,11 +142,9 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
                                                      settings.robust, item.seed + 0x632be59bd9b4e019ULL * m);
             s.members.push_back(std::move(ms));
         }
-        bool paired = false;
-        for (const auto& ms : s.members) paired = paired || ms.paired;
-        if (paired) {
+        if (std::any_of(s.members.begin(), s.members.end(), [](const MemberState& ms) { return ms.paired; })) {
             torch::NoGradGuard no_grad;
-            s.delta.copy_(torch::max(torch::min(random_start(s.budget, s.x, item.seed), s.hi), s.lo));
+            s.delta.copy_(random_start(s.budget, s.x, item.seed).clamp(s.lo, s.hi));
         }
     }
 
@@ -153,8 +160,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
                 if (!seen.distmap.defined()) continue;  // too small to measure
                 // A little under the target, so the final fit to it rarely has to cut.
                 s.budget = steer_budget(s.budget, s.limit, seen.distmap, 0.9 * settings.visibility);
-                s.lo = torch::max(-s.budget, -s.x).contiguous();
-                s.hi = torch::min(s.budget, 1 - s.x).contiguous();
+                set_box(s);
                 s.delta.clamp_(s.lo, s.hi);
                 s.schedule->disturbed();
             }
