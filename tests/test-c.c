@@ -147,15 +147,10 @@ static int on_progress(float fraction, void *user_data) {
 
 static char model_dir[256];
 
-/* Runs bd-make-tiny-model into a fresh temporary folder and returns the path it prints. */
-static int make_tiny_model(const char *maker, char *path, size_t size) {
-    char cmd[1024];
+/* Runs a model maker's command line and returns the path it prints (its first line). */
+static int run_maker(const char *cmd, char *path, size_t size) {
     FILE *p;
     size_t n;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(model_dir, sizeof model_dir, "%s/bd-test-c-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(model_dir)) return 0;
-    snprintf(cmd, sizeof cmd, "'%s' '%s'", maker, model_dir);
     p = popen(cmd, "r");
     if (!p) return 0;
     if (!fgets(path, (int)size, p)) path[0] = '\0';
@@ -163,6 +158,16 @@ static int make_tiny_model(const char *maker, char *path, size_t size) {
     n = strlen(path);
     while (n && (path[n - 1] == '\n' || path[n - 1] == '\r')) path[--n] = '\0';
     return n > 0;
+}
+
+/* Runs bd-make-tiny-model into a fresh temporary folder and returns the path it prints. */
+static int make_tiny_model(const char *maker, char *path, size_t size) {
+    char cmd[1024];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(model_dir, sizeof model_dir, "%s/bd-test-c-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(model_dir)) return 0;
+    snprintf(cmd, sizeof cmd, "'%s' '%s'", maker, model_dir);
+    return run_maker(cmd, path, size);
 }
 
 static void remove_model_dir(void) {
@@ -375,16 +380,8 @@ static void test_gray_alpha8(bd_context *ctx) {
 /* Makes a tiny random Stable Diffusion VAE (a diffusers folder) beside the tiny CLIP. */
 static int make_tiny_vae(const char *maker, char *path, size_t size) {
     char cmd[1200];
-    FILE *p;
-    size_t n;
     snprintf(cmd, sizeof cmd, "'%s' '%s/vae' --format diffusers", maker, model_dir);
-    p = popen(cmd, "r");
-    if (!p) return 0;
-    if (!fgets(path, (int)size, p)) path[0] = '\0';
-    if (pclose(p) != 0) return 0;
-    n = strlen(path);
-    while (n && (path[n - 1] == '\n' || path[n - 1] == '\r')) path[--n] = '\0';
-    return n > 0;
+    return run_maker(cmd, path, size);
 }
 
 /* A CLIP and a VAE in one context (ABI 3): the CLIP moves toward the concept, the VAE's
