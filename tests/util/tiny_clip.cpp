@@ -1,4 +1,5 @@
 #include "util/tiny_clip.h"
+#include "util/seeded_weights.h"
 #include "util/test_images.h"
 
 #include "encoders/clip_model.h"
@@ -145,33 +146,23 @@ TinyClipOptions vit_b32_options() {
 }
 
 StateDict tiny_clip_weights(const TinyClipOptions& o) {
-    torch::NoGradGuard no_grad;
     ClipModel model(config_of(o));
-    auto gen = at::detail::createCPUGenerator(o.seed);
-    StateDict out;
-    // named_parameters() has a fixed order, so a seed always gives the same weights.
-    for (const auto& p : model->named_parameters(true)) {
-        const std::string& name = p.key();
-        const auto shape = p.value().sizes();
-        torch::Tensor t;
-        auto randn = [&] { return at::randn(shape, gen); };
+    const auto drawn = seeded_weights(*model, o.seed, [](const std::string& name, const torch::Tensor& p,
+                                                         const auto& randn) {
         const bool is_ln = name.find("ln_") != std::string::npos;
-        if (name == "logit_scale") {
-            t = torch::full({}, std::log(1.0 / 0.07));
-        } else if (is_ln && name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0) {
-            t = 1.0 + 0.1 * randn();
-        } else if (name.find("bias") != std::string::npos) {
-            t = 0.05 * randn();
-        } else if (name.find("embedding") != std::string::npos) {
-            t = 0.3 * randn();
-        } else {
-            // Weight matrices keep activations O(1): std 1/sqrt(fan_in).
-            const bool projection = name == "visual.proj" || name == "text.text_projection";  // [W, D]
-            const int64_t fan_in = projection ? shape[0] : p.value().numel() / shape[0];   // else [out, in...]
-            t = randn() / std::sqrt(double(fan_in));
-        }
-        out[module_to_openai(name)] = t.to(torch::kHalf).to(torch::kFloat);
-    }
+        if (name == "logit_scale") return torch::full({}, std::log(1.0 / 0.07));
+        if (is_ln && name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0)
+            return torch::Tensor(1.0 + 0.1 * randn());
+        if (name.find("bias") != std::string::npos) return torch::Tensor(0.05 * randn());
+        if (name.find("embedding") != std::string::npos) return torch::Tensor(0.3 * randn());
+        // Weight matrices keep activations O(1): std 1/sqrt(fan_in).
+        const bool projection = name == "visual.proj" || name == "text.text_projection";  // [W, D]
+        const int64_t fan_in = projection ? p.size(0) : p.numel() / p.size(0);           // else [out, in...]
+        return torch::Tensor(randn() / std::sqrt(double(fan_in)));
+    });
+    // OpenAI's names, and the fp16 values their checkpoints hold.
+    StateDict out;
+    for (const auto& [name, t] : drawn) out[module_to_openai(name)] = t.to(torch::kHalf).to(torch::kFloat);
     return out;
 }
 

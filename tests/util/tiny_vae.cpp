@@ -1,4 +1,5 @@
 #include "util/tiny_vae.h"
+#include "util/seeded_weights.h"
 #include "util/tiny_clip.h"  // write_safetensors
 
 #include "encoders/vae_model.h"
@@ -81,24 +82,14 @@ TinyVaeOptions sd1_vae_options(int64_t sample_size) {
 }
 
 StateDict tiny_vae_weights(const TinyVaeOptions& o) {
-    torch::NoGradGuard no_grad;
     VaeModel model(tiny_vae_config(o));
-    auto gen = at::detail::createCPUGenerator(o.seed);
-    StateDict out;
-    // named_parameters() has a fixed order, so a seed always gives the same weights.
-    for (const auto& p : model->named_parameters(true)) {
-        const std::string& name = p.key();
-        const auto shape = p.value().sizes();
-        auto randn = [&] { return at::randn(shape, gen); };
+    return seeded_weights(*model, o.seed, [](const std::string& name, const torch::Tensor& p, const auto& randn) {
         const bool is_norm = name.find("norm") != std::string::npos;  // norm1/2, group_norm, conv_norm_out
         const bool is_bias = name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
-        torch::Tensor t;
-        if (is_norm && !is_bias) t = 1.0 + 0.1 * randn();
-        else if (is_bias) t = 0.05 * randn();
-        else t = randn() / std::sqrt(double(p.value().numel() / shape[0]));  // std 1/sqrt(fan_in)
-        out[name] = t;
-    }
-    return out;
+        if (is_norm && !is_bias) return torch::Tensor(1.0 + 0.1 * randn());
+        if (is_bias) return torch::Tensor(0.05 * randn());
+        return torch::Tensor(randn() / std::sqrt(double(p.numel() / p.size(0))));  // std 1/sqrt(fan_in)
+    });
 }
 
 std::string write_tiny_vae(const std::string& dir, TinyVaeFormat format, const TinyVaeOptions& o) {
