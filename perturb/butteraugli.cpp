@@ -36,9 +36,11 @@ bool butteraugli_available() { return true; }
 namespace {
 
 // [C, H, W] in [0, 1] -> interleaved 16-bit RGB, what JxlButteraugliCompute reads as sRGB.
+// Float is exact here: an 8- or 16-bit sample k / max stored as float lands within 0.01 of
+// its 16-bit level, so rounding finds it.
 std::vector<uint16_t> to_rgb16(const torch::Tensor& chw) {
     auto rgb = chw.size(0) == 1 ? chw.expand({3, -1, -1}) : chw;
-    auto hwc = (rgb.detach().to(torch::kCPU, torch::kDouble).clamp(0, 1) * 65535.0)
+    auto hwc = (rgb.detach().to(torch::kCPU, torch::kFloat).clamp(0, 1) * 65535.0f)
                    .round().permute({1, 2, 0}).to(torch::kInt32).contiguous();
     const int32_t* p = hwc.data_ptr<int32_t>();
     return std::vector<uint16_t>(p, p + hwc.numel());
@@ -54,37 +56,88 @@ struct ResultDeleter {
     void operator()(JxlButteraugliResult* r) const { JxlButteraugliResultDestroy(r); }
 };
 
-// One comparison of two opaque images; the distance map when asked for.
-Visibility compare_opaque(const torch::Tensor& a, const torch::Tensor& b, bool with_distmap) {
-    Visibility v;
-    const auto h = uint32_t(a.size(1)), w = uint32_t(a.size(2));
-    const auto pa = to_rgb16(a), pb = to_rgb16(b);
-    const JxlPixelFormat format{3, JXL_TYPE_UINT16, JXL_NATIVE_ENDIAN, 0};
-    const size_t bytes = pa.size() * sizeof(uint16_t);
+// libjxl's comparator under butteraugli_main's viewing conditions, on all cores.
+class Comparator {
+public:
+    Comparator() {
+        const size_t threads = std::max(1u, std::thread::hardware_concurrency());
+        runner_.reset(JxlThreadParallelRunnerCreate(nullptr, threads));
+        api_.reset(JxlButteraugliApiCreate(nullptr));
+        TORCH_CHECK(api_ && runner_, "butteraugli: out of memory");
+        JxlButteraugliApiSetParallelRunner(api_.get(), JxlThreadParallelRunner, runner_.get());
+        // butteraugli_main's viewing conditions (an 80-nit display, HF asymmetry 0.8), so
+        // our figures are the ones anyone gets from libjxl's tool; the API's own defaults
+        // read about 35 % higher.
+        JxlButteraugliApiSetIntensityTarget(api_.get(), 80.0f);
+        JxlButteraugliApiSetHFAsymmetry(api_.get(), 0.8f);
+    }
 
-    const size_t threads = std::max(1u, std::thread::hardware_concurrency());
-    std::unique_ptr<void, RunnerDeleter> runner(JxlThreadParallelRunnerCreate(nullptr, threads));
-    std::unique_ptr<JxlButteraugliApi, ApiDeleter> api(JxlButteraugliApiCreate(nullptr));
-    TORCH_CHECK(api && runner, "butteraugli: out of memory");
-    JxlButteraugliApiSetParallelRunner(api.get(), JxlThreadParallelRunner, runner.get());
-    // butteraugli_main's viewing conditions (an 80-nit display, HF asymmetry 0.8), so our
-    // figures are the ones anyone gets from libjxl's tool; the API's own defaults read
-    // about 35 % higher.
-    JxlButteraugliApiSetIntensityTarget(api.get(), 80.0f);
-    JxlButteraugliApiSetHFAsymmetry(api.get(), 0.8f);
-    std::unique_ptr<JxlButteraugliResult, ResultDeleter> result(
-        JxlButteraugliCompute(api.get(), w, h, &format, pa.data(), bytes, &format, pb.data(), bytes));
-    TORCH_CHECK(result, "butteraugli: libjxl could not compare the images");
+    // a, b: [C, h, w] rows of the two images.
+    std::unique_ptr<JxlButteraugliResult, ResultDeleter> compare(const torch::Tensor& a, const torch::Tensor& b) {
+        const auto h = uint32_t(a.size(1)), w = uint32_t(a.size(2));
+        const auto pa = to_rgb16(a), pb = to_rgb16(b);
+        const JxlPixelFormat format{3, JXL_TYPE_UINT16, JXL_NATIVE_ENDIAN, 0};
+        const size_t bytes = pa.size() * sizeof(uint16_t);
+        std::unique_ptr<JxlButteraugliResult, ResultDeleter> result(
+            JxlButteraugliCompute(api_.get(), w, h, &format, pa.data(), bytes, &format, pb.data(), bytes));
+        TORCH_CHECK(result, "butteraugli: libjxl could not compare the images");
+        return result;
+    }
+
+private:
+    std::unique_ptr<void, RunnerDeleter> runner_;
+    std::unique_ptr<JxlButteraugliApi, ApiDeleter> api_;
+};
+
+// Rows [from, to) of a result's distance map into `out` ([H, W]) from row `at` on.
+void copy_rows(const JxlButteraugliResult* result, uint32_t from, uint32_t to, torch::Tensor& out, int64_t at) {
+    const float* map = nullptr;
+    uint32_t stride = 0;  // in floats
+    JxlButteraugliResultGetDistmap(result, &map, &stride);
+    const int64_t w = out.size(1);
+    auto* dst = out.data_ptr<float>() + at * w;
+    for (uint32_t y = from; y < to; ++y, dst += w) std::copy(map + size_t(y) * stride, map + size_t(y) * stride + w, dst);
+}
+
+Visibility compare_in_bands(const torch::Tensor& a, const torch::Tensor& b, int64_t band_rows, int64_t margin) {
+    const int64_t h = a.size(1), w = a.size(2);
+    Comparator comparator;
+    Visibility v;
+    v.distmap = torch::empty({h, w}, torch::kFloat);
+    // Bands start on even rows: butteraugli's half-resolution pass then sees the same
+    // pixel pairs as it does in the whole image.
+    margin += margin % 2;
+    band_rows += band_rows % 2;
+    for (int64_t top = 0; top < h; top += band_rows) {
+        const int64_t bottom = std::min(h, top + band_rows);
+        const int64_t from = std::max<int64_t>(0, top - margin), to = std::min(h, bottom + margin);
+        const auto result = comparator.compare(a.slice(1, from, to), b.slice(1, from, to));
+        copy_rows(result.get(), uint32_t(top - from), uint32_t(bottom - from), v.distmap, top);
+    }
+    v.max_norm = v.distmap.max().item<double>();
+    v.norm3 = butteraugli_3norm(v.distmap);
+    return v;
+}
+
+// One comparison of two opaque images; the distance map when asked for. Large images go
+// in bands: libjxl holds dozens of float planes of what it compares, over 2 GB for a
+// 12-megapixel photo.
+Visibility compare_opaque(const torch::Tensor& a, const torch::Tensor& b, bool with_distmap) {
+    const int64_t h = a.size(1), w = a.size(2);
+    const int64_t band_rows = std::max<int64_t>(kButteraugliBandMargin, kButteraugliBandPixels / w);
+    if (h > band_rows + 2 * kButteraugliBandMargin) {
+        auto v = compare_in_bands(a, b, band_rows, kButteraugliBandMargin);
+        if (!with_distmap) v.distmap = torch::Tensor();
+        return v;
+    }
+    Comparator comparator;
+    const auto result = comparator.compare(a, b);
+    Visibility v;
     v.max_norm = JxlButteraugliResultGetMaxDistance(result.get());
     v.norm3 = JxlButteraugliResultGetDistance(result.get(), 3.0f);
     if (with_distmap) {
-        const float* map = nullptr;
-        uint32_t stride = 0;  // in floats
-        JxlButteraugliResultGetDistmap(result.get(), &map, &stride);
-        v.distmap = torch::empty({int64_t(h), int64_t(w)}, torch::kFloat);
-        auto* out = v.distmap.data_ptr<float>();
-        for (uint32_t y = 0; y < h; ++y)
-            std::copy(map + size_t(y) * stride, map + size_t(y) * stride + w, out + size_t(y) * w);
+        v.distmap = torch::empty({h, w}, torch::kFloat);
+        copy_rows(result.get(), 0, uint32_t(h), v.distmap, 0);
     }
     return v;
 }
@@ -111,9 +164,18 @@ Visibility butteraugli(const torch::Tensor& a, const torch::Tensor& b, bool with
     return v;
 }
 
+Visibility butteraugli_in_bands(const torch::Tensor& a, const torch::Tensor& b, int64_t band_rows, int64_t margin) {
+    TORCH_CHECK(a.dim() == 3 && a.sizes() == b.sizes() && (a.size(0) == 1 || a.size(0) == 3),
+                "butteraugli: expected two [C, H, W] images of one shape with C = 1 or 3");
+    TORCH_CHECK(band_rows >= 8 && margin >= 0, "butteraugli: bad band");
+    return compare_in_bands(a, b, band_rows, margin);
+}
+
 #else
 
 bool butteraugli_available() { return false; }
+
+Visibility butteraugli_in_bands(const torch::Tensor&, const torch::Tensor&, int64_t, int64_t) { return {}; }
 
 Visibility butteraugli(const torch::Tensor&, const torch::Tensor&, bool, const torch::Tensor&) { return {}; }
 

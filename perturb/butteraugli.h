@@ -28,6 +28,17 @@ bool butteraugli_available();
 Visibility butteraugli(const torch::Tensor& a, const torch::Tensor& b, bool with_distmap = false,
                        const torch::Tensor& alpha = {});
 
+// Images of more than about this many pixels are compared in bands of rows, each with
+// kButteraugliBandMargin rows of context above and below, so memory stays bounded (libjxl
+// holds dozens of float planes of what it compares). The margin covers butteraugli's reach
+// (its widest blur, at half resolution): a banded map matches the whole one to 1e-7 of its
+// maximum, measured on a photograph (tests/perturb/test_visibility.cpp).
+constexpr int64_t kButteraugliBandPixels = 2'000'000;
+constexpr int64_t kButteraugliBandMargin = 64;
+
+// The banded comparison itself, any band size (for tests; butteraugli() picks its own).
+Visibility butteraugli_in_bands(const torch::Tensor& a, const torch::Tensor& b, int64_t band_rows, int64_t margin);
+
 // butteraugli's 3-norm of a distance map (libjxl's ComputeDistanceP): the mean of its 3-,
 // 6- and 12-norms.
 double butteraugli_3norm(const torch::Tensor& distmap);
