@@ -51,16 +51,17 @@ VisibilityFit fit_visibility(const torch::Tensor& original, const torch::Tensor&
     fit.visibility = measure(fit.image);
     if (!std::isfinite(fit.visibility.max_norm) || fit.visibility.worst() <= target) return fit;
 
-    const double m = max_value;
-    const auto base = torch::round(original.to(torch::kDouble) * m);
-    auto levels = torch::round(fit.image.to(torch::kDouble) * m) - base;
+    // Levels are integers, exact in float (see quantize_within_budget).
+    const float m = float(max_value);
+    const auto base = torch::round(original.to(torch::kFloat) * m);
+    auto levels = torch::round(fit.image * m) - base;
     // Local rounds: shrink toward a little under the target where it shows, judging each
     // pixel by a wider neighbourhood every round (coarse-scale distances come from wide
     // areas of change). Truncating toward zero makes even one-level changes give way.
     for (int64_t size : {5, 9, 17, 33}) {
-        const auto d = neighbourhood_max(fit.visibility.distmap, torch::kCPU, size).to(torch::kDouble);
+        const auto d = neighbourhood_max(fit.visibility.distmap, torch::kCPU, size);
         levels = torch::trunc(levels * (0.9 * target / d.clamp_min(1e-6)).clamp(0, 1));
-        fit.image = ((base + levels) / m).to(torch::kFloat);
+        fit.image = (base + levels) / m;
         fit.visibility = measure(fit.image);
         ++fit.rounds;
         if (fit.visibility.worst() <= target) return fit;
@@ -75,7 +76,7 @@ VisibilityFit fit_visibility(const torch::Tensor& original, const torch::Tensor&
     double lo = 0, hi = 1;
     for (int i = 0; i < 7; ++i) {
         const double mid = 0.5 * (lo + hi);
-        const auto img = ((base + torch::trunc(levels * mid)) / m).to(torch::kFloat);
+        const auto img = (base + torch::trunc(levels * mid)) / m;
         const auto v = measure(img);
         ++fit.rounds;
         if (v.worst() <= target) {

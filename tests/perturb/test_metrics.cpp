@@ -29,6 +29,18 @@ TEST(Metrics, KnownValues) {
     EXPECT_LT(light, 1.0);
 }
 
+TEST(Metrics, SsimOfATallImageIsTheMeanOverAllItsWindows) {
+    // SSIM runs in bands of rows; every 11 x 11 window must count once. Rows 0-309 hold the
+    // windows starting on rows 0-299, rows 300-599 those starting on rows 300-589.
+    torch::manual_seed(1);
+    const auto a = torch::rand({3, 600, 40});
+    const auto b = (a + torch::randn({3, 600, 40}) * torch::linspace(0, 0.3, 600).view({1, 600, 1})).clamp(0, 1);
+    const double top = ssim(a.slice(1, 0, 310), b.slice(1, 0, 310));
+    const double bottom = ssim(a.slice(1, 300, 600), b.slice(1, 300, 600));
+    EXPECT_GT(top, bottom + 0.1);
+    EXPECT_NEAR(ssim(a, b), (300 * top + 290 * bottom) / 590, 1e-6);
+}
+
 TEST(ChooseTarget, DeterministicForASeedAndFarFromTheSource) {
     torch::manual_seed(5);
     auto concepts = torch::randn({40, 16});
