@@ -3,7 +3,8 @@
 // "outside" is the share of a step spent outside the encoder (1 - floor / step, both
 // measured in the same run). Also seconds per image for each quality preset. Model:
 // BD_BENCH_MODEL (a path, e.g. one written by `bd-make-tiny-model --size b32` or
-// `--size mobilenet`), else a tiny generated CLIP.
+// `--size mobilenet`), else a tiny generated CLIP. BM_Resize: the resize every view goes
+// through, forward + backward, ours (perturb/resample) against torch's interpolate.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -13,6 +14,7 @@
 #include "encoders/encoder.h"
 #include "perturb/mask.h"
 #include "perturb/optimizer.h"
+#include "perturb/resample.h"
 #include "perturb/settings.h"
 #include "src/threads.h"
 #include "util/test_images.h"
@@ -115,8 +117,29 @@ void BM_SecondsPerImage(benchmark::State& state) {
     }
 }
 
+// One resize forward + backward of a [1, 3, side, side] image to `out`: args side, out,
+// 0 = perturb/resample, 1 = torch's antialiased interpolate.
+void BM_Resize(benchmark::State& state) {
+    bd::configure_threads(0);
+    const int64_t side = state.range(0), out = state.range(1);
+    auto x = torch::rand({1, 3, side, side}).requires_grad_(true);
+    auto g = torch::rand({1, 3, out, out});
+    namespace F = torch::nn::functional;
+    for (auto _ : state) {
+        const auto y = state.range(2) == 0 ? bd::resample(x, out, out, bd::ResampleFilter::bilinear)
+                                           : F::interpolate(x, F::InterpolateFuncOptions()
+                                                                   .size(std::vector<int64_t>{out, out})
+                                                                   .mode(torch::kBilinear)
+                                                                   .align_corners(false)
+                                                                   .antialias(true));
+        benchmark::DoNotOptimize(torch::autograd::grad({y}, {x}, {g}));
+    }
+    state.SetLabel(state.range(2) == 0 ? "resample" : "torch interpolate");
+}
+
 }  // namespace
 
+BENCHMARK(BM_Resize)->ArgsProduct({{1024}, {896, 224}, {0, 1}})->Args({4096, 896, 0})->Args({4096, 896, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_OptimizerStep)
     ->Args({4, 4, 512})
     ->Args({1, 4, 1024})

@@ -4,18 +4,14 @@
 #include <cmath>
 
 #include "perturb/diff_jpeg.h"
+#include "perturb/resample.h"
 
 namespace bd {
 
 namespace F = torch::nn::functional;
 
 torch::Tensor resize_to(const torch::Tensor& images, int64_t h, int64_t w) {
-    if (images.size(2) == h && images.size(3) == w) return images;
-    return F::interpolate(images, F::InterpolateFuncOptions()
-                                      .size(std::vector<int64_t>{h, w})
-                                      .mode(torch::kBilinear)
-                                      .align_corners(false)
-                                      .antialias(true));
+    return resample(images, h, w, ResampleFilter::bilinear);
 }
 
 torch::Tensor resize_center_crop(const torch::Tensor& source, int64_t size) {
@@ -29,13 +25,7 @@ torch::Tensor resize_center_crop(const torch::Tensor& source, int64_t size) {
     const double scale = double(size) / double(std::min(h, w));
     const int64_t nh = std::max<int64_t>(size, std::llround(h * scale));
     const int64_t nw = std::max<int64_t>(size, std::llround(w * scale));
-    auto resized = (nh == h && nw == w)
-                       ? images
-                       : F::interpolate(images, F::InterpolateFuncOptions()
-                                                    .size(std::vector<int64_t>{nh, nw})
-                                                    .mode(torch::kBicubic)
-                                                    .align_corners(false)
-                                                    .antialias(true));
+    const auto resized = resample(images, nh, nw, ResampleFilter::bicubic);
     const int64_t top = (nh - size) / 2, left = (nw - size) / 2;
     return resized.slice(2, top, top + size).slice(3, left, left + size).clamp(0, 1);
 }

@@ -1,0 +1,23 @@
+// Antialiased resizing with a backward pass as fast as its forward one. Every view of every
+// optimisation step is resized (the working copy, each crop, CLIP's framing), and libtorch
+// 1.13's antialiased kernels take 2-5x their forward time to send the gradient back: at
+// 1024 px that was half the work outside the encoder (bench/bench_optimizer BM_Resize).
+//
+// Same weights as torch's interpolate(..., antialias=true, align_corners=false): a triangle
+// (bilinear) or Keys cubic with a = -0.5 (bicubic) filter, widened by the scale when
+// shrinking, normalised per output sample. Each axis is a sparse matrix; the gradient is
+// its transpose, stored the same way, so both directions are gathers over output samples,
+// parallel without atomics.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace bd {
+
+enum class ResampleFilter { bilinear, bicubic };
+
+// [N, C, H, W] -> [N, C, h, w], differentiable. Float tensors on the CPU take this path;
+// others (a GPU, double) go to torch's interpolate, which computes the same thing.
+torch::Tensor resample(const torch::Tensor& images, int64_t h, int64_t w, ResampleFilter filter);
+
+}  // namespace bd
