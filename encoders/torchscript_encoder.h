@@ -29,12 +29,18 @@ public:
     torch::Device device() const override { return device_; }
 
 private:
+    // Switches the CPU encoder to channels-last tensors when the module gives the same
+    // embedding of `probe` that way; `plain` is its embedding with contiguous tensors.
+    void try_channels_last(const torch::Tensor& probe, const torch::Tensor& plain);
+    void set_conv_layout(torch::MemoryFormat format);
+
     torch::jit::Module module_;
     std::string name_, method_ = "forward";
     int64_t size_ = 224, dim_ = 0;
     torch::Tensor mean_, std_;
     torch::Device device_{torch::kCPU};
     bool reduced_ = false;
+    bool channels_last_ = false;  // on the CPU: input and 4-D weights channels-last
 };
 
 }  // namespace bd

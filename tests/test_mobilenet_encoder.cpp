@@ -1,6 +1,7 @@
 // The MobileNetV2-shaped TorchScript encoder the benchmarks use loads through the
 // TorchScript + sidecar path, with the published shapes, and carries input gradients.
 #include <gtest/gtest.h>
+#include <torch/script.h>
 
 #include "encoders/encoder.h"
 #include "util/test_images.h"
@@ -27,6 +28,31 @@ TEST(MobileNetEncoder, LoadsAndHasGradients) {
     // The published size by default.
     auto full = load_encoder(test::write_mobilenet_v2(dir.path() + "/full"));
     EXPECT_EQ(full->input_size(), 224);
+}
+
+TEST(MobileNetEncoder, SameEmbeddingAndGradientAsTheModuleRunPlainly) {
+    // On the CPU the encoder runs the module channels-last (oneDNN's own layout, faster);
+    // that must not change what it computes, forward or back.
+    test::TempDir dir;
+    test::MobileNetOptions o;
+    o.image_size = 64;
+    o.width = 0.35;
+    const auto path = test::write_mobilenet_v2(dir.path(), o);
+    auto enc = load_encoder(path);
+    auto module = torch::jit::load(path);
+    module.eval();
+    const auto mean = torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1});
+    const auto std = torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1});
+    torch::manual_seed(2);
+    const auto x = torch::rand({2, 3, 64, 64});
+    auto a = x.clone().requires_grad_(true), b = x.clone().requires_grad_(true);
+    const auto ea = enc->encode_images(a);
+    const auto eb = module.forward({(b - mean) / std}).toTensor();
+    EXPECT_LT((ea - eb).abs().max().item<float>(), 1e-4 * eb.abs().max().item<float>());
+    const auto w = torch::randn_like(eb);
+    const auto ga = torch::autograd::grad({(ea * w).sum()}, {a})[0];
+    const auto gb = torch::autograd::grad({(eb * w).sum()}, {b})[0];
+    EXPECT_LT((ga - gb).abs().max().item<float>(), 1e-4 * gb.abs().max().item<float>());
 }
 
 }  // namespace

@@ -45,7 +45,7 @@ public:
         const int pad = kernel / 2;
         s << "    " << out << " = torch.conv2d(" << in << ", self." << w << ", self." << b << ", [" << stride << ", "
           << stride << "], [" << pad << ", " << pad << "], [1, 1], " << groups << ")\n";
-        if (relu6) s << "    " << out << " = torch.clamp(" << out << ", 0.0, 6.0)\n";
+        if (relu6) s << "    " << out << " = torch.relu6(" << out << ")\n";
     }
 
 private:
