@@ -107,6 +107,11 @@ torch::Tensor ViewSampler::random_view(const torch::Tensor& copy) {
     const double aspect = std::exp(uniform(rng_, std::log(3.0 / 4), std::log(4.0 / 3)));
     int64_t ch = std::clamp<int64_t>(std::llround(std::sqrt(area / aspect)), 1, h);
     int64_t cw = std::clamp<int64_t>(std::llround(std::sqrt(area * aspect)), 1, w);
+    if (jpeg) {
+        // Whole 16-pixel blocks (JPEG's subsampled chroma): nothing to pad and crop again.
+        if (ch >= 16) ch -= ch % 16;
+        if (cw >= 16) cw -= cw % 16;
+    }
     int64_t top = std::uniform_int_distribution<int64_t>(0, h - ch)(rng_);
     int64_t left = std::uniform_int_distribution<int64_t>(0, w - cw)(rng_);
     if (chance(rng_, 0.25)) {
