@@ -1,5 +1,7 @@
 #include "perturb/diff_jpeg.h"
 
+#include "perturb/jpeg_ops.h"
+
 #include <cmath>
 
 namespace bd {
@@ -41,11 +43,16 @@ torch::Tensor dct_matrix(const torch::TensorOptions& opts) {
     return torch::kron(d1, d1).to(opts);
 }
 
-// Rounding whose gradient is not zero almost everywhere.
-torch::Tensor smooth_round(const torch::Tensor& x) {
-    const auto r = torch::round(x).detach();
-    return r + torch::pow(x - r, 3);
-}
+// JFIF's colour conversions: RGB in [0, 1] to (Y - 128, Cb, Cr) in 0..255 units, and back
+// (clamped, as a decoder does).
+const ChannelMix kToYcc{{0.299f * 255, 0.587f * 255, 0.114f * 255, -0.168736f * 255, -0.331264f * 255, 0.5f * 255,
+                         0.5f * 255, -0.418688f * 255, -0.081312f * 255},
+                        {-128.0f, 0.0f, 0.0f},
+                        false};
+const ChannelMix kToRgb{{1.0f / 255, 0.0f, 1.402f / 255, 1.0f / 255, -0.344136f / 255, -0.714136f / 255, 1.0f / 255,
+                         1.772f / 255, 0.0f},
+                        {128.0f / 255, 128.0f / 255, 128.0f / 255},
+                        true};
 
 // [N, H, W] (H, W multiples of 8) in level-shifted 0..255 units -> quantised and back.
 // table: [64], dct: [64, 64] (dct_matrix).
@@ -54,7 +61,7 @@ torch::Tensor compress_plane(const torch::Tensor& plane, const torch::Tensor& ta
     const int64_t n = plane.size(0), h = plane.size(1), w = plane.size(2);
     auto blocks = plane.reshape({n, h / 8, 8, w / 8, 8}).permute({0, 1, 3, 2, 4}).reshape({-1, 64});
     auto coeffs = torch::matmul(blocks, dct.t());
-    coeffs = smooth_round(coeffs / table) * table;
+    coeffs = smooth_quantize(coeffs, table);
     auto back = torch::matmul(coeffs, dct);
     return back.view({n, h / 8, w / 8, 8, 8}).permute({0, 1, 3, 2, 4}).reshape({n, h, w});
 }
@@ -69,17 +76,14 @@ torch::Tensor differentiable_jpeg(const torch::Tensor& rgb, int quality, bool su
     const int64_t ph = (block - h % block) % block, pw = (block - w % block) % block;
     auto x = (ph || pw) ? F::pad(rgb, F::PadFuncOptions({0, pw, 0, ph}).mode(torch::kReplicate)) : rgb;
 
-    auto c = (x * 255).unbind(1);
-    auto y = 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2] - 128;
-    auto cb = -0.168736 * c[0] - 0.331264 * c[1] + 0.5 * c[2];
-    auto cr = 0.5 * c[0] - 0.418688 * c[1] - 0.081312 * c[2];
+    auto [luma, chroma] = mix_channels(x, {}, kToYcc, 1);  // [N, 1, H, W] Y - 128, [N, 2, H, W] Cb, Cr
+    auto y = luma.squeeze(1);
 
     const auto dct = dct_matrix(opts);
     const auto luma_q = quant_table(kLumaTable, quality, opts);
     const auto chroma_q = quant_table(kChromaTable, quality, opts);
     y = compress_plane(y, luma_q, dct);
 
-    auto chroma = torch::stack({cb, cr}, 1);  // [N, 2, H, W]
     if (subsample_chroma) chroma = F::avg_pool2d(chroma, F::AvgPool2dFuncOptions(2));
     const int64_t ch = chroma.size(2), cw = chroma.size(3);
     chroma = compress_plane(chroma.reshape({-1, ch, cw}), chroma_q, dct).view({-1, 2, ch, cw});
@@ -88,16 +92,8 @@ torch::Tensor differentiable_jpeg(const torch::Tensor& rgb, int quality, bool su
                                             .size(std::vector<int64_t>{ch * 2, cw * 2})
                                             .mode(torch::kBilinear)
                                             .align_corners(false));
-    cb = chroma.select(1, 0);
-    cr = chroma.select(1, 1);
-    y = y + 128;
-
-    auto r = y + 1.402 * cr;
-    auto g = y - 0.344136 * cb - 0.714136 * cr;
-    auto b = y + 1.772 * cb;
-    auto out = torch::stack({r, g, b}, 1) / 255;
-    if (ph || pw) out = out.slice(2, 0, h).slice(3, 0, w);
-    return out.clamp(0, 1);
+    auto out = mix_channels(y.unsqueeze(1), chroma, kToRgb, 3).first;
+    return (ph || pw) ? out.slice(2, 0, h).slice(3, 0, w) : out;
 }
 
 }  // namespace bd

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "perturb/diff_jpeg.h"
+#include "perturb/jpeg_ops.h"
 #include "src/image_io.h"
 #include "src/tensor_image.h"
 #include "util/test_images.h"
@@ -35,6 +36,45 @@ TEST(DifferentiableJpeg, PassesGradientsAndKeepsShape) {
     EXPECT_EQ(y.sizes(), x.sizes());
     const auto g = torch::autograd::grad({y.sum()}, {x})[0];
     EXPECT_GT(g.abs().sum().item<float>(), 0.0f);
+}
+
+}  // namespace
+}  // namespace bd
+
+namespace bd {
+namespace {
+
+// The fused CPU kernels (float) against the same arithmetic as tensor expressions (double).
+TEST(JpegOps, FusedKernelsMatchTheTensorExpressions) {
+    torch::manual_seed(4);
+    const ChannelMix mix{{1.2f, -0.3f, 0.4f, 0.1f, 0.9f, -0.2f, -0.5f, 0.3f, 1.1f}, {0.1f, -0.2f, 0.05f}, true};
+    const auto first = torch::rand({2, 1, 9, 7}), rest = torch::rand({2, 2, 9, 7});
+    const auto go = torch::randn({2, 3, 9, 7});
+    auto f1 = first.clone().requires_grad_(true), r1 = rest.clone().requires_grad_(true);
+    auto f2 = first.to(torch::kDouble).requires_grad_(true), r2 = rest.to(torch::kDouble).requires_grad_(true);
+    const auto y1 = mix_channels(f1, r1, mix, 3).first, y2 = mix_channels(f2, r2, mix, 3).first;
+    ASSERT_GT(((y2 == 0) | (y2 == 1)).sum().item<int64_t>(), 0) << "the clamp must be exercised";
+    EXPECT_LT((y1.to(torch::kDouble) - y2).abs().max().item<double>(), 1e-6);
+    const auto g1 = torch::autograd::grad({y1}, {f1, r1}, {go});
+    const auto g2 = torch::autograd::grad({y2}, {f2, r2}, {go.to(torch::kDouble)});
+    EXPECT_LT((g1[0].to(torch::kDouble) - g2[0]).abs().max().item<double>(), 1e-5);
+    EXPECT_LT((g1[1].to(torch::kDouble) - g2[1]).abs().max().item<double>(), 1e-5);
+    // Split outputs, one of them unused: its gradient counts as zeros.
+    const auto s1 = mix_channels(f1, r1, mix, 1), s2 = mix_channels(f2, r2, mix, 1);
+    EXPECT_LT((s1.second.to(torch::kDouble) - s2.second).abs().max().item<double>(), 1e-6);
+    const auto gs1 = torch::autograd::grad({s1.second}, {f1}, {go.slice(1, 1, 3)})[0];
+    const auto gs2 = torch::autograd::grad({s2.second}, {f2}, {go.slice(1, 1, 3).to(torch::kDouble)})[0];
+    EXPECT_LT((gs1.to(torch::kDouble) - gs2).abs().max().item<double>(), 1e-5);
+
+    const auto table = torch::randint(1, 40, {64}).to(torch::kFloat);
+    const auto coeffs = torch::randn({5, 64}) * 100;
+    auto c1 = coeffs.clone().requires_grad_(true), c2 = coeffs.to(torch::kDouble).requires_grad_(true);
+    const auto q1 = smooth_quantize(c1, table), q2 = smooth_quantize(c2, table.to(torch::kDouble));
+    EXPECT_LT((q1.to(torch::kDouble) - q2).abs().max().item<double>(), 1e-3);  // values up to ~400
+    const auto gq = torch::randn({5, 64});
+    const auto h1 = torch::autograd::grad({q1}, {c1}, {gq})[0];
+    const auto h2 = torch::autograd::grad({q2}, {c2}, {gq.to(torch::kDouble)})[0];
+    EXPECT_LT((h1.to(torch::kDouble) - h2).abs().max().item<double>(), 1e-4);
 }
 
 }  // namespace
