@@ -5,6 +5,9 @@
 // BD_BENCH_MODEL (a path, e.g. one written by `bd-make-tiny-model --size b32` or
 // `--size mobilenet`), else a tiny generated CLIP. BM_Resize: the resize every view goes
 // through, forward + backward, ours (perturb/resample) against torch's interpolate.
+// BM_Jpeg: the differentiable JPEG of one square crop, forward + backward. BM_Views: one
+// step's 4 views of a square image, forward + backward (the work outside the encoder but
+// for the update).
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -13,9 +16,11 @@
 
 #include "encoders/encoder.h"
 #include "perturb/mask.h"
+#include "perturb/diff_jpeg.h"
 #include "perturb/optimizer.h"
 #include "perturb/resample.h"
 #include "perturb/settings.h"
+#include "perturb/views.h"
 #include "src/threads.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"
@@ -137,8 +142,26 @@ void BM_Resize(benchmark::State& state) {
     state.SetLabel(state.range(2) == 0 ? "resample" : "torch interpolate");
 }
 
+// args: crop side
+void BM_Jpeg(benchmark::State& state) {
+    bd::configure_threads(0);
+    auto x = torch::rand({1, 3, state.range(0), state.range(0)}).requires_grad_(true);
+    for (auto _ : state)
+        benchmark::DoNotOptimize(torch::autograd::grad({bd::differentiable_jpeg(x, 75).sum()}, {x}));
+}
+
+// args: image side
+void BM_Views(benchmark::State& state) {
+    bd::configure_threads(0);
+    auto x = torch::rand({3, state.range(0), state.range(0)}).requires_grad_(true);
+    bd::ViewSampler views(x, 224, 4, true, 1);
+    for (auto _ : state) benchmark::DoNotOptimize(torch::autograd::grad({views.sample(x).sum()}, {x}));
+}
+
 }  // namespace
 
+BENCHMARK(BM_Jpeg)->Arg(448)->Arg(896)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Views)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
 BENCHMARK(BM_Resize)->ArgsProduct({{1024}, {896, 224}, {0, 1}})->Args({4096, 896, 0})->Args({4096, 896, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_OptimizerStep)
     ->Args({4, 4, 512})
