@@ -15,7 +15,8 @@ namespace {
 // weight[first[i] + k] * input[start[i] + k] for k < first[i + 1] - first[i]. Both the
 // resize and its transpose are banded: each output reads a run of neighbouring inputs.
 struct Taps {
-    torch::Tensor first, start, weight;  // int64 [out + 1], int64 [out], float [taps]
+    std::vector<int64_t> first{0}, start;  // [out + 1], [out]
+    std::vector<float> weight;
     int64_t out = 0, in = 0;
 };
 
@@ -34,8 +35,9 @@ Taps resize_taps(int64_t in, int64_t out, ResampleFilter filter) {
     const double reach = filter == ResampleFilter::bilinear ? 1.0 : 2.0;
     const double support = scale >= 1 ? reach * scale : reach;
     const double invscale = scale >= 1 ? 1 / scale : 1;
-    std::vector<int64_t> first{0}, start;
-    std::vector<float> weight;
+    Taps t;
+    t.out = out;
+    t.in = in;
     std::vector<double> w;
     for (int64_t i = 0; i < out; ++i) {
         const double center = scale * (double(i) + 0.5);
@@ -44,47 +46,33 @@ Taps resize_taps(int64_t in, int64_t out, ResampleFilter filter) {
         w.clear();
         double total = 0;
         for (int64_t j = lo; j < hi; ++j) total += w.emplace_back(filter_at(filter, (double(j) - center + 0.5) * invscale));
-        for (double v : w) weight.push_back(float(total != 0 ? v / total : v));
-        start.push_back(lo);
-        first.push_back(int64_t(weight.size()));
+        for (double v : w) t.weight.push_back(float(total != 0 ? v / total : v));
+        t.start.push_back(lo);
+        t.first.push_back(int64_t(t.weight.size()));
     }
-    Taps t;
-    t.first = torch::tensor(first, torch::kLong);
-    t.start = torch::tensor(start, torch::kLong);
-    t.weight = torch::tensor(weight, torch::kFloat);
-    t.out = out;
-    t.in = in;
     return t;
 }
 
 // The transpose: for each input sample, the run of outputs it feeds and with what weights.
 // The runs are unbroken because each output's first and last inputs never decrease.
 Taps transposed(const Taps& t) {
-    const auto* first = t.first.data_ptr<int64_t>();
-    const auto* start = t.start.data_ptr<int64_t>();
-    const auto* weight = t.weight.data_ptr<float>();
     std::vector<int64_t> lo(size_t(t.in), t.out), hi(size_t(t.in), 0);
     for (int64_t i = 0; i < t.out; ++i)
-        for (int64_t j = start[i]; j < start[i] + first[i + 1] - first[i]; ++j) {
+        for (int64_t j = t.start[i]; j < t.start[i] + t.first[i + 1] - t.first[i]; ++j) {
             lo[size_t(j)] = std::min(lo[size_t(j)], i);
             hi[size_t(j)] = std::max(hi[size_t(j)], i + 1);
         }
-    std::vector<int64_t> tfirst{0}, tstart(size_t(t.in));
-    std::vector<float> tweight;
-    for (int64_t j = 0; j < t.in; ++j) {
-        tstart[size_t(j)] = lo[size_t(j)] < hi[size_t(j)] ? lo[size_t(j)] : 0;
-        for (int64_t i = lo[size_t(j)]; i < hi[size_t(j)]; ++i) {
-            const int64_t k = j - start[i];
-            tweight.push_back(k >= 0 && k < first[i + 1] - first[i] ? weight[first[i] + k] : 0.0f);
-        }
-        tfirst.push_back(int64_t(tweight.size()));
-    }
     Taps r;
-    r.first = torch::tensor(tfirst, torch::kLong);
-    r.start = torch::tensor(tstart, torch::kLong);
-    r.weight = torch::tensor(tweight, torch::kFloat);
     r.out = t.in;
     r.in = t.out;
+    for (int64_t j = 0; j < t.in; ++j) {
+        r.start.push_back(lo[size_t(j)] < hi[size_t(j)] ? lo[size_t(j)] : 0);
+        for (int64_t i = lo[size_t(j)]; i < hi[size_t(j)]; ++i) {
+            const int64_t k = j - t.start[i];
+            r.weight.push_back(k >= 0 && k < t.first[i + 1] - t.first[i] ? t.weight[t.first[i] + k] : 0.0f);
+        }
+        r.first.push_back(int64_t(r.weight.size()));
+    }
     return r;
 }
 
@@ -93,9 +81,9 @@ torch::Tensor apply_along_rows(const torch::Tensor& x, const Taps& t) {
     const auto src = x.contiguous();
     const int64_t rows = src.size(0), in = src.size(1);
     auto dst = torch::empty({rows, t.out}, src.options());
-    const auto* first = t.first.data_ptr<int64_t>();
-    const auto* start = t.start.data_ptr<int64_t>();
-    const auto* weight = t.weight.data_ptr<float>();
+    const int64_t* first = t.first.data();
+    const int64_t* start = t.start.data();
+    const float* weight = t.weight.data();
     const float* s = src.data_ptr<float>();
     float* d = dst.data_ptr<float>();
     at::parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, t.out)), [&](int64_t r0, int64_t r1) {
@@ -121,9 +109,9 @@ torch::Tensor apply_along_columns(const torch::Tensor& x, const Taps& t) {
     const auto src = x.contiguous();
     const int64_t planes = src.size(0), in = src.size(1), width = src.size(2);
     auto dst = torch::empty({planes, t.out, width}, src.options());
-    const auto* first = t.first.data_ptr<int64_t>();
-    const auto* start = t.start.data_ptr<int64_t>();
-    const auto* weight = t.weight.data_ptr<float>();
+    const int64_t* first = t.first.data();
+    const int64_t* start = t.start.data();
+    const float* weight = t.weight.data();
     const float* s = src.data_ptr<float>();
     float* d = dst.data_ptr<float>();
     at::parallel_for(0, planes * t.out, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, width)), [&](int64_t b, int64_t e) {
@@ -159,36 +147,28 @@ torch::Tensor apply_2d(const torch::Tensor& x, const Taps& along_h, const Taps& 
     return y.view({n, c, along_h.out, along_w.out});
 }
 
+// A resize that adds no rows runs its column pass first (apply_2d); its gradient the other way.
+bool shrinks(int64_t in_rows, int64_t out_rows) { return out_rows <= in_rows; }
+
 struct ResampleFunction : public torch::autograd::Function<ResampleFunction> {
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, int64_t h,
                                  int64_t w, int64_t filter) {
+        // The backward pass rebuilds its taps from the sizes: cheap, and a resize without a
+        // gradient (metrics, the clean image's framing) never builds them.
+        ctx->saved_data["in_h"] = x.size(2);
+        ctx->saved_data["in_w"] = x.size(3);
+        ctx->saved_data["filter"] = filter;
         const auto f = ResampleFilter(filter);
-        const Taps th = resize_taps(x.size(2), h, f), tw = resize_taps(x.size(3), w, f);
-        const Taps bh = transposed(th), bw = transposed(tw);
-        const bool columns_first = h <= x.size(2);
-        ctx->saved_data["h"] = torch::IValue(std::vector<torch::Tensor>{bh.first, bh.start, bh.weight});
-        ctx->saved_data["w"] = torch::IValue(std::vector<torch::Tensor>{bw.first, bw.start, bw.weight});
-        ctx->saved_data["columns_first"] = columns_first;
-        return apply_2d(x, th, tw, columns_first);
+        return apply_2d(x, resize_taps(x.size(2), h, f), resize_taps(x.size(3), w, f), shrinks(x.size(2), h));
     }
 
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                    torch::autograd::variable_list grads) {
-        auto unpack = [&](const char* key, int64_t out, int64_t in) {
-            const auto v = ctx->saved_data[key].toTensorVector();
-            Taps t;
-            t.first = v[0];
-            t.start = v[1];
-            t.weight = v[2];
-            t.out = out;
-            t.in = in;
-            return t;
-        };
         const auto& g = grads[0];
-        const int64_t H = ctx->saved_data["h"].toTensorVector()[0].numel() - 1;
-        const int64_t W = ctx->saved_data["w"].toTensorVector()[0].numel() - 1;
-        const bool columns_first = ctx->saved_data["columns_first"].toBool();
-        const auto gx = apply_2d(g, unpack("h", H, g.size(2)), unpack("w", W, g.size(3)), !columns_first);
+        const int64_t in_h = ctx->saved_data["in_h"].toInt(), in_w = ctx->saved_data["in_w"].toInt();
+        const auto f = ResampleFilter(ctx->saved_data["filter"].toInt());
+        const auto gx = apply_2d(g, transposed(resize_taps(in_h, g.size(2), f)),
+                                 transposed(resize_taps(in_w, g.size(3), f)), !shrinks(in_h, g.size(2)));
         return {gx, torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
 };
