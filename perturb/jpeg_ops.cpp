@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <array>
 #include <cmath>
 
 namespace bd {
@@ -15,18 +16,36 @@ bool fused(const torch::Tensor& t) { return t.device().is_cpu() && t.scalar_type
 
 constexpr int64_t kGrain = 8192;  // pixels per task: enough work to be worth a thread
 
-// Channel k of the input: plane k of `first`, or of `rest` after first's channels.
-struct Planes {
-    const float* p[3];
-    static Planes of(const torch::Tensor& first, const torch::Tensor& rest, int64_t n, int64_t hw) {
-        Planes in{};
-        const int64_t c1 = first.size(1);
-        for (int64_t k = 0; k < 3; ++k)
-            in.p[k] = k < c1 ? first.data_ptr<float>() + (n * c1 + k) * hw
-                             : rest.data_ptr<float>() + (n * (3 - c1) + k - c1) * hw;
-        return in;
-    }
+// The three channel planes of image n of a pair of [N, C, H, W] tensors that hold
+// channels [0, split) and [split, 3) (hw = H * W): inputs and outputs, values and gradients
+// all come in such pairs.
+std::array<float*, 3> channel_planes(const torch::Tensor& a, const torch::Tensor& b, int64_t split, int64_t n,
+                                     int64_t hw) {
+    std::array<float*, 3> planes{};
+    for (int64_t c = 0; c < 3; ++c)
+        planes[size_t(c)] = c < split ? a.data_ptr<float>() + (n * split + c) * hw
+                                      : b.data_ptr<float>() + (n * (3 - split) + c - split) * hw;
+    return planes;
+}
+
+// A DCT coefficient over its table entry: the nearest integer (half to even, as
+// torch::round) and what rounding drops.
+struct Rounded {
+    float level, rest;
 };
+Rounded rounded(float coeff, float table) {
+    const float q = coeff / table;
+    const float level = std::nearbyint(q);
+    return {level, q - level};
+}
+
+// fn(i, k) for every coefficient i of [blocks, 64], k = i % 64 its table entry.
+template <class Fn>
+void for_each_coefficient(int64_t blocks, const Fn& fn) {
+    at::parallel_for(0, blocks, kGrain / 64, [&](int64_t b0, int64_t b1) {
+        for (int64_t i = b0 * 64; i < b1 * 64; ++i) fn(i, i % 64);
+    });
+}
 
 struct MixFunction : public torch::autograd::Function<MixFunction> {
     // Outputs: channels [0, split) and [split, 3), as two tensors, so that a caller using
@@ -43,15 +62,12 @@ struct MixFunction : public torch::autograd::Function<MixFunction> {
         auto pass = mix.clamp01 ? torch::empty({n, 3, h, w}, first.options().dtype(torch::kBool)) : torch::Tensor();
         bool* ps = mix.clamp01 ? pass.data_ptr<bool>() : nullptr;
         for (int64_t b = 0; b < n; ++b) {
-            const auto in = Planes::of(first, rest, b, hw);
-            float* dst[3];
-            for (int64_t c = 0; c < 3; ++c)
-                dst[c] = c < split ? out_a.data_ptr<float>() + (b * split + c) * hw
-                                   : out_b.data_ptr<float>() + (b * (3 - split) + c - split) * hw;
+            const auto in = channel_planes(first, rest, first.size(1), b, hw);
+            const auto dst = channel_planes(out_a, out_b, split, b, hw);
             bool* pb = ps ? ps + b * 3 * hw : nullptr;
             at::parallel_for(0, hw, kGrain, [&](int64_t i0, int64_t i1) {
                 for (int64_t i = i0; i < i1; ++i) {
-                    const float x0 = in.p[0][i], x1 = in.p[1][i], x2 = in.p[2][i];
+                    const float x0 = in[0][i], x1 = in[1][i], x2 = in[2][i];
                     for (int c = 0; c < 3; ++c) {
                         float v = mix.matrix[3 * c] * x0 + mix.matrix[3 * c + 1] * x1 + mix.matrix[3 * c + 2] * x2 +
                                   mix.bias[c];
@@ -66,7 +82,6 @@ struct MixFunction : public torch::autograd::Function<MixFunction> {
         }
         ctx->saved_data["matrix"] = std::vector<double>(mix.matrix.begin(), mix.matrix.end());
         ctx->saved_data["c1"] = first.size(1);
-        ctx->saved_data["has_rest"] = rest.size(1) > 0;
         ctx->saved_data["split"] = split;
         ctx->save_for_backward({pass});
         return {out_a, out_b};
@@ -88,14 +103,8 @@ struct MixFunction : public torch::autograd::Function<MixFunction> {
         float mt[9];
         for (int i = 0; i < 9; ++i) mt[i] = float(m[size_t(i)]);
         for (int64_t b = 0; b < n; ++b) {
-            float* dst[3];
-            for (int64_t k = 0; k < 3; ++k)
-                dst[k] = k < c1 ? gfirst.data_ptr<float>() + (b * c1 + k) * hw
-                                : grest.data_ptr<float>() + (b * (3 - c1) + k - c1) * hw;
-            const float* src[3];
-            for (int64_t c = 0; c < 3; ++c)
-                src[c] = c < split ? ga.data_ptr<float>() + (b * split + c) * hw
-                                   : gb_all.data_ptr<float>() + (b * (3 - split) + c - split) * hw;
+            const auto dst = channel_planes(gfirst, grest, c1, b, hw);
+            const auto src = channel_planes(ga, gb_all, split, b, hw);
             const bool* pb = ps ? ps + b * 3 * hw : nullptr;
             at::parallel_for(0, hw, kGrain, [&](int64_t i0, int64_t i1) {
                 for (int64_t i = i0; i < i1; ++i) {
@@ -105,8 +114,7 @@ struct MixFunction : public torch::autograd::Function<MixFunction> {
                 }
             });
         }
-        return {gfirst, ctx->saved_data["has_rest"].toBool() ? grest : torch::Tensor(), torch::Tensor(),
-                torch::Tensor()};
+        return {gfirst, grest, torch::Tensor(), torch::Tensor()};
     }
 };
 
@@ -118,14 +126,9 @@ struct QuantizeFunction : public torch::autograd::Function<QuantizeFunction> {
         const float* c = coeffs.data_ptr<float>();
         const float* t = table.data_ptr<float>();
         float* o = out.data_ptr<float>();
-        at::parallel_for(0, coeffs.size(0), kGrain / 64, [&](int64_t b0, int64_t b1) {
-            for (int64_t b = b0; b < b1; ++b)
-                for (int64_t k = 0; k < 64; ++k) {
-                    const float q = c[b * 64 + k] / t[k];
-                    const float r = std::nearbyint(q);  // half to even, as torch::round
-                    const float d = q - r;
-                    o[b * 64 + k] = (r + d * d * d) * t[k];
-                }
+        for_each_coefficient(coeffs.size(0), [&](int64_t i, int64_t k) {
+            const auto r = rounded(c[i], t[k]);
+            o[i] = (r.level + r.rest * r.rest * r.rest) * t[k];
         });
         ctx->save_for_backward({coeffs, table});
         return out;
@@ -141,14 +144,10 @@ struct QuantizeFunction : public torch::autograd::Function<QuantizeFunction> {
         const float* t = table.data_ptr<float>();
         const float* gp = g.data_ptr<float>();
         float* o = gc.data_ptr<float>();
-        at::parallel_for(0, coeffs.size(0), kGrain / 64, [&](int64_t b0, int64_t b1) {
-            for (int64_t b = b0; b < b1; ++b)
-                for (int64_t k = 0; k < 64; ++k) {
-                    // d/dc of (r + d^3) t with d = c / t - r and r held: 3 d^2.
-                    const float q = c[b * 64 + k] / t[k];
-                    const float d = q - std::nearbyint(q);
-                    o[b * 64 + k] = gp[b * 64 + k] * 3.0f * d * d;
-                }
+        for_each_coefficient(coeffs.size(0), [&](int64_t i, int64_t k) {
+            // d/dc of (level + rest^3) t, with rest = c / t - level and the level held: 3 rest^2.
+            const float rest = rounded(c[i], t[k]).rest;
+            o[i] = gp[i] * 3.0f * rest * rest;
         });
         return {gc, torch::Tensor()};
     }
