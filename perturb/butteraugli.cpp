@@ -6,6 +6,7 @@
 #include <cmath>
 #include <memory>
 #include <thread>
+#include <utility>
 
 #ifdef BD_HAVE_BUTTERAUGLI
 #include <jxl/butteraugli.h>
@@ -99,11 +100,20 @@ void copy_rows(const JxlButteraugliResult* result, uint32_t from, uint32_t to, t
     for (uint32_t y = from; y < to; ++y, dst += w) std::copy(map + size_t(y) * stride, map + size_t(y) * stride + w, dst);
 }
 
-Visibility compare_in_bands(const torch::Tensor& a, const torch::Tensor& b, int64_t band_rows, int64_t margin) {
+// A comparison known by its distance map alone: the norms from the map.
+Visibility from_distmap(torch::Tensor distmap, bool with_distmap) {
+    Visibility v;
+    v.max_norm = distmap.max().item<double>();
+    v.norm3 = butteraugli_3norm(distmap);
+    if (with_distmap) v.distmap = std::move(distmap);
+    return v;
+}
+
+// The [H, W] distance map, compared band by band.
+torch::Tensor distmap_in_bands(const torch::Tensor& a, const torch::Tensor& b, int64_t band_rows, int64_t margin) {
     const int64_t h = a.size(1), w = a.size(2);
     Comparator comparator;
-    Visibility v;
-    v.distmap = torch::empty({h, w}, torch::kFloat);
+    auto distmap = torch::empty({h, w}, torch::kFloat);
     // Bands start on even rows: butteraugli's half-resolution pass then sees the same
     // pixel pairs as it does in the whole image.
     margin += margin % 2;
@@ -112,11 +122,9 @@ Visibility compare_in_bands(const torch::Tensor& a, const torch::Tensor& b, int6
         const int64_t bottom = std::min(h, top + band_rows);
         const int64_t from = std::max<int64_t>(0, top - margin), to = std::min(h, bottom + margin);
         const auto result = comparator.compare(a.slice(1, from, to), b.slice(1, from, to));
-        copy_rows(result.get(), uint32_t(top - from), uint32_t(bottom - from), v.distmap, top);
+        copy_rows(result.get(), uint32_t(top - from), uint32_t(bottom - from), distmap, top);
     }
-    v.max_norm = v.distmap.max().item<double>();
-    v.norm3 = butteraugli_3norm(v.distmap);
-    return v;
+    return distmap;
 }
 
 // One comparison of two opaque images; the distance map when asked for. Large images go
@@ -125,11 +133,8 @@ Visibility compare_in_bands(const torch::Tensor& a, const torch::Tensor& b, int6
 Visibility compare_opaque(const torch::Tensor& a, const torch::Tensor& b, bool with_distmap) {
     const int64_t h = a.size(1), w = a.size(2);
     const int64_t band_rows = std::max<int64_t>(kButteraugliBandMargin, kButteraugliBandPixels / w);
-    if (h > band_rows + 2 * kButteraugliBandMargin) {
-        auto v = compare_in_bands(a, b, band_rows, kButteraugliBandMargin);
-        if (!with_distmap) v.distmap = torch::Tensor();
-        return v;
-    }
+    if (h > band_rows + 2 * kButteraugliBandMargin)
+        return from_distmap(distmap_in_bands(a, b, band_rows, kButteraugliBandMargin), with_distmap);
     Comparator comparator;
     const auto result = comparator.compare(a, b);
     Visibility v;
@@ -142,12 +147,16 @@ Visibility compare_opaque(const torch::Tensor& a, const torch::Tensor& b, bool w
     return v;
 }
 
+void check_pair(const torch::Tensor& a, const torch::Tensor& b) {
+    TORCH_CHECK(a.dim() == 3 && a.sizes() == b.sizes() && (a.size(0) == 1 || a.size(0) == 3),
+                "butteraugli: expected two [C, H, W] images of one shape with C = 1 or 3");
+}
+
 }  // namespace
 
 Visibility butteraugli(const torch::Tensor& a, const torch::Tensor& b, bool with_distmap,
                        const torch::Tensor& alpha) {
-    TORCH_CHECK(a.dim() == 3 && a.sizes() == b.sizes() && (a.size(0) == 1 || a.size(0) == 3),
-                "butteraugli: expected two [C, H, W] images of one shape with C = 1 or 3");
+    check_pair(a, b);
     if (a.size(1) < 8 || a.size(2) < 8) return {};
     if (!alpha.defined()) return compare_opaque(a, b, with_distmap);
     // As libjxl's butteraugli_main judges transparency: over black and over white, the
@@ -156,19 +165,13 @@ Visibility butteraugli(const torch::Tensor& a, const torch::Tensor& b, bool with
     const auto ca = a.detach().to(torch::kCPU, torch::kFloat), cb = b.detach().to(torch::kCPU, torch::kFloat);
     const auto black = compare_opaque(ca * al, cb * al, true);
     const auto white = compare_opaque(ca * al + (1 - al), cb * al + (1 - al), true);
-    Visibility v;
-    v.distmap = torch::max(black.distmap, white.distmap);
-    v.max_norm = v.distmap.max().item<double>();
-    v.norm3 = butteraugli_3norm(v.distmap);
-    if (!with_distmap) v.distmap = torch::Tensor();
-    return v;
+    return from_distmap(torch::max(black.distmap, white.distmap), with_distmap);
 }
 
 Visibility butteraugli_in_bands(const torch::Tensor& a, const torch::Tensor& b, int64_t band_rows, int64_t margin) {
-    TORCH_CHECK(a.dim() == 3 && a.sizes() == b.sizes() && (a.size(0) == 1 || a.size(0) == 3),
-                "butteraugli: expected two [C, H, W] images of one shape with C = 1 or 3");
+    check_pair(a, b);
     TORCH_CHECK(band_rows >= 8 && margin >= 0, "butteraugli: bad band");
-    return compare_in_bands(a, b, band_rows, margin);
+    return from_distmap(distmap_in_bands(a, b, band_rows, margin), true);
 }
 
 #else
