@@ -136,7 +136,8 @@ struct Member {
 };
 
 // What `member` makes of the protected image `upright` (and of it after a JPEG re-encode at
-// quality 75 and a 50 % downscale), against its aim and its clean output.
+// quality 75 and a 50 % downscale, given when the member has a target or is a latent),
+// against its aim and its clean output.
 EncoderMetrics measure_member(Member& member, const torch::Tensor& upright, const torch::Tensor& jpeg75,
                               const torch::Tensor& half, const EncoderAim& aim, const torch::Tensor& clean) {
     EncoderMetrics m;
@@ -226,9 +227,15 @@ struct Protector::State {
         m.butteraugli_3norm = v.norm3;
         m.colour_shift = v.colour_shift;
         const auto upright = orient(b, original.metadata.orientation);
-        const auto jpeg75 = as_jpeg75(upright);
-        const auto half = resize_to(upright.unsqueeze(0), std::max<int64_t>(1, upright.size(1) / 2),
-                                    std::max<int64_t>(1, upright.size(2) / 2)).squeeze(0);
+        // The JPEG re-encode and the downscale only when an encoder is measured on them (a
+        // target, or a latent): a full-resolution encode and decode is not free.
+        bool robustness = false;
+        for (size_t i = 0; i < members.size(); ++i)
+            robustness = robustness || members[i].latent() || aim.members[i].target.defined();
+        const auto jpeg75 = robustness ? as_jpeg75(upright) : torch::Tensor();
+        const auto half = robustness ? resize_to(upright.unsqueeze(0), std::max<int64_t>(1, upright.size(1) / 2),
+                                                 std::max<int64_t>(1, upright.size(2) / 2)).squeeze(0)
+                                     : torch::Tensor();
         for (size_t i = 0; i < members.size(); ++i) {
             auto e = measure_member(members[i], upright, jpeg75, half, aim.members[i], clean[i]);
             // Encoders without text aim at the anchors (or away from themselves), whatever the concept.
