@@ -48,20 +48,21 @@ TorchScriptEncoder::TorchScriptEncoder(const std::string& model_path, const std:
     else if (!module_.find_method("forward")) throw ModelError(model_path + ": module has neither encode_image nor forward");
     for (auto p : module_.parameters()) p.set_requires_grad(false);
     module_.eval();
-    try {
-        torch::NoGradGuard no_grad;
-        auto probe = encode_images(torch::zeros({1, 3, size_, size_}));
-        if (probe.dim() != 2 || probe.size(0) != 1) throw ModelError(model_path + ": output is not [N, D]");
-        if (dim_ && dim_ != probe.size(1)) throw ModelError(sidecar_path + ": embed_dim disagrees with the module");
-        dim_ = probe.size(1);
-    } catch (const c10::Error& e) {
-        throw ModelError(model_path + ": running the module failed: " + e.what_without_backtrace());
-    }
-    // A seeded image, not zeros: a layout bug must show in the embedding.
+    // One probe, a seeded image rather than zeros so a layout bug would show in it: the
+    // output's shape, then the reference the channels-last layout must reproduce.
     auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
     const auto probe = at::rand({2, 3, size_, size_}, gen, torch::kFloat);
     torch::NoGradGuard no_grad;
-    try_channels_last(probe, encode_images(probe));
+    torch::Tensor plain;
+    try {
+        plain = encode_images(probe);
+        if (plain.dim() != 2 || plain.size(0) != 2) throw ModelError(model_path + ": output is not [N, D]");
+        if (dim_ && dim_ != plain.size(1)) throw ModelError(sidecar_path + ": embed_dim disagrees with the module");
+        dim_ = plain.size(1);
+    } catch (const c10::Error& e) {
+        throw ModelError(model_path + ": running the module failed: " + e.what_without_backtrace());
+    }
+    try_channels_last(probe, plain);
 }
 
 void TorchScriptEncoder::set_conv_layout(torch::MemoryFormat format) {
