@@ -214,9 +214,7 @@ bd_status bd_open_ensemble(const char* const* models, const float* weights, size
         std::vector<bd::ModelChoice> choices;
         for (size_t i = 0; i < count; ++i) {
             if (!models[i] || !*models[i]) invalid("bd_open: model is NULL or empty");
-            const float w = weights ? weights[i] : 1.0f;
-            if (!(w > 0) || !std::isfinite(w)) invalid("bd_open: weight of " + std::string(models[i]) + " must be positive");
-            choices.push_back({models[i], w});
+            choices.push_back({models[i], weights ? weights[i] : 1.0f});  // Protector::open checks the weights
         }
         auto ctx = std::make_unique<bd_context>();
         ctx->protector = bd::Protector::open(choices, device && *device ? device : "auto");

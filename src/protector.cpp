@@ -340,9 +340,11 @@ std::unique_ptr<Protector> Protector::open(const std::vector<ModelChoice>& model
     std::unique_ptr<Protector> p(new Protector());
     auto& st = *p->state_;
     st.device = parse_device(device);
-    for (const auto& choice : models) {
+    // Every weight before any model: a bad one costs no load.
+    for (const auto& choice : models)
         if (!(choice.weight > 0) || !std::isfinite(choice.weight))
             throw std::invalid_argument("model weight for '" + choice.model + "' must be a positive number");
+    for (const auto& choice : models) {
         Member m;
         m.model = choice.model;
         m.weight = choice.weight;

@@ -398,6 +398,11 @@ static void test_ensemble(const char *clip, const char *vae) {
     models[0] = clip;
     models[1] = vae;
     CHECK_INVALID(bd_open_ensemble(models, NULL, 0, "cpu", &ctx), NULL);
+    {
+        const float bad_weights[2] = {1.0f, 0.0f};
+        CHECK_INVALID(bd_open_ensemble(models, bad_weights, 2, "cpu", &ctx), NULL);
+        CHECK(ctx == NULL);
+    }
     CHECK(bd_open_ensemble(models, weights, 2, "cpu", &ctx) == BD_OK);
     if (!ctx) {
         fprintf(stderr, "bd_open_ensemble: %s\n", bd_last_error(NULL));
