@@ -15,9 +15,9 @@ namespace {
 // a - b in double one slice of the first dimension at a time: exact for float k/255 values
 // without double copies of a whole 12-megapixel image.
 template <class Fold>
-double fold_differences(const torch::Tensor& a, const torch::Tensor& b, double init, Fold fold) {
+double fold_differences(const torch::Tensor& a, const torch::Tensor& b, Fold fold) {
     const auto bb = b.expand_as(a);
-    double acc = init;
+    double acc = 0;
     for (int64_t i = 0; i < a.size(0); ++i) acc = fold(acc, a[i].to(torch::kDouble) - bb[i].to(torch::kDouble));
     return acc;
 }
@@ -27,14 +27,14 @@ double fold_differences(const torch::Tensor& a, const torch::Tensor& b, double i
 double linf_255(const torch::Tensor& a, const torch::Tensor& b) {
     // In double and rounded to 1e-4: float32 k/255 values would otherwise report 8.00001
     // for a change of exactly 8 levels.
-    const double v = fold_differences(a, b, 0.0, [](double acc, const torch::Tensor& d) {
+    const double v = fold_differences(a, b, [](double acc, const torch::Tensor& d) {
         return std::max(acc, d.abs().max().item<double>());
     }) * 255.0;
     return std::round(v * 1e4) / 1e4;
 }
 
 double psnr(const torch::Tensor& a, const torch::Tensor& b) {
-    const double mse = fold_differences(a, b, 0.0, [](double acc, const torch::Tensor& d) {
+    const double mse = fold_differences(a, b, [](double acc, const torch::Tensor& d) {
         return acc + d.pow(2).sum().item<double>();
     }) / double(a.numel());
     if (mse <= 0) return std::numeric_limits<double>::infinity();

@@ -133,9 +133,10 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
         s.schedule = std::make_unique<StepSchedule>(settings.steps, settings.early_stop);
         for (size_t m = 0; m < members.size(); ++m) {
             MemberState ms;
+            const bool latent = is_latent(*members[m].encoder);
             ms.aim = resolve_aim(members[m], item.aims[m], s.x, settings.mode);
-            ms.paired = is_latent(*members[m].encoder) && !ms.aim.target.defined();
-            if (is_latent(*members[m].encoder)) ms.scale = latent_scale(members[m], s.x);
+            ms.paired = latent && !ms.aim.target.defined();
+            if (latent) ms.scale = latent_scale(members[m], s.x);
             // Each member its own view sequence, seeded apart, so adding a member does not
             // change the views another one sees.
             ms.views = std::make_unique<ViewSampler>(s.x, view_size(members[m]), settings.views,

@@ -30,7 +30,8 @@ struct PerturbSettings {
 
 // intensity: low | default | high (an L-inf cap and a visibility target); quality: fast |
 // default | slow. epsilon255 > 0, steps > 0 and visibility >= 0 (0 = L-inf only) override
-// the presets; a preset may stop early, a given number of steps always runs in full. Throws std::invalid_argument naming a bad value.
+// the presets; a preset may stop early, a given number of steps always runs in full.
+// Throws std::invalid_argument naming a bad value.
 PerturbSettings make_settings(const std::string& mode, const std::string& intensity,
                               float epsilon255, const std::string& quality, int steps,
                               uint64_t seed, float visibility = -1);

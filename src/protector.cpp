@@ -1,5 +1,6 @@
 #include "src/protector.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
@@ -365,10 +366,9 @@ void Protector::check(const ProtectSettings& settings) const {
     if (settings.mode == "cloak") return;
     const auto& members = state_->members;
     const bool anchors = !settings.target_images.empty();
-    bool any_text = false;
-    for (const auto& m : members) any_text = any_text || m.encoder->has_text();
-    bool all_text = true;
-    for (const auto& m : members) all_text = all_text && m.encoder->has_text();
+    const auto has_text = [](const Member& m) { return m.encoder->has_text(); };
+    const bool any_text = std::any_of(members.begin(), members.end(), has_text);
+    const bool all_text = std::all_of(members.begin(), members.end(), has_text);
     if (!settings.target.empty() && anchors && all_text)
         throw std::invalid_argument("give --target or --target-image, not both (both only when an encoder without "
                                     "text, such as a VAE, is in the ensemble: it takes the anchors)");
