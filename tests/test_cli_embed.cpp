@@ -17,6 +17,7 @@
 #include "src/download.h"
 #include "src/image_io.h"
 #include "util/http_server.h"
+#include "util/run_cli.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"
 
@@ -141,7 +142,7 @@ TEST_F(Cli, BareCheckpointUsesTheInstalledVocabulary) {
     const std::string where = prefix + "/share/belladonna/clip/bpe_simple_vocab_16e6.txt.gz";
     EXPECT_NE(err.find(where), std::string::npos) << "names where it looked: " << err;
     EXPECT_NE(err.find(dir_->file("bare")), std::string::npos) << "names the checkpoint's folder: " << err;
-    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+    EXPECT_EQ(bd::test::line_count(err), 1u) << err;
 
     fs::create_directories(prefix + "/share/belladonna/clip");
     fs::copy_file(bd::test::clip_vocab_path(), where);
@@ -183,7 +184,7 @@ TEST_F(Cli, BadImageFailsAloneWithOneLine) {
                        " " + quote(dir_->file("a.png")));
     EXPECT_EQ(r.rc, 1);
     EXPECT_EQ(r.err.rfind(dir_->file("broken.png") + ": ", 0), 0u) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(bd::test::line_count(r.err), 1u) << r.err;
     const auto j = nlohmann::json::parse(r.out);
     ASSERT_EQ(j.at("embeddings").size(), 1u);
     EXPECT_EQ(j["embeddings"][0]["input"], dir_->file("a.png"));

@@ -508,7 +508,7 @@ TEST_F(E2E, UsageErrorsAndModelErrors) {
         Outcome r = run_bd(c.args, tmp() + "/logusage");
         EXPECT_EQ(r.status, c.status) << c.args.back() << ": " << r.err;
         EXPECT_NE(r.err.find(c.words), std::string::npos) << r.err;
-        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+        EXPECT_EQ(bd::test::line_count(r.err), 1u) << "one line: " << r.err;
     }
     EXPECT_FALSE(fs::exists(out)) << "a refused command wrote nothing";
 }

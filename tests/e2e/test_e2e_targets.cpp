@@ -27,8 +27,6 @@ std::map<std::string, std::vector<uint8_t>> files_below(const std::string& dir) 
     return out;
 }
 
-size_t lines(const std::string& s) { return size_t(std::count(s.begin(), s.end(), '\n')); }
-
 class Targets : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
@@ -83,7 +81,7 @@ TEST_F(Targets, TargetImageThatIsAlsoAnInputIsRefused) {
         const auto r = run_belladonna(args("overlap", {"--target-image", anchor}));
         EXPECT_EQ(r.status, 2) << anchor << ": " << r.err;
         EXPECT_NE(r.err.find("is also an input"), std::string::npos) << r.err;
-        EXPECT_EQ(lines(r.err), 1u) << r.err;
+        EXPECT_EQ(bd::test::line_count(r.err), 1u) << r.err;
     }
     // The paths after the flag are anchors: with nothing else, no INPUT is left.
     const auto r = run_belladonna({"protect", "-o", d_->file("overlap"), "--model", model_, "--target-image",
@@ -107,7 +105,7 @@ TEST_F(Targets, QuietStillReportsEachFailure) {
     const auto r = run_belladonna({"protect", in.path(), "-o", in.file("out"), "--model", model_, "--device", "cpu",
                                    "--steps", "1", "--target", "cat", "--quiet"});
     EXPECT_EQ(r.status, 1) << r.err;
-    EXPECT_EQ(lines(r.err), 2u) << r.err;
+    EXPECT_EQ(bd::test::line_count(r.err), 2u) << r.err;
     EXPECT_NE(r.err.find("broken.png"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("empty.jpg"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find("good.png"), std::string::npos) << "quiet: no line for a success\n" << r.err;
@@ -121,7 +119,7 @@ TEST_F(Targets, ConceptWithImageOnlyModelIsAUsageError) {
         std::replace(a.begin(), a.end(), model_, image_only_);
         const auto r = run_belladonna(a);
         EXPECT_EQ(r.status, 2) << r.err;
-        EXPECT_EQ(lines(r.err), 1u) << r.err;
+        EXPECT_EQ(bd::test::line_count(r.err), 1u) << r.err;
         EXPECT_NE(r.err.find("no text tower"), std::string::npos) << r.err;
         EXPECT_NE(r.err.find("--target-image"), std::string::npos) << r.err;
         EXPECT_FALSE(fs::exists(d_->file("textless")));

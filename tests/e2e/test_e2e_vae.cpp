@@ -21,8 +21,6 @@ using nlohmann::json;
 
 namespace {
 
-size_t lines(const std::string& s) { return size_t(std::count(s.begin(), s.end(), '\n')); }
-
 class VaeProtect : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
@@ -100,7 +98,7 @@ TEST_F(VaeProtect, AloneWithAConceptIsAUsageError) {
         a.insert(a.end(), extra.begin(), extra.end());
         const auto r = run_belladonna(a);
         EXPECT_EQ(r.status, 2) << r.err;
-        EXPECT_EQ(lines(r.err), 1u) << r.err;
+        EXPECT_EQ(bd::test::line_count(r.err), 1u) << r.err;
         EXPECT_NE(r.err.find("--target-image"), std::string::npos) << r.err;
         EXPECT_NE(r.err.find("CLIP"), std::string::npos) << r.err;
         EXPECT_FALSE(fs::exists(d_->file("concept")));

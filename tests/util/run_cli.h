@@ -1,6 +1,7 @@
 // Runs the real `belladonna` ($BD_BIN_DIR/belladonna) as a child process.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -13,5 +14,8 @@ struct CliOutcome {
 
 // `args` after the program name; `env` are extra NAME=VALUE entries for the child.
 CliOutcome run_belladonna(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+
+// Lines in a child's output (its newlines): errors must be one line each.
+inline size_t line_count(const std::string& s) { return size_t(std::count(s.begin(), s.end(), '\n')); }
 
 }  // namespace bd::test
