@@ -1,5 +1,6 @@
 #include "perturb/diff_jpeg.h"
 
+#include "perturb/jpeg_blocks.h"
 #include "perturb/jpeg_ops.h"
 
 #include <cmath>
@@ -54,16 +55,10 @@ const ChannelMix kToRgb{{1.0f / 255, 0.0f, 1.402f / 255, 1.0f / 255, -0.344136f 
                         {128.0f / 255, 128.0f / 255, 128.0f / 255},
                         true};
 
-// [N, H, W] (H, W multiples of 8) in level-shifted 0..255 units -> quantised and back.
-// table: [64], dct: [64, 64] (dct_matrix).
-torch::Tensor compress_plane(const torch::Tensor& plane, const torch::Tensor& table,
-                             const torch::Tensor& dct) {
-    const int64_t n = plane.size(0), h = plane.size(1), w = plane.size(2);
-    auto blocks = plane.reshape({n, h / 8, 8, w / 8, 8}).permute({0, 1, 3, 2, 4}).reshape({-1, 64});
-    auto coeffs = torch::matmul(blocks, dct.t());
-    coeffs = smooth_quantize(coeffs, table);
-    auto back = torch::matmul(coeffs, dct);
-    return back.view({n, h / 8, w / 8, 8, 8}).permute({0, 1, 3, 2, 4}).reshape({n, h, w});
+// Blocks [B, 64] (level-shifted 0..255 units) quantised and back. table: [64], dct: [64, 64]
+// (dct_matrix).
+torch::Tensor compress_blocks(const torch::Tensor& blocks, const torch::Tensor& table, const torch::Tensor& dct) {
+    return torch::matmul(smooth_quantize(torch::matmul(blocks, dct.t()), table), dct);
 }
 
 }  // namespace
@@ -76,23 +71,22 @@ torch::Tensor differentiable_jpeg(const torch::Tensor& rgb, int quality, bool su
     const int64_t ph = (block - h % block) % block, pw = (block - w % block) % block;
     auto x = (ph || pw) ? F::pad(rgb, F::PadFuncOptions({0, pw, 0, ph}).mode(torch::kReplicate)) : rgb;
 
-    auto [luma, chroma] = mix_channels(x, {}, kToYcc, 1);  // [N, 1, H, W] Y - 128, [N, 2, H, W] Cb, Cr
-    auto y = luma.squeeze(1);
-
+    const int64_t n = x.size(0), xh = x.size(2), xw = x.size(3);
     const auto dct = dct_matrix(opts);
     const auto luma_q = quant_table(kLumaTable, quality, opts);
     const auto chroma_q = quant_table(kChromaTable, quality, opts);
-    y = compress_plane(y, luma_q, dct);
-
-    if (subsample_chroma) chroma = F::avg_pool2d(chroma, F::AvgPool2dFuncOptions(2));
-    const int64_t ch = chroma.size(2), cw = chroma.size(3);
-    chroma = compress_plane(chroma.reshape({-1, ch, cw}), chroma_q, dct).view({-1, 2, ch, cw});
-    if (subsample_chroma)
-        chroma = F::interpolate(chroma, F::InterpolateFuncOptions()
-                                            .size(std::vector<int64_t>{ch * 2, cw * 2})
-                                            .mode(torch::kBilinear)
-                                            .align_corners(false));
-    auto out = mix_channels(y.unsqueeze(1), chroma, kToRgb, 3).first;
+    torch::Tensor out;
+    if (subsample_chroma) {
+        const auto [luma, chroma] = to_blocks_420(x, kToYcc);
+        out = from_blocks_420(compress_blocks(luma, luma_q, dct), compress_blocks(chroma, chroma_q, dct), n, xh, xw,
+                              kToRgb);
+    } else {
+        const auto [luma, chroma] = mix_channels(x, {}, kToYcc, 1);  // Y - 128, and Cb, Cr
+        const auto y = blocks_to_plane(compress_blocks(plane_to_blocks(luma.reshape({n, xh, xw})), luma_q, dct), n, xh, xw);
+        const auto c = blocks_to_plane(compress_blocks(plane_to_blocks(chroma.reshape({n * 2, xh, xw})), chroma_q, dct),
+                                       n * 2, xh, xw);
+        out = mix_channels(y.unsqueeze(1), c.view({n, 2, xh, xw}), kToRgb, 3).first;
+    }
     return (ph || pw) ? out.slice(2, 0, h).slice(3, 0, w) : out;
 }
 

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "perturb/diff_jpeg.h"
+#include "perturb/jpeg_blocks.h"
 #include "perturb/jpeg_ops.h"
 #include "src/image_io.h"
 #include "src/tensor_image.h"
@@ -75,6 +76,44 @@ TEST(JpegOps, FusedKernelsMatchTheTensorExpressions) {
     const auto h1 = torch::autograd::grad({q1}, {c1}, {gq})[0];
     const auto h2 = torch::autograd::grad({q2}, {c2}, {gq.to(torch::kDouble)})[0];
     EXPECT_LT((h1.to(torch::kDouble) - h2).abs().max().item<double>(), 1e-4);
+}
+
+}  // namespace
+}  // namespace bd
+
+namespace bd {
+namespace {
+
+// The fused 4:2:0 block conversions (float on the CPU) against the tensor expressions that
+// run for double: the layout of the blocks, the pooling, the upsampling and their gradients.
+TEST(JpegBlocks, FusedConversionsMatchTheTensorExpressions) {
+    torch::manual_seed(5);
+    const ChannelMix to{{0.3f, 0.6f, 0.1f, -0.2f, -0.3f, 0.5f, 0.5f, -0.4f, -0.1f}, {-0.5f, 0.0f, 0.1f}, false};
+    const ChannelMix back{{1.0f, 0.1f, 1.4f, 1.0f, -0.3f, -0.7f, 1.0f, 1.8f, 0.2f}, {0.5f, 0.5f, 0.4f}, true};
+    for (const auto& [h, w] : {std::pair<int64_t, int64_t>{16, 16}, {32, 48}}) {
+        const auto rgb = torch::rand({2, 3, h, w});
+        auto x1 = rgb.clone().requires_grad_(true), x2 = rgb.to(torch::kDouble).requires_grad_(true);
+        const auto b1 = to_blocks_420(x1, to), b2 = to_blocks_420(x2, to);
+        EXPECT_LT((b1.first.to(torch::kDouble) - b2.first).abs().max().item<double>(), 1e-6) << h << "x" << w;
+        EXPECT_LT((b1.second.to(torch::kDouble) - b2.second).abs().max().item<double>(), 1e-6) << h << "x" << w;
+
+        // The way back from blocks of its own, so its gradient is checked apart too.
+        auto l1 = b1.first.detach().requires_grad_(true), c1 = b1.second.detach().requires_grad_(true);
+        auto l2 = b2.first.detach().requires_grad_(true), c2 = b2.second.detach().requires_grad_(true);
+        const auto y1 = from_blocks_420(l1, c1, 2, h, w, back), y2 = from_blocks_420(l2, c2, 2, h, w, back);
+        ASSERT_GT(((y2 == 0) | (y2 == 1)).sum().item<int64_t>(), 0) << "the clamp must be exercised";
+        EXPECT_LT((y1.to(torch::kDouble) - y2).abs().max().item<double>(), 1e-5) << h << "x" << w;
+        const auto go = torch::randn({2, 3, h, w});
+        const auto g1 = torch::autograd::grad({y1}, {l1, c1}, {go});
+        const auto g2 = torch::autograd::grad({y2}, {l2, c2}, {go.to(torch::kDouble)});
+        EXPECT_LT((g1[0].to(torch::kDouble) - g2[0]).abs().max().item<double>(), 1e-5) << h << "x" << w;
+        EXPECT_LT((g1[1].to(torch::kDouble) - g2[1]).abs().max().item<double>(), 1e-5) << h << "x" << w;
+
+        const auto gl = torch::randn(b1.first.sizes()), gc = torch::randn(b1.second.sizes());
+        const auto gx1 = torch::autograd::grad({b1.first, b1.second}, {x1}, {gl, gc})[0];
+        const auto gx2 = torch::autograd::grad({b2.first, b2.second}, {x2}, {gl.to(torch::kDouble), gc.to(torch::kDouble)})[0];
+        EXPECT_LT((gx1.to(torch::kDouble) - gx2).abs().max().item<double>(), 1e-5) << h << "x" << w;
+    }
 }
 
 }  // namespace
