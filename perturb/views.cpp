@@ -14,20 +14,34 @@ torch::Tensor resize_to(const torch::Tensor& images, int64_t h, int64_t w) {
     return resample(images, h, w, ResampleFilter::bilinear);
 }
 
+namespace {
+
+// Taps for the `keep` samples from `first` on of an axis of n samples: a crop.
+Taps crop_taps(int64_t n, int64_t first, int64_t keep) { return rows_of(identity_taps(n), first, keep); }
+
+// One axis of CLIP's framing of an image whose short side is `side`: the centre square cut
+// (where there is one), the short side resized to `size`, the centre `size` samples kept.
+Taps framing_axis(int64_t n, int64_t side, int64_t size, bool cut) {
+    const int64_t kept = cut ? side : n;
+    const double scale = double(size) / double(side);
+    const int64_t resized = std::max<int64_t>(size, std::llround(kept * scale));
+    const auto to_size = rows_of(resize_taps(kept, resized, ResampleFilter::bicubic), (resized - size) / 2, size);
+    return compose(to_size, crop_taps(n, (n - kept) / 2, kept));
+}
+
+// Both axes of CLIP's framing of an h x w image. Cropping the centre square first and
+// resizing it is CLIP's resize-then-crop up to the filter's reach at the crop edges, and it
+// never touches the discarded sides.
+Axes framing_axes(int64_t h, int64_t w, int64_t size) {
+    const int64_t side = std::min(h, w);
+    const bool cut = side < std::max(h, w) && side > size;
+    return {framing_axis(h, side, size, cut), framing_axis(w, side, size, cut)};
+}
+
+}  // namespace
+
 torch::Tensor resize_center_crop(const torch::Tensor& source, int64_t size) {
-    // Cropping the centre square first and resizing it is CLIP's resize-then-crop up to
-    // the filter's reach at the crop edges, and it never touches the discarded sides.
-    const int64_t sh = source.size(2), sw = source.size(3), side = std::min(sh, sw);
-    const auto images = side < std::max(sh, sw) && side > size
-                            ? source.narrow(2, (sh - side) / 2, side).narrow(3, (sw - side) / 2, side)
-                            : source;
-    const int64_t h = images.size(2), w = images.size(3);
-    const double scale = double(size) / double(std::min(h, w));
-    const int64_t nh = std::max<int64_t>(size, std::llround(h * scale));
-    const int64_t nw = std::max<int64_t>(size, std::llround(w * scale));
-    const auto resized = resample(images, nh, nw, ResampleFilter::bicubic);
-    const int64_t top = (nh - size) / 2, left = (nw - size) / 2;
-    return resized.slice(2, top, top + size).slice(3, left, left + size).clamp(0, 1);
+    return resample_axes(source, {framing_axes(source.size(2), source.size(3), size)})[0].clamp(0, 1);
 }
 
 namespace {
@@ -72,79 +86,118 @@ std::pair<torch::Tensor, torch::Tensor> ViewSampler::sample_pair(const torch::Te
     return {both.slice(0, 0, c10::nullopt, 2), both.slice(0, 1, c10::nullopt, 2)};
 }
 
+// What one random view does, drawn before any pixel is touched, so that every view's crop
+// can be cut from the image in one pass.
+struct ViewSampler::Plan {
+    int64_t top = 0, left = 0, ch = 0, cw = 0;  // the crop, in the working copy
+    int quality = 0;                            // of the JPEG the crop goes through; 0: none
+    int64_t small_h = 0, small_w = 0;           // shrunk to this and enlarged again; 0: not
+    double blur = 0;                            // the blur's sigma; 0: none
+    int noise = -1;                             // the noise bank's entry; -1: none
+    double noise_level = 0;
+    bool flip = false;
+};
+
 torch::Tensor ViewSampler::sample_batch(const torch::Tensor& batch) {
     const auto rgb = batch.size(1) == 1 ? batch.expand({-1, 3, -1, -1}) : batch;
-    // Every view is cut from one downscaled copy, the only pass over full-resolution memory
-    // (and the only one its gradient takes back). What the encoder sees of a crop resized
-    // to its input is the copy's content once the copy keeps as many pixels across as the
-    // smallest crop needs.
-    const auto copy = working_copy(rgb);
-    std::vector<torch::Tensor> views{resize_center_crop(copy, size_)};
-    for (int k = 1; k < views_; ++k) views.push_back(random_view(copy));
+    // Every view is a crop of one downscaled copy. The copy is never made: each view's taps
+    // go from the image through the copy to the view, so the image is read once per view
+    // and its gradient gathered in one buffer.
+    const auto copy = working_copy(rgb.size(2), rgb.size(3));
+    const auto framing = framing_axes(copy.h.out, copy.w.out, size_);
+    std::vector<Axes> cuts{{compose(framing.h, copy.h), compose(framing.w, copy.w)}};
+    std::vector<Plan> plans;
+    for (int k = 1; k < views_; ++k) {
+        plans.push_back(draw(copy.h.out, copy.w.out));
+        cuts.push_back(cut(plans.back(), copy));
+    }
+    const auto cropped = resample_axes(rgb, cuts);
+    std::vector<torch::Tensor> views{cropped[0].clamp(0, 1)};
+    for (size_t k = 0; k < plans.size(); ++k) views.push_back(finish(cropped[k + 1], plans[k]));
     return torch::cat(views, 0);
 }
 
-torch::Tensor ViewSampler::working_copy(const torch::Tensor& batch) const {
-    const int64_t h = batch.size(2), w = batch.size(3), side = std::min(h, w);
+Axes ViewSampler::working_copy(int64_t h, int64_t w) const {
+    const int64_t side = std::min(h, w);
     // 4 x the encoder's size: every crop stays a downscale (the smallest spans 0.43 of the
     // short side), and the JPEG's 8-pixel blocks keep the scale they had when crops of the
     // full image were shrunk to 4 x before their JPEG. Measured on a trained CIFAR ResNet
     // (bench/effect.sh, default preset): at 2.5 x the larger blocks cost 0.04 of target
     // cosine (0.752 against 0.795); at 4 x it is 0.798.
     const int64_t keep = 4 * size_;
-    if (side <= keep) return batch;
+    if (side <= keep) return {identity_taps(h), identity_taps(w)};
     const double s = double(keep) / double(side);
-    return resize_to(batch, std::max<int64_t>(1, std::llround(h * s)), std::max<int64_t>(1, std::llround(w * s)));
+    return {resize_taps(h, std::max<int64_t>(1, std::llround(h * s)), ResampleFilter::bilinear),
+            resize_taps(w, std::max<int64_t>(1, std::llround(w * s)), ResampleFilter::bilinear)};
 }
 
-torch::Tensor ViewSampler::random_view(const torch::Tensor& copy) {
-    const int64_t h = copy.size(2), w = copy.size(3);
+ViewSampler::Plan ViewSampler::draw(int64_t h, int64_t w) {
+    Plan p;
     const bool jpeg = chance(rng_, 0.5);
 
     // Random resized crop (area 25-100 %, aspect 3:4-4:3) so every region of a large image
     // carries signal.
     const double area = uniform(rng_, 0.25, 1.0) * double(h) * double(w);
     const double aspect = std::exp(uniform(rng_, std::log(3.0 / 4), std::log(4.0 / 3)));
-    int64_t ch = std::clamp<int64_t>(std::llround(std::sqrt(area / aspect)), 1, h);
-    int64_t cw = std::clamp<int64_t>(std::llround(std::sqrt(area * aspect)), 1, w);
+    p.ch = std::clamp<int64_t>(std::llround(std::sqrt(area / aspect)), 1, h);
+    p.cw = std::clamp<int64_t>(std::llround(std::sqrt(area * aspect)), 1, w);
     if (jpeg) {
         // Whole 16-pixel blocks (JPEG's subsampled chroma): nothing to pad and crop again.
-        if (ch >= 16) ch -= ch % 16;
-        if (cw >= 16) cw -= cw % 16;
+        if (p.ch >= 16) p.ch -= p.ch % 16;
+        if (p.cw >= 16) p.cw -= p.cw % 16;
     }
-    int64_t top = std::uniform_int_distribution<int64_t>(0, h - ch)(rng_);
-    int64_t left = std::uniform_int_distribution<int64_t>(0, w - cw)(rng_);
+    p.top = std::uniform_int_distribution<int64_t>(0, h - p.ch)(rng_);
+    p.left = std::uniform_int_distribution<int64_t>(0, w - p.cw)(rng_);
     if (chance(rng_, 0.25)) {
         // The whole image, squeezed to a square: the only view that reaches the margins
         // of a wide image (a 4:3 crop cannot span 3:2), as a training resize would.
-        top = left = 0;
-        ch = h;
-        cw = w;
+        p.top = p.left = 0;
+        p.ch = h;
+        p.cw = w;
     }
-    auto v = copy.slice(2, top, top + ch).slice(3, left, left + cw);
-
-    if (jpeg) {
-        // On the crop of the copy: platforms shrink large uploads before they re-encode
-        // them, and a full-resolution JPEG's 8-pixel blocks average away in the resize to
-        // the encoder anyway.
-        v = differentiable_jpeg(v, int(uniform(rng_, 50, 96)));
-    }
+    // On the crop of the copy: platforms shrink large uploads before they re-encode them,
+    // and a full-resolution JPEG's 8-pixel blocks average away in the resize to the encoder
+    // anyway.
+    if (jpeg) p.quality = int(uniform(rng_, 50, 96));
     if (chance(rng_, 0.3)) {
         // Down- then up-scaling, as when a platform shrinks the upload.
         const double f = uniform(rng_, 0.4, 0.9);
-        const int64_t small = std::max<int64_t>(8, std::llround(std::min(ch, cw) * f));
-        const double s = double(small) / double(std::min(ch, cw));
-        v = resize_to(v, std::max<int64_t>(1, std::llround(ch * s)), std::max<int64_t>(1, std::llround(cw * s)));
+        const int64_t small = std::max<int64_t>(8, std::llround(std::min(p.ch, p.cw) * f));
+        const double s = double(small) / double(std::min(p.ch, p.cw));
+        p.small_h = std::max<int64_t>(1, std::llround(p.ch * s));
+        p.small_w = std::max<int64_t>(1, std::llround(p.cw * s));
     }
-    v = resize_to(v, size_, size_);
-    // Blur and noise at the encoder's resolution: at full resolution they would be
-    // erased by the downscale anyway, at a far higher cost.
-    if (chance(rng_, 0.3)) v = gaussian_blur(v, uniform(rng_, 0.4, 1.2));
+    // Blur and noise at the encoder's resolution: at full resolution they would be erased
+    // by the downscale anyway, at a far higher cost.
+    if (chance(rng_, 0.3)) p.blur = uniform(rng_, 0.4, 1.2);
     if (chance(rng_, 0.5)) {
-        const auto idx = std::uniform_int_distribution<int>(0, kNoiseBank - 1)(rng_);
-        v = v + noise_bank_[idx].unsqueeze(0) * uniform(rng_, 0.0, 0.02);
+        p.noise = std::uniform_int_distribution<int>(0, kNoiseBank - 1)(rng_);
+        p.noise_level = uniform(rng_, 0.0, 0.02);
     }
-    if (chance(rng_, 0.5)) v = v.flip({3});
+    p.flip = chance(rng_, 0.5);
+    return p;
+}
+
+Axes ViewSampler::cut(const Plan& p, const Axes& copy) const {
+    Axes a{rows_of(copy.h, p.top, p.ch), rows_of(copy.w, p.left, p.cw)};
+    if (p.quality > 0) return a;  // the JPEG needs the crop itself; finish() resizes after it
+    if (p.small_h > 0) {
+        a.h = compose(resize_taps(p.ch, p.small_h, ResampleFilter::bilinear), a.h);
+        a.w = compose(resize_taps(p.cw, p.small_w, ResampleFilter::bilinear), a.w);
+    }
+    return {compose(resize_taps(a.h.out, size_, ResampleFilter::bilinear), a.h),
+            compose(resize_taps(a.w.out, size_, ResampleFilter::bilinear), a.w)};
+}
+
+torch::Tensor ViewSampler::finish(torch::Tensor v, const Plan& p) const {
+    if (p.quality > 0) {
+        v = differentiable_jpeg(v, p.quality);
+        if (p.small_h > 0) v = resize_to(v, p.small_h, p.small_w);
+        v = resize_to(v, size_, size_);
+    }
+    if (p.blur > 0) v = gaussian_blur(v, p.blur);
+    if (p.noise >= 0) v = v + noise_bank_[p.noise].unsqueeze(0) * p.noise_level;
+    if (p.flip) v = v.flip({3});
     return v.clamp(0, 1);
 }
 

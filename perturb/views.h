@@ -5,6 +5,8 @@
 
 #include <torch/torch.h>
 
+#include "perturb/taps.h"
+
 #include <random>
 #include <utility>
 
@@ -32,12 +34,19 @@ public:
                                                         const torch::Tensor& clean);
 
 private:
+    struct Plan;
     // [B, C, H, W] -> [views * B, 3, size, size], view-major.
     torch::Tensor sample_batch(const torch::Tensor& batch);
-    // [B, 3, H, W] -> the copy every view of this step is cut from: short side at most
-    // 4 x size.
-    torch::Tensor working_copy(const torch::Tensor& batch) const;
-    torch::Tensor random_view(const torch::Tensor& copy);
+    // The copy of an h x w image every view of a step is cut from (short side at most
+    // 4 x size), as the taps that make it.
+    Axes working_copy(int64_t h, int64_t w) const;
+    // A random view of an h x w copy: its crop and degradations.
+    Plan draw(int64_t h, int64_t w);
+    // The taps from the image to what `p` takes from the copy: the crop, and for a view
+    // without JPEG its resizes too.
+    Axes cut(const Plan& p, const Axes& copy) const;
+    // The rest of `p` on what cut() took.
+    torch::Tensor finish(torch::Tensor v, const Plan& p) const;
 
     int64_t size_;
     int views_;

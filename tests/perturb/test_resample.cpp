@@ -50,3 +50,56 @@ TEST(Resample, SameSizeIsTheImageItself) {
 
 }  // namespace
 }  // namespace bd
+
+namespace bd {
+namespace {
+
+// A view as the optimizer builds it (a crop of a shrunk copy, shrunk and enlarged again, and
+// CLIP's bicubic framing of the copy) cut in one pass from composed taps, against the same
+// steps taken one at a time: values, and the one gradient both views send back.
+TEST(ResampleAxes, ComposedTapsCutWhatTheStepsCut) {
+    torch::manual_seed(9);
+    const auto x = torch::rand({2, 3, 61, 83});
+    const auto g1 = torch::randn({2, 3, 16, 16}), g2 = torch::randn({2, 3, 16, 16});
+    auto a = x.clone().requires_grad_(true), b = x.clone().requires_grad_(true);
+
+    const auto copy = resample(a, 50, 68, ResampleFilter::bilinear);
+    const auto crop = copy.slice(2, 7, 37).slice(3, 11, 51);
+    const auto steps1 = resample(resample(crop, 20, 27, ResampleFilter::bilinear), 16, 16, ResampleFilter::bilinear);
+    const auto steps2 = resample(copy.slice(3, 9, 59), 16, 16, ResampleFilter::bicubic);
+
+    const auto copy_h = resize_taps(61, 50, ResampleFilter::bilinear), copy_w = resize_taps(83, 68, ResampleFilter::bilinear);
+    const Axes view1{compose(resize_taps(20, 16, ResampleFilter::bilinear),
+                             compose(resize_taps(30, 20, ResampleFilter::bilinear), rows_of(copy_h, 7, 30))),
+                     compose(resize_taps(27, 16, ResampleFilter::bilinear),
+                             compose(resize_taps(40, 27, ResampleFilter::bilinear), rows_of(copy_w, 11, 40)))};
+    const Axes view2{compose(resize_taps(50, 16, ResampleFilter::bicubic), copy_h),
+                     compose(resize_taps(50, 16, ResampleFilter::bicubic), rows_of(copy_w, 9, 50))};
+    const auto cut = resample_axes(b, {view1, view2});
+    EXPECT_LT((cut[0] - steps1).abs().max().item<float>(), 1e-5);
+    EXPECT_LT((cut[1] - steps2).abs().max().item<float>(), 1e-5);
+
+    const auto ga = torch::autograd::grad({steps1, steps2}, {a}, {g1, g2})[0];
+    const auto gb = torch::autograd::grad({cut[0], cut[1]}, {b}, {g1, g2})[0];
+    EXPECT_LT((ga - gb).abs().max().item<float>(), 1e-5 * std::max(1.0f, ga.abs().max().item<float>()));
+
+    // Other devices and types take dense matrix products: the same numbers.
+    auto c = x.to(torch::kDouble).requires_grad_(true);
+    const auto dense = resample_axes(c, {view1, view2});
+    EXPECT_LT((dense[0].to(torch::kFloat) - steps1).abs().max().item<float>(), 1e-5);
+    const auto gc = torch::autograd::grad({dense[0], dense[1]}, {c}, {g1.to(torch::kDouble), g2.to(torch::kDouble)})[0];
+    EXPECT_LT((gc.to(torch::kFloat) - ga).abs().max().item<float>(), 1e-5 * std::max(1.0f, ga.abs().max().item<float>()));
+}
+
+// A view whose gradient never comes back (unused) adds nothing, and the others still do.
+TEST(ResampleAxes, AnUnusedViewSendsNoGradient) {
+    auto x = torch::rand({1, 1, 12, 12}).requires_grad_(true);
+    const auto cut = resample_axes(x, {{rows_of(identity_taps(12), 2, 4), identity_taps(12)},
+                                       {identity_taps(12), rows_of(identity_taps(12), 0, 3)}});
+    const auto g = torch::autograd::grad({cut[0].sum()}, {x})[0];
+    EXPECT_EQ(g.sum().item<float>(), 4 * 12);
+    EXPECT_EQ(g.slice(2, 2, 6).sum().item<float>(), 4 * 12);
+}
+
+}  // namespace
+}  // namespace bd
