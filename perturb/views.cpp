@@ -100,10 +100,17 @@ struct ViewSampler::Plan {
 
 torch::Tensor ViewSampler::sample_batch(const torch::Tensor& batch) {
     const auto rgb = batch.size(1) == 1 ? batch.expand({-1, 3, -1, -1}) : batch;
-    // Every view is a crop of one downscaled copy. The copy is never made: each view's taps
-    // go from the image through the copy to the view, so the image is read once per view
-    // and its gradient gathered in one buffer.
-    const auto copy = working_copy(rgb.size(2), rgb.size(3));
+    // Every view is a crop of one downscaled copy, and all views are cut in one pass that
+    // gathers their gradients in one buffer. A copy close to the image's size is never
+    // made: each view's taps go from the image through the copy to the view. One at half
+    // the image's size or less is made once, since taps through it would grow with the
+    // shrink, for every view.
+    auto copy = working_copy(rgb.size(2), rgb.size(3));
+    auto source = rgb;
+    if (2 * copy.h.out <= copy.h.in || 2 * copy.w.out <= copy.w.in) {
+        source = resample_axes(rgb, {copy})[0];
+        copy = {identity_taps(copy.h.out), identity_taps(copy.w.out)};
+    }
     const auto framing = framing_axes(copy.h.out, copy.w.out, size_);
     std::vector<Axes> cuts{{compose(framing.h, copy.h), compose(framing.w, copy.w)}};
     std::vector<Plan> plans;
@@ -111,7 +118,7 @@ torch::Tensor ViewSampler::sample_batch(const torch::Tensor& batch) {
         plans.push_back(draw(copy.h.out, copy.w.out));
         cuts.push_back(cut(plans.back(), copy));
     }
-    const auto cropped = resample_axes(rgb, cuts);
+    const auto cropped = resample_axes(source, cuts);
     std::vector<torch::Tensor> views{cropped[0].clamp(0, 1)};
     for (size_t k = 0; k < plans.size(); ++k) views.push_back(finish(cropped[k + 1], plans[k]));
     return torch::cat(views, 0);
