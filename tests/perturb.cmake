@@ -9,7 +9,8 @@ bd_add_test(test_perturb_unit LABELS unit
           ${CMAKE_CURRENT_LIST_DIR}/perturb/test_step_rule.cpp
           ${CMAKE_CURRENT_LIST_DIR}/perturb/test_visibility.cpp
           ${CMAKE_CURRENT_LIST_DIR}/perturb/test_objective.cpp
-          ${CMAKE_CURRENT_LIST_DIR}/perturb/test_resample.cpp)
+          ${CMAKE_CURRENT_LIST_DIR}/perturb/test_resample.cpp
+          ${CMAKE_CURRENT_LIST_DIR}/perturb/test_views.cpp)
 bd_add_test(test_perturb_model LABELS model TIMEOUT 900
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/perturb/test_optimizer.cpp
           ${CMAKE_CURRENT_LIST_DIR}/perturb/test_protector.cpp
