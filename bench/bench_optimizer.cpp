@@ -21,6 +21,7 @@
 #include "perturb/resample.h"
 #include "perturb/settings.h"
 #include "perturb/views.h"
+#include "src/allocator.h"
 #include "src/threads.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"
@@ -177,4 +178,12 @@ BENCHMARK(BM_SecondsPerImage)
     ->Unit(benchmark::kSecond)
     ->UseRealTime()
     ->Iterations(1);
-BENCHMARK_MAIN();
+// The allocator as the CLI sets it (src/allocator.h), so a step costs what it costs there.
+int main(int argc, char** argv) {
+    bd::keep_freed_memory();
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "src/allocator.h"
 #include "src/threads.h"
 
 namespace {
@@ -35,6 +36,7 @@ void print_usage(FILE* out) {
 
 int main(int argc, char** argv) {
     bd::prefer_passive_openmp(argv);
+    bd::keep_freed_memory();
     if (argc < 2) {
         print_usage(stderr);
         return bd::cli::usage;

@@ -8,10 +8,12 @@
 #include "gui/main_window.h"
 #include "gui/model_picker.h"
 #include "gui/settings_panel.h"
+#include "src/allocator.h"
 #include "src/threads.h"
 
 int main(int argc, char** argv) {
     bd::prefer_passive_openmp(argv);
+    bd::keep_freed_memory();
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("belladonna"));
     QApplication::setApplicationName(QStringLiteral("belladonna-gui"));
