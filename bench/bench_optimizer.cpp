@@ -5,7 +5,8 @@
 // BD_BENCH_MODEL (a path, e.g. one written by `bd-make-tiny-model --size b32` or
 // `--size mobilenet`), else a tiny generated CLIP. BM_Resize: the resize every view goes
 // through, forward + backward, ours (perturb/resample) against torch's interpolate.
-// BM_Jpeg: the differentiable JPEG of one square crop, forward + backward. BM_Views: one
+// BM_Update: one momentum update of delta. BM_Jpeg: the differentiable JPEG of one square
+// crop, forward + backward. BM_Views: one
 // step's 4 views of a square image, forward + backward (the work outside the encoder but
 // for the update).
 #include <benchmark/benchmark.h>
@@ -20,6 +21,7 @@
 #include "perturb/optimizer.h"
 #include "perturb/resample.h"
 #include "perturb/settings.h"
+#include "perturb/step_rule.h"
 #include "perturb/views.h"
 #include "src/allocator.h"
 #include "src/threads.h"
@@ -159,8 +161,20 @@ void BM_Views(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize(torch::autograd::grad({views.sample(x).sum()}, {x}));
 }
 
+// One momentum update of a [3, h, w] change with a per-pixel budget: args w, h.
+void BM_Update(benchmark::State& state) {
+    bd::configure_threads(0);
+    const int64_t w = state.range(0), h = state.range(1);
+    auto delta = torch::zeros({3, h, w});
+    const auto budget = torch::full({1, h, w}, 0.03f), grad = torch::randn({3, h, w});
+    const auto lo = (-budget).expand({3, h, w}).contiguous(), hi = budget.expand({3, h, w}).contiguous();
+    bd::StepRule rule(bd::UpdateRule::momentum);
+    for (auto _ : state) rule.apply(delta, grad, budget, 0.1f, lo, hi);
+}
+
 }  // namespace
 
+BENCHMARK(BM_Update)->Args({1024, 1024})->Args({4096, 3072})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Jpeg)->Arg(448)->Arg(896)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Views)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
 BENCHMARK(BM_Resize)->ArgsProduct({{1024}, {896, 224}, {0, 1}})->Args({4096, 896, 0})->Args({4096, 896, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
