@@ -15,8 +15,6 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-bool fused(const torch::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == torch::kFloat; }
-
 // Where sample (y, x) of an h x w plane lies in plane_to_blocks' layout, relative to the
 // plane's first block: the row's part and the column's part add up.
 int64_t block_row(int64_t y, int64_t w) { return (y / 8) * (w / 8) * 64 + (y % 8) * 8; }
@@ -60,10 +58,6 @@ std::vector<T> for_each_index(int64_t count, T (*fn)(int64_t, int64_t), int64_t 
     return out;
 }
 
-torch::Tensor or_zeros(const torch::Tensor& grad, at::IntArrayRef sizes, const torch::TensorOptions& opts) {
-    return grad.defined() ? grad.contiguous() : torch::zeros(sizes, opts);
-}
-
 constexpr int64_t kRowGrain = 8;  // image rows per task
 
 struct ToBlocksFunction : public torch::autograd::Function<ToBlocksFunction> {
@@ -101,21 +95,19 @@ struct ToBlocksFunction : public torch::autograd::Function<ToBlocksFunction> {
                 }
             }
         });
-        ctx->saved_data["matrix"] = std::vector<double>(m.begin(), m.end());
+        save_matrix(ctx, mix);
         ctx->saved_data["sizes"] = std::vector<int64_t>{n, h, w};
         return {luma, chroma};
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grads) {
-        const auto md = ctx->saved_data["matrix"].toDoubleVector();
+        const auto m = saved_matrix(ctx);
         const auto sizes = ctx->saved_data["sizes"].toIntVector();
         const int64_t n = sizes[0], h = sizes[1], w = sizes[2], hw = h * w;
         const auto opts = (grads[0].defined() ? grads[0] : grads[1]).options();
-        const auto gl = or_zeros(grads[0], {n * hw / 64, 64}, opts);
-        const auto gc = or_zeros(grads[1], {n * hw / 128, 64}, opts);
+        const auto gl = grad_or_zeros(grads[0], {n * hw / 64, 64}, opts);
+        const auto gc = grad_or_zeros(grads[1], {n * hw / 128, 64}, opts);
         auto grgb = torch::empty({n, 3, h, w}, opts);
-        float m[9];
-        for (int i = 0; i < 9; ++i) m[i] = float(md[size_t(i)]);
         const float* glp = gl.data_ptr<float>();
         const float* gcp = gc.data_ptr<float>();
         float* dst = grgb.data_ptr<float>();
@@ -187,14 +179,14 @@ struct FromBlocksFunction : public torch::autograd::Function<FromBlocksFunction>
                 }
             }
         });
-        ctx->saved_data["matrix"] = std::vector<double>(mix.matrix.begin(), mix.matrix.end());
+        save_matrix(ctx, mix);
         ctx->saved_data["sizes"] = std::vector<int64_t>{n, h, w};
         ctx->save_for_backward({pass});
         return out;
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grads) {
-        const auto md = ctx->saved_data["matrix"].toDoubleVector();
+        const auto m = saved_matrix(ctx);
         const auto sizes = ctx->saved_data["sizes"].toIntVector();
         const int64_t n = sizes[0], h = sizes[1], w = sizes[2], hw = h * w;
         const auto pass = ctx->get_saved_variables()[0];
@@ -202,8 +194,6 @@ struct FromBlocksFunction : public torch::autograd::Function<FromBlocksFunction>
         auto gl = torch::empty({n * hw / 64, 64}, g.options());
         auto gc = torch::empty({n * hw / 128, 64}, g.options());
         auto g_full = torch::empty({n, 2, h, w}, g.options());  // the chroma's, before upsampling
-        float m[9];
-        for (int i = 0; i < 9; ++i) m[i] = float(md[size_t(i)]);
         const bool* ps = pass.defined() ? pass.data_ptr<bool>() : nullptr;
         const float* gp = g.data_ptr<float>();
         float* glp = gl.data_ptr<float>();
@@ -264,7 +254,7 @@ std::pair<torch::Tensor, torch::Tensor> to_blocks_420(const torch::Tensor& rgb, 
     TORCH_CHECK(rgb.dim() == 4 && rgb.size(1) == 3 && rgb.size(2) % 16 == 0 && rgb.size(3) % 16 == 0 && !to_ycc.clamp01,
                 "to_blocks_420: expected [N, 3, H, W] with H, W multiples of 16, and an unclamped mix");
     const int64_t n = rgb.size(0), h = rgb.size(2), w = rgb.size(3);
-    if (fused(rgb)) {
+    if (takes_fused_kernels(rgb)) {
         const auto out = ToBlocksFunction::apply(rgb, to_ycc);
         return {out[0], out[1]};
     }
@@ -277,7 +267,7 @@ torch::Tensor from_blocks_420(const torch::Tensor& luma, const torch::Tensor& ch
                               int64_t w, const ChannelMix& to_rgb) {
     TORCH_CHECK(h % 16 == 0 && w % 16 == 0 && luma.numel() == n * h * w && chroma.numel() * 2 == n * h * w,
                 "from_blocks_420: blocks do not make [", n, ", 3, ", h, ", ", w, "]");
-    if (fused(luma) && fused(chroma)) return FromBlocksFunction::apply(luma, chroma, n, h, w, to_rgb);
+    if (takes_fused_kernels(luma) && takes_fused_kernels(chroma)) return FromBlocksFunction::apply(luma, chroma, n, h, w, to_rgb);
     const auto y = blocks_to_plane(luma, n, h, w).unsqueeze(1);
     const auto c = F::interpolate(blocks_to_plane(chroma, n * 2, h / 2, w / 2).view({n, 2, h / 2, w / 2}),
                                   F::InterpolateFuncOptions()

@@ -12,8 +12,6 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-bool fused(const torch::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == torch::kFloat; }
-
 constexpr int64_t kGrain = 8192;  // pixels per task: enough work to be worth a thread
 
 // The three channel planes of image n of a pair of [N, C, H, W] tensors that hold
@@ -80,7 +78,7 @@ struct MixFunction : public torch::autograd::Function<MixFunction> {
                 }
             });
         }
-        ctx->saved_data["matrix"] = std::vector<double>(mix.matrix.begin(), mix.matrix.end());
+        save_matrix(ctx, mix);
         ctx->saved_data["c1"] = first.size(1);
         ctx->saved_data["split"] = split;
         ctx->save_for_backward({pass});
@@ -88,20 +86,18 @@ struct MixFunction : public torch::autograd::Function<MixFunction> {
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grads) {
-        const auto m = ctx->saved_data["matrix"].toDoubleVector();
+        const auto mt = saved_matrix(ctx);
         const int64_t c1 = ctx->saved_data["c1"].toInt();
         const auto pass = ctx->get_saved_variables()[0];
         const int64_t split = ctx->saved_data["split"].toInt();
         // An output nobody used has no gradient: it counts as zeros.
         const auto& any = grads[0].defined() ? grads[0] : grads[1];
         const int64_t n = any.size(0), h = any.size(2), w = any.size(3), hw = h * w;
-        const auto ga = grads[0].defined() ? grads[0].contiguous() : torch::zeros({n, split, h, w}, any.options());
-        const auto gb_all = grads[1].defined() ? grads[1].contiguous() : torch::zeros({n, 3 - split, h, w}, any.options());
+        const auto ga = grad_or_zeros(grads[0], {n, split, h, w}, any.options());
+        const auto gb_all = grad_or_zeros(grads[1], {n, 3 - split, h, w}, any.options());
         auto gfirst = torch::empty({n, c1, h, w}, any.options());
         auto grest = c1 < 3 ? torch::empty({n, 3 - c1, h, w}, any.options()) : torch::Tensor();
         const bool* ps = pass.defined() ? pass.data_ptr<bool>() : nullptr;
-        float mt[9];
-        for (int i = 0; i < 9; ++i) mt[i] = float(m[size_t(i)]);
         for (int64_t b = 0; b < n; ++b) {
             const auto dst = channel_planes(gfirst, grest, c1, b, hw);
             const auto src = channel_planes(ga, gb_all, split, b, hw);
@@ -155,11 +151,28 @@ struct QuantizeFunction : public torch::autograd::Function<QuantizeFunction> {
 
 }  // namespace
 
+bool takes_fused_kernels(const torch::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == torch::kFloat; }
+
+void save_matrix(AutogradContext* ctx, const ChannelMix& mix) {
+    ctx->saved_data["matrix"] = std::vector<double>(mix.matrix.begin(), mix.matrix.end());
+}
+
+std::array<float, 9> saved_matrix(AutogradContext* ctx) {
+    const auto m = ctx->saved_data["matrix"].toDoubleVector();
+    std::array<float, 9> out{};
+    for (size_t i = 0; i < out.size(); ++i) out[i] = float(m[i]);
+    return out;
+}
+
+torch::Tensor grad_or_zeros(const torch::Tensor& grad, at::IntArrayRef sizes, const torch::TensorOptions& opts) {
+    return grad.defined() ? grad.contiguous() : torch::zeros(sizes, opts);
+}
+
 std::pair<torch::Tensor, torch::Tensor> mix_channels(const torch::Tensor& first, const torch::Tensor& rest,
                                                      const ChannelMix& mix, int64_t split) {
     TORCH_CHECK(first.dim() == 4 && first.size(1) + (rest.defined() ? rest.size(1) : 0) == 3 && split >= 1 && split <= 3,
                 "mix_channels: expected [N, C, H, W] inputs with 3 channels in all, and a split in 1..3");
-    if (fused(first) && (!rest.defined() || fused(rest))) {
+    if (takes_fused_kernels(first) && (!rest.defined() || takes_fused_kernels(rest))) {
         // No channels rather than no tensor: autograd's apply asks every input its device.
         const auto none = first.new_empty({first.size(0), 0, first.size(2), first.size(3)});
         const auto out = MixFunction::apply(first, rest.defined() ? rest : none, mix, split);
@@ -176,7 +189,7 @@ std::pair<torch::Tensor, torch::Tensor> mix_channels(const torch::Tensor& first,
 torch::Tensor smooth_quantize(const torch::Tensor& coeffs, const torch::Tensor& table) {
     TORCH_CHECK(coeffs.dim() == 2 && coeffs.size(1) == 64 && table.numel() == 64,
                 "smooth_quantize: expected coefficients [B, 64] and a table of 64");
-    if (fused(coeffs) && fused(table)) return QuantizeFunction::apply(coeffs, table.detach());
+    if (takes_fused_kernels(coeffs) && takes_fused_kernels(table)) return QuantizeFunction::apply(coeffs, table.detach());
     const auto q = coeffs / table;
     const auto r = torch::round(q).detach();
     return (r + torch::pow(q - r, 3)) * table;

@@ -27,6 +27,13 @@ struct ChannelMix {
 std::pair<torch::Tensor, torch::Tensor> mix_channels(const torch::Tensor& first, const torch::Tensor& rest,
                                                      const ChannelMix& mix, int64_t split);
 
+// Pieces the fused kernels here and in perturb/jpeg_blocks share: which tensors take them,
+// a mix's matrix kept for the backward pass, and an unused output's gradient as zeros.
+bool takes_fused_kernels(const torch::Tensor& t);
+void save_matrix(torch::autograd::AutogradContext* ctx, const ChannelMix& mix);
+std::array<float, 9> saved_matrix(torch::autograd::AutogradContext* ctx);
+torch::Tensor grad_or_zeros(const torch::Tensor& grad, at::IntArrayRef sizes, const torch::TensorOptions& opts);
+
 // JPEG's quantisation of DCT coefficients [B, 64] by `table` [64], with a rounding whose
 // gradient is not zero almost everywhere: (r + (c / t - r)^3) * t, r = round(c / t).
 torch::Tensor smooth_quantize(const torch::Tensor& coeffs, const torch::Tensor& table);
