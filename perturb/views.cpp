@@ -185,23 +185,23 @@ ViewSampler::Plan ViewSampler::draw(int64_t h, int64_t w) {
     return p;
 }
 
-Axes ViewSampler::cut(const Plan& p, const Axes& copy) const {
-    Axes a{rows_of(copy.h, p.top, p.ch), rows_of(copy.w, p.left, p.cw)};
-    if (p.quality > 0) return a;  // the JPEG needs the crop itself; finish() resizes after it
-    if (p.small_h > 0) {
-        a.h = compose(resize_taps(p.ch, p.small_h, ResampleFilter::bilinear), a.h);
-        a.w = compose(resize_taps(p.cw, p.small_w, ResampleFilter::bilinear), a.w);
-    }
+Axes ViewSampler::to_encoder(const Plan& p) const {
+    Axes a{identity_taps(p.ch), identity_taps(p.cw)};
+    if (p.small_h > 0) a = {resize_taps(p.ch, p.small_h, ResampleFilter::bilinear),
+                            resize_taps(p.cw, p.small_w, ResampleFilter::bilinear)};
     return {compose(resize_taps(a.h.out, size_, ResampleFilter::bilinear), a.h),
             compose(resize_taps(a.w.out, size_, ResampleFilter::bilinear), a.w)};
 }
 
+Axes ViewSampler::cut(const Plan& p, const Axes& copy) const {
+    const Axes crop{rows_of(copy.h, p.top, p.ch), rows_of(copy.w, p.left, p.cw)};
+    if (p.quality > 0) return crop;  // the JPEG needs the crop itself; finish() resizes after it
+    const auto rest = to_encoder(p);
+    return {compose(rest.h, crop.h), compose(rest.w, crop.w)};
+}
+
 torch::Tensor ViewSampler::finish(torch::Tensor v, const Plan& p) const {
-    if (p.quality > 0) {
-        v = differentiable_jpeg(v, p.quality);
-        if (p.small_h > 0) v = resize_to(v, p.small_h, p.small_w);
-        v = resize_to(v, size_, size_);
-    }
+    if (p.quality > 0) v = resample_axes(differentiable_jpeg(v, p.quality), {to_encoder(p)})[0];
     if (p.blur > 0) v = gaussian_blur(v, p.blur);
     if (p.noise >= 0) v = v + noise_bank_[p.noise].unsqueeze(0) * p.noise_level;
     if (p.flip) v = v.flip({3});

@@ -42,8 +42,11 @@ private:
     Axes working_copy(int64_t h, int64_t w) const;
     // A random view of an h x w copy: its crop and degradations.
     Plan draw(int64_t h, int64_t w);
+    // The taps from the crop `p` takes to the encoder's input: its down/up rescale, if any,
+    // and the resize.
+    Axes to_encoder(const Plan& p) const;
     // The taps from the image to what `p` takes from the copy: the crop, and for a view
-    // without JPEG its resizes too.
+    // without JPEG to_encoder() too.
     Axes cut(const Plan& p, const Axes& copy) const;
     // The rest of `p` on what cut() took.
     torch::Tensor finish(torch::Tensor v, const Plan& p) const;
