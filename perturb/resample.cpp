@@ -122,6 +122,45 @@ Window window_of(const Axes& a) {
     return {r0, c0, {shifted(a.h, r0, r1 - r0), shifted(a.w, c0, c1 - c0)}};
 }
 
+// One view's gradient on its way back to the image: already through the transposed row
+// taps, [planes, view rows, window columns]; the column taps (transposed) still to apply.
+struct ViewGradient {
+    torch::Tensor rows;
+    Taps along_h;  // window rows from view rows
+    int64_t r0, c0;
+};
+
+// The image's gradient, [planes, h, w]: each output row gathers, while it is in cache, what
+// every view sends it through its column taps. Writing each view's full-size gradient and
+// adding it in moved about eight times the memory, at 1024 px most of a step's backward.
+torch::Tensor gather_columns(const std::vector<ViewGradient>& parts, const std::vector<int64_t>& sizes,
+                             const torch::TensorOptions& opts) {
+    auto gx = torch::empty(sizes, opts);
+    const int64_t h = sizes[2], w = sizes[3];
+    float* d = gx.data_ptr<float>();
+    at::parallel_for(0, sizes[0] * sizes[1] * h, std::max<int64_t>(1, 16384 / w), [&](int64_t b, int64_t e) {
+        for (int64_t pr = b; pr < e; ++pr) {
+            const int64_t p = pr / h, r = pr % h;
+            float* o = d + pr * w;
+            std::fill(o, o + w, 0.0f);
+            for (const auto& v : parts) {
+                const int64_t i = r - v.r0;
+                if (i < 0 || i >= v.along_h.out) continue;
+                const int64_t view_rows = v.rows.size(1), width = v.rows.size(2);
+                const float* plane = v.rows.data_ptr<float>() + p * view_rows * width;
+                float* ov = o + v.c0;
+                const auto at = size_t(i);
+                for (int64_t k = 0; k < v.along_h.length(i); ++k) {
+                    const float wk = v.along_h.weight[size_t(v.along_h.first[at] + k)];
+                    const float* row = plane + (v.along_h.start[at] + k) * width;
+                    for (int64_t c = 0; c < width; ++c) ov[c] += wk * row[c];
+                }
+            }
+        }
+    });
+    return gx;
+}
+
 struct ResampleFunction : public torch::autograd::Function<ResampleFunction> {
     static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x_in,
                                                   const std::vector<Axes>& views) {
@@ -143,7 +182,8 @@ struct ResampleFunction : public torch::autograd::Function<ResampleFunction> {
                                                    torch::autograd::variable_list grads) {
         const auto packed = ctx->saved_data["taps"].toDoubleVector();
         const auto sizes = ctx->saved_data["sizes"].toIntVector();
-        torch::Tensor gx;
+        const int64_t planes = sizes[0] * sizes[1];
+        std::vector<ViewGradient> parts;
         size_t at = 0;
         for (const auto& g : grads) {
             Axes view;
@@ -151,16 +191,12 @@ struct ResampleFunction : public torch::autograd::Function<ResampleFunction> {
             view.w = unpack(packed, at);
             if (!g.defined()) continue;  // a view nobody used
             const auto win = window_of(view);
-            const auto local = apply_2d(g.contiguous(), 0, 0, transposed(win.local.h), transposed(win.local.w));
-            const bool whole = local.size(2) == sizes[2] && local.size(3) == sizes[3];
-            if (!gx.defined() && whole) {
-                gx = local;
-                continue;
-            }
-            if (!gx.defined()) gx = torch::zeros(sizes, g.options());
-            gx.narrow(2, win.r0, local.size(2)).narrow(3, win.c0, local.size(3)).add_(local);
+            const auto gc = g.contiguous();
+            const Strided src{gc.data_ptr<float>(), gc.size(2) * gc.size(3), gc.size(3)};
+            parts.push_back({apply_along_rows(src, planes, gc.size(2), transposed(win.local.w), gc.options()),
+                             transposed(win.local.h), win.r0, win.c0});
         }
-        if (!gx.defined()) gx = torch::zeros(sizes, grads[0].options());
+        const auto gx = gather_columns(parts, sizes, torch::TensorOptions().dtype(torch::kFloat));
         return {gx, torch::Tensor()};
     }
 };
