@@ -16,24 +16,43 @@ struct Strided {
     int64_t plane, row;
 };
 
-// [planes, rows, in] -> [planes, rows, t.out] along the contiguous axis.
-torch::Tensor apply_along_rows(Strided src, int64_t planes, int64_t rows, const Taps& t, const torch::TensorOptions& opts) {
-    auto dst = torch::empty({planes, rows, t.out}, opts);
+// R rows at once through the same taps: each tap is loaded once for all of them, and the R
+// sums are independent chains the CPU overlaps, where one row's sum waited on each add.
+template <int R>
+void rows_through_taps(const float* const* in, float* const* out, const Taps& t) {
     const int64_t* first = t.first.data();
     const int64_t* start = t.start.data();
     const float* weight = t.weight.data();
+    for (int64_t i = 0; i < t.out; ++i) {
+        const float* w = weight + first[i];
+        const int64_t n = first[i + 1] - first[i], s = start[i];
+        float acc[R] = {};
+        for (int64_t k = 0; k < n; ++k)
+            for (int r = 0; r < R; ++r) acc[r] += w[k] * in[r][s + k];
+        for (int r = 0; r < R; ++r) out[r][i] = acc[r];
+    }
+}
+
+// [planes, rows, in] -> [planes, rows, t.out] along the contiguous axis.
+torch::Tensor apply_along_rows(Strided src, int64_t planes, int64_t rows, const Taps& t, const torch::TensorOptions& opts) {
+    constexpr int kRows = 4;
+    auto dst = torch::empty({planes, rows, t.out}, opts);
     float* d = dst.data_ptr<float>();
-    at::parallel_for(0, planes * rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, t.out)), [&](int64_t r0, int64_t r1) {
-        for (int64_t pr = r0; pr < r1; ++pr) {
-            const float* row = src.base + (pr / rows) * src.plane + (pr % rows) * src.row;
-            float* o = d + pr * t.out;
-            for (int64_t i = 0; i < t.out; ++i) {
-                const float* in_run = row + start[i];
-                const float* w = weight + first[i];
-                const int64_t n = first[i + 1] - first[i];
-                float acc = 0;
-                for (int64_t k = 0; k < n; ++k) acc += w[k] * in_run[k];
-                o[i] = acc;
+    const int64_t groups = (planes * rows + kRows - 1) / kRows;
+    at::parallel_for(0, groups, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, t.out)), [&](int64_t g0, int64_t g1) {
+        for (int64_t g = g0; g < g1; ++g) {
+            const float* in[kRows];
+            float* out[kRows];
+            const int64_t first = g * kRows, count = std::min<int64_t>(kRows, planes * rows - first);
+            for (int64_t r = 0; r < count; ++r) {
+                const int64_t pr = first + r;
+                in[r] = src.base + (pr / rows) * src.plane + (pr % rows) * src.row;
+                out[r] = d + pr * t.out;
+            }
+            if (count == kRows) {
+                rows_through_taps<kRows>(in, out, t);
+            } else {
+                for (int64_t r = 0; r < count; ++r) rows_through_taps<1>(in + r, out + r, t);
             }
         }
     });
