@@ -78,6 +78,21 @@ TEST(JpegOps, FusedKernelsMatchTheTensorExpressions) {
     EXPECT_LT((h1.to(torch::kDouble) - h2).abs().max().item<double>(), 1e-4);
 }
 
+// Exact ties go to the even level, on both sides of zero, as torch::round does for double;
+// levels past float's fraction bits are kept as they are.
+TEST(JpegOps, FusedQuantizerRoundsHalfToEven) {
+    const auto table = torch::full({64}, 4.0f);
+    auto q = torch::zeros({1, 64});
+    const std::vector<float> levels = {-3.5f, -2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f, 3.5f, -0.3f, 0.7f, 1e7f, -3e7f};
+    for (size_t i = 0; i < levels.size(); ++i) q[0][int64_t(i)] = levels[i];
+    const auto coeffs = q * table;
+    const auto fused = smooth_quantize(coeffs, table).to(torch::kDouble);
+    const auto reference = smooth_quantize(coeffs.to(torch::kDouble), table.to(torch::kDouble));
+    // A tie rounded the wrong way is off by 3 (a level of 4 less 2 x 0.5^3 x 4); float's own
+    // rounding of the rest, 1e-6.
+    EXPECT_LT((fused - reference).abs().max().item<double>(), 1e-4) << fused.slice(1, 0, 12) << reference.slice(1, 0, 12);
+}
+
 }  // namespace
 }  // namespace bd
 
