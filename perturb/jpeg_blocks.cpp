@@ -15,10 +15,34 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// Where sample (y, x) of an h x w plane lies in plane_to_blocks' layout, relative to the
-// plane's first block: the row's part and the column's part add up.
+// Where row y of an h x w plane starts in plane_to_blocks' layout, relative to the plane's
+// first block: its samples follow in runs of 8, one run per block, 64 apart.
 int64_t block_row(int64_t y, int64_t w) { return (y / 8) * (w / 8) * 64 + (y % 8) * 8; }
-int64_t block_col(int64_t x) { return (x / 8) * 64 + x % 8; }
+
+// One row of a plane between its place in the blocks (`blocks` at block_row) and a
+// contiguous run of w samples: the kernels below work on such runs, which vectorise, where
+// indexing the blocks sample by sample did not.
+void row_from_blocks(const float* blocks, int64_t w, float* row) {
+    for (int64_t bx = 0; bx < w / 8; ++bx) std::copy_n(blocks + bx * 64, 8, row + bx * 8);
+}
+void row_to_blocks(const float* row, int64_t w, float* blocks) {
+    for (int64_t bx = 0; bx < w / 8; ++bx) std::copy_n(row + bx * 8, 8, blocks + bx * 64);
+}
+
+// out = m0 a + m1 b + m2 c + bias over a row: one output channel of a colour mix, or of its
+// transpose. Restrict and plain coefficients, so the loop vectorises.
+void mix_row(const float* __restrict a, const float* __restrict b, const float* __restrict c, float m0, float m1,
+             float m2, float bias, float* __restrict out, int64_t n) {
+    for (int64_t x = 0; x < n; ++x) out[x] = m0 * a[x] + m1 * b[x] + m2 * c[x] + bias;
+}
+
+// A row of `low` samples upsampled 2x as up_taps says: out[2u] and out[2u + 1].
+void upsample_row(const float* in, int64_t low, float* out) {
+    for (int64_t u = 0; u < low; ++u) {
+        out[2 * u] = 0.25f * in[std::max<int64_t>(u - 1, 0)] + 0.75f * in[u];
+        out[2 * u + 1] = 0.75f * in[u] + 0.25f * in[std::min(u + 1, low - 1)];
+    }
+}
 
 // Full-resolution sample i of a 2x bilinear upsampling of `low` samples (align_corners =
 // false; the outermost samples replicate the edge) reads low samples a and b.
@@ -72,27 +96,31 @@ struct ToBlocksFunction : public torch::autograd::Function<ToBlocksFunction> {
         const auto& m = mix.matrix;
         // One task per row of chroma samples: the two image rows it pools.
         at::parallel_for(0, n * h / 2, kRowGrain, [&](int64_t r0, int64_t r1) {
+            std::vector<float> buf(size_t(5 * w));  // a luma row, and both rows' Cb and Cr
+            float* yrow = buf.data();
+            float* cb_rows = yrow + w;  // [2, w]
+            float* cr_rows = cb_rows + 2 * w;
             for (int64_t r = r0; r < r1; ++r) {
                 const int64_t b = r / (h / 2), u = r % (h / 2);
-                const float* px = src + b * 3 * hw;
-                float* cb = cp + (b * 2) * (hw / 4) + block_row(u, w / 2);
-                float* cr = cb + hw / 4;
-                for (int64_t v = 0; v < w / 2; ++v) {
-                    float sum_cb = 0, sum_cr = 0;
-                    for (int64_t dy = 0; dy < 2; ++dy) {
-                        const int64_t y = 2 * u + dy;
-                        float* ly = lp + b * hw + block_row(y, w);
-                        for (int64_t dx = 0; dx < 2; ++dx) {
-                            const int64_t x = 2 * v + dx, i = y * w + x;
-                            const float c0 = px[i], c1 = px[hw + i], c2 = px[2 * hw + i];
-                            ly[block_col(x)] = m[0] * c0 + m[1] * c1 + m[2] * c2 + mix.bias[0];
-                            sum_cb += m[3] * c0 + m[4] * c1 + m[5] * c2;
-                            sum_cr += m[6] * c0 + m[7] * c1 + m[8] * c2;
-                        }
-                    }
-                    cb[block_col(v)] = sum_cb * 0.25f + mix.bias[1];
-                    cr[block_col(v)] = sum_cr * 0.25f + mix.bias[2];
+                for (int64_t dy = 0; dy < 2; ++dy) {
+                    const int64_t y = 2 * u + dy;
+                    const float* c0 = src + b * 3 * hw + y * w;
+                    const float* c1 = c0 + hw;
+                    const float* c2 = c1 + hw;
+                    float* cb_row = cb_rows + dy * w;
+                    float* cr_row = cr_rows + dy * w;
+                    mix_row(c0, c1, c2, m[0], m[1], m[2], mix.bias[0], yrow, w);
+                    mix_row(c0, c1, c2, m[3], m[4], m[5], 0.0f, cb_row, w);
+                    mix_row(c0, c1, c2, m[6], m[7], m[8], 0.0f, cr_row, w);
+                    row_to_blocks(yrow, w, lp + b * hw + block_row(y, w));
                 }
+                // Pooled in place in the first row, then into the blocks.
+                for (auto [rows, bias] : {std::pair{cb_rows, mix.bias[1]}, std::pair{cr_rows, mix.bias[2]}})
+                    for (int64_t v = 0; v < w / 2; ++v)
+                        rows[v] = (((rows[2 * v] + rows[2 * v + 1]) + rows[w + 2 * v]) + rows[w + 2 * v + 1]) * 0.25f + bias;
+                float* cb = cp + (b * 2) * (hw / 4) + block_row(u, w / 2);
+                row_to_blocks(cb_rows, w / 2, cb);
+                row_to_blocks(cr_rows, w / 2, cb + hw / 4);
             }
         });
         save_matrix(ctx, mix);
@@ -112,23 +140,24 @@ struct ToBlocksFunction : public torch::autograd::Function<ToBlocksFunction> {
         const float* gcp = gc.data_ptr<float>();
         float* dst = grgb.data_ptr<float>();
         at::parallel_for(0, n * h / 2, kRowGrain, [&](int64_t r0, int64_t r1) {
+            std::vector<float> buf(size_t(3 * w + w / 2));  // a luma row; Cb, Cr widened; a low row
+            float* gy = buf.data();
+            float* g_cb = gy + w;
+            float* g_cr = g_cb + w;
+            float* low = g_cr + w;
             for (int64_t r = r0; r < r1; ++r) {
                 const int64_t b = r / (h / 2), u = r % (h / 2);
-                float* px = dst + b * 3 * hw;
                 const float* cb = gcp + (b * 2) * (hw / 4) + block_row(u, w / 2);
-                const float* cr = cb + hw / 4;
-                for (int64_t v = 0; v < w / 2; ++v) {
-                    // Each of the four pixels had a quarter share in the pooled chroma.
-                    const float g_cb = cb[block_col(v)] * 0.25f, g_cr = cr[block_col(v)] * 0.25f;
-                    for (int64_t dy = 0; dy < 2; ++dy) {
-                        const int64_t y = 2 * u + dy;
-                        const float* ly = glp + b * hw + block_row(y, w);
-                        for (int64_t dx = 0; dx < 2; ++dx) {
-                            const int64_t x = 2 * v + dx, i = y * w + x;
-                            const float g_y = ly[block_col(x)];
-                            for (int k = 0; k < 3; ++k) px[k * hw + i] = m[k] * g_y + m[3 + k] * g_cb + m[6 + k] * g_cr;
-                        }
-                    }
+                // Each of the four pixels had a quarter share in the pooled chroma.
+                for (auto [blocks, wide] : {std::pair{cb, g_cb}, std::pair{cb + hw / 4, g_cr}}) {
+                    row_from_blocks(blocks, w / 2, low);
+                    for (int64_t x = 0; x < w; ++x) wide[x] = low[x / 2] * 0.25f;
+                }
+                for (int64_t dy = 0; dy < 2; ++dy) {
+                    const int64_t y = 2 * u + dy;
+                    row_from_blocks(glp + b * hw + block_row(y, w), w, gy);
+                    for (int k = 0; k < 3; ++k)
+                        mix_row(gy, g_cb, g_cr, m[k], m[3 + k], m[6 + k], 0.0f, dst + (b * 3 + k) * hw + y * w, w);
                 }
             }
         });
@@ -150,31 +179,36 @@ struct FromBlocksFunction : public torch::autograd::Function<FromBlocksFunction>
         const float* lp = luma.data_ptr<float>();
         const float* cp = chroma.data_ptr<float>();
         float* dst = out.data_ptr<float>();
-        const auto cols = for_each_index(w, up_taps, w / 2);
         at::parallel_for(0, n * h, kRowGrain, [&](int64_t r0, int64_t r1) {
+            std::vector<float> buf(size_t(3 * w + w / 2));  // Y, Cb, Cr of the row; a low chroma row
+            float* ycc[3] = {buf.data(), buf.data() + w, buf.data() + 2 * w};
+            float* low = buf.data() + 3 * w;
             for (int64_t r = r0; r < r1; ++r) {
                 const int64_t b = r / h, y = r % h;
-                const auto row = up_taps(y, h / 2);
-                const float* ly = lp + b * hw + block_row(y, w);
-                const float* planes[2] = {cp + (b * 2) * (hw / 4), cp + (b * 2 + 1) * (hw / 4)};
-                for (int64_t x = 0; x < w; ++x) {
-                    const auto& col = cols[size_t(x)];
-                    const int64_t ca = block_col(col.a), cb = block_col(col.b);
-                    float yc[3] = {ly[block_col(x)], 0, 0};
-                    for (int p = 0; p < 2; ++p) {
-                        const float* ra = planes[p] + block_row(row.a, w / 2);
-                        const float* rb = planes[p] + block_row(row.b, w / 2);
-                        yc[1 + p] = row.wa * (col.wa * ra[ca] + col.wb * ra[cb]) + row.wb * (col.wa * rb[ca] + col.wb * rb[cb]);
-                    }
-                    const int64_t i = b * 3 * hw + y * w + x;
-                    for (int c = 0; c < 3; ++c) {
-                        float v = mix.matrix[size_t(3 * c)] * yc[0] + mix.matrix[size_t(3 * c + 1)] * yc[1] +
-                                  mix.matrix[size_t(3 * c + 2)] * yc[2] + mix.bias[size_t(c)];
-                        if (ps) {
-                            ps[i + c * hw] = v >= 0.0f && v <= 1.0f;
-                            v = std::min(1.0f, std::max(0.0f, v));
-                        }
-                        dst[i + c * hw] = v;
+                row_from_blocks(lp + b * hw + block_row(y, w), w, ycc[0]);
+                // The chroma's two low rows mixed, then widened.
+                const auto taps = up_taps(y, h / 2);
+                for (int p = 0; p < 2; ++p) {
+                    const float* plane = cp + (b * 2 + p) * (hw / 4);
+                    const float* ra = plane + block_row(taps.a, w / 2);
+                    const float* rb = plane + block_row(taps.b, w / 2);
+                    for (int64_t bx = 0; bx < w / 16; ++bx)
+                        for (int64_t k = 0; k < 8; ++k)
+                            low[bx * 8 + k] = taps.wa * ra[bx * 64 + k] + taps.wb * rb[bx * 64 + k];
+                    upsample_row(low, w / 2, ycc[1 + p]);
+                }
+                for (int c = 0; c < 3; ++c) {
+                    const auto k = size_t(3 * c);
+                    float* o = dst + (b * 3 + c) * hw + y * w;
+                    mix_row(ycc[0], ycc[1], ycc[2], mix.matrix[k], mix.matrix[k + 1], mix.matrix[k + 2],
+                            mix.bias[size_t(c)], o, w);
+                    if (!ps) continue;
+                    bool* pc = ps + (b * 3 + c) * hw + y * w;
+                    for (int64_t x = 0; x < w; ++x) {
+                        // Both compares always made: no branch to mispredict near the bounds.
+                        const float v = o[x];
+                        pc[x] = (v >= 0.0f) & (v <= 1.0f);
+                        o[x] = std::min(1.0f, std::max(0.0f, v));
                     }
                 }
             }
@@ -199,40 +233,51 @@ struct FromBlocksFunction : public torch::autograd::Function<FromBlocksFunction>
         float* glp = gl.data_ptr<float>();
         float* gfp = g_full.data_ptr<float>();
         at::parallel_for(0, n * h, kRowGrain, [&](int64_t r0, int64_t r1) {
+            std::vector<float> buf(size_t(4 * w));  // the luma's row; the clamp's pass applied
+            float* gy = buf.data();
             for (int64_t r = r0; r < r1; ++r) {
                 const int64_t b = r / h, y = r % h;
-                float* ly = glp + b * hw + block_row(y, w);
-                for (int64_t x = 0; x < w; ++x) {
-                    const int64_t i = b * 3 * hw + y * w + x;
-                    float go[3];
-                    for (int c = 0; c < 3; ++c) go[c] = (!ps || ps[i + c * hw]) ? gp[i + c * hw] : 0.0f;
-                    ly[block_col(x)] = m[0] * go[0] + m[3] * go[1] + m[6] * go[2];
-                    const int64_t j = b * 2 * hw + y * w + x;
-                    gfp[j] = m[1] * go[0] + m[4] * go[1] + m[7] * go[2];
-                    gfp[j + hw] = m[2] * go[0] + m[5] * go[1] + m[8] * go[2];
+                const int64_t i = b * 3 * hw + y * w;
+                const float* go[3] = {gp + i, gp + i + hw, gp + i + 2 * hw};
+                if (ps) {
+                    for (int c = 0; c < 3; ++c) {
+                        float* passed = gy + (c + 1) * w;
+                        const bool* pc = ps + i + c * hw;
+                        for (int64_t x = 0; x < w; ++x) passed[x] = pc[x] ? go[c][x] : 0.0f;
+                        go[c] = passed;
+                    }
                 }
+                float* f0 = gfp + b * 2 * hw + y * w;
+                mix_row(go[0], go[1], go[2], m[0], m[3], m[6], 0.0f, gy, w);
+                mix_row(go[0], go[1], go[2], m[1], m[4], m[7], 0.0f, f0, w);
+                mix_row(go[0], go[1], go[2], m[2], m[5], m[8], 0.0f, f0 + hw, w);
+                row_to_blocks(gy, w, glp + b * hw + block_row(y, w));
             }
         });
         // The upsampling's transpose: each chroma sample gathers from the 4 x 4 pixels that read it.
         const auto cols = for_each_index(w / 2, down_taps, w / 2);
         float* gcp = gc.data_ptr<float>();
         at::parallel_for(0, n * 2 * (h / 2), kRowGrain, [&](int64_t r0, int64_t r1) {
+            std::vector<float> buf(size_t(w + w / 2));  // the four rows mixed; the low row
+            float* mixed = buf.data();
+            float* low = mixed + w;
             for (int64_t r = r0; r < r1; ++r) {
                 const int64_t plane = r / (h / 2), u = r % (h / 2);
                 const auto rows = down_taps(u, h / 2);
                 const float* src = gfp + plane * hw;
-                float* out = gcp + plane * (hw / 4) + block_row(u, w / 2);
+                std::fill(mixed, mixed + w, 0.0f);
+                for (int a = 0; a < 4; ++a) {
+                    const float wa = rows.weight[size_t(a)];
+                    const float* line = src + rows.index[size_t(a)] * w;
+                    for (int64_t x = 0; x < w; ++x) mixed[x] += wa * line[x];
+                }
                 for (int64_t v = 0; v < w / 2; ++v) {
                     const auto& col = cols[size_t(v)];
                     float acc = 0;
-                    for (int a = 0; a < 4; ++a) {
-                        const float* line = src + rows.index[size_t(a)] * w;
-                        float across = 0;
-                        for (int k = 0; k < 4; ++k) across += col.weight[size_t(k)] * line[col.index[size_t(k)]];
-                        acc += rows.weight[size_t(a)] * across;
-                    }
-                    out[block_col(v)] = acc;
+                    for (int k = 0; k < 4; ++k) acc += col.weight[size_t(k)] * mixed[col.index[size_t(k)]];
+                    low[v] = acc;
                 }
+                row_to_blocks(low, w / 2, gcp + plane * (hw / 4) + block_row(u, w / 2));
             }
         });
         return {gl, gc, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
