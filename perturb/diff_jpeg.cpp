@@ -32,18 +32,6 @@ torch::Tensor quant_table(const float* base, int quality, const torch::TensorOpt
     return torch::tensor(q).to(opts);  // [64], row-major like the flattened blocks
 }
 
-// The 2-D DCT of an 8x8 block as one [64, 64] matrix on the row-major flattened block
-// (kron(D, D)): one large matrix product instead of many batched 8x8 ones.
-torch::Tensor dct_matrix(const torch::TensorOptions& opts) {
-    std::vector<float> d(64);
-    for (int k = 0; k < 8; ++k)
-        for (int n = 0; n < 8; ++n)
-            d[k * 8 + n] = float((k == 0 ? std::sqrt(1.0 / 8) : std::sqrt(2.0 / 8)) *
-                                 std::cos(M_PI * (2 * n + 1) * k / 16.0));
-    const auto d1 = torch::tensor(d).view({8, 8});
-    return torch::kron(d1, d1).to(opts);
-}
-
 // JFIF's colour conversions: RGB in [0, 1] to (Y - 128, Cb, Cr) in 0..255 units, and back
 // (clamped, as a decoder does).
 const ChannelMix kToYcc{{0.299f * 255, 0.587f * 255, 0.114f * 255, -0.168736f * 255, -0.331264f * 255, 0.5f * 255,
@@ -54,12 +42,6 @@ const ChannelMix kToRgb{{1.0f / 255, 0.0f, 1.402f / 255, 1.0f / 255, -0.344136f 
                          1.772f / 255, 0.0f},
                         {128.0f / 255, 128.0f / 255, 128.0f / 255},
                         true};
-
-// Blocks [B, 64] (level-shifted 0..255 units) quantised and back. table: [64], dct: [64, 64]
-// (dct_matrix).
-torch::Tensor compress_blocks(const torch::Tensor& blocks, const torch::Tensor& table, const torch::Tensor& dct) {
-    return torch::matmul(smooth_quantize(torch::matmul(blocks, dct.t()), table), dct);
-}
 
 }  // namespace
 
@@ -72,18 +54,17 @@ torch::Tensor differentiable_jpeg(const torch::Tensor& rgb, int quality, bool su
     auto x = (ph || pw) ? F::pad(rgb, F::PadFuncOptions({0, pw, 0, ph}).mode(torch::kReplicate)) : rgb;
 
     const int64_t n = x.size(0), xh = x.size(2), xw = x.size(3);
-    const auto dct = dct_matrix(opts);
     const auto luma_q = quant_table(kLumaTable, quality, opts);
     const auto chroma_q = quant_table(kChromaTable, quality, opts);
     torch::Tensor out;
     if (subsample_chroma) {
         const auto [luma, chroma] = to_blocks_420(x, kToYcc);
-        out = from_blocks_420(compress_blocks(luma, luma_q, dct), compress_blocks(chroma, chroma_q, dct), n, xh, xw,
+        out = from_blocks_420(compress_blocks(luma, luma_q), compress_blocks(chroma, chroma_q), n, xh, xw,
                               kToRgb);
     } else {
         const auto [luma, chroma] = mix_channels(x, {}, kToYcc, 1);  // Y - 128, and Cb, Cr
-        const auto y = blocks_to_plane(compress_blocks(plane_to_blocks(luma.reshape({n, xh, xw})), luma_q, dct), n, xh, xw);
-        const auto c = blocks_to_plane(compress_blocks(plane_to_blocks(chroma.reshape({n * 2, xh, xw})), chroma_q, dct),
+        const auto y = blocks_to_plane(compress_blocks(plane_to_blocks(luma.reshape({n, xh, xw})), luma_q), n, xh, xw);
+        const auto c = blocks_to_plane(compress_blocks(plane_to_blocks(chroma.reshape({n * 2, xh, xw})), chroma_q),
                                        n * 2, xh, xw);
         out = mix_channels(y.unsqueeze(1), c.view({n, 2, xh, xw}), kToRgb, 3).first;
     }

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstring>
 
 namespace bd {
 
@@ -35,14 +36,6 @@ Rounded rounded(float coeff, float table) {
     const float q = coeff / table;
     const float level = std::nearbyint(q);
     return {level, q - level};
-}
-
-// fn(i, k) for every coefficient i of [blocks, 64], k = i % 64 its table entry.
-template <class Fn>
-void for_each_coefficient(int64_t blocks, const Fn& fn) {
-    at::parallel_for(0, blocks, kGrain / 64, [&](int64_t b0, int64_t b1) {
-        for (int64_t i = b0 * 64; i < b1 * 64; ++i) fn(i, i % 64);
-    });
 }
 
 struct MixFunction : public torch::autograd::Function<MixFunction> {
@@ -114,17 +107,84 @@ struct MixFunction : public torch::autograd::Function<MixFunction> {
     }
 };
 
-struct QuantizeFunction : public torch::autograd::Function<QuantizeFunction> {
-    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& coeffs_in, const torch::Tensor& table_in) {
-        const auto coeffs = coeffs_in.contiguous();
+// The orthonormal 8-point DCT-II, row-major: row k is frequency k.
+std::array<float, 64> dct8() {
+    std::array<float, 64> d{};
+    for (int k = 0; k < 8; ++k)
+        for (int n = 0; n < 8; ++n)
+            d[size_t(k * 8 + n)] = float((k == 0 ? std::sqrt(1.0 / 8) : std::sqrt(2.0 / 8)) *
+                                         std::cos(M_PI * (2 * n + 1) * k / 16.0));
+    return d;
+}
+
+std::array<float, 64> transposed8(const std::array<float, 64>& m) {
+    std::array<float, 64> t{};
+    for (size_t r = 0; r < 8; ++r)
+        for (size_t c = 0; c < 8; ++c) t[c * 8 + r] = m[r * 8 + c];
+    return t;
+}
+
+// Four floats, loaded and stored unaligned: GCC's vector extension, so that the 8-point
+// passes below are two 4-wide multiply-adds per input sample whatever the target.
+typedef float Float4 __attribute__((vector_size(16)));
+Float4 load4(const float* p) {
+    Float4 v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+void store4(float* p, Float4 v) { std::memcpy(p, &v, sizeof v); }
+
+// out = a . m for 8x8 row-major blocks: each output row a sum of m's rows, weighted by a
+// row of a.
+void rows_times(const float* a, const float* m, float* out) {
+    Float4 lo[8], hi[8];
+    for (int n = 0; n < 8; ++n) {
+        lo[n] = load4(m + n * 8);
+        hi[n] = load4(m + n * 8 + 4);
+    }
+    for (int r = 0; r < 8; ++r) {
+        Float4 acc_lo = lo[0] * a[r * 8], acc_hi = hi[0] * a[r * 8];
+        for (int n = 1; n < 8; ++n) {
+            acc_lo += lo[n] * a[r * 8 + n];
+            acc_hi += hi[n] * a[r * 8 + n];
+        }
+        store4(out + r * 8, acc_lo);
+        store4(out + r * 8 + 4, acc_hi);
+    }
+}
+
+// out = l . in . r^T for row-major 8x8 blocks, given rt = r^T: the 2-D transform as two
+// 8-point passes, 1024 multiply-adds where the [64, 64] matrix product took 4096.
+void transform8x8(const float* in, const float* l, const float* rt, float* out) {
+    float rows[64];
+    rows_times(in, rt, rows);  // in . r^T
+    rows_times(l, rows, out);  // l . (in . r^T)
+}
+
+// Blocks through the DCT (D X D^T), the smooth quantiser and the inverse DCT (D^T Q D),
+// block by block while each is in cache. Backward: the DCT of the output's gradient, times
+// the quantiser's slope, through the inverse DCT.
+struct CompressFunction : public torch::autograd::Function<CompressFunction> {
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& blocks_in, const torch::Tensor& table_in) {
+        const auto blocks = blocks_in.contiguous();
         const auto table = table_in.contiguous();
-        auto out = torch::empty_like(coeffs);
-        const float* c = coeffs.data_ptr<float>();
+        auto coeffs = torch::empty_like(blocks);
+        auto out = torch::empty_like(blocks);
+        const float* x = blocks.data_ptr<float>();
         const float* t = table.data_ptr<float>();
+        float* c = coeffs.data_ptr<float>();
         float* o = out.data_ptr<float>();
-        for_each_coefficient(coeffs.size(0), [&](int64_t i, int64_t k) {
-            const auto r = rounded(c[i], t[k]);
-            o[i] = (r.level + r.rest * r.rest * r.rest) * t[k];
+        const auto d = dct8(), dt = transposed8(d);
+        at::parallel_for(0, blocks.size(0), kGrain / 64, [&](int64_t b0, int64_t b1) {
+            float q[64];
+            for (int64_t b = b0; b < b1; ++b) {
+                transform8x8(x + b * 64, d.data(), dt.data(), c + b * 64);
+                for (int k = 0; k < 64; ++k) {
+                    const auto r = rounded(c[b * 64 + k], t[k]);
+                    q[k] = (r.level + r.rest * r.rest * r.rest) * t[k];
+                }
+                transform8x8(q, dt.data(), d.data(), o + b * 64);
+            }
         });
         ctx->save_for_backward({coeffs, table});
         return out;
@@ -135,17 +195,25 @@ struct QuantizeFunction : public torch::autograd::Function<QuantizeFunction> {
         const auto& coeffs = saved[0];
         const auto& table = saved[1];
         const auto g = grads[0].contiguous();
-        auto gc = torch::empty_like(coeffs);
+        auto gx = torch::empty_like(coeffs);
         const float* c = coeffs.data_ptr<float>();
         const float* t = table.data_ptr<float>();
         const float* gp = g.data_ptr<float>();
-        float* o = gc.data_ptr<float>();
-        for_each_coefficient(coeffs.size(0), [&](int64_t i, int64_t k) {
-            // d/dc of (level + rest^3) t, with rest = c / t - level and the level held: 3 rest^2.
-            const float rest = rounded(c[i], t[k]).rest;
-            o[i] = gp[i] * 3.0f * rest * rest;
+        float* o = gx.data_ptr<float>();
+        const auto d = dct8(), dt = transposed8(d);
+        at::parallel_for(0, coeffs.size(0), kGrain / 64, [&](int64_t b0, int64_t b1) {
+            float gq[64];
+            for (int64_t b = b0; b < b1; ++b) {
+                transform8x8(gp + b * 64, d.data(), dt.data(), gq);
+                for (int k = 0; k < 64; ++k) {
+                    // d/dc of (level + rest^3) t, with rest = c / t - level and the level held: 3 rest^2.
+                    const float rest = rounded(c[b * 64 + k], t[k]).rest;
+                    gq[k] *= 3.0f * rest * rest;
+                }
+                transform8x8(gq, dt.data(), d.data(), o + b * 64);
+            }
         });
-        return {gc, torch::Tensor()};
+        return {gx, torch::Tensor()};
     }
 };
 
@@ -189,10 +257,23 @@ std::pair<torch::Tensor, torch::Tensor> mix_channels(const torch::Tensor& first,
 torch::Tensor smooth_quantize(const torch::Tensor& coeffs, const torch::Tensor& table) {
     TORCH_CHECK(coeffs.dim() == 2 && coeffs.size(1) == 64 && table.numel() == 64,
                 "smooth_quantize: expected coefficients [B, 64] and a table of 64");
-    if (takes_fused_kernels(coeffs) && takes_fused_kernels(table)) return QuantizeFunction::apply(coeffs, table.detach());
     const auto q = coeffs / table;
     const auto r = torch::round(q).detach();
     return (r + torch::pow(q - r, 3)) * table;
+}
+
+torch::Tensor dct_matrix(const torch::TensorOptions& opts) {
+    const auto d = dct8();
+    const auto d1 = torch::tensor(std::vector<float>(d.begin(), d.end())).view({8, 8});
+    return torch::kron(d1, d1).to(opts);
+}
+
+torch::Tensor compress_blocks(const torch::Tensor& blocks, const torch::Tensor& table) {
+    TORCH_CHECK(blocks.dim() == 2 && blocks.size(1) == 64 && table.numel() == 64,
+                "compress_blocks: expected blocks [B, 64] and a table of 64");
+    if (takes_fused_kernels(blocks) && takes_fused_kernels(table)) return CompressFunction::apply(blocks, table.detach());
+    const auto dct = dct_matrix(blocks.options());
+    return torch::matmul(smooth_quantize(torch::matmul(blocks, dct.t()), table), dct);
 }
 
 }  // namespace bd

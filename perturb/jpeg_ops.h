@@ -38,4 +38,13 @@ torch::Tensor grad_or_zeros(const torch::Tensor& grad, at::IntArrayRef sizes, co
 // gradient is not zero almost everywhere: (r + (c / t - r)^3) * t, r = round(c / t).
 torch::Tensor smooth_quantize(const torch::Tensor& coeffs, const torch::Tensor& table);
 
+// The 2-D DCT of an 8x8 block as one [64, 64] matrix on the row-major flattened block
+// (kron(D, D)).
+torch::Tensor dct_matrix(const torch::TensorOptions& opts);
+
+// The lossy core of a JPEG: 8x8 blocks [B, 64] (row-major, level-shifted 0..255 units)
+// through the DCT, smooth_quantize by `table` and back. The fused path works block by
+// block; others use dct_matrix.
+torch::Tensor compress_blocks(const torch::Tensor& blocks, const torch::Tensor& table);
+
 }  // namespace bd
