@@ -5,7 +5,7 @@
 // BD_BENCH_MODEL (a path, e.g. one written by `bd-make-tiny-model --size b32` or
 // `--size mobilenet`), else a tiny generated CLIP. BM_Resize: the resize every view goes
 // through, forward + backward, ours (perturb/resample) against torch's interpolate.
-// BM_Update: one momentum update of delta. BM_Jpeg: the differentiable JPEG of one square
+// BM_Update: one update of delta by the default rule. BM_Jpeg: the differentiable JPEG of one square
 // crop, forward + backward. BM_Views: one
 // step's 4 views of a square image, forward + backward (the work outside the encoder but
 // for the update).
@@ -168,7 +168,7 @@ void BM_Update(benchmark::State& state) {
     auto delta = torch::zeros({3, h, w});
     const auto budget = torch::full({1, h, w}, 0.03f), grad = torch::randn({3, h, w});
     const auto lo = (-budget).expand({3, h, w}).contiguous(), hi = budget.expand({3, h, w}).contiguous();
-    bd::StepRule rule(bd::UpdateRule::momentum);
+    bd::StepRule rule(bd::PerturbSettings{}.update);  // the default rule
     for (auto _ : state) rule.apply(delta, grad, budget, 0.1f, lo, hi);
 }
 

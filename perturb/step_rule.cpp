@@ -1,9 +1,52 @@
 #include "perturb/step_rule.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <cmath>
 
 namespace bd {
+
+namespace {
+
+bool plain_cpu_float(const torch::Tensor& t) {
+    return t.device().is_cpu() && t.scalar_type() == torch::kFloat && t.is_contiguous();
+}
+
+// The sign step, delta = clamp(delta - fraction * budget * sign(grad), lo, hi), in one pass
+// over memory where the tensors allow (CPU float, lo and hi shaped as delta, the budget per
+// channel or shared by all): the three tensor passes it replaces read and wrote a
+// direction buffer the image's size between them. False where the tensors do not allow.
+bool fused_sign_step(torch::Tensor& delta, const torch::Tensor& grad, const torch::Tensor& budget, float fraction,
+                     const torch::Tensor& lo, const torch::Tensor& hi) {
+    const auto sizes = delta.sizes();
+    if (delta.dim() != 3 || !plain_cpu_float(delta) || !plain_cpu_float(lo) || !plain_cpu_float(hi) ||
+        !plain_cpu_float(budget) || lo.sizes() != sizes || hi.sizes() != sizes || grad.sizes() != sizes ||
+        !grad.device().is_cpu() || grad.scalar_type() != torch::kFloat)
+        return false;
+    if (budget.dim() != 3 || (budget.size(0) != 1 && budget.size(0) != sizes[0]) || budget.size(1) != sizes[1] ||
+        budget.size(2) != sizes[2])
+        return false;
+    const auto g = grad.contiguous();
+    const int64_t plane = sizes[1] * sizes[2];
+    for (int64_t c = 0; c < sizes[0]; ++c) {
+        float* d = delta.data_ptr<float>() + c * plane;
+        const float* gp = g.data_ptr<float>() + c * plane;
+        const float* lp = lo.data_ptr<float>() + c * plane;
+        const float* hp = hi.data_ptr<float>() + c * plane;
+        const float* bp = budget.data_ptr<float>() + (budget.size(0) == 1 ? 0 : c * plane);
+        at::parallel_for(0, plane, 16384, [&](int64_t i0, int64_t i1) {
+            for (int64_t i = i0; i < i1; ++i) {
+                const float direction = float(gp[i] > 0.0f) - float(gp[i] < 0.0f);
+                const float moved = d[i] + (-fraction * direction) * bp[i];  // as addcmul_ rounds
+                d[i] = std::min(std::max(moved, lp[i]), hp[i]);
+            }
+        });
+    }
+    return true;
+}
+
+}  // namespace
 
 float step_fraction(double t) {
     // The sum over a run is several budgets, so even a short run can reach any corner of
@@ -14,6 +57,7 @@ float step_fraction(double t) {
 void StepRule::apply(torch::Tensor& delta, const torch::Tensor& grad, const torch::Tensor& budget, float fraction,
                      const torch::Tensor& lo, const torch::Tensor& hi) {
     torch::NoGradGuard no_grad;
+    if (rule_ == UpdateRule::sign && fused_sign_step(delta, grad, budget, fraction, lo, hi)) return;
     // The direction goes into one buffer kept across steps: a fresh full-resolution tensor
     // per step costs page faults on the CPU.
     if (!direction_.defined()) direction_ = torch::empty_like(delta);

@@ -36,6 +36,30 @@ TEST(StepRule, SignAndMomentumStayInTheBox) {
     }
 }
 
+// The one-pass sign step (CPU float) against the tensor passes (double), with a budget
+// shared by the channels and one per channel; zero gradients leave a pixel where it is.
+TEST(StepRule, FusedSignStepMatchesTheTensorPasses) {
+    torch::manual_seed(3);
+    for (int64_t budget_channels : {1, 3}) {
+        const auto budget = torch::rand({budget_channels, 16, 24}) * 0.1;
+        const auto x = torch::rand({3, 16, 24});
+        const auto lo = torch::max(-budget, -x).contiguous(), hi = torch::min(budget, 1 - x).contiguous();
+        const auto grad = torch::randn({3, 16, 24});
+        StepRule fused(UpdateRule::sign), reference(UpdateRule::sign);
+        auto d1 = torch::zeros({3, 16, 24}), d2 = torch::zeros({3, 16, 24}, torch::kDouble);
+        for (float fraction : {0.25f, 0.1f, 0.02f}) {
+            auto g = grad + 0.5 * torch::randn({3, 16, 24});
+            g.index_put_({0, 0}, 0.0f);  // the first row of the first channel
+            fused.apply(d1, g, budget, fraction, lo, hi);
+            reference.apply(d2, g.to(torch::kDouble), budget.to(torch::kDouble), fraction, lo.to(torch::kDouble),
+                            hi.to(torch::kDouble));
+        }
+        EXPECT_LT((d1.to(torch::kDouble) - d2).abs().max().item<double>(), 1e-6) << budget_channels;
+        EXPECT_GT(d1.abs().max().item<float>(), 0.01f);
+        EXPECT_EQ(d1[0][0].abs().max().item<float>(), 0.0f);
+    }
+}
+
 TEST(StepRule, MomentumKeepsTheSharedDirectionOfNoisyGradients) {
     // Gradients = a small steady part + large noise: the sign step wanders, momentum follows
     // the steady part on more pixels.
