@@ -161,6 +161,14 @@ void transform8x8(const float* in, const float* l, const float* rt, float* out) 
     rows_times(l, rows, out);  // l . (in . r^T)
 }
 
+// The 2-D DCT of an 8x8 block as one [64, 64] matrix on the row-major flattened block
+// (kron(D, D)): the non-fused path's transform.
+torch::Tensor dct_matrix(const torch::TensorOptions& opts) {
+    const auto d = dct8();
+    const auto d1 = torch::tensor(std::vector<float>(d.begin(), d.end())).view({8, 8});
+    return torch::kron(d1, d1).to(opts);
+}
+
 // Blocks through the DCT (D X D^T), the smooth quantiser and the inverse DCT (D^T Q D),
 // block by block while each is in cache. Backward: the DCT of the output's gradient, times
 // the quantiser's slope, through the inverse DCT.
@@ -260,12 +268,6 @@ torch::Tensor smooth_quantize(const torch::Tensor& coeffs, const torch::Tensor& 
     const auto q = coeffs / table;
     const auto r = torch::round(q).detach();
     return (r + torch::pow(q - r, 3)) * table;
-}
-
-torch::Tensor dct_matrix(const torch::TensorOptions& opts) {
-    const auto d = dct8();
-    const auto d1 = torch::tensor(std::vector<float>(d.begin(), d.end())).view({8, 8});
-    return torch::kron(d1, d1).to(opts);
 }
 
 torch::Tensor compress_blocks(const torch::Tensor& blocks, const torch::Tensor& table) {

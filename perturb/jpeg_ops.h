@@ -1,8 +1,8 @@
-// The differentiable JPEG's per-pixel arithmetic as single passes, forward and back. Written
-// as tensor expressions it was some 60 elementwise kernels per call, each a full pass over
-// the crop: two thirds of its time, and the JPEG is the largest part of a step's work
-// outside the encoder (bench/bench_optimizer BM_Jpeg). Float tensors on the CPU take the
-// fused path; others the same arithmetic as tensor expressions.
+// The differentiable JPEG's per-pixel and per-block arithmetic as single passes, forward
+// and back. Written as tensor expressions it was some 60 elementwise kernels per call, each
+// a full pass over the crop: two thirds of its time, and the JPEG is the largest part of a
+// step's work outside the encoder (bench/bench_optimizer BM_Jpeg). Float tensors on the CPU
+// take the fused path; others the same arithmetic as tensor expressions.
 #pragma once
 
 #include <torch/torch.h>
@@ -38,13 +38,9 @@ torch::Tensor grad_or_zeros(const torch::Tensor& grad, at::IntArrayRef sizes, co
 // gradient is not zero almost everywhere: (r + (c / t - r)^3) * t, r = round(c / t).
 torch::Tensor smooth_quantize(const torch::Tensor& coeffs, const torch::Tensor& table);
 
-// The 2-D DCT of an 8x8 block as one [64, 64] matrix on the row-major flattened block
-// (kron(D, D)).
-torch::Tensor dct_matrix(const torch::TensorOptions& opts);
-
 // The lossy core of a JPEG: 8x8 blocks [B, 64] (row-major, level-shifted 0..255 units)
 // through the DCT, smooth_quantize by `table` and back. The fused path works block by
-// block; others use dct_matrix.
+// block; others are matrix products with the DCT as one [64, 64] matrix.
 torch::Tensor compress_blocks(const torch::Tensor& blocks, const torch::Tensor& table);
 
 }  // namespace bd
