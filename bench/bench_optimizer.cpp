@@ -5,10 +5,9 @@
 // BD_BENCH_MODEL (a path, e.g. one written by `bd-make-tiny-model --size b32` or
 // `--size mobilenet`), else a tiny generated CLIP. BM_Resize: the resize every view goes
 // through, forward + backward, ours (perturb/resample) against torch's interpolate.
-// BM_Update: one update of delta by the default rule. BM_Jpeg: the differentiable JPEG of one square
-// crop, forward + backward. BM_Views: one
-// step's 4 views of a square image, forward + backward (the work outside the encoder but
-// for the update).
+// BM_Update: one update of delta by the default rule. BM_Jpeg: the differentiable JPEG of
+// one square crop, forward + backward. BM_Views: one step's 4 views of a square image,
+// forward + backward (the work outside the encoder but for the update).
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -161,14 +160,14 @@ void BM_Views(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize(torch::autograd::grad({views.sample(x).sum()}, {x}));
 }
 
-// One momentum update of a [3, h, w] change with a per-pixel budget: args w, h.
+// One update of a [3, h, w] change with a per-pixel budget, by the default rule: args w, h.
 void BM_Update(benchmark::State& state) {
     bd::configure_threads(0);
     const int64_t w = state.range(0), h = state.range(1);
     auto delta = torch::zeros({3, h, w});
     const auto budget = torch::full({1, h, w}, 0.03f), grad = torch::randn({3, h, w});
     const auto lo = (-budget).expand({3, h, w}).contiguous(), hi = budget.expand({3, h, w}).contiguous();
-    bd::StepRule rule(bd::PerturbSettings{}.update);  // the default rule
+    bd::StepRule rule(bd::PerturbSettings{}.update);
     for (auto _ : state) rule.apply(delta, grad, budget, 0.1f, lo, hi);
 }
 

@@ -13,7 +13,8 @@ namespace bd {
 // early to cross the budget box, small late to settle (cosine decay).
 float step_fraction(double t);
 
-// One image's update state: a buffer the size of delta, and for momentum its velocity.
+// One image's update state: for momentum its velocity, and a direction buffer the size of
+// delta where the step runs as tensor passes (the CPU's one-pass sign step needs none).
 class StepRule {
 public:
     explicit StepRule(UpdateRule rule) : rule_(rule) {}
