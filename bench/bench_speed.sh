@@ -29,7 +29,9 @@ done
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+# The OpenMP waits the CLI picks for itself (src/threads.h), for every program here; set,
+# they also keep the CLI from re-executing itself.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-20000}
 
 model_path() {
     case $1 in

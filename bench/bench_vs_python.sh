@@ -10,7 +10,8 @@
 # Both take exactly STEPS steps (--steps turns belladonna's early stopping off; the table
 # prints the steps its report says it took). Wall time of each whole command (model load,
 # decode, write included; belladonna also measures its metrics unless EXTRA=--no-metrics),
-# with OMP_WAIT_POLICY=PASSIVE.
+# both with the OpenMP waits the CLI picks for itself (OMP_WAIT_POLICY=PASSIVE,
+# GOMP_SPINCOUNT=20000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,7 +29,9 @@ case $QUALITY in fast) VIEWS=2 ;; slow) VIEWS=8 ;; *) VIEWS=4 ;; esac
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+# The OpenMP waits the CLI picks for itself (src/threads.h), for every program here; set,
+# they also keep the CLI from re-executing itself.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-20000}
 # Anchors: two of the images' mirror images would be too close; a fixed plain picture.
 $PY -c 'from PIL import Image; Image.radial_gradient("L").convert("RGB").save("'"$tmp"'/anchor.png")'
 

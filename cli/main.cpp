@@ -35,7 +35,7 @@ void print_usage(FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    bd::prefer_passive_openmp(argv);
+    bd::prefer_brief_openmp_spin(argv);
     bd::keep_freed_memory();
     if (argc < 2) {
         print_usage(stderr);

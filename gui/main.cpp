@@ -12,7 +12,7 @@
 #include "src/threads.h"
 
 int main(int argc, char** argv) {
-    bd::prefer_passive_openmp(argv);
+    bd::prefer_brief_openmp_spin(argv);
     bd::keep_freed_memory();
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("belladonna"));

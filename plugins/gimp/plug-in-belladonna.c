@@ -40,17 +40,23 @@ static void run (const gchar *name, gint nparams, const GimpParam *param,
 const GimpPlugInInfo PLUG_IN_INFO = { NULL, NULL, query, run };
 
 /* gimp_main behind the same re-exec as the CLI and the desktop app (src/threads.h): idle
- * OpenMP workers spin by default and starve the working ones (a step 4x slower on two
- * cores), and libgomp reads OMP_WAIT_POLICY once, when libbelladonna loads it, so a plug-in
- * started without the variable restarts itself with PASSIVE. GIMP's pipe descriptors in
- * argv survive the exec. */
+ * OpenMP workers spin for milliseconds by default and starve the working ones (a step 4x
+ * slower on two cores), sleeping at once costs a wake-up on each of a step's ~200 parallel
+ * regions, and libgomp reads its variables once, when libbelladonna loads it, so a plug-in
+ * started without OMP_WAIT_POLICY restarts itself with PASSIVE and a spin of about half a
+ * millisecond (GOMP_SPINCOUNT, the value of kOpenMpSpins). GIMP's pipe descriptors in argv
+ * survive the exec. */
 int
 main (int argc, char *argv[])
 {
-  if (!g_getenv ("OMP_WAIT_POLICY") && argv[0] && g_setenv ("OMP_WAIT_POLICY", "PASSIVE", TRUE))
+  if (!g_getenv ("OMP_WAIT_POLICY") && argv[0])
     {
-      execv ("/proc/self/exe", argv);
+      const gboolean spin = !g_getenv ("GOMP_SPINCOUNT");
+      if (g_setenv ("OMP_WAIT_POLICY", "PASSIVE", TRUE) && (!spin || g_setenv ("GOMP_SPINCOUNT", "20000", TRUE)))
+        execv ("/proc/self/exe", argv);
       g_unsetenv ("OMP_WAIT_POLICY"); /* exec failed: carry on as we were */
+      if (spin)
+        g_unsetenv ("GOMP_SPINCOUNT");
     }
   return gimp_main (&PLUG_IN_INFO, argc, argv);
 }
