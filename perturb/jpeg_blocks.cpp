@@ -1,10 +1,10 @@
 #include "perturb/jpeg_blocks.h"
 
-#include <ATen/Parallel.h>
-
 #include <algorithm>
 #include <array>
 #include <vector>
+
+#include "perturb/vector_clones.h"
 
 namespace bd {
 
@@ -17,27 +17,27 @@ using torch::autograd::variable_list;
 
 // Where row y of an h x w plane starts in plane_to_blocks' layout, relative to the plane's
 // first block: its samples follow in runs of 8, one run per block, 64 apart.
-int64_t block_row(int64_t y, int64_t w) { return (y / 8) * (w / 8) * 64 + (y % 8) * 8; }
+BD_INLINE inline int64_t block_row(int64_t y, int64_t w) { return (y / 8) * (w / 8) * 64 + (y % 8) * 8; }
 
 // One row of a plane between its place in the blocks (`blocks` at block_row) and a
 // contiguous run of w samples: the kernels below work on such runs, which vectorise, where
 // indexing the blocks sample by sample did not.
-void row_from_blocks(const float* blocks, int64_t w, float* row) {
+BD_INLINE inline void row_from_blocks(const float* blocks, int64_t w, float* row) {
     for (int64_t bx = 0; bx < w / 8; ++bx) std::copy_n(blocks + bx * 64, 8, row + bx * 8);
 }
-void row_to_blocks(const float* row, int64_t w, float* blocks) {
+BD_INLINE inline void row_to_blocks(const float* row, int64_t w, float* blocks) {
     for (int64_t bx = 0; bx < w / 8; ++bx) std::copy_n(row + bx * 8, 8, blocks + bx * 64);
 }
 
 // out = m0 a + m1 b + m2 c + bias over a row: one output channel of a colour mix, or of its
 // transpose. Restrict and plain coefficients, so the loop vectorises.
-void mix_row(const float* __restrict a, const float* __restrict b, const float* __restrict c, float m0, float m1,
+BD_INLINE inline void mix_row(const float* __restrict a, const float* __restrict b, const float* __restrict c, float m0, float m1,
              float m2, float bias, float* __restrict out, int64_t n) {
     for (int64_t x = 0; x < n; ++x) out[x] = m0 * a[x] + m1 * b[x] + m2 * c[x] + bias;
 }
 
 // A row of `low` samples upsampled 2x as up_taps says: out[2u] and out[2u + 1].
-void upsample_row(const float* in, int64_t low, float* out) {
+BD_INLINE inline void upsample_row(const float* in, int64_t low, float* out) {
     for (int64_t u = 0; u < low; ++u) {
         out[2 * u] = 0.25f * in[std::max<int64_t>(u - 1, 0)] + 0.75f * in[u];
         out[2 * u + 1] = 0.75f * in[u] + 0.25f * in[std::min(u + 1, low - 1)];
@@ -50,7 +50,7 @@ struct UpTaps {
     int64_t a, b;
     float wa, wb;
 };
-UpTaps up_taps(int64_t i, int64_t low) {
+BD_INLINE inline UpTaps up_taps(int64_t i, int64_t low) {
     const int64_t u = i / 2;
     if (i % 2 == 0) return {std::max<int64_t>(u - 1, 0), u, 0.25f, 0.75f};
     return {u, std::min(u + 1, low - 1), 0.75f, 0.25f};
@@ -62,7 +62,7 @@ struct DownTaps {
     std::array<int64_t, 4> index;
     std::array<float, 4> weight;
 };
-DownTaps down_taps(int64_t u, int64_t low) {
+BD_INLINE inline DownTaps down_taps(int64_t u, int64_t low) {
     DownTaps t{};
     for (int k = 0; k < 4; ++k) {
         const int64_t i = 2 * u - 1 + k;
@@ -95,7 +95,7 @@ struct ToBlocksFunction : public torch::autograd::Function<ToBlocksFunction> {
         float* cp = chroma.data_ptr<float>();
         const auto& m = mix.matrix;
         // One task per row of chroma samples: the two image rows it pools.
-        at::parallel_for(0, n * h / 2, kRowGrain, [&](int64_t r0, int64_t r1) {
+        parallel_for_vectorised(0, n * h / 2, kRowGrain, [&](int64_t r0, int64_t r1) BD_INLINE {
             std::vector<float> buf(size_t(5 * w));  // a luma row, and both rows' Cb and Cr
             float* yrow = buf.data();
             float* cb_rows = yrow + w;  // [2, w]
@@ -139,7 +139,7 @@ struct ToBlocksFunction : public torch::autograd::Function<ToBlocksFunction> {
         const float* glp = gl.data_ptr<float>();
         const float* gcp = gc.data_ptr<float>();
         float* dst = grgb.data_ptr<float>();
-        at::parallel_for(0, n * h / 2, kRowGrain, [&](int64_t r0, int64_t r1) {
+        parallel_for_vectorised(0, n * h / 2, kRowGrain, [&](int64_t r0, int64_t r1) BD_INLINE {
             std::vector<float> buf(size_t(3 * w + w / 2));  // a luma row; Cb, Cr widened; a low row
             float* gy = buf.data();
             float* g_cb = gy + w;
@@ -179,7 +179,7 @@ struct FromBlocksFunction : public torch::autograd::Function<FromBlocksFunction>
         const float* lp = luma.data_ptr<float>();
         const float* cp = chroma.data_ptr<float>();
         float* dst = out.data_ptr<float>();
-        at::parallel_for(0, n * h, kRowGrain, [&](int64_t r0, int64_t r1) {
+        parallel_for_vectorised(0, n * h, kRowGrain, [&](int64_t r0, int64_t r1) BD_INLINE {
             std::vector<float> buf(size_t(3 * w + w / 2));  // Y, Cb, Cr of the row; a low chroma row
             float* ycc[3] = {buf.data(), buf.data() + w, buf.data() + 2 * w};
             float* low = buf.data() + 3 * w;
@@ -232,7 +232,7 @@ struct FromBlocksFunction : public torch::autograd::Function<FromBlocksFunction>
         const float* gp = g.data_ptr<float>();
         float* glp = gl.data_ptr<float>();
         float* gfp = g_full.data_ptr<float>();
-        at::parallel_for(0, n * h, kRowGrain, [&](int64_t r0, int64_t r1) {
+        parallel_for_vectorised(0, n * h, kRowGrain, [&](int64_t r0, int64_t r1) BD_INLINE {
             std::vector<float> buf(size_t(4 * w));  // the luma's row; the clamp's pass applied
             float* gy = buf.data();
             for (int64_t r = r0; r < r1; ++r) {
@@ -257,7 +257,7 @@ struct FromBlocksFunction : public torch::autograd::Function<FromBlocksFunction>
         // The upsampling's transpose: each chroma sample gathers from the 4 x 4 pixels that read it.
         const auto cols = for_each_index(w / 2, down_taps, w / 2);
         float* gcp = gc.data_ptr<float>();
-        at::parallel_for(0, n * 2 * (h / 2), kRowGrain, [&](int64_t r0, int64_t r1) {
+        parallel_for_vectorised(0, n * 2 * (h / 2), kRowGrain, [&](int64_t r0, int64_t r1) BD_INLINE {
             std::vector<float> buf(size_t(w + w / 2));  // the four rows mixed; the low row
             float* mixed = buf.data();
             float* low = mixed + w;

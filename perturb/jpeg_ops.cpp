@@ -2,6 +2,8 @@
 
 #include <ATen/Parallel.h>
 
+#include "perturb/vector_clones.h"
+
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -32,7 +34,7 @@ std::array<float*, 3> channel_planes(const torch::Tensor& a, const torch::Tensor
 struct Rounded {
     float level, rest;
 };
-Rounded rounded(float coeff, float table) {
+BD_INLINE inline Rounded rounded(float coeff, float table) {
     const float q = coeff / table;
     const float level = std::nearbyint(q);
     return {level, q - level};
@@ -127,16 +129,16 @@ std::array<float, 64> transposed8(const std::array<float, 64>& m) {
 // Four floats, loaded and stored unaligned: GCC's vector extension, so that the 8-point
 // passes below are two 4-wide multiply-adds per input sample whatever the target.
 typedef float Float4 __attribute__((vector_size(16)));
-Float4 load4(const float* p) {
+BD_INLINE inline Float4 load4(const float* p) {
     Float4 v;
     std::memcpy(&v, p, sizeof v);
     return v;
 }
-void store4(float* p, Float4 v) { std::memcpy(p, &v, sizeof v); }
+BD_INLINE inline void store4(float* p, Float4 v) { std::memcpy(p, &v, sizeof v); }
 
 // out = a . m for 8x8 row-major blocks: each output row a sum of m's rows, weighted by a
 // row of a.
-void rows_times(const float* a, const float* m, float* out) {
+BD_INLINE inline void rows_times(const float* a, const float* m, float* out) {
     Float4 lo[8], hi[8];
     for (int n = 0; n < 8; ++n) {
         lo[n] = load4(m + n * 8);
@@ -155,7 +157,7 @@ void rows_times(const float* a, const float* m, float* out) {
 
 // out = l . in . r^T for row-major 8x8 blocks, given rt = r^T: the 2-D transform as two
 // 8-point passes, 1024 multiply-adds where the [64, 64] matrix product took 4096.
-void transform8x8(const float* in, const float* l, const float* rt, float* out) {
+BD_INLINE inline void transform8x8(const float* in, const float* l, const float* rt, float* out) {
     float rows[64];
     rows_times(in, rt, rows);  // in . r^T
     rows_times(l, rows, out);  // l . (in . r^T)
@@ -183,7 +185,7 @@ struct CompressFunction : public torch::autograd::Function<CompressFunction> {
         float* c = coeffs.data_ptr<float>();
         float* o = out.data_ptr<float>();
         const auto d = dct8(), dt = transposed8(d);
-        at::parallel_for(0, blocks.size(0), kGrain / 64, [&](int64_t b0, int64_t b1) {
+        parallel_for_vectorised(0, blocks.size(0), kGrain / 64, [&](int64_t b0, int64_t b1) BD_INLINE {
             float q[64];
             for (int64_t b = b0; b < b1; ++b) {
                 transform8x8(x + b * 64, d.data(), dt.data(), c + b * 64);
@@ -209,7 +211,7 @@ struct CompressFunction : public torch::autograd::Function<CompressFunction> {
         const float* gp = g.data_ptr<float>();
         float* o = gx.data_ptr<float>();
         const auto d = dct8(), dt = transposed8(d);
-        at::parallel_for(0, coeffs.size(0), kGrain / 64, [&](int64_t b0, int64_t b1) {
+        parallel_for_vectorised(0, coeffs.size(0), kGrain / 64, [&](int64_t b0, int64_t b1) BD_INLINE {
             float gq[64];
             for (int64_t b = b0; b < b1; ++b) {
                 transform8x8(gp + b * 64, d.data(), dt.data(), gq);

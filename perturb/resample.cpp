@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "perturb/vector_clones.h"
+
 namespace bd {
 
 namespace F = torch::nn::functional;
@@ -19,7 +21,7 @@ struct Strided {
 // R rows at once through the same taps: each tap is loaded once for all of them, and the R
 // sums are independent chains the CPU overlaps, where one row's sum waited on each add.
 template <int R>
-void rows_through_taps(const float* const* in, float* const* out, const Taps& t) {
+BD_INLINE inline void rows_through_taps(const float* const* in, float* const* out, const Taps& t) {
     const int64_t* first = t.first.data();
     const int64_t* start = t.start.data();
     const float* weight = t.weight.data();
@@ -39,7 +41,7 @@ torch::Tensor apply_along_rows(Strided src, int64_t planes, int64_t rows, const 
     auto dst = torch::empty({planes, rows, t.out}, opts);
     float* d = dst.data_ptr<float>();
     const int64_t groups = (planes * rows + kRows - 1) / kRows;
-    at::parallel_for(0, groups, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, t.out)), [&](int64_t g0, int64_t g1) {
+    parallel_for_vectorised(0, groups, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, t.out)), [&](int64_t g0, int64_t g1) BD_INLINE {
         for (int64_t g = g0; g < g1; ++g) {
             const float* in[kRows];
             float* out[kRows];
@@ -68,7 +70,7 @@ torch::Tensor apply_along_columns(Strided src, int64_t planes, int64_t width, co
     const int64_t* start = t.start.data();
     const float* weight = t.weight.data();
     float* d = dst.data_ptr<float>();
-    at::parallel_for(0, planes * t.out, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, width)), [&](int64_t b, int64_t e) {
+    parallel_for_vectorised(0, planes * t.out, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, width)), [&](int64_t b, int64_t e) BD_INLINE {
         for (int64_t pi = b; pi < e; ++pi) {
             const int64_t p = pi / t.out, i = pi % t.out;
             float* o = d + pi * width;
@@ -157,7 +159,7 @@ torch::Tensor gather_columns(const std::vector<ViewGradient>& parts, const std::
     auto gx = torch::empty(sizes, opts);
     const int64_t h = sizes[2], w = sizes[3];
     float* d = gx.data_ptr<float>();
-    at::parallel_for(0, sizes[0] * sizes[1] * h, std::max<int64_t>(1, 16384 / w), [&](int64_t b, int64_t e) {
+    parallel_for_vectorised(0, sizes[0] * sizes[1] * h, std::max<int64_t>(1, 16384 / w), [&](int64_t b, int64_t e) BD_INLINE {
         for (int64_t pr = b; pr < e; ++pr) {
             const int64_t p = pr / h, r = pr % h;
             float* o = d + pr * w;
