@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <vector>
 
 #include "perturb/vector_clones.h"
@@ -23,10 +24,10 @@ BD_INLINE inline int64_t block_row(int64_t y, int64_t w) { return (y / 8) * (w /
 // contiguous run of w samples: the kernels below work on such runs, which vectorise, where
 // indexing the blocks sample by sample did not.
 BD_INLINE inline void row_from_blocks(const float* blocks, int64_t w, float* row) {
-    for (int64_t bx = 0; bx < w / 8; ++bx) std::copy_n(blocks + bx * 64, 8, row + bx * 8);
+    for (int64_t bx = 0; bx < w / 8; ++bx) std::memcpy(row + bx * 8, blocks + bx * 64, 8 * sizeof(float));
 }
 BD_INLINE inline void row_to_blocks(const float* row, int64_t w, float* blocks) {
-    for (int64_t bx = 0; bx < w / 8; ++bx) std::copy_n(row + bx * 8, 8, blocks + bx * 64);
+    for (int64_t bx = 0; bx < w / 8; ++bx) std::memcpy(blocks + bx * 64, row + bx * 8, 8 * sizeof(float));
 }
 
 // out = m0 a + m1 b + m2 c + bias over a row: one output channel of a colour mix, or of its

@@ -1,9 +1,9 @@
 #include "perturb/step_rule.h"
 
-#include <ATen/Parallel.h>
-
 #include <algorithm>
 #include <cmath>
+
+#include "perturb/vector_clones.h"
 
 namespace bd {
 
@@ -29,20 +29,25 @@ bool fused_sign_step(torch::Tensor& delta, const torch::Tensor& grad, const torc
         return false;
     const auto g = grad.contiguous();
     const int64_t plane = sizes[1] * sizes[2];
-    for (int64_t c = 0; c < sizes[0]; ++c) {
-        float* d = delta.data_ptr<float>() + c * plane;
-        const float* gp = g.data_ptr<float>() + c * plane;
-        const float* lp = lo.data_ptr<float>() + c * plane;
-        const float* hp = hi.data_ptr<float>() + c * plane;
-        const float* bp = budget.data_ptr<float>() + (budget.size(0) == 1 ? 0 : c * plane);
-        at::parallel_for(0, plane, 16384, [&](int64_t i0, int64_t i1) {
-            for (int64_t i = i0; i < i1; ++i) {
+    // Channel c's budget starts at c * plane, or at 0 when the channels share one plane.
+    const int64_t budget_stride = budget.size(0) == 1 ? 0 : plane;
+    float* d = delta.data_ptr<float>();
+    const float* gp = g.data_ptr<float>();
+    const float* lp = lo.data_ptr<float>();
+    const float* hp = hi.data_ptr<float>();
+    const float* bp = budget.data_ptr<float>();
+    parallel_for_vectorised(0, sizes[0] * plane, 16384, [&](int64_t i0, int64_t i1) BD_INLINE {
+        for (int64_t start = i0; start < i1;) {
+            const int64_t c = start / plane, end = std::min(i1, (c + 1) * plane);
+            const int64_t to_budget = c * budget_stride - c * plane;  // bp[i + to_budget]: pixel i's
+            for (int64_t i = start; i < end; ++i) {
                 const float direction = float(gp[i] > 0.0f) - float(gp[i] < 0.0f);
-                const float moved = d[i] + (-fraction * direction) * bp[i];  // as addcmul_ rounds
+                const float moved = d[i] + (-fraction * direction) * bp[i + to_budget];  // as addcmul_ rounds
                 d[i] = std::min(std::max(moved, lp[i]), hp[i]);
             }
-        });
-    }
+            start = end;
+        }
+    });
     return true;
 }
 
