@@ -37,12 +37,35 @@ BD_INLINE inline void mix_row(const float* __restrict a, const float* __restrict
     for (int64_t x = 0; x < n; ++x) out[x] = m0 * a[x] + m1 * b[x] + m2 * c[x] + bias;
 }
 
-// A row of `low` samples upsampled 2x as up_taps says: out[2u] and out[2u + 1].
-BD_INLINE inline void upsample_row(const float* in, int64_t low, float* out) {
-    for (int64_t u = 0; u < low; ++u) {
-        out[2 * u] = 0.25f * in[std::max<int64_t>(u - 1, 0)] + 0.75f * in[u];
-        out[2 * u + 1] = 0.75f * in[u] + 0.25f * in[std::min(u + 1, low - 1)];
+// A row of `low` samples upsampled 2x as up_taps says: out[2u] and out[2u + 1]. The ends,
+// which replicate the edge, apart, so the loop between them vectorises.
+BD_INLINE inline void upsample_row(const float* __restrict in, int64_t low, float* __restrict out) {
+    out[0] = in[0];
+    out[2 * low - 1] = in[low - 1];
+    for (int64_t u = 0; u + 1 < low; ++u) {
+        out[2 * u + 1] = 0.75f * in[u] + 0.25f * in[u + 1];
+        out[2 * u + 2] = 0.25f * in[u] + 0.75f * in[u + 1];
     }
+}
+
+// upsample_row's transpose: the gradient of `low` samples from that of the 2 * low samples
+// they were upsampled to.
+BD_INLINE inline void downsample_row(const float* __restrict full, int64_t low, float* __restrict out) {
+    if (low == 1) {
+        out[0] = full[0] + full[1];
+        return;
+    }
+    out[0] = full[0] + 0.75f * full[1] + 0.25f * full[2];
+    for (int64_t v = 1; v + 1 < low; ++v)
+        out[v] = 0.25f * full[2 * v - 1] + 0.75f * full[2 * v] + 0.75f * full[2 * v + 1] + 0.25f * full[2 * v + 2];
+    out[low - 1] = 0.25f * full[2 * low - 3] + 0.75f * full[2 * low - 2] + full[2 * low - 1];
+}
+
+// low = wa * a + wb * b over a row of w samples whose runs of 8 lie 64 apart in the blocks.
+BD_INLINE inline void mix_rows_from_blocks(const float* __restrict a, const float* __restrict b, float wa, float wb,
+                                           int64_t w, float* __restrict low) {
+    for (int64_t bx = 0; bx < w / 8; ++bx)
+        for (int64_t k = 0; k < 8; ++k) low[bx * 8 + k] = wa * a[bx * 64 + k] + wb * b[bx * 64 + k];
 }
 
 // Full-resolution sample i of a 2x bilinear upsampling of `low` samples (align_corners =
@@ -73,14 +96,6 @@ BD_INLINE inline DownTaps down_taps(int64_t u, int64_t low) {
         t.weight[size_t(k)] = (up.a == u ? up.wa : 0.0f) + (up.b == u ? up.wb : 0.0f);
     }
     return t;
-}
-
-template <class T>
-std::vector<T> for_each_index(int64_t count, T (*fn)(int64_t, int64_t), int64_t low) {
-    std::vector<T> out;
-    out.reserve(size_t(count));
-    for (int64_t i = 0; i < count; ++i) out.push_back(fn(i, low));
-    return out;
 }
 
 constexpr int64_t kRowGrain = 8;  // image rows per task
@@ -152,7 +167,7 @@ struct ToBlocksFunction : public torch::autograd::Function<ToBlocksFunction> {
                 // Each of the four pixels had a quarter share in the pooled chroma.
                 for (auto [blocks, wide] : {std::pair{cb, g_cb}, std::pair{cb + hw / 4, g_cr}}) {
                     row_from_blocks(blocks, w / 2, low);
-                    for (int64_t x = 0; x < w; ++x) wide[x] = low[x / 2] * 0.25f;
+                    for (int64_t v = 0; v < w / 2; ++v) wide[2 * v] = wide[2 * v + 1] = low[v] * 0.25f;
                 }
                 for (int64_t dy = 0; dy < 2; ++dy) {
                     const int64_t y = 2 * u + dy;
@@ -193,9 +208,7 @@ struct FromBlocksFunction : public torch::autograd::Function<FromBlocksFunction>
                     const float* plane = cp + (b * 2 + p) * (hw / 4);
                     const float* ra = plane + block_row(taps.a, w / 2);
                     const float* rb = plane + block_row(taps.b, w / 2);
-                    for (int64_t bx = 0; bx < w / 16; ++bx)
-                        for (int64_t k = 0; k < 8; ++k)
-                            low[bx * 8 + k] = taps.wa * ra[bx * 64 + k] + taps.wb * rb[bx * 64 + k];
+                    mix_rows_from_blocks(ra, rb, taps.wa, taps.wb, w / 2, low);
                     upsample_row(low, w / 2, ycc[1 + p]);
                 }
                 for (int c = 0; c < 3; ++c) {
@@ -256,7 +269,6 @@ struct FromBlocksFunction : public torch::autograd::Function<FromBlocksFunction>
             }
         });
         // The upsampling's transpose: each chroma sample gathers from the 4 x 4 pixels that read it.
-        const auto cols = for_each_index(w / 2, down_taps, w / 2);
         float* gcp = gc.data_ptr<float>();
         parallel_for_vectorised(0, n * 2 * (h / 2), kRowGrain, [&](int64_t r0, int64_t r1) BD_INLINE {
             std::vector<float> buf(size_t(w + w / 2));  // the four rows mixed; the low row
@@ -272,12 +284,7 @@ struct FromBlocksFunction : public torch::autograd::Function<FromBlocksFunction>
                     const float* line = src + rows.index[size_t(a)] * w;
                     for (int64_t x = 0; x < w; ++x) mixed[x] += wa * line[x];
                 }
-                for (int64_t v = 0; v < w / 2; ++v) {
-                    const auto& col = cols[size_t(v)];
-                    float acc = 0;
-                    for (int k = 0; k < 4; ++k) acc += col.weight[size_t(k)] * mixed[col.index[size_t(k)]];
-                    low[v] = acc;
-                }
+                downsample_row(mixed, w / 2, low);
                 row_to_blocks(low, w / 2, gcp + plane * (hw / 4) + block_row(u, w / 2));
             }
         });
