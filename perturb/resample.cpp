@@ -3,6 +3,8 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cstring>
+#include <vector>
 
 #include "perturb/vector_clones.h"
 
@@ -18,30 +20,89 @@ struct Strided {
     int64_t plane, row;
 };
 
-// R rows at once through the same taps: each tap is loaded once for all of them, and the R
-// sums are independent chains the CPU overlaps, where one row's sum waited on each add.
-template <int R>
-BD_INLINE inline void rows_through_taps(const float* const* in, float* const* out, const Taps& t) {
+// One row through the taps.
+BD_INLINE inline void row_through_taps(const float* in, float* out, const Taps& t) {
     const int64_t* first = t.first.data();
     const int64_t* start = t.start.data();
     const float* weight = t.weight.data();
     for (int64_t i = 0; i < t.out; ++i) {
-        const float* w = weight + first[i];
-        const int64_t n = first[i + 1] - first[i], s = start[i];
-        float acc[R] = {};
-        for (int64_t k = 0; k < n; ++k)
-            for (int r = 0; r < R; ++r) acc[r] += w[k] * in[r][s + k];
-        for (int r = 0; r < R; ++r) out[r][i] = acc[r];
+        float acc = 0;
+        for (int64_t k = first[i]; k < first[i + 1]; ++k) acc += weight[k] * in[start[i] + k - first[i]];
+        out[i] = acc;
     }
+}
+
+typedef float Float8 __attribute__((vector_size(32)));
+typedef int Int8 __attribute__((vector_size(32)));
+constexpr int kRows = 8;
+
+// Through a reference: returned by value, an 8-float vector changes the baseline's ABI.
+BD_INLINE inline void load8(const float* p, Float8& v) { std::memcpy(&v, p, sizeof v); }
+BD_INLINE inline void store8(float* p, Float8 v) { std::memcpy(p, &v, sizeof v); }
+
+// v[j][r] <-> v[r][j] for 8 vectors of 8: three rounds of pairwise interleaving.
+BD_INLINE inline void transpose8x8(Float8* v) {
+    Float8 t[8], u[8];
+    for (int j = 0; j < 8; j += 2) {
+        t[j] = __builtin_shuffle(v[j], v[j + 1], Int8{0, 8, 2, 10, 4, 12, 6, 14});
+        t[j + 1] = __builtin_shuffle(v[j], v[j + 1], Int8{1, 9, 3, 11, 5, 13, 7, 15});
+    }
+    for (int j : {0, 1, 4, 5}) {
+        u[j] = __builtin_shuffle(t[j], t[j + 2], Int8{0, 1, 8, 9, 4, 5, 12, 13});
+        u[j + 2] = __builtin_shuffle(t[j], t[j + 2], Int8{2, 3, 10, 11, 6, 7, 14, 15});
+    }
+    for (int j = 0; j < 4; ++j) {
+        v[j] = __builtin_shuffle(u[j], u[j + 4], Int8{0, 1, 2, 3, 8, 9, 10, 11});
+        v[j + 4] = __builtin_shuffle(u[j], u[j + 4], Int8{4, 5, 6, 7, 12, 13, 14, 15});
+    }
+}
+
+// Eight rows through the same taps. A sum over a row's taps does not vectorise (2-20 taps
+// at a different start per output), so the rows are interleaved first, sample c of row r at
+// tile[8c + r]: then each tap is one 8-wide multiply-add for all eight rows. The sums come
+// out interleaved the same way and are spread back to the rows, both ways 8 x 8 at a time.
+BD_INLINE inline void rows_through_taps(const float* const* in, float* const* out, const Taps& t, float* __restrict tile,
+                                        float* __restrict sums) {
+    const int64_t* first = t.first.data();
+    const int64_t* start = t.start.data();
+    const float* weight = t.weight.data();
+    int64_t c = 0;
+    for (; c + 8 <= t.in; c += 8) {
+        Float8 v[8];
+        for (int r = 0; r < kRows; ++r) load8(in[r] + c, v[r]);
+        transpose8x8(v);
+        for (int j = 0; j < 8; ++j) store8(tile + (c + j) * kRows, v[j]);
+    }
+    for (; c < t.in; ++c)
+        for (int r = 0; r < kRows; ++r) tile[c * kRows + r] = in[r][c];
+    for (int64_t i = 0; i < t.out; ++i) {
+        const float* x = tile + start[i] * kRows;
+        Float8 acc = {};
+        for (int64_t k = first[i]; k < first[i + 1]; ++k) {
+            Float8 v;
+            load8(x + (k - first[i]) * kRows, v);
+            acc += weight[k] * v;
+        }
+        store8(sums + i * kRows, acc);
+    }
+    int64_t i = 0;
+    for (; i + 8 <= t.out; i += 8) {
+        Float8 v[8];
+        for (int j = 0; j < 8; ++j) load8(sums + (i + j) * kRows, v[j]);
+        transpose8x8(v);
+        for (int r = 0; r < kRows; ++r) store8(out[r] + i, v[r]);
+    }
+    for (; i < t.out; ++i)
+        for (int r = 0; r < kRows; ++r) out[r][i] = sums[i * kRows + r];
 }
 
 // [planes, rows, in] -> [planes, rows, t.out] along the contiguous axis.
 torch::Tensor apply_along_rows(Strided src, int64_t planes, int64_t rows, const Taps& t, const torch::TensorOptions& opts) {
-    constexpr int kRows = 4;
     auto dst = torch::empty({planes, rows, t.out}, opts);
     float* d = dst.data_ptr<float>();
     const int64_t groups = (planes * rows + kRows - 1) / kRows;
     parallel_for_vectorised(0, groups, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, t.out)), [&](int64_t g0, int64_t g1) BD_INLINE {
+        std::vector<float> buf(size_t(kRows * (t.in + t.out)));  // the interleaved rows; their sums
         for (int64_t g = g0; g < g1; ++g) {
             const float* in[kRows];
             float* out[kRows];
@@ -52,9 +113,9 @@ torch::Tensor apply_along_rows(Strided src, int64_t planes, int64_t rows, const 
                 out[r] = d + pr * t.out;
             }
             if (count == kRows) {
-                rows_through_taps<kRows>(in, out, t);
+                rows_through_taps(in, out, t, buf.data(), buf.data() + kRows * t.in);
             } else {
-                for (int64_t r = 0; r < count; ++r) rows_through_taps<1>(in + r, out + r, t);
+                for (int64_t r = 0; r < count; ++r) row_through_taps(in[r], out[r], t);
             }
         }
     });
