@@ -215,6 +215,11 @@ bool png_write_phase(PngWriter* w, const PngWriteJob* job) {
                                       PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
     png_set_write_fn(png, w, write_to_memory, flush_memory);
     png_set_benign_errors(png, 1);
+    // zlib level 4, not the default 6: a protected image's fine noise makes level 6's lazy
+    // matching slow for nothing. Measured on our outputs (1024 x 1024 photo, 768 x 768
+    // illustration, 1024 x 768 line drawing): 0.55 / 0.24 / 0.07 s -> 0.16 / 0.07 / 0.03 s,
+    // files 1 % smaller / 3 % larger / 3 % larger.
+    png_set_compression_level(png, 4);
     png_set_IHDR(png, info, im.width, im.height, int(im.bits), kColorTypes[im.channels - 1],
                  m.interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
