@@ -15,6 +15,7 @@ void keep_freed_memory() {
     if (tunables && std::strstr(tunables, "glibc.malloc.")) return;
     mallopt(M_MMAP_THRESHOLD, 24 << 20);
     mallopt(M_TRIM_THRESHOLD, 128 << 20);
+    mallopt(M_ARENA_MAX, 1);
 #endif
 }
 

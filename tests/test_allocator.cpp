@@ -2,8 +2,11 @@
 // from the heap, and freeing it leaves it there for the next step.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <thread>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -29,6 +32,26 @@ TEST(Allocator, StepSizedBlocksStayInTheHeap) {
     std::free(p);
     // Freed, it stays with the process (up to the trim threshold) for the next step.
     EXPECT_GE(mallinfo2().arena, before.arena + kBlock);
+}
+
+TEST(Allocator, OtherThreadsShareTheOneHeap) {
+    bd::keep_freed_memory();
+    std::thread([] {
+        auto* p = static_cast<char*>(std::malloc(1u << 20));
+        std::memset(p, 1, 1u << 20);
+        std::free(p);
+    }).join();
+    // malloc_info lists each arena as a <heap>: a thread of its own would have made a second.
+    char* text = nullptr;
+    size_t size = 0;
+    FILE* out = open_memstream(&text, &size);
+    ASSERT_NE(out, nullptr);
+    ASSERT_EQ(malloc_info(0, out), 0);
+    std::fclose(out);
+    const std::string info(text, size);
+    std::free(text);
+    EXPECT_NE(info.find("<heap nr=\"0\">"), std::string::npos) << info;
+    EXPECT_EQ(info.find("<heap nr=\"1\">"), std::string::npos) << info;
 }
 #endif
 
