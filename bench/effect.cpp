@@ -9,10 +9,11 @@
 //
 //   bench_effect --model PATH --target-image A.png [--target-image B.png ...]
 //                [--steps N] [--quality fast|default|slow] [--intensities low,default,high]
-//                [--linf 1,2,4,8] [--visibility D] [--out DIR] IMAGE...
+//                [--linf 1,2,4,8] [--visibility D] [--seed N] [--out DIR] IMAGE...
 //
 // --visibility D overrides the intensities' visibility targets (0: the L-inf budget alone,
-// as before issue 10); --linf '' leaves out the plain PGD.
+// as before issue 10); --linf '' leaves out the plain PGD. --seed N changes every run's views
+// (and random start), to see how much a figure moves with them.
 //
 // Every figure is measured on the file as it would be written (JPEG inputs as JPEG q95).
 // --out DIR writes each result as DIR/<row>/<name>.png to look at.
@@ -49,6 +50,7 @@ struct Options {
     std::string quality = "default";
     int steps = 0;
     float visibility = -1;  // < 0: from the intensity
+    uint64_t seed = 0;
     std::string out;
 };
 
@@ -81,6 +83,7 @@ Options parse(int argc, char** argv) {
         else if (a == "--quality") o.quality = value();
         else if (a == "--intensities") o.intensities = split(value());
         else if (a == "--out") o.out = value();
+        else if (a == "--seed") o.seed = std::stoull(value());
         else if (a == "--visibility") o.visibility = std::stof(value());
         else if (a == "--linf") {
             o.linf.clear();
@@ -152,7 +155,7 @@ Row plain_pgd(bd::Protector& protector, const Options& o, const std::vector<bd::
         if (img.has_alpha())
             item.budget = item.budget * (bd::orient(bd::alpha_to_tensor(img), orientation) > 0).to(torch::kFloat);
         item.aims = {bd::EncoderAim{target, {}}};
-        item.seed = uint64_t(i) * 7919;
+        item.seed = settings.seed + uint64_t(i) * 7919;
         bd::PerturbStats stats;
         const auto out = bd::perturb(protector.encoder(), {item}, run, {}, &stats)[0].to(torch::kCPU);
         const auto stored = bd::unorient(out, orientation);
@@ -220,6 +223,7 @@ int main(int argc, char** argv) {
     settings.target_images = o.anchors;
     settings.quality = o.quality;
     settings.steps = o.steps;
+    settings.seed = o.seed;
     // The anchors' mean direction, as the Protector computes it, for the plain PGD.
     torch::Tensor target;
     {
