@@ -12,4 +12,10 @@ namespace bd {
 torch::Tensor quantize_within_budget(const torch::Tensor& original, const torch::Tensor& protected_image,
                                      const torch::Tensor& budget, int max_value);
 
+// levels: [C, H, W] integer changes in levels of the grid. Returns them times `factor` in
+// [0, 1], still integers and never larger in size, rounded by an ordered dither: a factor
+// just under 1 drops that share of single levels, spread evenly over the image, where
+// truncation would take one level off every changed sample.
+torch::Tensor scale_levels(const torch::Tensor& levels, double factor);
+
 }  // namespace bd

@@ -67,7 +67,9 @@ VisibilityFit fit_visibility(const torch::Tensor& original, const torch::Tensor&
         if (fit.visibility.worst() <= target) return fit;
     }
     // Still above: scale the whole change down, bisecting for the largest factor that
-    // meets the target. No change at all meets it unless the codec alone does not; then
+    // meets the target. Dithered, not truncated: truncating took one level off every
+    // changed sample at any factor under 1, so a fit that just missed lost most of a change
+    // made of one- and two-level steps. No change at all meets it unless the codec alone does not; then
     // shrinking cannot help and the change is kept (the caller reports why).
     VisibilityFit best;
     best.image = original.to(torch::kFloat);
@@ -76,7 +78,7 @@ VisibilityFit fit_visibility(const torch::Tensor& original, const torch::Tensor&
     double lo = 0, hi = 1;
     for (int i = 0; i < 7; ++i) {
         const double mid = 0.5 * (lo + hi);
-        const auto img = (base + torch::trunc(levels * mid)) / m;
+        const auto img = (base + scale_levels(levels, mid)) / m;
         const auto v = measure(img);
         ++fit.rounds;
         if (v.worst() <= target) {

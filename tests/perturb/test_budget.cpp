@@ -33,5 +33,27 @@ TEST(QuantizeWithinBudget, ZeroBudgetFreezesPixels) {
     EXPECT_TRUE(torch::equal(torch::round(q * 255), torch::round(original * 255)));
 }
 
+TEST(ScaleLevels, KeepsTheShareOfSingleLevelsTheFactorSays) {
+    // One-level changes of both signs: the case truncation emptied at any factor under 1.
+    auto levels = torch::ones({3, 40, 56});
+    levels.slice(2, 0, 28).neg_();
+    for (double f : {0.0, 0.25, 0.9, 0.99, 1.0}) {
+        const auto s = scale_levels(levels, f);
+        EXPECT_TRUE(torch::equal(s, torch::round(s))) << f;
+        EXPECT_TRUE((s * levels >= 0).all().item<bool>()) << "a sign flipped at " << f;
+        EXPECT_NEAR(s.abs().mean().item<double>(), f, 1.0 / 64) << f;
+    }
+    // Larger changes shrink in proportion, never grow, and stay whole at 1.
+    const auto big = torch::randint(-9, 10, {3, 24, 24}).to(torch::kFloat);
+    EXPECT_TRUE(torch::equal(scale_levels(big, 1.0), big));
+    const auto half = scale_levels(big, 0.5);
+    EXPECT_TRUE((half.abs() <= big.abs()).all().item<bool>());
+    EXPECT_NEAR(half.abs().sum().item<double>(), 0.5 * big.abs().sum().item<double>(),
+                0.05 * big.abs().sum().item<double>());
+    // Spread evenly: every 8 x 8 tile keeps its share, not some tiles all and others none.
+    const auto kept = scale_levels(torch::ones({1, 64, 64}), 0.5).reshape({8, 8, 8, 8}).sum({1, 3});
+    EXPECT_TRUE((kept == 32).all().item<bool>());
+}
+
 }  // namespace
 }  // namespace bd
