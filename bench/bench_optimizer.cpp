@@ -23,6 +23,7 @@
 #include "perturb/step_rule.h"
 #include "perturb/views.h"
 #include "src/allocator.h"
+#include "src/runtime_env.h"
 #include "src/threads.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"
@@ -191,8 +192,10 @@ BENCHMARK(BM_SecondsPerImage)
     ->Unit(benchmark::kSecond)
     ->UseRealTime()
     ->Iterations(1);
-// The allocator as the CLI sets it (src/allocator.h), so a step costs what it costs there.
+// The runtime and the allocator as the CLI sets them (src/runtime_env.h, src/allocator.h),
+// so a step costs what it costs there.
 int main(int argc, char** argv) {
+    bd::restart_with_tuned_runtime(argv);
     bd::keep_freed_memory();
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

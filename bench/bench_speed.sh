@@ -29,7 +29,7 @@ done
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# The OpenMP waits the CLI picks for itself (src/threads.h), for every program here; set,
+# The OpenMP waits the CLI picks for itself (src/runtime_env.h), for every program here; set,
 # they also keep the CLI from re-executing itself.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-20000}
 

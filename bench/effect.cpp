@@ -34,6 +34,7 @@
 #include "perturb/views.h"
 #include "src/image_io.h"
 #include "src/protector.h"
+#include "src/runtime_env.h"
 #include "src/tensor_image.h"
 #include "src/threads.h"
 
@@ -207,6 +208,7 @@ Row pgd_at(const std::vector<Row>& pgd, double ba) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    bd::restart_with_tuned_runtime(argv);  // as the CLI runs
     Options o;
     try {
         o = parse(argc, argv);

@@ -6,7 +6,7 @@
 
 #include "cli/commands.h"
 #include "src/allocator.h"
-#include "src/threads.h"
+#include "src/runtime_env.h"
 
 namespace {
 
@@ -35,7 +35,7 @@ void print_usage(FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    bd::prefer_brief_openmp_spin(argv);
+    bd::restart_with_tuned_runtime(argv);
     bd::keep_freed_memory();
     if (argc < 2) {
         print_usage(stderr);

@@ -9,10 +9,10 @@
 #include "gui/model_picker.h"
 #include "gui/settings_panel.h"
 #include "src/allocator.h"
-#include "src/threads.h"
+#include "src/runtime_env.h"
 
 int main(int argc, char** argv) {
-    bd::prefer_brief_openmp_spin(argv);
+    bd::restart_with_tuned_runtime(argv);
     bd::keep_freed_memory();
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("belladonna"));

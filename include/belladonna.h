@@ -164,6 +164,17 @@ BD_API const char *bd_device_name(const bd_context *ctx);
 /* A short English name of a status, e.g. "invalid argument". Static storage. */
 BD_API const char *bd_status_string(bd_status status);
 
+/* For a program's main, before anything else: libgomp and OpenBLAS read their settings
+ * once, when they are loaded, and their defaults make a step several times slower on some
+ * machines (OpenMP workers that spin for milliseconds and starve the working ones; OpenBLAS's
+ * generic SSE3 kernels on a processor it does not recognise). When OMP_WAIT_POLICY is
+ * unset, or OPENBLAS_CORETYPE is unset and OpenBLAS fell back to its generic kernels, sets
+ * them (OMP_WAIT_POLICY=PASSIVE, GOMP_SPINCOUNT=20000 unless set, OPENBLAS_CORETYPE to the
+ * widest kernels the processor runs) and re-executes the program with the same argv, so it
+ * returns only when nothing needed setting or the exec failed. A variable already set is
+ * never changed; argv must stay as main received it (open descriptors survive the exec). */
+BD_API void        bd_restart_with_tuned_runtime(char **argv);
+
 #ifdef __cplusplus
 }
 #endif

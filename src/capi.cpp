@@ -15,6 +15,7 @@
 #include "perturb/cancelled.h"
 #include "src/image_io.h"
 #include "src/protector.h"
+#include "src/runtime_env.h"
 
 #ifndef BELLADONNA_VERSION_STRING
 #define BELLADONNA_VERSION_STRING "unknown"  // set by cmake/install.cmake
@@ -184,6 +185,8 @@ extern "C" {
 uint32_t bd_abi_version(void) { return BD_ABI_VERSION; }
 
 const char* bd_version_string(void) { return BELLADONNA_VERSION_STRING; }
+
+void bd_restart_with_tuned_runtime(char** argv) { bd::restart_with_tuned_runtime(argv); }
 
 bd_params bd_default_params(void) {
     bd_params p;

@@ -14,7 +14,6 @@
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -74,18 +73,5 @@ void ensure_threads_configured() {
 int total_threads() { return std::max(1, g_total.load()); }
 int intra_op_threads() { return std::max(1, g_intra.load()); }
 int pipeline_threads() { return total_threads(); }
-
-void prefer_brief_openmp_spin(char** argv) {
-    if (std::getenv("OMP_WAIT_POLICY") || !argv || !argv[0]) return;
-    const bool spin = !std::getenv("GOMP_SPINCOUNT");
-    if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
-    if (spin && setenv("GOMP_SPINCOUNT", kOpenMpSpins, 1) != 0) {
-        unsetenv("OMP_WAIT_POLICY");
-        return;
-    }
-    execv("/proc/self/exe", argv);
-    unsetenv("OMP_WAIT_POLICY");  // exec failed: carry on as we were
-    if (spin) unsetenv("GOMP_SPINCOUNT");
-}
 
 }  // namespace bd

@@ -36,9 +36,9 @@ target_include_directories(bd_capi_cxx_check PRIVATE ${PROJECT_SOURCE_DIR}/inclu
 add_dependencies(test-c bd_capi_cxx_check)
 
 if(TARGET plug-in-belladonna)
-  add_test(NAME gimp.openmp_waits
-    COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/check_openmp_waits.sh $<TARGET_FILE:plug-in-belladonna>)
-  set_tests_properties(gimp.openmp_waits PROPERTIES LABELS unit TIMEOUT 60)
+  add_test(NAME gimp.runtime_env
+    COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/check_runtime_env.sh $<TARGET_FILE:plug-in-belladonna>)
+  set_tests_properties(gimp.runtime_env PROPERTIES LABELS unit TIMEOUT 60)
   add_executable(bd-gimp-check ${CMAKE_CURRENT_SOURCE_DIR}/gimp/gimp_check.cpp)
   target_link_libraries(bd-gimp-check PRIVATE belladonna)
   find_program(BELLADONNA_GIMP_EXECUTABLE NAMES gimp-2.10 gimp)

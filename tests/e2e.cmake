@@ -20,7 +20,7 @@ if(TARGET belladonna-cli)
   bd_add_test(test_e2e_determinism LABELS e2e TIMEOUT 600
               SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_e2e_determinism.cpp)
   add_dependencies(test_e2e_determinism belladonna-cli)
-  add_test(NAME cli.openmp_waits COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/check_openmp_waits.sh
+  add_test(NAME cli.runtime_env COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/check_runtime_env.sh
                                          $<TARGET_FILE:belladonna-cli> --help)
-  set_tests_properties(cli.openmp_waits PROPERTIES LABELS unit TIMEOUT 60)
+  set_tests_properties(cli.runtime_env PROPERTIES LABELS unit TIMEOUT 60)
 endif()

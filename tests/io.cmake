@@ -8,6 +8,8 @@ bd_add_test(test_atomic_file LABELS unit TIMEOUT 60
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_atomic_file.cpp)
 bd_add_test(test_allocator LABELS unit TIMEOUT 60
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_allocator.cpp)
+bd_add_test(test_runtime_env LABELS unit TIMEOUT 60
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_runtime_env.cpp)
 bd_add_test(test_tensor_image LABELS unit TIMEOUT 120
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_tensor_image.cpp)
 

@@ -3,9 +3,7 @@
  * drawable through GEGL, protects it in memory and writes through the shadow buffer, so the
  * step is one undoable operation. Runs interactively (a dialog), with the last values, or
  * non-interactively from scripts and batch mode with the same parameters. */
-#define _POSIX_C_SOURCE 200809L /* execv */
 #include <string.h>
-#include <unistd.h>
 
 #include <libgimp/gimp.h>
 #include <libgimp/gimpui.h>
@@ -39,25 +37,14 @@ static void run (const gchar *name, gint nparams, const GimpParam *param,
 
 const GimpPlugInInfo PLUG_IN_INFO = { NULL, NULL, query, run };
 
-/* gimp_main behind the same re-exec as the CLI and the desktop app (src/threads.h): idle
- * OpenMP workers spin for milliseconds by default and starve the working ones (a step 4x
- * slower on two cores), sleeping at once costs a wake-up on each of a step's ~200 parallel
- * regions, and libgomp reads its variables once, when libbelladonna loads it, so a plug-in
- * started without OMP_WAIT_POLICY restarts itself with PASSIVE and a spin of about half a
- * millisecond (GOMP_SPINCOUNT, the value of kOpenMpSpins). GIMP's pipe descriptors in argv
- * survive the exec. */
+/* gimp_main behind the same re-exec as the CLI and the desktop app: libgomp and OpenBLAS
+ * read their settings once, when libbelladonna loads them, and their defaults can make a
+ * step several times slower (see bd_restart_with_tuned_runtime). GIMP's pipe descriptors
+ * in argv survive the exec. */
 int
 main (int argc, char *argv[])
 {
-  if (!g_getenv ("OMP_WAIT_POLICY") && argv[0])
-    {
-      const gboolean spin = !g_getenv ("GOMP_SPINCOUNT");
-      if (g_setenv ("OMP_WAIT_POLICY", "PASSIVE", TRUE) && (!spin || g_setenv ("GOMP_SPINCOUNT", "20000", TRUE)))
-        execv ("/proc/self/exe", argv);
-      g_unsetenv ("OMP_WAIT_POLICY"); /* exec failed: carry on as we were */
-      if (spin)
-        g_unsetenv ("GOMP_SPINCOUNT");
-    }
+  bd_restart_with_tuned_runtime (argv);
   return gimp_main (&PLUG_IN_INFO, argc, argv);
 }
 
