@@ -69,8 +69,8 @@ VisibilityFit fit_visibility(const torch::Tensor& original, const torch::Tensor&
     // Still above: scale the whole change down, bisecting for the largest factor that
     // meets the target. Dithered, not truncated: truncating took one level off every
     // changed sample at any factor under 1, so a fit that just missed lost most of a change
-    // made of one- and two-level steps. No change at all meets it unless the codec alone does not; then
-    // shrinking cannot help and the change is kept (the caller reports why).
+    // made of one- and two-level steps. No change at all meets it unless the codec alone
+    // does not; then shrinking cannot help and the change is kept (the caller reports why).
     VisibilityFit best;
     best.image = original.to(torch::kFloat);
     best.visibility = measure(best.image);
