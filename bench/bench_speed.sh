@@ -10,7 +10,8 @@
 # Image: samples/landscape-photo.jpg resized and cropped to each size (PNG); target: the
 # anchor image samples/flat-illustration.png. Per run: wall and CPU seconds and peak RSS
 # (/usr/bin/time -v) of the whole command, steps taken, target cosine before -> after /
-# after JPEG q75 / after a 50 % downscale, and butteraugli, from the report.
+# after JPEG q75 / after a 50 % downscale, and butteraugli, from the report. Both builds run
+# with the OpenMP and OpenBLAS settings this build's CLI picks (bench/runtime_env.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,9 +30,7 @@ done
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# The OpenMP waits the CLI picks for itself (src/runtime_env.h), for every program here; set,
-# they also keep the CLI from re-executing itself.
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-20000}
+source bench/runtime_env.sh
 
 model_path() {
     case $1 in

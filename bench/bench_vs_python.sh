@@ -30,14 +30,7 @@ case $QUALITY in fast) VIEWS=2 ;; slow) VIEWS=8 ;; *) VIEWS=4 ;; esac
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# The OpenMP waits and OpenBLAS kernels the CLI picks for itself (src/runtime_env.h), for
-# every program here: the Python loop runs on the same OpenBLAS. Set, they also keep the CLI
-# from re-executing itself.
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-20000}
-if [[ -z ${OPENBLAS_CORETYPE:-} ]]; then
-    core=$(OPENBLAS_VERBOSE=2 "$BUILD/bin/belladonna" --help 2>&1 >/dev/null | sed -n 's/^Core: *//p' | tail -1)
-    [[ -n $core ]] && export OPENBLAS_CORETYPE=$core
-fi
+source bench/runtime_env.sh
 echo "OpenMP: $OMP_WAIT_POLICY, spin $GOMP_SPINCOUNT; OpenBLAS kernels: ${OPENBLAS_CORETYPE:-not OpenBLAS}"
 # Anchors: two of the images' mirror images would be too close; a fixed plain picture.
 $PY -c 'from PIL import Image; Image.radial_gradient("L").convert("RGB").save("'"$tmp"'/anchor.png")'

@@ -60,9 +60,7 @@ args=(--quality "$QUALITY" "${anchors[@]}")
 [[ -n $STEPS ]] && args+=(--steps "$STEPS")
 [[ -n ${OUT:-} ]] && mkdir -p "$OUT" && args+=(--out "$OUT/resnet20")
 
-# The OpenMP waits the CLI picks for itself (src/runtime_env.h), for every program here; set,
-# they also keep the CLI from re-executing itself.
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-20000}
+source bench/runtime_env.sh
 echo "== trained CIFAR-10 ResNet-20 (64-d pooled features), $(ls "$tmp/images" | wc -l) images"
 "$BUILD/bin/bench_effect" --model "$tmp/resnet20.pt" "${args[@]}" "$tmp"/images/*
 
