@@ -8,6 +8,7 @@
 #include "perturb/optimizer.h"
 #include "perturb/views.h"
 #include "src/tensor_image.h"
+#include "util/seeded_weights.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"
 #include "util/tiny_vae.h"
@@ -88,8 +89,7 @@ TEST_F(Ensemble, LatentCloakMovesTheLatentAwayFromItsOwn) {
 
 TEST_F(Ensemble, EachMemberMovesTowardItsOwnAim) {
     const auto x = picture(72, 64);
-    auto text_target = torch::randn({clip_->embed_dim()}, torch::TensorOptions().dtype(torch::kFloat));
-    text_target = text_target / text_target.norm();
+    const auto text_target = test::seeded_direction(clip_->embed_dim(), 1);
     // A CLIP poisoned toward a direction, a VAE beside it moving away from its clean latent.
     const std::vector<EnsembleMember> both{{clip_, 1.0f, 0}, {vae_, 1.0f, 0}};
     const auto out = perturb(both, {item(x, {{text_target, {}}, EncoderAim{}})}, quick())[0];
@@ -102,8 +102,7 @@ TEST_F(Ensemble, EachMemberMovesTowardItsOwnAim) {
 TEST_F(Ensemble, AMembersWeightIsItsShareOfTheLoss) {
     const auto x = picture(64, 64), anchor = picture(64, 64).flip({1});
     const auto target = output(*vae_, anchor);
-    auto text_target = torch::randn({clip_->embed_dim()}, torch::TensorOptions().dtype(torch::kFloat));
-    text_target = text_target / text_target.norm();
+    const auto text_target = test::seeded_direction(clip_->embed_dim(), 1);
     const auto aims = std::vector<EncoderAim>{{text_target, {}}, {target, {}}};
     auto run = [&](float clip_weight, float vae_weight) {
         return perturb({{clip_, clip_weight, 0}, {vae_, vae_weight, 0}}, {item(x, aims)}, quick())[0];

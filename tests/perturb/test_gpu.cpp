@@ -6,6 +6,7 @@
 #include "perturb/mask.h"
 #include "perturb/optimizer.h"
 #include "perturb/views.h"
+#include "util/seeded_weights.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"
 #include "src/tensor_image.h"
@@ -22,8 +23,7 @@ TEST(Gpu, PoisonOnCudaInBf16MatchesTheCpuDirection) {
     PerturbItem it;
     it.image = x;
     it.budget = (8.0f / 255) * perceptual_mask(x);
-    auto target = torch::randn({encoder->embed_dim()}, torch::kCUDA);
-    it.aims = {EncoderAim{target / target.norm(), {}}};
+    it.aims = {EncoderAim{test::seeded_direction(encoder->embed_dim(), 1).cuda(), {}}};
     PerturbSettings s;
     s.steps = 40;
     s.views = 4;

@@ -7,6 +7,7 @@
 #include "perturb/mask.h"
 #include "perturb/optimizer.h"
 #include "perturb/views.h"
+#include "util/seeded_weights.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"
 #include "src/tensor_image.h"
@@ -52,8 +53,7 @@ Encoder* Optimizer::encoder_ = nullptr;
 
 TEST_F(Optimizer, PoisonMovesTowardTargetAndAwayFromSource) {
     const auto x = picture(80, 64);
-    auto target = torch::randn({encoder_->embed_dim()}, torch::TensorOptions().dtype(torch::kFloat));
-    target = target / target.norm();
+    const auto target = test::seeded_direction(encoder_->embed_dim(), 1);
     auto it = item(x, 1);
     it.aims = {EncoderAim{target, {}}};
     PerturbSettings s;

@@ -13,4 +13,10 @@ StateDict seeded_weights(const torch::nn::Module& module, uint64_t seed, const D
     return out;
 }
 
+torch::Tensor seeded_direction(int64_t dim, uint64_t seed) {
+    auto gen = at::detail::createCPUGenerator(seed);
+    const auto d = at::randn({dim}, gen, torch::kFloat);
+    return d / d.norm();
+}
+
 }  // namespace bd::test
