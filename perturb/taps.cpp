@@ -65,6 +65,26 @@ Taps identity_taps(int64_t n) {
     return t;
 }
 
+Taps blur_taps(int64_t n, double sigma) {
+    constexpr int kReach = 2;
+    double kernel[2 * kReach + 1], total = 0;
+    for (int k = -kReach; k <= kReach; ++k) total += kernel[k + kReach] = std::exp(-k * k / (2 * sigma * sigma));
+    Taps t;
+    t.out = t.in = n;
+    std::vector<double> w;
+    for (int64_t i = 0; i < n; ++i) {
+        // Replicated edges: a tap past the edge adds its weight to the edge sample.
+        const int64_t lo = std::max<int64_t>(i - kReach, 0), hi = std::min<int64_t>(i + kReach, n - 1);
+        w.assign(size_t(hi - lo + 1), 0.0);
+        for (int k = -kReach; k <= kReach; ++k)
+            w[size_t(std::clamp<int64_t>(i + k, lo, hi) - lo)] += kernel[k + kReach] / total;
+        for (double v : w) t.weight.push_back(float(v));
+        t.start.push_back(lo);
+        t.first.push_back(int64_t(t.weight.size()));
+    }
+    return t;
+}
+
 Taps rows_of(const Taps& t, int64_t first, int64_t count) {
     Taps r;
     r.out = count;

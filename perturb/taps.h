@@ -30,6 +30,9 @@ struct Taps {
 // identity when they are equal.
 Taps resize_taps(int64_t in, int64_t out, ResampleFilter filter);
 Taps identity_taps(int64_t n);
+// A 5-tap Gaussian blur of n samples with standard deviation `sigma`, edges replicated:
+// one axis of a separable 2-D blur, so a view's blur rides on its resize for free.
+Taps blur_taps(int64_t n, double sigma);
 // Outputs [first, first + count) of t.
 Taps rows_of(const Taps& t, int64_t first, int64_t count);
 // outer after inner: inner's outputs are outer's inputs.

@@ -8,8 +8,6 @@
 
 namespace bd {
 
-namespace F = torch::nn::functional;
-
 torch::Tensor resize_to(const torch::Tensor& images, int64_t h, int64_t w) {
     return resample(images, h, w, ResampleFilter::bilinear);
 }
@@ -52,17 +50,6 @@ double uniform(std::mt19937_64& rng, double lo, double hi) {
     return std::uniform_real_distribution<double>(lo, hi)(rng);
 }
 bool chance(std::mt19937_64& rng, double p) { return uniform(rng, 0, 1) < p; }
-
-torch::Tensor gaussian_blur(const torch::Tensor& x, double sigma) {
-    std::vector<float> k(5);
-    float total = 0;
-    for (int i = 0; i < 5; ++i) total += k[i] = float(std::exp(-(i - 2) * (i - 2) / (2 * sigma * sigma)));
-    for (auto& v : k) v /= total;
-    auto k1 = torch::tensor(k).to(x.options());
-    auto kernel = torch::outer(k1, k1).expand({x.size(1), 1, 5, 5}).contiguous();
-    auto padded = F::pad(x, F::PadFuncOptions({2, 2, 2, 2}).mode(torch::kReplicate));
-    return F::conv2d(padded, kernel, F::Conv2dFuncOptions().groups(x.size(1)));
-}
 
 }  // namespace
 
@@ -189,8 +176,10 @@ Axes ViewSampler::to_encoder(const Plan& p) const {
     Axes a{identity_taps(p.ch), identity_taps(p.cw)};
     if (p.small_h > 0) a = {resize_taps(p.ch, p.small_h, ResampleFilter::bilinear),
                             resize_taps(p.cw, p.small_w, ResampleFilter::bilinear)};
-    return {compose(resize_taps(a.h.out, size_, ResampleFilter::bilinear), a.h),
-            compose(resize_taps(a.w.out, size_, ResampleFilter::bilinear), a.w)};
+    a = {compose(resize_taps(a.h.out, size_, ResampleFilter::bilinear), a.h),
+         compose(resize_taps(a.w.out, size_, ResampleFilter::bilinear), a.w)};
+    if (p.blur > 0) a = {compose(blur_taps(size_, p.blur), a.h), compose(blur_taps(size_, p.blur), a.w)};
+    return a;
 }
 
 Axes ViewSampler::cut(const Plan& p, const Axes& copy) const {
@@ -202,7 +191,6 @@ Axes ViewSampler::cut(const Plan& p, const Axes& copy) const {
 
 torch::Tensor ViewSampler::finish(torch::Tensor v, const Plan& p) const {
     if (p.quality > 0) v = resample_axes(differentiable_jpeg(v, p.quality), {to_encoder(p)})[0];
-    if (p.blur > 0) v = gaussian_blur(v, p.blur);
     if (p.noise >= 0) v = v + noise_bank_[p.noise].unsqueeze(0) * p.noise_level;
     if (p.flip) v = v.flip({3});
     return v.clamp(0, 1);

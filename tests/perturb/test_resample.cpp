@@ -1,6 +1,7 @@
 // The fast resize computes what torch's antialiased interpolate computes, forward and
 // gradient, whichever way it scales.
 #include <gtest/gtest.h>
+#include <cmath>
 
 #include "perturb/resample.h"
 
@@ -40,6 +41,30 @@ TEST(Resample, MatchesTorchsAntialiasedInterpolateForwardAndBackward) {
             const auto gb = torch::autograd::grad({yb}, {b}, {g})[0];
             EXPECT_LT((ga - gb).abs().max().item<float>(), 1e-5 * std::max(1.0f, gb.abs().max().item<float>()));
         }
+    }
+}
+
+// A view's blur rides on its resize as taps: the same as the separable Gaussian convolution
+// with replicated edges that it replaced, forward and gradient, from edge to edge.
+TEST(BlurTaps, MatchTheEdgeReplicatingGaussianConvolution) {
+    for (const double sigma : {0.4, 0.8, 1.2}) {
+        SCOPED_TRACE(sigma);
+        torch::manual_seed(int(sigma * 10));
+        const auto x = torch::rand({2, 3, 9, 14}), g = torch::randn({2, 3, 9, 14});
+        std::vector<float> k;
+        for (int i = -2; i <= 2; ++i) k.push_back(float(std::exp(-i * i / (2 * sigma * sigma))));
+        auto k1 = torch::tensor(k);
+        k1 = k1 / k1.sum();
+        const auto kernel = torch::outer(k1, k1).expand({3, 1, 5, 5}).contiguous();
+        auto a = x.clone().requires_grad_(true), b = x.clone().requires_grad_(true);
+        const auto ya = resample_axes(a, {{blur_taps(9, sigma), blur_taps(14, sigma)}})[0];
+        const auto yb = F::conv2d(F::pad(b, F::PadFuncOptions({2, 2, 2, 2}).mode(torch::kReplicate)), kernel,
+                                  F::Conv2dFuncOptions().groups(3));
+        ASSERT_EQ(ya.sizes(), yb.sizes());
+        EXPECT_LT((ya - yb).abs().max().item<float>(), 1e-6);
+        const auto ga = torch::autograd::grad({ya}, {a}, {g})[0];
+        const auto gb = torch::autograd::grad({yb}, {b}, {g})[0];
+        EXPECT_LT((ga - gb).abs().max().item<float>(), 1e-5);
     }
 }
 
