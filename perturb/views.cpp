@@ -5,6 +5,7 @@
 
 #include "perturb/diff_jpeg.h"
 #include "perturb/resample.h"
+#include "perturb/unit_clamp.h"
 
 namespace bd {
 
@@ -39,7 +40,7 @@ Axes framing_axes(int64_t h, int64_t w, int64_t size) {
 }  // namespace
 
 torch::Tensor resize_center_crop(const torch::Tensor& source, int64_t size) {
-    return resample_axes(source, {framing_axes(source.size(2), source.size(3), size)})[0].clamp(0, 1);
+    return clamp_to_unit(resample_axes(source, {framing_axes(source.size(2), source.size(3), size)})[0]);
 }
 
 namespace {
@@ -106,7 +107,7 @@ torch::Tensor ViewSampler::sample_batch(const torch::Tensor& batch) {
         cuts.push_back(cut(plans.back(), copy));
     }
     const auto cropped = resample_axes(source, cuts);
-    std::vector<torch::Tensor> views{cropped[0].clamp(0, 1)};
+    std::vector<torch::Tensor> views{clamp_to_unit(cropped[0])};
     for (size_t k = 0; k < plans.size(); ++k) views.push_back(finish(cropped[k + 1], plans[k]));
     return torch::cat(views, 0);
 }
@@ -193,7 +194,7 @@ torch::Tensor ViewSampler::finish(torch::Tensor v, const Plan& p) const {
     if (p.quality > 0) v = resample_axes(differentiable_jpeg(v, p.quality), {to_encoder(p)})[0];
     if (p.noise >= 0) v = v + noise_bank_[p.noise].unsqueeze(0) * p.noise_level;
     if (p.flip) v = v.flip({3});
-    return v.clamp(0, 1);
+    return clamp_to_unit(v);
 }
 
 }  // namespace bd

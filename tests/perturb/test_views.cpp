@@ -3,10 +3,29 @@
 // expressions other devices and types take), whether the working copy is made or not.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
+#include "perturb/unit_clamp.h"
 #include "perturb/views.h"
 
 namespace bd {
 namespace {
+
+// The views' last step: torch's clamp, forward and gradient, also on the range's edges
+// (where torch passes the gradient) and on a sample that is not a number.
+TEST(UnitClamp, IsTorchsClampForwardAndGradient) {
+    torch::manual_seed(7);
+    auto x = torch::rand({2, 3, 33, 40}) * 1.6 - 0.3;
+    x.index_put_({0, 0, 0}, torch::tensor({0.0f, 1.0f, -0.0f, std::nanf(""), 1.0001f, -1e-7f}).repeat(7).narrow(0, 0, 40));
+    const auto g = torch::randn(x.sizes());
+    auto a = x.clone().requires_grad_(true), b = x.clone().requires_grad_(true);
+    const auto ya = clamp_to_unit(a), yb = b.clamp(0, 1);
+    EXPECT_TRUE(torch::equal(ya.nan_to_num(-9), yb.nan_to_num(-9)));
+    const auto ga = torch::autograd::grad({ya}, {a}, {g})[0], gb = torch::autograd::grad({yb}, {b}, {g})[0];
+    EXPECT_TRUE(torch::equal(ga, gb));
+    EXPECT_EQ(ga[0][0][0][0].item<float>(), g[0][0][0][0].item<float>());  // at 0: passed
+    EXPECT_EQ(ga[0][0][0][4].item<float>(), 0.0f);                          // past 1: stopped
+}
 
 // The views of `image` and the gradient of a fixed weighting of them.
 std::pair<torch::Tensor, torch::Tensor> views_and_gradient(const torch::Tensor& image, uint64_t seed) {
