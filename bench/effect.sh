@@ -4,6 +4,8 @@
 #
 #   bench/effect.sh AKAMASTER_CHECKOUT [BUILD_DIR]
 #   env: STEPS=200 QUALITY=default  B32=1 (also ViT-B/32-shaped random weights, fast preset)
+#        MOBILENET_TFLITE=mobilenet_v2_1.0_224_quant.tflite (also a trained 224-px MobileNetV2,
+#          converted by scripts/convert-tflite-mobilenet.py, on 1000-1500 px images)
 #        OUT=folder (keep the protected images to look at)
 #
 # AKAMASTER_CHECKOUT is a checkout of github.com/akamaster/pytorch_resnet_cifar10; its
@@ -63,6 +65,34 @@ args=(--quality "$QUALITY" "${anchors[@]}")
 source bench/runtime_env.sh
 echo "== trained CIFAR-10 ResNet-20 (64-d pooled features), $(ls "$tmp/images" | wc -l) images"
 "$BUILD/bin/bench_effect" --model "$tmp/resnet20.pt" "${args[@]}" "$tmp"/images/*
+
+if [[ -n ${MOBILENET_TFLITE:-} ]]; then
+    # Images larger than 4 x 224 px, so the views work on a shrunk copy as for a portfolio's:
+    # the photographs above doubled, skimage's two large photographs, and two samples.
+    mkdir -p "$tmp/large"
+    $PY - "$SKIMAGE" "$tmp/large" <<'EOF'
+import sys, os
+from PIL import Image
+data, out = sys.argv[1], sys.argv[2]
+for name, f in [("astronaut.png", 2), ("coffee.png", 2), ("rocket.jpg", 2), ("motorcycle_left.png", 2),
+                ("hubble_deep_field.jpg", 1), ("retina.jpg", 1)]:
+    im = Image.open(os.path.join(data, name)).convert("RGB")
+    im = im.resize((im.size[0] * f, im.size[1] * f), Image.LANCZOS) if f > 1 else im
+    stem = os.path.splitext(name)[0]
+    if name.endswith(".jpg"):
+        im.save(f"{out}/{stem}.jpg", quality=92)
+    else:
+        im.save(f"{out}/{stem}.png")
+EOF
+    cp samples/landscape-photo.jpg samples/painterly-16bit.png "$tmp/large/"
+    scripts/convert-tflite-mobilenet.py "$MOBILENET_TFLITE" "$tmp/mobilenet.pt" >&2
+    mn_args=(--quality "$QUALITY" "${anchors[@]}" --linf 1,2)
+    [[ -n $STEPS ]] && mn_args+=(--steps "$STEPS")
+    [[ -n ${OUT:-} ]] && mn_args+=(--out "$OUT/mobilenet")
+    echo
+    echo "== trained MobileNetV2 backbone (1280-d pooled features), $(ls "$tmp/large" | wc -l) images of 1000-1500 px"
+    "$BUILD/bin/bench_effect" --model "$tmp/mobilenet.pt" "${mn_args[@]}" "$tmp"/large/*
+fi
 
 if [[ -n ${B32:-} ]]; then
     [[ -x $BUILD/bin/bd-make-tiny-model ]] || { echo "effect.sh: bd-make-tiny-model not built" >&2; exit 2; }

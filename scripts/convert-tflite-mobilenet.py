@@ -19,6 +19,7 @@ import argparse
 import json
 import struct
 import sys
+import warnings
 
 import numpy as np
 import torch
@@ -194,6 +195,9 @@ def main():
     model = dict(codes=root.tables(1), buffers=root.tables(4), tensors=graph.tables(0),
                  inputs=graph.vector(1, "i"), operators=graph.tables(3))
     net = Backbone(model).eval()
+    # The graph is fixed for 224 px, so the tracer's warnings about sizes read as numbers
+    # (the padding) do not apply.
+    warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
     traced = torch.jit.trace(net, torch.rand(2, 3, 224, 224))
     traced.save(args.out)
     dim = traced(torch.rand(1, 3, 224, 224)).shape[1]
