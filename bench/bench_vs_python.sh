@@ -38,20 +38,21 @@ $PY -c 'from PIL import Image; Image.radial_gradient("L").convert("RGB").save("'
 now() { date +%s.%N; }
 printf '%-9s %8s %10s %10s %7s %6s\n' model images "python s" "native s" ratio steps
 for m in $MODELS; do
+    tag=$(basename "$m")  # names this model's outputs; a path would name missing folders
     case $m in
-        tiny) model=$("$BUILD/bin/bd-make-tiny-model" "$tmp/$m" --format torchscript) ;;
-        mobilenet) model=$("$BUILD/bin/bd-make-tiny-model" "$tmp/$m" --size mobilenet) ;;
+        tiny) model=$("$BUILD/bin/bd-make-tiny-model" "$tmp/$tag" --format torchscript) ;;
+        mobilenet) model=$("$BUILD/bin/bd-make-tiny-model" "$tmp/$tag" --size mobilenet) ;;
         *) model=$m ;;  # a TorchScript file with its sidecar
     esac
     t0=$(now)
     $PY bench/pgd_baseline.py --model "$model" --target-image "$tmp/anchor.png" --steps "$STEPS" \
-        --views "$VIEWS" -o "$tmp/py-$m" $IMAGES >/dev/null
+        --views "$VIEWS" -o "$tmp/py-$tag" $IMAGES >/dev/null
     t1=$(now)
     # shellcheck disable=SC2086
-    "$BUILD/bin/belladonna" protect $IMAGES -o "$tmp/bd-$m" --model "$model" --target-image "$tmp/anchor.png" \
-        --steps "$STEPS" --quality "$QUALITY" --device cpu --quiet --report "$tmp/report-$m.json" ${EXTRA:-}
+    "$BUILD/bin/belladonna" protect $IMAGES -o "$tmp/bd-$tag" --model "$model" --target-image "$tmp/anchor.png" \
+        --steps "$STEPS" --quality "$QUALITY" --device cpu --quiet --report "$tmp/report-$tag.json" ${EXTRA:-}
     t2=$(now)
-    $PY - "$tmp/report-$m.json" "$m" "$t0" "$t1" "$t2" <<'PYEOF'
+    $PY - "$tmp/report-$tag.json" "$tag" "$t0" "$t1" "$t2" <<'PYEOF'
 import json, sys
 report, m, t0, t1, t2 = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:])
 imgs = [i for i in json.load(open(report))["images"] if i["status"] == "ok"]
