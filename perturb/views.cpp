@@ -182,7 +182,10 @@ Axes ViewSampler::to_encoder(const Plan& p) const {
                             resize_taps(p.cw, p.small_w, ResampleFilter::bilinear)};
     a = {compose(resize_taps(a.h.out, size_, ResampleFilter::bilinear), a.h),
          compose(resize_taps(a.w.out, size_, ResampleFilter::bilinear), a.w)};
-    if (p.blur > 0) a = {compose(blur_taps(size_, p.blur), a.h), compose(blur_taps(size_, p.blur), a.w)};
+    if (p.blur > 0) {
+        const auto blur = blur_taps(size_, p.blur);  // the view is square: one axis serves both
+        a = {compose(blur, a.h), compose(blur, a.w)};
+    }
     return a;
 }
 
