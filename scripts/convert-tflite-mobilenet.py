@@ -90,12 +90,18 @@ NUMPY_TYPE = {2: np.int32, 3: np.uint8, 9: np.int8}
 BACKBONE_END = "out_relu"  # Keras's name for MobileNetV2's last ReLU6, before the head
 
 
+def stored(model, tensor):
+    """A constant tensor's values as stored (its type and shape), as a numpy array."""
+    t = model["tensors"][tensor]
+    raw = model["buffers"][t.scalar(2, "I")].bytes(0)
+    return np.frombuffer(raw, dtype=NUMPY_TYPE[t.scalar(1, "b")]).reshape(t.vector(0, "i"))
+
+
 def dequantised(model, tensor):
     t = model["tensors"][tensor]
     q = t.table(4)
     shape = t.vector(0, "i")
-    raw = model["buffers"][t.scalar(2, "I")].bytes(0)
-    values = np.frombuffer(raw, dtype=NUMPY_TYPE[t.scalar(1, "b")]).astype(np.float64).reshape(shape)
+    values = stored(model, tensor).astype(np.float64)
     scale, zero = np.array(q.vector(2, "f")), np.array(q.vector(3, "q"), dtype=np.float64)
     if scale.size > 1:  # per channel, along the quantised dimension
         along = [1] * len(shape)
@@ -140,8 +146,7 @@ class Backbone(torch.nn.Module):
             elif code == ADD:
                 self.ops.append(("add", ins[:2], outs[0], {}))
             elif code == PAD:  # constant, NHWC: [[0, 0], [top, bottom], [left, right], [0, 0]]
-                t = model["tensors"][ins[1]]
-                pads = np.frombuffer(model["buffers"][t.scalar(2, "I")].bytes(0), dtype=np.int32).reshape(4, 2)
+                pads = stored(model, ins[1])
                 self.ops.append(("pad", ins[0], outs[0], dict(pad=(int(pads[2, 0]), int(pads[2, 1]),
                                                                    int(pads[1, 0]), int(pads[1, 1])))))
             elif code == QUANTIZE:

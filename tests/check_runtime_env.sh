@@ -21,8 +21,8 @@ starts() {  # env assignments... -> "<starts> <last policy> <last spin count>"
                END { print n + 0, policy, spins }'
 }
 
-blas_cores() {  # -> the core OpenBLAS reported at each start, in order
-  env -u OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE OPENBLAS_VERBOSE=2 "${program[@]}" 2>&1 >/dev/null |
+blas_cores() {  # env assignments... -> the core OpenBLAS reported at each start, in order
+  env -u OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE OPENBLAS_VERBOSE=2 "$@" "${program[@]}" 2>&1 >/dev/null |
     sed -n 's/^Core: *//p' | tr '\n' ' ' | sed 's/ $//'
 }
 
@@ -45,7 +45,6 @@ if [[ -n $cores ]]; then  # an OpenBLAS is loaded
     elif has avx2 fma; then expected="Prescott Haswell"; fi
   fi
   expect "OpenBLAS cores at each start" "$expected" "$cores"
-  expect "started with OPENBLAS_CORETYPE=Prescott" "Prescott" \
-    "$(OPENBLAS_CORETYPE=Prescott OMP_WAIT_POLICY=PASSIVE OPENBLAS_VERBOSE=2 "${program[@]}" 2>&1 >/dev/null | sed -n 's/^Core: *//p')"
+  expect "started with OPENBLAS_CORETYPE=Prescott" "Prescott" "$(blas_cores OPENBLAS_CORETYPE=Prescott)"
 fi
 echo "runtime env: ok (OpenBLAS: ${cores:-not loaded})"

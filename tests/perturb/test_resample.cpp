@@ -1,6 +1,7 @@
 // The fast resize computes what torch's antialiased interpolate computes, forward and
 // gradient, whichever way it scales.
 #include <gtest/gtest.h>
+
 #include <cmath>
 
 #include "perturb/resample.h"
