@@ -36,9 +36,12 @@ struct MemberState {
 };
 
 struct ItemState {
-    torch::Tensor x, budget, limit, delta;  // [C, H, W] (budget, limit may be [1, H, W])
-    torch::Tensor alpha;                    // [1, H, W] or undefined
-    torch::Tensor lo, hi;            // [C, H, W]: the box delta lives in, x + delta in [0, 1]
+    torch::Tensor x, budget, limit;  // [C, H, W] (budget, limit may be [1, H, W])
+    // x + delta, what the steps move and the gradient is taken for: the views read it as
+    // it is, where x + delta would be one more full-resolution pass every step.
+    torch::Tensor image;
+    torch::Tensor alpha;             // [1, H, W] or undefined
+    torch::Tensor lo, hi;            // [C, H, W]: the box image lives in, x +- budget in [0, 1]
     std::vector<MemberState> members;
     std::unique_ptr<StepRule> rule;
     std::unique_ptr<StepSchedule> schedule;
@@ -55,11 +58,11 @@ torch::Tensor clean_output(const EnsembleMember& m, const torch::Tensor& x) {
     return m.encoder->encode_images(clean.to(m.encoder->device()));
 }
 
-// The box delta lives in: the budget intersected with [0, 1] once, so each step projects
-// with one clamp.
+// The box the image lives in: the budget around x intersected with [0, 1] once, so each
+// step projects with one clamp.
 void set_box(ItemState& s) {
-    s.lo = torch::max(-s.budget, -s.x).contiguous();
-    s.hi = torch::min(s.budget, 1 - s.x).contiguous();
+    s.lo = (s.x - s.budget).clamp_min_(0).contiguous();
+    s.hi = (s.x + s.budget).clamp_max_(1).contiguous();
 }
 
 // The aim as the loss wants it: embedding aims unit length, an embedding aim without a
@@ -128,7 +131,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
         s.limit = item.limit.defined() ? item.limit.detach().to(device, torch::kFloat) : s.budget;
         if (item.alpha.defined()) s.alpha = item.alpha.detach().to(torch::kCPU, torch::kFloat);
         set_box(s);
-        s.delta = torch::zeros_like(s.x).requires_grad_(true);
+        s.image = s.x.clone().requires_grad_(true);
         s.rule = std::make_unique<StepRule>(settings.update);
         s.schedule = std::make_unique<StepSchedule>(settings.steps, settings.early_stop);
         for (size_t m = 0; m < members.size(); ++m) {
@@ -145,7 +148,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
         }
         if (std::any_of(s.members.begin(), s.members.end(), [](const MemberState& ms) { return ms.paired; })) {
             torch::NoGradGuard no_grad;
-            s.delta.copy_(random_start(s.budget, s.x, item.seed).clamp(s.lo, s.hi));
+            s.image.copy_((s.x + random_start(s.budget, s.x, item.seed)).clamp(s.lo, s.hi));
         }
     }
 
@@ -156,13 +159,13 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
             for (auto& s : state) {
                 if (!s.active() || !steering_due(*s.schedule)) continue;
                 // Measured on the 8-bit grid the file will most likely have.
-                const auto now = torch::round((s.x + s.delta) * 255.0) / 255.0;
+                const auto now = torch::round(s.image * 255.0) / 255.0;
                 const auto seen = seen_change(s.x, now, s.alpha);
                 if (!seen.distmap.defined()) continue;  // too small to measure
                 // A little under the target, so the final fit to it rarely has to cut.
                 s.budget = steer_budget(s.budget, s.limit, seen.distmap, 0.9 * settings.visibility);
                 set_box(s);
-                s.delta.clamp_(s.lo, s.hi);
+                s.image.clamp_(s.lo, s.hi);
                 s.schedule->disturbed();
             }
         }
@@ -185,11 +188,11 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
                 auto& ms = s.members[m];
                 torch::Tensor v;  // in [0, 1] by the projection
                 if (ms.paired) {
-                    auto pair = ms.views->sample_pair(s.x + s.delta, s.x);
+                    auto pair = ms.views->sample_pair(s.image, s.x);
                     v = std::move(pair.first);
                     clean_views.push_back(pair.second.detach());
                 } else {
-                    v = ms.views->sample(s.x + s.delta);
+                    v = ms.views->sample(s.image);
                 }
                 counts.push_back(v.size(0));
                 views.push_back(v.to(member_device));
@@ -218,9 +221,9 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
                 loss = loss.defined() ? loss + l : l;
                 item_progress[i] = item_progress[i].defined() ? item_progress[i] - l.detach() : -l.detach();
             }
-            std::vector<torch::Tensor> deltas;
-            for (size_t i : live) deltas.push_back(state[i].delta);
-            const auto member_grads = torch::autograd::grad({loss}, deltas);
+            std::vector<torch::Tensor> images;
+            for (size_t i : live) images.push_back(state[i].image);
+            const auto member_grads = torch::autograd::grad({loss}, images);
             for (size_t k = 0; k < live.size(); ++k) {
                 const size_t i = live[k];
                 grads[i] = grads[i].defined() ? grads[i] + member_grads[k] : member_grads[k];
@@ -229,7 +232,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
 
         for (size_t i : live) {
             auto& s = state[i];
-            s.rule->apply(s.delta, grads[i], s.budget, step_fraction(s.schedule->position()), s.lo, s.hi);
+            s.rule->apply(s.image, grads[i], s.budget, step_fraction(s.schedule->position()), s.lo, s.hi);
             s.schedule->record(item_progress[i]);
         }
         if (progress) {
@@ -246,7 +249,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
 
     std::vector<torch::Tensor> out;
     out.reserve(state.size());
-    for (auto& s : state) out.push_back(s.x + s.delta.detach());
+    for (auto& s : state) out.push_back(s.image.detach());
     return out;
 }
 

@@ -19,7 +19,8 @@ class StepRule {
 public:
     explicit StepRule(UpdateRule rule) : rule_(rule) {}
 
-    // delta -= fraction * budget * direction(grad), then delta clamped to [lo, hi].
+    // delta -= fraction * budget * direction(grad), then delta clamped to [lo, hi]. The
+    // optimizer passes x + delta and its box: the same step, the same gradient.
     // Few passes over full-resolution memory: on a 12-megapixel image each costs more
     // than the encoder does.
     void apply(torch::Tensor& delta, const torch::Tensor& grad, const torch::Tensor& budget, float fraction,
