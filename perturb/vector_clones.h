@@ -1,10 +1,14 @@
-// The hot loops of the views and the differentiable JPEG, compiled twice: for x86-64-v3
-// (AVX2 and FMA, the x86 CPUs of the last decade) and for the baseline the package is built
-// for; the library picks one when it loads (GCC's target_clones, an ifunc). The baseline is
-// SSE2, whose 4-wide vectors and separate multiplies and adds left these loops at about two
-// thirds of the speed they have with AVX2 and FMA. Measured (bench_optimizer, minimum of 3,
-// two interleaved pairs): BM_Jpeg 896 px 11.2-12.3 -> 8.2-9.0 ms, BM_Views 1024 px
-// 26.3-29.2 -> 19.6-20.2 ms. Results differ from the baseline's by float rounding (FMA),
+// The hot loops of the views and the differentiable JPEG, compiled three times: for
+// x86-64-v4 (AVX-512), x86-64-v3 (AVX2 and FMA, the x86 CPUs of the last decade) and for
+// the baseline the package is built for; the library picks one when it loads (GCC's
+// target_clones, an ifunc). The baseline is SSE2, whose 4-wide vectors and separate
+// multiplies and adds left these loops at about two thirds of the speed they have with AVX2
+// and FMA. Measured (bench_optimizer, minimum of 3, two interleaved pairs): BM_Jpeg 896 px
+// 11.2-12.3 -> 8.2-9.0 ms, BM_Views 1024 px 26.3-29.2 -> 19.6-20.2 ms. With AVX-512's 32
+// vector registers the resize's 8 x 8 transposes spill half as often (stack accesses in
+// its row kernel 203 -> 101). Measured on AMD Zen 5, medians of 5, interleaved: BM_Resize
+// 1024 -> 896 px 3.9-4.1 -> 2.5-2.7 ms, BM_Views 1024 px 21.1-22.5 -> 19.9-20.4 ms; the
+// JPEG's loops gain nothing. Results differ from the baseline's by float rounding (FMA),
 // as libtorch's own kernels differ between CPUs.
 //
 // A clone only compiles what is inlined into it: kernel lambdas and the helpers they call
@@ -16,7 +20,7 @@
 #include <cstdint>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define BD_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define BD_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define BD_VECTOR_CLONES
 #endif
