@@ -6,15 +6,16 @@ namespace bd {
 // glibc hands freed memory at the top of its heap back to the system, and maps large blocks
 // afresh from it: every optimisation step frees and takes again tens of megabytes (views,
 // activations, gradients), and each page taken afresh costs a fault and a clearing. This
-// keeps blocks up to 24 MB in the heap and up to 512 MB of freed heap for reuse.
+// keeps blocks up to 24 MB in the heap and up to 256 MB of freed heap for reuse.
 // Measured (bench_optimizer, MobileNet, 1024 px, 6 runs each): a step took 0.134-0.159 s
 // (median 0.138) instead of 0.143-0.165 s (median 0.151). With 128 MB kept, a tiny CLIP's
 // protect of a 1024 px image spent a quarter of its CPU time in page faults (0.50 M faults,
 // two thirds of them in libjxl's butteraugli, whose bands free more than that at once;
-// 8.3 s); with 512 MB kept, 0.13 M faults and 5.6 s, the peak 606 -> 618 MB. Keeping
-// more costs peak memory where full-resolution blocks are mapped apart from the heap: 32 MB
-// blocks with 1 GB kept raised a 4096x3072 ViT-B/32 run from 2.84 to 3.14 GB (KiB x 1e-6);
-// these values 2.88 -> 2.91 GB (and 203 -> 187 s).
+// 8.3 s); with 256 MB kept 0.13-0.21 M faults and 6.1 s, with 512 MB 0.13 M and 5.6 s;
+// the peak 606 -> 618 MB. Keeping more costs peak memory where full-resolution blocks are
+// mapped apart from the heap: a 4096x3072 ViT-B/32 run with --steps 8 peaked at 2.90
+// million KiB with 128 MB kept, 2.84 with 256 MB, 2.97 with 512 MB (and 32 MB blocks with
+// 1 GB kept raised it from 2.84 to 3.14 before).
 // All threads share that one heap (one arena): what the optimizer freed is then there for
 // the threads that compare butteraugli's bands beside the main one, where each thread's own
 // arena grew by a band's planes (measured peak, MobileNet protect at 1024 px: 0.78-0.84 GB
