@@ -2,8 +2,8 @@
 // (what every optimizer step costs at least), random weights, batch 1 and 4, on the CPU
 // with all cores. Prints time per image and the implied GFLOP/s, counting ViT-B/32's
 // image forward as 4.4 GFLOP and forward + input gradient as 3x that.
-#include "encoders/checkpoint.h"
-#include "encoders/clip_encoder.h"
+#include "encoders/clip/checkpoint.h"
+#include "encoders/clip/clip_encoder.h"
 
 #include <benchmark/benchmark.h>
 

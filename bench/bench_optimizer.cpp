@@ -4,7 +4,7 @@
 // measured in the same run). Also seconds per image for each quality preset. Model:
 // BD_BENCH_MODEL (a path, e.g. one written by `bd-make-tiny-model --size b32` or
 // `--size mobilenet`), else a tiny generated CLIP. BM_Resize: the resize every view goes
-// through, forward + backward, ours (perturb/resample) against torch's interpolate.
+// through, forward + backward, ours (perturb/views/resample) against torch's interpolate.
 // BM_Update: one update of delta by the default rule. BM_Jpeg: the differentiable JPEG of
 // one square crop, forward + backward. BM_Views: one step's 4 views of a square image,
 // forward + backward (the work outside the encoder but for the update).
@@ -15,16 +15,16 @@
 #include <memory>
 
 #include "encoders/encoder.h"
-#include "perturb/mask.h"
-#include "perturb/diff_jpeg.h"
+#include "perturb/visibility/mask.h"
+#include "perturb/jpeg/diff_jpeg.h"
 #include "perturb/optimizer.h"
-#include "perturb/resample.h"
+#include "perturb/views/resample.h"
 #include "perturb/settings.h"
 #include "perturb/step_rule.h"
-#include "perturb/views.h"
-#include "src/allocator.h"
-#include "src/runtime_env.h"
-#include "src/threads.h"
+#include "perturb/views/views.h"
+#include "src/runtime/allocator.h"
+#include "src/runtime/runtime_env.h"
+#include "src/runtime/threads.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"
 
@@ -126,7 +126,7 @@ void BM_SecondsPerImage(benchmark::State& state) {
 }
 
 // One resize forward + backward of a [1, 3, side, side] image to `out`: args side, out,
-// 0 = perturb/resample, 1 = torch's antialiased interpolate.
+// 0 = perturb/views/resample, 1 = torch's antialiased interpolate.
 void BM_Resize(benchmark::State& state) {
     bd::configure_threads(0);
     const int64_t side = state.range(0), out = state.range(1);
@@ -192,7 +192,7 @@ BENCHMARK(BM_SecondsPerImage)
     ->Unit(benchmark::kSecond)
     ->UseRealTime()
     ->Iterations(1);
-// The runtime and the allocator as the CLI sets them (src/runtime_env.h, src/allocator.h),
+// The runtime and the allocator as the CLI sets them (src/runtime/runtime_env.h, src/runtime/allocator.h),
 // so a step costs what it costs there.
 int main(int argc, char** argv) {
     bd::restart_with_tuned_runtime(argv);

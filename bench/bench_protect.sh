@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Throughput of `belladonna protect` on the samples folder (issue 5's benchmark).
+# Throughput of `belladonna protect` on the samples folder.
 #
 #   bench/bench_protect.sh [BUILD_DIR]        (default: build)
 #   env: SAMPLES=folder  QUALITY=fast|default|slow  SIZES="tiny b32"  JOBS=0  BATCH=1  STEPS=

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Seconds per image and protection of `belladonna protect` per encoder and image size, and
-# the same with an older build side by side (issue 12).
+# the same with an older build side by side.
 #
 #   bench/bench_speed.sh [BUILD_DIR [OLD_BUILD_DIR]]      (default: build)
 #   env: MODELS="tiny mobilenet b32"  SIZES="1024x1024"  QUALITY=default  STEPS=  (a number

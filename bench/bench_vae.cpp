@@ -5,7 +5,7 @@
 // score matrix instead of the default query blocks, to show what the blocks save.
 // BD_BENCH_DEVICE=cuda runs on the GPU with the bf16 encoder (scripts/gpu-check.sh).
 // Peak memory needs one case per process: bench/bench_vae.sh runs them under /usr/bin/time.
-#include "encoders/vae_encoder.h"
+#include "encoders/vae/vae_encoder.h"
 #include "util/tiny_vae.h"
 
 #include <benchmark/benchmark.h>

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `belladonna protect` against the same PGD written plainly in Python (bench/pgd_baseline.py),
-# on the same images, steps, views and TorchScript encoder (issue 12's goal: at most 0.5x).
+# on the same images, steps, views and TorchScript encoder (the goal: at most 0.5x of Python's time).
 #
 #   bench/bench_vs_python.sh [BUILD_DIR]          (default: build)
 #   env: IMAGES="a.png b.jpg"  (default: samples/landscape-photo.jpg samples/flat-illustration.png)

@@ -1,4 +1,4 @@
-// Effect per unit of visibility: the frontier table of issue 10. For a set of images, an
+// Effect per unit of visibility: a frontier table. For a set of images, an
 // encoder and anchor images of a target, it protects every image with belladonna at each
 // intensity and with a plain sign-PGD at uniform L-inf budgets (same steps, views and
 // objective, no mask, no visibility steering), then prints per row the mean target cosine
@@ -12,7 +12,7 @@
 //                [--linf 1,2,4,8] [--visibility D] [--seed N] [--out DIR] IMAGE...
 //
 // --visibility D overrides the intensities' visibility targets (0: the L-inf budget alone,
-// as before issue 10); --linf '' leaves out the plain PGD. --seed N changes every run's views
+// as belladonna's first optimizer did); --linf '' leaves out the plain PGD. --seed N changes every run's views
 // (and random start), to see how much a figure moves with them.
 //
 // Every figure is measured on the file as it would be written (JPEG inputs as JPEG q95).
@@ -28,15 +28,15 @@
 #include <vector>
 
 #include "encoders/encoder.h"
-#include "perturb/budget.h"
+#include "perturb/visibility/budget.h"
 #include "perturb/optimizer.h"
 #include "perturb/settings.h"
-#include "perturb/views.h"
-#include "src/image_io.h"
+#include "perturb/views/views.h"
+#include "src/io/image_io.h"
 #include "src/protector.h"
-#include "src/runtime_env.h"
-#include "src/tensor_image.h"
-#include "src/threads.h"
+#include "src/runtime/runtime_env.h"
+#include "src/io/tensor_image.h"
+#include "src/runtime/threads.h"
 
 namespace {
 
@@ -223,7 +223,7 @@ int main(int argc, char** argv) {
 
     bd::ProtectSettings settings;
     settings.target_images = o.anchors;
-    settings.quality = o.quality;
+    settings.quality = bd::parse_quality(o.quality);
     settings.steps = o.steps;
     settings.seed = o.seed;
     // The anchors' mean direction, as the Protector computes it, for the plain PGD.
@@ -255,7 +255,7 @@ int main(int argc, char** argv) {
         row.name = "belladonna " + intensity;
         if (o.visibility >= 0) row.name += " (vis " + std::to_string(o.visibility).substr(0, 3) + ")";
         bd::ProtectSettings s = settings;
-        s.intensity = intensity;
+        s.intensity = bd::parse_intensity(intensity);
         s.visibility = o.visibility;
         for (size_t i = 0; i < images.size(); ++i) {
             const auto t0 = Clock::now();

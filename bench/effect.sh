@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Effect per unit of visibility on a trained encoder (issue 10): belladonna at each
+# Effect per unit of visibility on a trained encoder: belladonna at each
 # intensity against a plain sign-PGD at uniform L-inf 1, 2, 4, 8, at equal butteraugli.
 #
 #   bench/effect.sh AKAMASTER_CHECKOUT [BUILD_DIR]

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The same PGD written plainly in Python with libtorch (issue 12's yardstick).
+"""The same PGD written plainly in Python with libtorch (the yardstick of the speed goal).
 
     /usr/bin/python3 bench/pgd_baseline.py --model ENC.pt --target-image A.png [...] \
         --steps 40 --views 4 -o OUTDIR IMAGE...
@@ -7,7 +7,7 @@
 ENC.pt is a TorchScript image encoder with its JSON sidecar (ENC.pt.json: input_size, mean,
 std), as `bd-make-tiny-model DIR --format torchscript` or `--size mobilenet` writes it.
 For each image: L-inf 8/255 sign-PGD toward the anchors' mean embedding, each step a batch
-of VIEWS views as belladonna drew them before issue 12 (CLIP's framing, random resized
+of VIEWS views as belladonna drew them before the fused views (CLIP's framing, random resized
 crops of the full-resolution image with a differentiable JPEG, rescale, blur, noise,
 flip), cosine step size; writes OUTDIR/<name>.png and prints the seconds it took.
 Uses all cores, like belladonna. Not part of the test suite: bench/bench_vs_python.sh

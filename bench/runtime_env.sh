@@ -1,5 +1,5 @@
 # Sourced by the bench scripts, after BUILD is set: the OpenMP waits and the OpenBLAS kernels
-# the CLI picks for itself (src/runtime_env.h), exported for every program a bench runs, so
+# the CLI picks for itself (src/runtime/runtime_env.h), exported for every program a bench runs, so
 # an older build and a Python baseline run on the same settings, and so the CLI does not
 # re-execute itself inside a timing.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-20000}

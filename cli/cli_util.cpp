@@ -12,10 +12,10 @@
 
 #include "cli/commands.h"
 #include "encoders/encoder.h"
-#include "src/device.h"
+#include "src/runtime/device.h"
 #include "perturb/cancelled.h"
-#include "src/download.h"
-#include "src/registry.h"
+#include "src/models/download.h"
+#include "src/models/registry.h"
 
 namespace bd::cli {
 

@@ -6,8 +6,8 @@
 #include "encoders/encoder.h"
 
 #include "encoders/preprocess.h"
-#include "src/image_io.h"
-#include "src/tensor_image.h"
+#include "src/io/image_io.h"
+#include "src/io/tensor_image.h"
 
 namespace bd::cli {
 

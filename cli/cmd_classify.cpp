@@ -16,8 +16,8 @@
 #include "cli/commands.h"
 #include "encoders/encoder.h"
 #include "perturb/concepts.h"
-#include "src/registry.h"
-#include "src/threads.h"
+#include "src/models/registry.h"
+#include "src/runtime/threads.h"
 
 namespace bd::cli {
 

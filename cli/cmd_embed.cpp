@@ -15,10 +15,10 @@
 #include "cli/clip_input.h"
 #include "cli/commands.h"
 #include "encoders/encoder.h"
-#include "encoders/vae_encoder.h"
-#include "src/image_io.h"
-#include "src/registry.h"
-#include "src/threads.h"
+#include "encoders/vae/vae_encoder.h"
+#include "src/io/image_io.h"
+#include "src/models/registry.h"
+#include "src/runtime/threads.h"
 
 namespace bd::cli {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
-#include "src/registry.h"
+#include "src/models/registry.h"
 
 namespace bd::cli {
 namespace {

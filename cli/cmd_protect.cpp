@@ -1,6 +1,7 @@
 // `belladonna protect INPUT... -o OUTDIR`: the batch protection command. A thin client of
-// bd::protect_files (src/batch.h); this file only parses flags, shows progress, writes the
-// report and maps the outcome to the exit status.
+// bd::protect_files (src/batch/batch.h); this file only parses flags, shows progress, writes the
+// report and maps the outcome to the exit status. The settings are checked by validate()
+// (src/settings.h, src/batch/batch.h), as every client's are.
 #include <cxxopts.hpp>
 
 #include <chrono>
@@ -9,27 +10,21 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "cli/signals.h"
 #include "encoders/encoder.h"
-#include "perturb/settings.h"
-#include "src/atomic_file.h"
-#include "src/batch.h"
-#include "src/device.h"
-#include "src/output_naming.h"
-#include "src/registry.h"
-#include "src/report.h"
-#include "src/target_images.h"
-#include "src/threads.h"
+#include "src/io/atomic_file.h"
+#include "src/batch/batch.h"
+#include "src/runtime/device.h"
+#include "src/models/registry.h"
+#include "src/batch/report.h"
+#include "src/models/target_images.h"
+#include "src/runtime/threads.h"
 
 namespace bd::cli {
 namespace {
-
-int usage_error(const std::string& message) {
-    std::fprintf(stderr, "belladonna protect: %s (try 'belladonna protect --help')\n", message.c_str());
-    return usage;
-}
 
 cxxopts::Options protect_options() {
     cxxopts::Options o("belladonna protect",
@@ -88,170 +83,149 @@ std::vector<std::string> spread_target_images(int argc, char** argv) {
     return out;
 }
 
-}  // namespace
-
-int cmd_protect(int argc, char** argv) {
-    auto spec = protect_options();
-    const auto spread = spread_target_images(argc, argv);
-    std::vector<char*> spread_argv;
-    for (const auto& a : spread) spread_argv.push_back(const_cast<char*>(a.c_str()));
-    cxxopts::ParseResult args;
+// The flags as settings and options; UsageError for what cannot be parsed or validated.
+void read_flags(const cxxopts::ParseResult& args, ProtectSettings& settings, BatchOptions& options,
+                std::vector<ModelChoice>& models) {
+    if (!args.count("inputs"))
+        throw UsageError(args.count("target-image")
+                             ? "no INPUT given (the paths after --target-image are anchor images: put INPUTs before it)"
+                             : "no INPUT given");
+    if (!args.count("output")) throw UsageError("-o OUTDIR is required");
     try {
-        args = spec.parse(int(spread_argv.size()), spread_argv.data());
-    } catch (const std::exception& e) {
-        return usage_error(e.what());
-    }
-    if (args.count("help")) {
-        std::printf("%s", spec.help().c_str());
-        return ok;
-    }
-
-    BatchOptions options;
-    ProtectSettings settings;
-    std::vector<ModelChoice> models;
-    std::string device, report_path;
-    bool quiet = args.count("quiet") > 0;
-    try {
-        if (!args.count("inputs"))
-            return usage_error(args.count("target-image")
-                                   ? "no INPUT given (the paths after --target-image are anchor images: put INPUTs before it)"
-                                   : "no INPUT given");
-        if (!args.count("output")) return usage_error("-o OUTDIR is required");
         options.inputs = args["inputs"].as<std::vector<std::string>>();
         options.output_dir = args["output"].as<std::string>();
         options.suffix = args["suffix"].as<std::string>();
-        options.format = args["format"].as<std::string>();
-        options.jpeg_quality = args["jpeg-quality"].as<int>();
         options.skip_existing = args.count("skip-existing") > 0;
         options.batch_size = args["batch-size"].as<int>();
         options.jobs = args["jobs"].as<int>();
         options.max_pixels = args["max-pixels"].as<uint64_t>();
         if (args.count("shard")) {
-            Shard sh = parse_shard(args["shard"].as<std::string>());
+            const Shard sh = parse_shard(args["shard"].as<std::string>());
             options.shard_index = sh.index;
             options.shard_count = sh.count;
         }
-        settings.mode = args["mode"].as<std::string>();
+        settings.mode = parse_mode(args["mode"].as<std::string>());
         if (args.count("target")) settings.target = args["target"].as<std::string>();
         if (args.count("target-image"))
             settings.target_images = args["target-image"].as<std::vector<std::string>>();
         if (args.count("source")) settings.source = args["source"].as<std::string>();
         if (args.count("mask")) settings.mask_path = args["mask"].as<std::string>();
-        settings.intensity = args["intensity"].as<std::string>();
+        settings.intensity = parse_intensity(args["intensity"].as<std::string>());
         settings.epsilon = args["epsilon"].as<float>();
         settings.visibility = args["visibility"].as<float>();
-        settings.quality = args["quality"].as<std::string>();
+        settings.quality = parse_quality(args["quality"].as<std::string>());
         settings.steps = args["steps"].as<int>();
         settings.seed = args["seed"].as<uint64_t>();
+        settings.output_format = parse_output_format(args["format"].as<std::string>());
+        settings.jpeg_quality = args["jpeg-quality"].as<int>();
         settings.metrics = args.count("no-metrics") == 0;
+        settings.vae_size = args["vae-size"].as<int>();
         for (const auto& m : args["model"].as<std::vector<std::string>>()) models.push_back({m, 1.0f});
         if (args.count("model-weight")) {
             const auto weights = args["model-weight"].as<std::vector<float>>();
             if (weights.size() != models.size())
-                return usage_error("give one --model-weight per --model (" + std::to_string(models.size()) + ")");
-            for (size_t i = 0; i < weights.size(); ++i) {
-                if (!(weights[i] > 0) || !std::isfinite(weights[i]))
-                    return usage_error("--model-weight must be a positive number, not " + std::to_string(weights[i]));
-                models[i].weight = weights[i];
+                throw UsageError("give one --model-weight per --model (" + std::to_string(models.size()) + ")");
+            for (size_t i = 0; i < weights.size(); ++i) models[i].weight = weights[i];
+        }
+        for (const auto& m : models) check_model_weight(m);
+        validate(options);
+        validate(settings);
+    } catch (const UsageError&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw UsageError(e.what());
+    }
+}
+
+}  // namespace
+
+int cmd_protect(int argc, char** argv) {
+    return run_command("protect", [&]() -> int {
+        auto spec = protect_options();
+        const auto spread = spread_target_images(argc, argv);
+        std::vector<char*> spread_argv;
+        for (const auto& a : spread) spread_argv.push_back(const_cast<char*>(a.c_str()));
+        const auto args = spec.parse(int(spread_argv.size()), spread_argv.data());
+        if (print_help_if_asked(spec, args)) return ok;
+
+        BatchOptions options;
+        ProtectSettings settings;
+        std::vector<ModelChoice> models;
+        read_flags(args, settings, options, models);
+        const std::string device = args["device"].as<std::string>();
+        if (!is_device_name(device)) throw UsageError("--device must be auto, cpu, cuda or cuda:N, not '" + device + "'");
+        const std::string report_path = args.count("report") ? args["report"].as<std::string>() : "";
+        const bool quiet = args.count("quiet") > 0;
+
+        configure_threads(options.jobs);
+        const auto& cancel = install_cancel_handlers();
+        auto t0 = std::chrono::steady_clock::now();
+
+        // Plan before loading the model: an empty shard or folder needs no model.
+        const InputPlan plan = plan_inputs(options, settings.output_format);
+        if (plan.size() == 0) {
+            if (!quiet) std::fprintf(stderr, "belladonna protect: no PNG or JPEG images to protect\n");
+            return ok;
+        }
+        if (!settings.target_images.empty()) {
+            try {
+                settings.target_images = expand_target_images(settings.target_images, options.inputs, options.output_dir);
+            } catch (const std::exception& e) {
+                throw UsageError(e.what());
             }
         }
-        settings.vae_size = args["vae-size"].as<int>();
-        device = args["device"].as<std::string>();
-        if (args.count("report")) report_path = args["report"].as<std::string>();
-    } catch (const std::exception& e) {
-        return usage_error(e.what());
-    }
-    if (options.output_dir.empty()) return usage_error("-o OUTDIR is empty");
-    if (!is_device_name(device)) return usage_error("--device must be auto, cpu, cuda or cuda:N, not '" + device + "'");
-    if (options.batch_size < 1) return usage_error("--batch-size must be at least 1");
-    if (options.jobs < 0) return usage_error("--jobs must be 0 (all cores) or more");
-    if (options.jpeg_quality < 1 || options.jpeg_quality > 100)
-        return usage_error("--jpeg-quality must be between 1 and 100");
-    if (options.max_pixels == 0) return usage_error("--max-pixels must be positive");
-    if (settings.epsilon < 0 || settings.epsilon > 255) return usage_error("--epsilon must be in 0..255");
-    if (settings.steps < 0) return usage_error("--steps must not be negative");
-    if (settings.mode == "cloak" && (!settings.target.empty() || !settings.target_images.empty()))
-        return usage_error("--mode cloak takes no target");
-    try {
-        output_format(ImageFormat::png, options.format);
-        make_settings(settings.mode, settings.intensity, settings.epsilon, settings.quality,
-                      settings.steps, settings.seed, settings.visibility);
-    } catch (const std::exception& e) {
-        return usage_error(e.what());
-    }
 
-    configure_threads(options.jobs);
-    const auto& cancel = install_cancel_handlers();
-    auto t0 = std::chrono::steady_clock::now();
-
-    // List before loading the model: an empty shard or folder needs no model.
-    std::vector<FileResult> listing_errors;
-    size_t images = list_inputs(options, &listing_errors).size();
-    if (images + listing_errors.size() == 0) {
-        if (!quiet) std::fprintf(stderr, "belladonna protect: no PNG or JPEG images to protect\n");
-        return ok;
-    }
-
-    if (!settings.target_images.empty()) {
+        std::unique_ptr<Protector> protector;
         try {
-            settings.target_images = expand_target_images(settings.target_images, options.inputs, options.output_dir);
+            protector = Protector::open(models, device);
         } catch (const std::exception& e) {
-            return usage_error(e.what());
+            std::fprintf(stderr, "belladonna protect: cannot load model '%s': %s\n", joined_model_names(models).c_str(),
+                         e.what());
+            return model_failed;
         }
-    }
+        // What cannot work with these encoders (a concept and no text tower, ...): say so once,
+        // before any image.
+        try {
+            protector->check(settings);
+        } catch (const std::exception& e) {
+            throw UsageError(e.what());
+        }
+        if (!quiet)
+            std::fprintf(stderr, "protecting %zu image%s with %s on %s (%d optimiser threads, %d workers, batch %d)\n",
+                         plan.size(), plan.size() == 1 ? "" : "s", protector->model_name().c_str(),
+                         protector->device_name().c_str(), intra_op_threads(), total_threads(), options.batch_size);
 
-    std::unique_ptr<Protector> protector;
-    try {
-        protector = Protector::open(models, device);
-    } catch (const std::exception& e) {
-        std::string names;
-        for (const auto& m : models) names += (names.empty() ? "" : " + ") + m.model;
-        std::fprintf(stderr, "belladonna protect: cannot load model '%s': %s\n", names.c_str(), e.what());
-        return model_failed;
-    }
-    // What cannot work with these encoders (a concept and no text tower, ...): say so once,
-    // before any image.
-    try {
-        protector->check(settings);
-    } catch (const std::exception& e) {
-        return usage_error(e.what());
-    }
-    if (!quiet)
-        std::fprintf(stderr, "protecting %zu image%s with %s on %s (%d optimiser threads, %d workers, batch %d)\n",
-                     images + listing_errors.size(), images + listing_errors.size() == 1 ? "" : "s",
-                     protector->model_name().c_str(), protector->device_name().c_str(),
-                     intra_op_threads(), total_threads(), options.batch_size);
-
-    Progress progress(Progress::detect(quiet));
-    std::vector<FileResult> results;
-    try {
-        results = protect_files(*protector, options, settings,
-                                [&](const BatchEvent& e) { progress.on_event(e); }, &cancel);
-    } catch (const std::exception& e) {
+        Progress progress(Progress::detect(quiet));
+        std::vector<FileResult> results;
+        try {
+            results = protect_files(*protector, plan, options, settings,
+                                    [&](const BatchEvent& e) { progress.on_event(e); }, &cancel);
+        } catch (const std::exception& e) {
+            progress.finish();
+            remove_pending_temporaries();
+            std::fprintf(stderr, "belladonna protect: %s\n", e.what());
+            return some_failed;
+        }
         progress.finish();
-        remove_pending_temporaries();
-        std::fprintf(stderr, "belladonna protect: %s\n", e.what());
-        return some_failed;
-    }
-    progress.finish();
-    const bool interrupted_run = cancel_requested();
-    if (interrupted_run) remove_pending_temporaries();
+        const bool interrupted_run = cancel_requested();
+        if (interrupted_run) remove_pending_temporaries();
 
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    RunSummary summary = summarize(results, seconds);
-    if (!quiet) std::fputs(format_summary(summary, interrupted_run).c_str(), stderr);
-    int status = interrupted_run ? int(interrupted) : summary.failed ? int(some_failed) : int(ok);
-    if (!report_path.empty()) {
-        ReportContext ctx{protector->model_name(), protector->device_name(), settings, options,
-                          interrupted_run, models};
-        try {
-            write_report(report_path, ctx, results, summary);
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "belladonna protect: cannot write the report: %s\n", e.what());
-            if (status == ok) status = some_failed;
+        double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        RunSummary summary = summarize(results, seconds);
+        if (!quiet) std::fputs(format_summary(summary, interrupted_run).c_str(), stderr);
+        int status = interrupted_run ? int(interrupted) : summary.failed ? int(some_failed) : int(ok);
+        if (!report_path.empty()) {
+            ReportContext ctx{protector->model_name(), protector->device_name(), settings, options,
+                              interrupted_run, models};
+            try {
+                write_report(report_path, ctx, results, summary);
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "belladonna protect: cannot write the report: %s\n", e.what());
+                if (status == ok) status = some_failed;
+            }
         }
-    }
-    return status;
+        return status;
+    });
 }
 
 }  // namespace bd::cli

@@ -7,21 +7,17 @@
 #include <stdexcept>
 #include <string>
 
+#include "cli/cli_util.h"
 #include "cli/commands.h"
-#include "src/device.h"
-#include "src/image_io.h"
+#include "src/runtime/device.h"
+#include "src/io/image_io.h"
 #include "src/protector.h"
-#include "src/registry.h"
-#include "src/report.h"
-#include "src/threads.h"
+#include "src/models/registry.h"
+#include "src/batch/report.h"
+#include "src/runtime/threads.h"
 
 namespace bd::cli {
 namespace {
-
-int usage_error(const std::string& message) {
-    std::fprintf(stderr, "belladonna verify: %s (try 'belladonna verify --help')\n", message.c_str());
-    return usage;
-}
 
 void line(const char* label, double v, const char* fmt) {
     if (!std::isfinite(v)) return;  // does not apply (no target, no text tower...)
@@ -54,105 +50,99 @@ void print_encoder(const EncoderMetrics& m) {
 }  // namespace
 
 int cmd_verify(int argc, char** argv) {
-    cxxopts::Options spec("belladonna verify",
-                          "Measures an existing original/protected pair: pixel change (L-inf, PSNR,\n"
-                          "SSIM) and how the encoder sees both, also after JPEG and downscaling.\n");
-    spec.custom_help("ORIGINAL PROTECTED [options]");
-    spec.positional_help("");
-    spec.add_options()
-        ("target", "concept the protection aimed at", cxxopts::value<std::string>())
-        ("source", "concept the image shows", cxxopts::value<std::string>())
-        ("mode", "poison | cloak", cxxopts::value<std::string>()->default_value("poison"))
-        ("target-image", "anchor images the protection aimed at (their latent, for a VAE)", cxxopts::value<std::vector<std::string>>())
-        ("model", "model name or path; repeat for an ensemble", cxxopts::value<std::vector<std::string>>()->default_value(default_model_name()))
-        ("vae-size", "side of the crops a VAE sees (as given to protect)", cxxopts::value<int>()->default_value("0"))
-        ("device", "auto | cpu | cuda | cuda:N", cxxopts::value<std::string>()->default_value("auto"))
-        ("jobs", "threads (0 = all cores)", cxxopts::value<int>()->default_value("0"))
-        ("json", "print the metrics as JSON")
-        ("h,help", "show this help")
-        ("files", "", cxxopts::value<std::vector<std::string>>());
-    spec.parse_positional({"files"});
-    cxxopts::ParseResult args;
-    std::vector<std::string> files;
-    ProtectSettings settings;
-    std::vector<ModelChoice> models;
-    std::string device;
-    int jobs = 0;
-    try {
-        args = spec.parse(argc, argv);
-        if (args.count("help")) {
-            std::printf("%s", spec.help().c_str());
+    return run_command("verify", [&]() -> int {
+        cxxopts::Options spec("belladonna verify",
+                              "Measures an existing original/protected pair: pixel change (L-inf, PSNR,\n"
+                              "SSIM) and how the encoder sees both, also after JPEG and downscaling.\n");
+        spec.custom_help("ORIGINAL PROTECTED [options]");
+        spec.positional_help("");
+        spec.add_options()
+            ("target", "concept the protection aimed at", cxxopts::value<std::string>())
+            ("source", "concept the image shows", cxxopts::value<std::string>())
+            ("mode", "poison | cloak", cxxopts::value<std::string>()->default_value("poison"))
+            ("target-image", "anchor images the protection aimed at (their latent, for a VAE)", cxxopts::value<std::vector<std::string>>())
+            ("model", "model name or path; repeat for an ensemble", cxxopts::value<std::vector<std::string>>()->default_value(default_model_name()))
+            ("vae-size", "side of the crops a VAE sees (as given to protect)", cxxopts::value<int>()->default_value("0"))
+            ("device", "auto | cpu | cuda | cuda:N", cxxopts::value<std::string>()->default_value("auto"))
+            ("jobs", "threads (0 = all cores)", cxxopts::value<int>()->default_value("0"))
+            ("json", "print the metrics as JSON")
+            ("h,help", "show this help")
+            ("files", "", cxxopts::value<std::vector<std::string>>());
+        spec.parse_positional({"files"});
+        const auto args = spec.parse(argc, argv);
+        if (print_help_if_asked(spec, args)) return ok;
+        std::vector<std::string> files;
+        ProtectSettings settings;
+        std::vector<ModelChoice> models;
+        try {
+            if (args.count("files")) files = args["files"].as<std::vector<std::string>>();
+            if (args.count("target")) settings.target = args["target"].as<std::string>();
+            if (args.count("source")) settings.source = args["source"].as<std::string>();
+            settings.mode = parse_mode(args["mode"].as<std::string>());
+            for (const auto& m : args["model"].as<std::vector<std::string>>()) models.push_back({m, 1.0f});
+            if (args.count("target-image")) settings.target_images = args["target-image"].as<std::vector<std::string>>();
+            settings.vae_size = args["vae-size"].as<int>();
+        } catch (const std::exception& e) {
+            throw UsageError(e.what());
+        }
+        const std::string device = args["device"].as<std::string>();
+        const int jobs = args["jobs"].as<int>();
+        if (files.size() != 2) throw UsageError("expected two files: ORIGINAL PROTECTED");
+        if (!is_device_name(device)) throw UsageError("--device must be auto, cpu, cuda or cuda:N, not '" + device + "'");
+        if (jobs < 0) throw UsageError("--jobs must be 0 (all cores) or more");
+
+        Image original, protected_image;
+        try {
+            original = read_image(files[0]);
+            protected_image = read_image(files[1]);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "belladonna verify: %s\n", e.what());
+            return some_failed;
+        }
+        if (original.width != protected_image.width || original.height != protected_image.height) {
+            std::fprintf(stderr, "belladonna verify: %s is %ux%u but %s is %ux%u: not a pair\n",
+                         files[0].c_str(), original.width, original.height, files[1].c_str(),
+                         protected_image.width, protected_image.height);
+            return some_failed;
+        }
+
+        configure_threads(jobs);
+        std::unique_ptr<Protector> protector;
+        try {
+            protector = Protector::open(models, device);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "belladonna verify: cannot load model: %s\n", e.what());
+            return model_failed;
+        }
+        ProtectMetrics m;
+        try {
+            m = protector->compare(original, protected_image, settings);
+        } catch (const std::invalid_argument& e) {
+            throw UsageError(e.what());  // a concept these encoders cannot read, ...
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "belladonna verify: %s\n", e.what());
+            return some_failed;
+        }
+        if (args.count("json")) {
+            std::fputs(metrics_json(m).c_str(), stdout);
             return ok;
         }
-        if (args.count("files")) files = args["files"].as<std::vector<std::string>>();
-        if (args.count("target")) settings.target = args["target"].as<std::string>();
-        if (args.count("source")) settings.source = args["source"].as<std::string>();
-        settings.mode = args["mode"].as<std::string>();
-        for (const auto& m : args["model"].as<std::vector<std::string>>()) models.push_back({m, 1.0f});
-        if (args.count("target-image")) settings.target_images = args["target-image"].as<std::vector<std::string>>();
-        settings.vae_size = args["vae-size"].as<int>();
-        device = args["device"].as<std::string>();
-        jobs = args["jobs"].as<int>();
-    } catch (const std::exception& e) {
-        return usage_error(e.what());
-    }
-    if (files.size() != 2) return usage_error("expected two files: ORIGINAL PROTECTED");
-    if (settings.mode != "poison" && settings.mode != "cloak")
-        return usage_error("--mode must be poison or cloak");
-    if (!is_device_name(device)) return usage_error("--device must be auto, cpu, cuda or cuda:N, not '" + device + "'");
-    if (jobs < 0) return usage_error("--jobs must be 0 (all cores) or more");
-
-    Image original, protected_image;
-    try {
-        original = read_image(files[0]);
-        protected_image = read_image(files[1]);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "belladonna verify: %s\n", e.what());
-        return some_failed;
-    }
-    if (original.width != protected_image.width || original.height != protected_image.height) {
-        std::fprintf(stderr, "belladonna verify: %s is %ux%u but %s is %ux%u: not a pair\n",
-                     files[0].c_str(), original.width, original.height, files[1].c_str(),
-                     protected_image.width, protected_image.height);
-        return some_failed;
-    }
-
-    configure_threads(jobs);
-    std::unique_ptr<Protector> protector;
-    try {
-        protector = Protector::open(models, device);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "belladonna verify: cannot load model: %s\n", e.what());
-        return model_failed;
-    }
-    ProtectMetrics m;
-    try {
-        m = protector->compare(original, protected_image, settings);
-    } catch (const std::invalid_argument& e) {
-        return usage_error(e.what());  // a concept these encoders cannot read, ...
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "belladonna verify: %s\n", e.what());
-        return some_failed;
-    }
-    if (args.count("json")) {
-        std::fputs(metrics_json(m).c_str(), stdout);
+        std::printf("%s vs %s (%s)\n", files[0].c_str(), files[1].c_str(), protector->model_name().c_str());
+        line("largest change (1/255)", m.linf, "%.2f");
+        if (std::isinf(m.psnr))
+            std::printf("  %-28s identical\n", "PSNR (dB)");
+        line("PSNR (dB)", m.psnr, "%.2f");
+        line("SSIM", m.ssim, "%.4f");
+        line("butteraugli (max-norm)", m.butteraugli, "%.3f");
+        line("butteraugli (3-norm)", m.butteraugli_3norm, "%.3f");
+        line("colour shift (delta E)", m.colour_shift, "%.2f");
+        std::printf("  %-28s %s\n", "to a person", visibility_words(m));
+        for (const auto& e : m.encoders) {
+            if (m.encoders.size() > 1) std::printf("%s\n", e.model.c_str());
+            print_encoder(e);
+        }
         return ok;
-    }
-    std::printf("%s vs %s (%s)\n", files[0].c_str(), files[1].c_str(), protector->model_name().c_str());
-    line("largest change (1/255)", m.linf, "%.2f");
-    if (std::isinf(m.psnr))
-        std::printf("  %-28s identical\n", "PSNR (dB)");
-    line("PSNR (dB)", m.psnr, "%.2f");
-    line("SSIM", m.ssim, "%.4f");
-    line("butteraugli (max-norm)", m.butteraugli, "%.3f");
-    line("butteraugli (3-norm)", m.butteraugli_3norm, "%.3f");
-    line("colour shift (delta E)", m.colour_shift, "%.2f");
-    std::printf("  %-28s %s\n", "to a person", visibility_words(m));
-    for (const auto& e : m.encoders) {
-        if (m.encoders.size() > 1) std::printf("%s\n", e.model.c_str());
-        print_encoder(e);
-    }
-    return ok;
+    });
 }
 
 }  // namespace bd::cli

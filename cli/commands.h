@@ -4,7 +4,7 @@
 
 namespace bd::cli {
 
-// Exit statuses shared by every subcommand (DESIGN.md §4).
+// Exit statuses shared by every subcommand (as the README lists them).
 enum Exit { ok = 0, some_failed = 1, usage = 2, model_failed = 3, interrupted = 130 };
 
 int cmd_protect(int argc, char** argv);

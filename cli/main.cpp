@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "src/allocator.h"
-#include "src/runtime_env.h"
+#include "src/runtime/allocator.h"
+#include "src/runtime/runtime_env.h"
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <string>
 
-#include "src/batch.h"
+#include "src/batch/batch.h"
 
 namespace bd::cli {
 

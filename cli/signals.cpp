@@ -3,7 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "src/atomic_file.h"
+#include "src/io/atomic_file.h"
 
 namespace bd::cli {
 namespace {

@@ -1,12 +1,12 @@
 // Encoder defaults and load_encoder's detection by content.
 #include "encoders/encoder.h"
 
-#include "encoders/checkpoint.h"
-#include "encoders/clip_encoder.h"
-#include "encoders/safetensors.h"
+#include "encoders/clip/checkpoint.h"
+#include "encoders/clip/clip_encoder.h"
+#include "encoders/formats/safetensors.h"
 #include "encoders/torchscript_encoder.h"
-#include "encoders/vae_checkpoint.h"
-#include "encoders/vae_encoder.h"
+#include "encoders/vae/checkpoint.h"
+#include "encoders/vae/vae_encoder.h"
 
 #include <filesystem>
 #include <fstream>

@@ -1,6 +1,6 @@
 #include "encoders/torchscript_encoder.h"
 
-#include "encoders/sidecar.h"
+#include "encoders/formats/sidecar.h"
 
 #include <nlohmann/json.hpp>
 

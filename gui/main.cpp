@@ -8,8 +8,8 @@
 #include "gui/main_window.h"
 #include "gui/model_picker.h"
 #include "gui/settings_panel.h"
-#include "src/allocator.h"
-#include "src/runtime_env.h"
+#include "src/runtime/allocator.h"
+#include "src/runtime/runtime_env.h"
 
 int main(int argc, char** argv) {
     bd::restart_with_tuned_runtime(argv);

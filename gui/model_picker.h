@@ -7,7 +7,7 @@
 #include <atomic>
 #include <vector>
 
-#include "src/registry.h"
+#include "src/models/registry.h"
 
 class QComboBox;
 class QLabel;

@@ -130,25 +130,25 @@ int QueueModel::addPaths(const QStringList& paths, QStringList* problems) {
             listing.inputs = {abs.toStdString()};
             // Our default output folder: its earlier results are not inputs again.
             listing.output_dir = QDir(abs).filePath(QStringLiteral("protected")).toStdString();
-            std::vector<FileResult> errors;
-            std::vector<std::string> files;
+            InputPlan listed;
             try {
-                files = list_inputs(listing, &errors);
+                listed = plan_inputs(listing, OutputFormat::same);
             } catch (const std::exception& e) {
                 if (problems) *problems << QString::fromStdString(e.what());
                 continue;
             }
             const QString outputs = QDir(abs).filePath(QStringLiteral("protected")) + '/';
-            for (const auto& f : files) {
-                const QString p = QFileInfo(QString::fromStdString(f)).absoluteFilePath();
-                if (p.startsWith(outputs)) continue;  // our own earlier results
-                found.push_back({p, abs, {}});
+            for (const auto& f : listed.images) {
+                const QString p = QFileInfo(QString::fromStdString(f.input)).absoluteFilePath();
+                if (f.error.empty() && !p.startsWith(outputs)) found.push_back({p, abs, {}});  // not our own results
             }
-            // Files named like images that cannot be read are shown as failed rows, so the
-            // user sees which file and why instead of it silently missing from the queue.
-            for (const auto& e : errors)
-                found.push_back({QFileInfo(QString::fromStdString(e.input)).absoluteFilePath(), abs,
-                                 QString::fromStdString(e.error)});
+            // Files named like images that cannot be read are shown as failed rows (after the
+            // readable ones), so the user sees which file and why instead of it silently
+            // missing from the queue.
+            for (const auto& f : listed.images)
+                if (!f.error.empty())
+                    found.push_back({QFileInfo(QString::fromStdString(f.input)).absoluteFilePath(), abs,
+                                     QString::fromStdString(f.error)});
         } else if (info.exists()) {
             // An explicitly chosen file is always queued: if it is not a readable image
             // the user sees why in its row rather than having it vanish silently.

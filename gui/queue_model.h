@@ -9,7 +9,7 @@
 #include <QStringList>
 #include <vector>
 
-#include "src/batch.h"
+#include "src/batch/batch.h"
 
 namespace bd::gui {
 

@@ -145,12 +145,13 @@ void SettingsPanel::updateEnabled() { target_->setEnabled(poison_->isChecked());
 
 ProtectSettings SettingsPanel::protectSettings() const {
     ProtectSettings s;
-    s.mode = poison_->isChecked() ? "poison" : "cloak";
+    s.mode = poison_->isChecked() ? Mode::poison : Mode::cloak;
     const QString t = target_->currentText().trimmed();
-    if (s.mode == "poison" && !t.isEmpty() && t.compare(kAutomatic, Qt::CaseInsensitive) != 0)
+    if (s.mode == Mode::poison && !t.isEmpty() && t.compare(kAutomatic, Qt::CaseInsensitive) != 0)
         s.target = t.toLower().toStdString();
-    s.intensity = kLevels[intensity_->value()];
-    s.quality = quality_->currentData().toString().toStdString();
+    s.intensity = parse_intensity(kLevels[intensity_->value()]);
+    s.quality = parse_quality(quality_->currentData().toString().toStdString());
+    s.output_format = parse_output_format(outputFormat().toStdString());
     s.steps = steps_;
     return s;
 }
@@ -202,10 +203,10 @@ void SettingsPanel::load(const QSettings& s) {
 
 void SettingsPanel::save(QSettings& s) const {
     const ProtectSettings p = protectSettings();
-    s.setValue(QStringLiteral("protect/mode"), QString::fromStdString(p.mode));
+    s.setValue(QStringLiteral("protect/mode"), QString::fromLatin1(to_string(p.mode)));
     s.setValue(QStringLiteral("protect/target"), target_->currentText().trimmed());
-    s.setValue(QStringLiteral("protect/intensity"), QString::fromStdString(p.intensity));
-    s.setValue(QStringLiteral("protect/quality"), QString::fromStdString(p.quality));
+    s.setValue(QStringLiteral("protect/intensity"), QString::fromLatin1(to_string(p.intensity)));
+    s.setValue(QStringLiteral("protect/quality"), QString::fromLatin1(to_string(p.quality)));
     s.setValue(QStringLiteral("output/folder"), outputFolder());
     s.setValue(QStringLiteral("output/format"), outputFormat());
     s.setValue(QStringLiteral("device"), device());

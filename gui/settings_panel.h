@@ -4,7 +4,7 @@
 #include <QGroupBox>
 #include <QString>
 
-#include "src/batch.h"
+#include "src/batch/batch.h"
 
 class QButtonGroup;
 class QComboBox;

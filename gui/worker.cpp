@@ -1,7 +1,6 @@
 #include "gui/worker.h"
 
 #include <QElapsedTimer>
-#include <set>
 
 namespace bd::gui {
 
@@ -38,8 +37,16 @@ bool ProtectWorker::start(RunRequest request) {
 }
 
 void ProtectWorker::run(const RunRequest& request) {
-    size_t total = 0;
-    for (const auto& g : request.groups) total += g.inputs.size();
+    // One plan for the whole drop, each group's images named into its own folder.
+    InputPlan plan;
+    try {
+        for (const auto& g : request.groups) plan.append(plan_inputs(g.inputs, g.output_dir, request.options.suffix,
+                                                                     request.settings.output_format));
+    } catch (const std::exception& e) {
+        Q_EMIT runFailed(QString::fromStdString(e.what()));
+        return;
+    }
+    const int total = int(plan.size());
 
     const std::string key = request.model + "\n" + request.device;
     if (!protector_ || protector_key_ != key) {
@@ -57,63 +64,46 @@ void ProtectWorker::run(const RunRequest& request) {
         Q_EMIT finished(0, 0, true);
         return;
     }
-    Q_EMIT started(int(total));
+    Q_EMIT started(total);
 
     int ok = 0, failed = 0;
-    size_t done_before = 0;  // images finished in earlier groups
-    std::mutex mutex;        // the callback may come from several pipeline threads
+    std::mutex mutex;  // the callback may come from several pipeline threads
     QElapsedTimer since_emit;
     since_emit.start();
     std::string last_current;
-    std::set<std::string> reported;
 
+    // Every result reaches the callback exactly once (cancelled images have no record).
     auto report = [&](const FileResult& r) {
-        if (!reported.insert(r.input).second) return;
         if (r.ok || r.skipped) ++ok;
-        else ++failed;  // cancelled images have no record at all (protect_files)
+        else ++failed;
         Q_EMIT imageFinished(r);
     };
-
-    for (const auto& group : request.groups) {
-        if (cancel_.load()) break;
-        BatchOptions options = request.options;
-        options.inputs = group.inputs;
-        options.output_dir = group.output_dir;
-        auto callback = [&](const BatchEvent& ev) {
-            std::lock_guard<std::mutex> lock(mutex);
-            if (ev.finished) report(*ev.finished);
-            // Optimiser steps can come thousands of times a second on small models;
-            // the window needs a few updates a second, not a flooded event queue.
-            const bool changed = ev.current != last_current || ev.finished;
-            if (!changed && since_emit.elapsed() < 50) return;
-            last_current = ev.current;
-            since_emit.restart();
-            // A finished event names the image just done, not one being optimised.
-            Q_EMIT progress(int(done_before + ev.done), int(total),
-                            ev.finished ? QString() : QString::fromStdString(ev.current),
-                            double(ev.image_fraction));
-        };
-        std::vector<FileResult> results;
-        try {
-            results = protect_files(*protector_, options, request.settings, callback, &cancel_);
-        } catch (const Cancelled&) {
-            break;
-        } catch (const std::exception& e) {
-            // Not one image's failure but the whole group's (e.g. an unwritable folder):
-            // every image of the group gets the message.
-            for (const auto& in : group.inputs) {
-                FileResult r;
-                r.input = in;
-                r.error = e.what();
-                std::lock_guard<std::mutex> lock(mutex);
-                report(r);
-            }
+    auto callback = [&](const BatchEvent& ev) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (ev.finished) report(*ev.finished);
+        // Optimiser steps can come thousands of times a second on small models;
+        // the window needs a few updates a second, not a flooded event queue.
+        const bool changed = ev.current != last_current || ev.finished;
+        if (!changed && since_emit.elapsed() < 50) return;
+        last_current = ev.current;
+        since_emit.restart();
+        // A finished event names the image just done, not one being optimised.
+        Q_EMIT progress(int(ev.done), total, ev.finished ? QString() : QString::fromStdString(ev.current),
+                        double(ev.image_fraction));
+    };
+    try {
+        protect_files(*protector_, plan, request.options, request.settings, callback, &cancel_);
+    } catch (const Cancelled&) {
+    } catch (const std::exception& e) {
+        // Not one image's failure but the run's: results arrive in plan order, so the images
+        // from the first unreported one on get the message.
+        std::lock_guard<std::mutex> lock(mutex);
+        for (size_t i = size_t(ok + failed); i < plan.size(); ++i) {
+            FileResult r;
+            r.input = plan.images[i].input;
+            r.error = e.what();
+            report(r);
         }
-        {
-            std::lock_guard<std::mutex> lock(mutex);
-            for (const auto& r : results) report(r);
-        }
-        done_before += group.inputs.size();
     }
     Q_EMIT finished(ok, failed, cancel_.load());
 }

@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "src/batch.h"
+#include "src/batch/batch.h"
 
 Q_DECLARE_METATYPE(bd::FileResult)
 
 namespace bd::gui {
 
-// Images that share an output folder run as one protect_files call.
+// Images that share an output folder: one part of a run's plan.
 struct RunGroup {
     std::vector<std::string> inputs;
     std::string output_dir;
@@ -27,8 +27,8 @@ struct RunRequest {
     std::string model;
     std::string device = "auto";
     ProtectSettings settings;
-    BatchOptions options;  // inputs and output_dir are taken from each group
-    std::vector<RunGroup> groups;
+    BatchOptions options;
+    std::vector<RunGroup> groups;  // planned together: one pipeline for the whole drop
 };
 
 class ProtectWorker : public QObject {

@@ -92,8 +92,8 @@ typedef int (*bd_progress_fn)(float fraction, void *user_data);
 
 typedef struct bd_params {
     const char *mode;            /* "poison" (default) or "cloak" */
-    const char *target;          /* concept, or NULL for automatic */
-    float epsilon;               /* in 1/255 units; 0 = from intensity */
+    const char *target;          /* concept, or NULL for automatic; none in cloak mode */
+    float epsilon;               /* in 1/255 units, at most 64; 0 = from intensity */
     const char *intensity;       /* "low" | "default" | "high" */
     const char *quality;         /* "fast" | "default" | "slow" */
     int steps;                   /* 0 = from quality */

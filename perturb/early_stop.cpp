@@ -7,7 +7,7 @@ namespace bd {
 namespace {
 
 // Why these numbers (measured with bench/effect.sh on a trained CIFAR ResNet and with a
-// ViT-B/32-shaped encoder, issue 12): the progress of one step is noisy (each step draws
+// ViT-B/32-shaped encoder): the progress of one step is noisy (each step draws
 // new views), so it is judged by means over windows of an eighth of the run; a run never
 // stops before half of its steps; it has flattened when two windows in a row each gained
 // less than 3 % of all it has gained (one such window happens by chance); the settling

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "perturb/mask.h"
+#include "perturb/visibility/mask.h"
 
 namespace bd {
 

@@ -4,13 +4,13 @@
 #include <cmath>
 
 #include "encoders/encoder.h"
-#include "perturb/butteraugli.h"
+#include "perturb/visibility/butteraugli.h"
 #include "perturb/cancelled.h"
 #include "perturb/early_stop.h"
 #include "perturb/objective.h"
 #include "perturb/step_rule.h"
-#include "perturb/views.h"
-#include "perturb/visibility.h"
+#include "perturb/views/views.h"
+#include "perturb/visibility/visibility.h"
 
 namespace bd {
 
@@ -51,8 +51,10 @@ struct ItemState {
 int64_t view_size(const EnsembleMember& m) { return m.size > 0 ? m.size : m.encoder->input_size(); }
 
 // What member `m` makes of the clean image `x` as it frames the whole image: the one
-// output its aim and its latent scale are measured against.
-torch::Tensor clean_output(const EnsembleMember& m, const torch::Tensor& x) {
+// output its aim and its latent scale are measured against. `given`: the caller's copy of
+// it, when the caller has one (the Protector measures with it too), else computed here.
+torch::Tensor clean_output(const EnsembleMember& m, const torch::Tensor& x, const torch::Tensor& given) {
+    if (given.defined()) return given.detach().to(m.encoder->device(), torch::kFloat).reshape({1, -1});
     torch::NoGradGuard no_grad;
     const auto clean = resize_center_crop((x.size(0) == 1 ? x.expand({3, -1, -1}) : x).unsqueeze(0), view_size(m));
     return m.encoder->encode_images(clean.to(m.encoder->device()));
@@ -68,8 +70,7 @@ void set_box(ItemState& s) {
 // The aim as the loss wants it: embedding aims unit length, an embedding aim without a
 // direction to leave gets the clean image's own embedding (one fixed anchor keeps a step
 // at one forward pass).
-EncoderAim resolve_aim(const EnsembleMember& m, const EncoderAim& given, const torch::Tensor& x,
-                       Mode mode) {
+EncoderAim resolve_aim(const EnsembleMember& m, const EncoderAim& given, const torch::Tensor& clean, Mode mode) {
     const auto device = m.encoder->device();
     EncoderAim aim;
     if (is_latent(*m.encoder)) {
@@ -83,13 +84,13 @@ EncoderAim resolve_aim(const EnsembleMember& m, const EncoderAim& given, const t
     if (given.away.defined() && mode == Mode::poison) {
         aim.away = unit_length(given.away.detach().to(device, torch::kFloat));
     } else {
-        aim.away = unit_length(clean_output(m, x)).squeeze(0);
+        aim.away = unit_length(clean).squeeze(0);
     }
     return aim;
 }
 
-float latent_scale(const EnsembleMember& m, const torch::Tensor& x) {
-    const double energy = clean_output(m, x).pow(2).mean().item<double>();
+float latent_scale(const torch::Tensor& clean) {
+    const double energy = clean.pow(2).mean().item<double>();
     return float(1.0 / std::max(energy, 1e-12));
 }
 
@@ -137,9 +138,14 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
         for (size_t m = 0; m < members.size(); ++m) {
             MemberState ms;
             const bool latent = is_latent(*members[m].encoder);
-            ms.aim = resolve_aim(members[m], item.aims[m], s.x, settings.mode);
+            const bool given = m < item.clean.size() && item.clean[m].defined();
+            // Only what needs it: an embedding aim without a direction to leave, or a latent.
+            const bool needs_clean = latent || !(settings.mode == Mode::poison && item.aims[m].away.defined());
+            const auto clean = needs_clean ? clean_output(members[m], s.x, given ? item.clean[m] : torch::Tensor())
+                                           : torch::Tensor();
+            ms.aim = resolve_aim(members[m], item.aims[m], clean, settings.mode);
             ms.paired = latent && !ms.aim.target.defined();
-            if (latent) ms.scale = latent_scale(members[m], s.x);
+            if (latent) ms.scale = latent_scale(clean);
             // Each member its own view sequence, seeded apart, so adding a member does not
             // change the views another one sees.
             ms.views = std::make_unique<ViewSampler>(s.x, view_size(members[m]), settings.views,

@@ -1,5 +1,5 @@
-// The protection optimizer: PGD on a full-resolution delta, averaged over robustness views,
-// several images per encoder batch, against one encoder or an ensemble.
+// The protection optimizer: PGD on the full-resolution protected image inside its budget box,
+// averaged over robustness views, several images per encoder batch, against one encoder or an ensemble.
 #pragma once
 
 #include <torch/torch.h>
@@ -7,8 +7,8 @@
 #include <functional>
 #include <vector>
 
-#include "objective.h"
-#include "settings.h"
+#include "perturb/objective.h"
+#include "perturb/settings.h"
 
 namespace bd {
 
@@ -23,13 +23,17 @@ struct EnsembleMember {
 
 struct PerturbItem {
     torch::Tensor image;   // [C, H, W], C = 1 or 3, fp32 in [0, 1], RGB, as the encoder sees it
-    torch::Tensor budget;  // [1 or C, H, W]: per-pixel bound on |delta| (eps * mask; 0 = frozen)
+    torch::Tensor budget;  // [1 or C, H, W]: per-pixel bound on the change (eps * mask; 0 = frozen)
     torch::Tensor limit;   // [1 or C, H, W]: how far visibility steering may raise the budget
                            // (eps where changes are allowed); undefined = the budget itself
     torch::Tensor alpha;   // [1, H, W] in [0, 1] or undefined: how visibility is judged
     // One per ensemble member, in order (objective.h). An embedding aim without `away` moves
     // away from the clean image's own embedding.
     std::vector<EncoderAim> aims;
+    // One per ensemble member, or empty: its output for the clean image as it frames the whole
+    // image ([D]; embeddings unit length, latents as they are), when the caller has it;
+    // missing ones are computed here.
+    std::vector<torch::Tensor> clean;
     uint64_t seed = 0;     // per-image seed, so batching does not change an image's result
 };
 

@@ -7,9 +7,21 @@
 namespace bd {
 
 enum class Mode { poison, cloak };
+// The presets users choose by name; `standard` is spelled "default".
+enum class Intensity { low, standard, high };
+enum class Quality { fast, standard, slow };
+
+// Names as users type them ("" means the default). Throw std::invalid_argument naming the
+// bad value and the choices: one text for the CLI, the desktop app and the C API.
+Mode parse_mode(const std::string& name);
+Intensity parse_intensity(const std::string& name);
+Quality parse_quality(const std::string& name);
+const char* to_string(Mode mode);
+const char* to_string(Intensity intensity);
+const char* to_string(Quality quality);
 
 enum class UpdateRule {
-    sign,      // plain signed-gradient PGD (the rule before issue 12)
+    sign,      // plain signed-gradient PGD (the first optimizer's rule)
     momentum,  // sign of a running mean of normalised gradients (MI-FGSM)
 };
 
@@ -22,16 +34,19 @@ struct PerturbSettings {
     bool robust = true;             // false: only the whole-image resize view (for tests)
     float source_weight = 0.5f;     // lambda: how hard to push away from the source
     float visibility = 0;           // butteraugli max-norm the change aims at; 0 = L-inf only
-    UpdateRule update = UpdateRule::sign;  // momentum measured no better (issue 12)
+    UpdateRule update = UpdateRule::sign;  // momentum measured no better (README)
     // Settle and stop once an image's loss stops improving (steps is then the most it
     // takes); false runs every step.
     bool early_stop = true;
 };
 
-// intensity: low | default | high (an L-inf cap and a visibility target); quality: fast |
-// default | slow. epsilon255 > 0, steps > 0 and visibility >= 0 (0 = L-inf only) override
-// the presets; a preset may stop early, a given number of steps always runs in full.
-// Throws std::invalid_argument naming a bad value.
+// The one place the optimizer's numbers are checked and the presets resolved. intensity: an
+// L-inf cap and a visibility target; quality: steps and views. epsilon255 > 0, steps > 0 and
+// visibility >= 0 (0 = L-inf only) override the presets; a preset may stop early, a given
+// number of steps always runs in full. Throws std::invalid_argument naming a bad value.
+PerturbSettings make_settings(Mode mode, Intensity intensity, float epsilon255, Quality quality,
+                              int steps, uint64_t seed, float visibility = -1);
+// The same from names, as a user types them.
 PerturbSettings make_settings(const std::string& mode, const std::string& intensity,
                               float epsilon255, const std::string& quality, int steps,
                               uint64_t seed, float visibility = -1);

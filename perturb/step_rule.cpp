@@ -13,14 +13,14 @@ bool plain_cpu_float(const torch::Tensor& t) {
     return t.device().is_cpu() && t.scalar_type() == torch::kFloat && t.is_contiguous();
 }
 
-// The sign step, delta = clamp(delta - fraction * budget * sign(grad), lo, hi), in one pass
-// over memory where the tensors allow (CPU float, lo and hi shaped as delta, the budget per
+// The sign step, image = clamp(image - fraction * budget * sign(grad), lo, hi), in one pass
+// over memory where the tensors allow (CPU float, lo and hi shaped as the image, the budget per
 // channel or shared by all): the three tensor passes it replaces read and wrote a
 // direction buffer the image's size between them. False where the tensors do not allow.
-bool fused_sign_step(torch::Tensor& delta, const torch::Tensor& grad, const torch::Tensor& budget, float fraction,
+bool fused_sign_step(torch::Tensor& image, const torch::Tensor& grad, const torch::Tensor& budget, float fraction,
                      const torch::Tensor& lo, const torch::Tensor& hi) {
-    const auto sizes = delta.sizes();
-    if (delta.dim() != 3 || !plain_cpu_float(delta) || !plain_cpu_float(lo) || !plain_cpu_float(hi) ||
+    const auto sizes = image.sizes();
+    if (image.dim() != 3 || !plain_cpu_float(image) || !plain_cpu_float(lo) || !plain_cpu_float(hi) ||
         !plain_cpu_float(budget) || lo.sizes() != sizes || hi.sizes() != sizes || grad.sizes() != sizes ||
         !grad.device().is_cpu() || grad.scalar_type() != torch::kFloat)
         return false;
@@ -31,7 +31,7 @@ bool fused_sign_step(torch::Tensor& delta, const torch::Tensor& grad, const torc
     const int64_t plane = sizes[1] * sizes[2];
     // Channel c's budget starts at c * plane, or at 0 when the channels share one plane.
     const int64_t budget_stride = budget.size(0) == 1 ? 0 : plane;
-    float* d = delta.data_ptr<float>();
+    float* d = image.data_ptr<float>();
     const float* gp = g.data_ptr<float>();
     const float* lp = lo.data_ptr<float>();
     const float* hp = hi.data_ptr<float>();
@@ -59,13 +59,13 @@ float step_fraction(double t) {
     return float(0.02 + 0.23 * 0.5 * (1.0 + std::cos(M_PI * std::clamp(t, 0.0, 1.0))));
 }
 
-void StepRule::apply(torch::Tensor& delta, const torch::Tensor& grad, const torch::Tensor& budget, float fraction,
+void StepRule::apply(torch::Tensor& image, const torch::Tensor& grad, const torch::Tensor& budget, float fraction,
                      const torch::Tensor& lo, const torch::Tensor& hi) {
     torch::NoGradGuard no_grad;
-    if (rule_ == UpdateRule::sign && fused_sign_step(delta, grad, budget, fraction, lo, hi)) return;
+    if (rule_ == UpdateRule::sign && fused_sign_step(image, grad, budget, fraction, lo, hi)) return;
     // The direction goes into one buffer kept across steps: a fresh full-resolution tensor
     // per step costs page faults on the CPU.
-    if (!direction_.defined()) direction_ = torch::empty_like(delta);
+    if (!direction_.defined()) direction_ = torch::empty_like(image);
     if (rule_ == UpdateRule::momentum) {
         // Each step's views are a fresh random draw, so single gradients disagree in sign on
         // many pixels; a running mean keeps the direction the views share and stops the
@@ -73,14 +73,14 @@ void StepRule::apply(torch::Tensor& delta, const torch::Tensor& grad, const torc
         // step the same whatever the loss's scale at that point.
         constexpr double kDecay = 0.75;
         const auto scale = (grad.norm(1) / double(grad.numel())).clamp_min(1e-20);  // no temporary
-        if (!velocity_.defined()) velocity_ = torch::zeros_like(delta);
+        if (!velocity_.defined()) velocity_ = torch::zeros_like(image);
         velocity_.mul_(kDecay).addcdiv_(grad, scale);
         torch::sign_out(direction_, velocity_);
     } else {
         torch::sign_out(direction_, grad);
     }
-    delta.addcmul_(direction_, budget, -fraction);
-    delta.clamp_(lo, hi);
+    image.addcmul_(direction_, budget, -fraction);
+    image.clamp_(lo, hi);
 }
 
 }  // namespace bd

@@ -1,4 +1,4 @@
-// How a step turns the gradient into a change of delta: the update rule and its step size
+// How a step turns the gradient into a change of the protected image: the update rule and its step size
 // over the run. Separate from the objective so any loss (one encoder, ensembles, latents)
 // shares it.
 #pragma once
@@ -14,16 +14,16 @@ namespace bd {
 float step_fraction(double t);
 
 // One image's update state: for momentum its velocity, and a direction buffer the size of
-// delta where the step runs as tensor passes (the CPU's one-pass sign step needs none).
+// the image where the step runs as tensor passes (the CPU's one-pass sign step needs none).
 class StepRule {
 public:
     explicit StepRule(UpdateRule rule) : rule_(rule) {}
 
-    // delta -= fraction * budget * direction(grad), then delta clamped to [lo, hi]. The
-    // optimizer passes x + delta and its box: the same step, the same gradient.
+    // image -= fraction * budget * direction(grad), then image clamped to its box [lo, hi]
+    // (the original +- budget, inside [0, 1]).
     // Few passes over full-resolution memory: on a 12-megapixel image each costs more
     // than the encoder does.
-    void apply(torch::Tensor& delta, const torch::Tensor& grad, const torch::Tensor& budget, float fraction,
+    void apply(torch::Tensor& image, const torch::Tensor& grad, const torch::Tensor& budget, float fraction,
                const torch::Tensor& lo, const torch::Tensor& hi);
 
 private:

@@ -19,12 +19,12 @@ if [[ -z "$cxx" ]]; then
   exit 2
 fi
 mkdir -p "$out"
-codec=(src/image.cpp src/image_io.cpp src/png_io.cpp src/jpeg_io.cpp src/exif.cpp src/atomic_file.cpp)
+codec=(src/io/image.cpp src/io/image_io.cpp src/io/png_codec.cpp src/io/jpeg_codec.cpp src/io/exif.cpp src/io/atomic_file.cpp)
 flags=(-std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I.)
 status=0
 for target in png jpeg; do
   echo "== building fuzz_$target"
-  if ! "$cxx" "${flags[@]}" "tests/fuzz/fuzz_$target.cpp" "${codec[@]}" -lpng -ljpeg -lz \
+  if ! "$cxx" "${flags[@]}" "tests/io/fuzz/fuzz_$target.cpp" "${codec[@]}" -lpng -ljpeg -lz \
        -o "$out/fuzz_$target"; then
     echo "fuzz.sh: building fuzz_$target failed" >&2
     exit 2

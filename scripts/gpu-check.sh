@@ -32,5 +32,5 @@ BD_BENCH_MODEL=$b32 BD_BENCH_DEVICE=cuda build-gpu/bin/bench_optimizer --benchma
   | awk -F, 'NR>1 {printf "| %s | %s %s |\n", $1, $4, $5}'
 nvidia-smi --query-gpu=memory.used --format=csv,noheader
 echo
-echo "SD 1.x VAE encoder, random weights, bf16 (issue 13):"
+echo "SD 1.x VAE encoder, random weights, bf16:"
 BD_BENCH_DEVICE=cuda bench/bench_vae.sh build-gpu

@@ -13,9 +13,9 @@
 
 #include "encoders/encoder.h"
 #include "perturb/cancelled.h"
-#include "src/image_io.h"
+#include "src/io/image_io.h"
 #include "src/protector.h"
-#include "src/runtime_env.h"
+#include "src/runtime/runtime_env.h"
 
 #ifndef BELLADONNA_VERSION_STRING
 #define BELLADONNA_VERSION_STRING "unknown"  // set by cmake/install.cmake
@@ -76,12 +76,6 @@ bd_status guarded(std::string& error, Fn&& fn) noexcept {
 
 [[noreturn]] void invalid(const std::string& message) { throw std::invalid_argument(message); }
 
-bool one_of(const char* value, std::initializer_list<const char*> allowed) {
-    for (const char* a : allowed)
-        if (std::strcmp(value, a) == 0) return true;
-    return false;
-}
-
 // Checks a caller's image and copies it (packed) into a bd::Image.
 bd::Image to_image(const bd_image& in) {
     if (in.width == 0 || in.height == 0)
@@ -125,29 +119,15 @@ void from_image(const bd::Image& img, bd_image& out) {
         std::memcpy(dst + size_t(y) * out.stride, img.data.data() + size_t(y) * row, row);
 }
 
+// The caller's params as settings, checked by the same validate() as every client's.
 bd::ProtectSettings to_settings(const bd_params& p) {
     bd::ProtectSettings s;
-    s.mode = p.mode ? p.mode : "poison";
-    if (!one_of(s.mode.c_str(), {"poison", "cloak"}))
-        invalid("params: mode must be \"poison\" or \"cloak\" (got \"" + s.mode + "\")");
+    s.mode = bd::parse_mode(p.mode ? p.mode : "");
     if (p.target) s.target = p.target;
-    s.intensity = p.intensity ? p.intensity : "default";
-    if (!one_of(s.intensity.c_str(), {"low", "default", "high"}))
-        invalid("params: intensity must be \"low\", \"default\" or \"high\" (got \"" +
-                s.intensity + "\")");
-    s.quality = p.quality ? p.quality : "default";
-    if (!one_of(s.quality.c_str(), {"fast", "default", "slow"}))
-        invalid("params: quality must be \"fast\", \"default\" or \"slow\" (got \"" +
-                s.quality + "\")");
-    if (!std::isfinite(p.epsilon) || p.epsilon < 0 || p.epsilon > 255)
-        invalid("params: epsilon must be in [0, 255] (1/255 units; 0 = from intensity), got " +
-                std::to_string(p.epsilon));
+    s.intensity = bd::parse_intensity(p.intensity ? p.intensity : "");
+    s.quality = bd::parse_quality(p.quality ? p.quality : "");
     s.epsilon = p.epsilon;
-    if (!std::isfinite(p.visibility) || p.visibility > 20)
-        invalid("params: visibility must be at most 20 (butteraugli; < 0 = from intensity, 0 = off), got " +
-                std::to_string(p.visibility));
     s.visibility = p.visibility;
-    if (p.steps < 0) invalid("params: steps must be >= 0 (got " + std::to_string(p.steps) + ")");
     s.steps = p.steps;
     s.seed = p.seed;
     if (p.target_image_count > 0 && !p.target_images) invalid("params: target_images is NULL");
@@ -155,8 +135,8 @@ bd::ProtectSettings to_settings(const bd_params& p) {
         if (!p.target_images[i] || !*p.target_images[i]) invalid("params: target_images[" + std::to_string(i) + "] is empty");
         s.target_images.push_back(p.target_images[i]);
     }
-    if (s.mode == "cloak" && !s.target_images.empty()) invalid("params: cloak mode takes no target images");
     s.vae_size = p.vae_size;
+    bd::validate(s);
     return s;
 }
 

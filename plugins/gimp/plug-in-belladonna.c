@@ -281,14 +281,14 @@ protect_drawable (gint32 drawable)
 
   params = bd_default_params ();
   params.mode = vals.mode;
-  params.target = vals.target[0] ? vals.target : NULL;
+  /* A concept left in the box from a poison run means nothing to a cloak. */
+  params.target = vals.target[0] && strcmp (vals.mode, "cloak") != 0 ? vals.target : NULL;
   params.intensity = vals.intensity;
   params.quality = vals.quality;
   params.epsilon = (float) vals.epsilon;
   params.steps = vals.steps;
   params.seed = (uint64_t) (guint32) vals.seed;
   params.progress = on_progress;
-  params.user_data = NULL;
 
   gimp_progress_init ("Belladonna: protecting");
   status = bd_protect (ctx, &params, &image);
@@ -352,18 +352,15 @@ run (const gchar *name, gint nparams, const GimpParam *param,
           break;
         }
       copy_str (vals.model, sizeof vals.model, param[3].data.d_string);
-      copy_str (vals.mode, sizeof vals.mode,
-                param[4].data.d_string && *param[4].data.d_string ? param[4].data.d_string : "poison");
+      /* Empty strings are the C API's defaults (poison, default, default, auto). */
+      copy_str (vals.mode, sizeof vals.mode, param[4].data.d_string);
       copy_str (vals.target, sizeof vals.target, param[5].data.d_string);
-      copy_str (vals.intensity, sizeof vals.intensity,
-                param[6].data.d_string && *param[6].data.d_string ? param[6].data.d_string : "default");
-      copy_str (vals.quality, sizeof vals.quality,
-                param[7].data.d_string && *param[7].data.d_string ? param[7].data.d_string : "default");
+      copy_str (vals.intensity, sizeof vals.intensity, param[6].data.d_string);
+      copy_str (vals.quality, sizeof vals.quality, param[7].data.d_string);
       vals.epsilon = param[8].data.d_float;
       vals.steps = param[9].data.d_int32;
       vals.seed = param[10].data.d_int32;
-      copy_str (vals.device, sizeof vals.device,
-                param[11].data.d_string && *param[11].data.d_string ? param[11].data.d_string : "auto");
+      copy_str (vals.device, sizeof vals.device, param[11].data.d_string);
       break;
 
     case GIMP_RUN_WITH_LAST_VALS:

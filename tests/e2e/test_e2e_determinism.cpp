@@ -13,7 +13,7 @@
 #include <filesystem>
 #include <map>
 
-#include "src/image_io.h"
+#include "src/io/image_io.h"
 #include "util/run_cli.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "src/image_io.h"
+#include "src/io/image_io.h"
 #include "util/run_cli.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"

@@ -1,5 +1,5 @@
 // `belladonna protect` against Stable Diffusion's VAE, alone and in an ensemble with a CLIP
-// (issue 13), on tiny generated models: the combinations the README documents.
+// on tiny generated models: the combinations the README documents.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "src/image_io.h"
-#include "src/tensor_image.h"
+#include "src/io/image_io.h"
+#include "src/io/tensor_image.h"
 #include "util/run_cli.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"

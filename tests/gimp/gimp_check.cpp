@@ -9,7 +9,7 @@
 #include <exception>
 #include <string>
 
-#include "src/image_io.h"
+#include "src/io/image_io.h"
 #include "src/protector.h"
 
 namespace {
@@ -67,7 +67,7 @@ int check(const std::string& original, const std::string& protected_path,
     // The embedding must have moved the way the mode asks.
     auto protector = bd::Protector::open(model, "cpu");
     bd::ProtectSettings settings;
-    settings.mode = target.empty() ? "cloak" : "poison";
+    settings.mode = target.empty() ? bd::Mode::cloak : bd::Mode::poison;
     settings.target = target;
     bd::ProtectMetrics m = protector->compare(a, b, settings);
     if (!target.empty()) {

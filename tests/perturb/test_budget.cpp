@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "perturb/budget.h"
+#include "perturb/visibility/budget.h"
 
 namespace bd {
 namespace {

@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
 
-#include "perturb/diff_jpeg.h"
-#include "perturb/jpeg_blocks.h"
-#include "perturb/jpeg_ops.h"
-#include "src/image_io.h"
-#include "src/tensor_image.h"
+#include "perturb/jpeg/diff_jpeg.h"
+#include "perturb/jpeg/blocks.h"
+#include "perturb/jpeg/ops.h"
+#include "src/io/image_io.h"
+#include "src/io/tensor_image.h"
 #include "util/test_images.h"
 
 namespace bd {

@@ -3,11 +3,11 @@
 #include <gtest/gtest.h>
 
 #include "encoders/encoder.h"
-#include "perturb/mask.h"
+#include "perturb/visibility/mask.h"
 #include "perturb/objective.h"
 #include "perturb/optimizer.h"
-#include "perturb/views.h"
-#include "src/tensor_image.h"
+#include "perturb/views/views.h"
+#include "src/io/tensor_image.h"
 #include "util/seeded_weights.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "perturb/mask.h"
+#include "perturb/visibility/mask.h"
 
 namespace bd {
 namespace {

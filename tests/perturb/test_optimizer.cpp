@@ -4,13 +4,13 @@
 
 #include "encoders/encoder.h"
 #include "perturb/cancelled.h"
-#include "perturb/mask.h"
+#include "perturb/visibility/mask.h"
 #include "perturb/optimizer.h"
-#include "perturb/views.h"
+#include "perturb/views/views.h"
 #include "util/seeded_weights.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"
-#include "src/tensor_image.h"
+#include "src/io/tensor_image.h"
 
 namespace bd {
 namespace {

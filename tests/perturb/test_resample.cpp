@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "perturb/resample.h"
+#include "perturb/views/resample.h"
 
 namespace bd {
 namespace {

@@ -1,4 +1,4 @@
-// The update rule and the step schedule (issue 12) without a model: the box is kept, the
+// The update rule and the step schedule without a model: the box is kept, the
 // momentum rule follows a steady direction, and early stopping settles only once progress
 // has flattened, never before half of the run, ending at the schedule's last position.
 #include <gtest/gtest.h>

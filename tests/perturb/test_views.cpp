@@ -5,8 +5,8 @@
 
 #include <cmath>
 
-#include "perturb/unit_clamp.h"
-#include "perturb/views.h"
+#include "perturb/views/unit_clamp.h"
+#include "perturb/views/views.h"
 
 namespace bd {
 namespace {

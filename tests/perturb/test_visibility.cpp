@@ -8,11 +8,11 @@
 #include <filesystem>
 #include <string>
 
-#include "perturb/butteraugli.h"
-#include "perturb/colour_shift.h"
-#include "perturb/visibility.h"
-#include "src/image_io.h"
-#include "src/tensor_image.h"
+#include "perturb/visibility/butteraugli.h"
+#include "perturb/visibility/colour_shift.h"
+#include "perturb/visibility/visibility.h"
+#include "src/io/image_io.h"
+#include "src/io/tensor_image.h"
 #include "util/test_images.h"
 
 namespace bd {

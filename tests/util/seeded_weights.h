@@ -7,7 +7,7 @@
 #include <functional>
 #include <string>
 
-#include "encoders/state_dict.h"
+#include "encoders/formats/state_dict.h"
 
 namespace bd::test {
 

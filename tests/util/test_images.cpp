@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "src/image_io.h"
+#include "src/io/image_io.h"
 
 #include <algorithm>
 #include <cstdlib>

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "src/image.h"
+#include "src/io/image.h"
 
 namespace bd::test {
 

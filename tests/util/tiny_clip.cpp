@@ -2,9 +2,9 @@
 #include "util/seeded_weights.h"
 #include "util/test_images.h"
 
-#include "encoders/clip_model.h"
-#include "encoders/name_map.h"
-#include "encoders/tokenizer.h"
+#include "encoders/clip/model.h"
+#include "encoders/clip/name_map.h"
+#include "encoders/text/tokenizer.h"
 
 #include <torch/script.h>
 

@@ -12,7 +12,7 @@
 // format -- fp16 or fp32 storage -- holds exactly the same numbers.
 #pragma once
 
-#include "encoders/state_dict.h"
+#include "encoders/formats/state_dict.h"
 
 #include <cstdint>
 #include <string>

@@ -2,8 +2,8 @@
 #include "util/seeded_weights.h"
 #include "util/tiny_clip.h"  // write_safetensors
 
-#include "encoders/vae_model.h"
-#include "encoders/vae_name_map.h"
+#include "encoders/vae/model.h"
+#include "encoders/vae/name_map.h"
 
 #include <nlohmann/json.hpp>
 

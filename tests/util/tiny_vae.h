@@ -11,8 +11,8 @@
 // random (fixed seed) and identical in every format.
 #pragma once
 
-#include "encoders/state_dict.h"
-#include "encoders/vae_config.h"
+#include "encoders/formats/state_dict.h"
+#include "encoders/vae/config.h"
 
 #include <cstdint>
 #include <optional>

@@ -1,0 +1,206 @@
+#include "perturb/views/views.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "perturb/jpeg/diff_jpeg.h"
+#include "perturb/views/resample.h"
+#include "perturb/views/unit_clamp.h"
+
+namespace bd {
+
+torch::Tensor resize_to(const torch::Tensor& images, int64_t h, int64_t w) {
+    return resample(images, h, w, ResampleFilter::bilinear);
+}
+
+namespace {
+
+// Taps for the `keep` samples from `first` on of an axis of n samples: a crop.
+Taps crop_taps(int64_t n, int64_t first, int64_t keep) { return rows_of(identity_taps(n), first, keep); }
+
+// One axis of CLIP's framing of an image whose short side is `side`: the centre square cut
+// (where there is one), the short side resized to `size`, the centre `size` samples kept.
+Taps framing_axis(int64_t n, int64_t side, int64_t size, bool cut) {
+    const int64_t kept = cut ? side : n;
+    const double scale = double(size) / double(side);
+    const int64_t resized = std::max<int64_t>(size, std::llround(kept * scale));
+    const auto to_size = rows_of(resize_taps(kept, resized, ResampleFilter::bicubic), (resized - size) / 2, size);
+    return compose(to_size, crop_taps(n, (n - kept) / 2, kept));
+}
+
+// Both axes of CLIP's framing of an h x w image. Cropping the centre square first and
+// resizing it is CLIP's resize-then-crop up to the filter's reach at the crop edges, and it
+// never touches the discarded sides.
+Axes framing_axes(int64_t h, int64_t w, int64_t size) {
+    const int64_t side = std::min(h, w);
+    const bool cut = side < std::max(h, w) && side > size;
+    return {framing_axis(h, side, size, cut), framing_axis(w, side, size, cut)};
+}
+
+}  // namespace
+
+torch::Tensor resize_center_crop(const torch::Tensor& source, int64_t size) {
+    return clamp_to_unit(resample_axes(source, {framing_axes(source.size(2), source.size(3), size)})[0]);
+}
+
+namespace {
+
+constexpr int kNoiseBank = 4;
+
+double uniform(std::mt19937_64& rng, double lo, double hi) {
+    return std::uniform_real_distribution<double>(lo, hi)(rng);
+}
+bool chance(std::mt19937_64& rng, double p) { return uniform(rng, 0, 1) < p; }
+
+}  // namespace
+
+ViewSampler::ViewSampler(const torch::Tensor& image, int64_t size, int views, bool robust,
+                         uint64_t seed)
+    : size_(size), views_(robust ? std::max(1, views) : 1), robust_(robust), rng_(seed) {
+    if (robust_) {
+        auto gen = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0x9e3779b97f4a7c15ULL);
+        noise_bank_ = at::randn({kNoiseBank, 3, size, size}, gen, torch::kFloat)
+                          .to(image.device());
+    }
+}
+
+torch::Tensor ViewSampler::sample(const torch::Tensor& image) {
+    return sample_batch(image.unsqueeze(0));
+}
+
+std::pair<torch::Tensor, torch::Tensor> ViewSampler::sample_pair(const torch::Tensor& image,
+                                                                 const torch::Tensor& clean) {
+    const auto both = sample_batch(torch::stack({image, clean}));  // [views * 2, ...]
+    return {both.slice(0, 0, c10::nullopt, 2), both.slice(0, 1, c10::nullopt, 2)};
+}
+
+// What one random view does, drawn before any pixel is touched, so that every view's crop
+// can be cut from the image in one pass.
+struct ViewSampler::Plan {
+    int64_t top = 0, left = 0, ch = 0, cw = 0;  // the crop, in the working copy
+    int quality = 0;                            // of the JPEG the crop goes through; 0: none
+    int64_t small_h = 0, small_w = 0;           // shrunk to this and enlarged again; 0: not
+    double blur = 0;                            // the blur's sigma; 0: none
+    int noise = -1;                             // the noise bank's entry; -1: none
+    double noise_level = 0;
+    bool flip = false;
+};
+
+torch::Tensor ViewSampler::sample_batch(const torch::Tensor& batch) {
+    const auto rgb = batch.size(1) == 1 ? batch.expand({-1, 3, -1, -1}) : batch;
+    // Every view is a crop of one downscaled copy, and all views are cut in one pass that
+    // gathers their gradients in one buffer. A copy close to the image's size is never
+    // made: each view's taps go from the image through the copy to the view. One at half
+    // the image's size or less is made once, since taps through it would grow with the
+    // shrink, for every view.
+    auto copy = working_copy(rgb.size(2), rgb.size(3));
+    auto source = rgb;
+    if (2 * copy.h.out <= copy.h.in || 2 * copy.w.out <= copy.w.in) {
+        source = resample_axes(rgb, {copy})[0];
+        copy = {identity_taps(copy.h.out), identity_taps(copy.w.out)};
+    }
+    const auto framing = framing_axes(copy.h.out, copy.w.out, size_);
+    std::vector<Axes> cuts{{compose(framing.h, copy.h), compose(framing.w, copy.w)}};
+    std::vector<Plan> plans;
+    for (int k = 1; k < views_; ++k) {
+        plans.push_back(draw(copy.h.out, copy.w.out));
+        cuts.push_back(cut(plans.back(), copy));
+    }
+    const auto cropped = resample_axes(source, cuts);
+    std::vector<torch::Tensor> views{clamp_to_unit(cropped[0])};
+    for (size_t k = 0; k < plans.size(); ++k) views.push_back(finish(cropped[k + 1], plans[k]));
+    return torch::cat(views, 0);
+}
+
+Axes ViewSampler::working_copy(int64_t h, int64_t w) const {
+    const int64_t side = std::min(h, w);
+    // 4 x the encoder's size: every crop stays a downscale (the smallest spans 0.43 of the
+    // short side), and the JPEG's 8-pixel blocks keep the scale they had when crops of the
+    // full image were shrunk to 4 x before their JPEG. Measured on a trained CIFAR ResNet
+    // (bench/effect.sh, default preset): at 2.5 x the larger blocks cost 0.04 of target
+    // cosine (0.752 against 0.795); at 4 x it is 0.798. On a trained 224-px MobileNetV2 and
+    // 1000-1500 px images (MOBILENET_TFLITE=...): 0.581 at 4 x, 0.577 at 3 x, 0.568 at 2 x,
+    // for 18.7, 18.8 and 17.6 s per image (seed 1): a smaller copy saves little and costs
+    // effect.
+    const int64_t keep = 4 * size_;
+    if (side <= keep) return {identity_taps(h), identity_taps(w)};
+    const double s = double(keep) / double(side);
+    return {resize_taps(h, std::max<int64_t>(1, std::llround(h * s)), ResampleFilter::bilinear),
+            resize_taps(w, std::max<int64_t>(1, std::llround(w * s)), ResampleFilter::bilinear)};
+}
+
+ViewSampler::Plan ViewSampler::draw(int64_t h, int64_t w) {
+    Plan p;
+    const bool jpeg = chance(rng_, 0.5);
+
+    // Random resized crop (area 25-100 %, aspect 3:4-4:3) so every region of a large image
+    // carries signal.
+    const double area = uniform(rng_, 0.25, 1.0) * double(h) * double(w);
+    const double aspect = std::exp(uniform(rng_, std::log(3.0 / 4), std::log(4.0 / 3)));
+    p.ch = std::clamp<int64_t>(std::llround(std::sqrt(area / aspect)), 1, h);
+    p.cw = std::clamp<int64_t>(std::llround(std::sqrt(area * aspect)), 1, w);
+    if (jpeg) {
+        // Whole 16-pixel blocks (JPEG's subsampled chroma): nothing to pad and crop again.
+        if (p.ch >= 16) p.ch -= p.ch % 16;
+        if (p.cw >= 16) p.cw -= p.cw % 16;
+    }
+    p.top = std::uniform_int_distribution<int64_t>(0, h - p.ch)(rng_);
+    p.left = std::uniform_int_distribution<int64_t>(0, w - p.cw)(rng_);
+    if (chance(rng_, 0.25)) {
+        // The whole image, squeezed to a square: the only view that reaches the margins
+        // of a wide image (a 4:3 crop cannot span 3:2), as a training resize would.
+        p.top = p.left = 0;
+        p.ch = h;
+        p.cw = w;
+    }
+    // On the crop of the copy: platforms shrink large uploads before they re-encode them,
+    // and a full-resolution JPEG's 8-pixel blocks average away in the resize to the encoder
+    // anyway.
+    if (jpeg) p.quality = int(uniform(rng_, 50, 96));
+    if (chance(rng_, 0.3)) {
+        // Down- then up-scaling, as when a platform shrinks the upload.
+        const double f = uniform(rng_, 0.4, 0.9);
+        const int64_t small = std::max<int64_t>(8, std::llround(std::min(p.ch, p.cw) * f));
+        const double s = double(small) / double(std::min(p.ch, p.cw));
+        p.small_h = std::max<int64_t>(1, std::llround(p.ch * s));
+        p.small_w = std::max<int64_t>(1, std::llround(p.cw * s));
+    }
+    // Blur and noise at the encoder's resolution: at full resolution they would be erased
+    // by the downscale anyway, at a far higher cost.
+    if (chance(rng_, 0.3)) p.blur = uniform(rng_, 0.4, 1.2);
+    if (chance(rng_, 0.5)) {
+        p.noise = std::uniform_int_distribution<int>(0, kNoiseBank - 1)(rng_);
+        p.noise_level = uniform(rng_, 0.0, 0.02);
+    }
+    p.flip = chance(rng_, 0.5);
+    return p;
+}
+
+Axes ViewSampler::to_encoder(const Plan& p) const {
+    Axes a{identity_taps(p.ch), identity_taps(p.cw)};
+    if (p.small_h > 0) a = {resize_taps(p.ch, p.small_h, ResampleFilter::bilinear),
+                            resize_taps(p.cw, p.small_w, ResampleFilter::bilinear)};
+    a = {compose(resize_taps(a.h.out, size_, ResampleFilter::bilinear), a.h),
+         compose(resize_taps(a.w.out, size_, ResampleFilter::bilinear), a.w)};
+    if (p.blur > 0) {
+        const auto blur = blur_taps(size_, p.blur);  // the view is square: one axis serves both
+        a = {compose(blur, a.h), compose(blur, a.w)};
+    }
+    return a;
+}
+
+Axes ViewSampler::cut(const Plan& p, const Axes& copy) const {
+    const Axes crop{rows_of(copy.h, p.top, p.ch), rows_of(copy.w, p.left, p.cw)};
+    if (p.quality > 0) return crop;  // the JPEG needs the crop itself; finish() resizes after it
+    const auto rest = to_encoder(p);
+    return {compose(rest.h, crop.h), compose(rest.w, crop.w)};
+}
+
+torch::Tensor ViewSampler::finish(torch::Tensor v, const Plan& p) const {
+    if (p.quality > 0) v = resample_axes(differentiable_jpeg(v, p.quality), {to_encoder(p)})[0];
+    if (p.noise >= 0) v = v + noise_bank_[p.noise].unsqueeze(0) * p.noise_level;
+    if (p.flip) v = v.flip({3});
+    return clamp_to_unit(v);
+}
+
+}  // namespace bd

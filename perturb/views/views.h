@@ -1,0 +1,61 @@
+// Robustness views ("expectation over transformations"): each optimisation step looks at
+// the protected image the way a scraper might after the image was posted: resized,
+// cropped, re-encoded, blurred, rescaled, noisy, flipped.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "perturb/views/taps.h"
+
+#include <random>
+#include <utility>
+
+namespace bd {
+
+// CLIP's own framing, differentiable: the short side resized to `size` (bicubic,
+// antialiased), then the centre square. [N, C, H, W] -> [N, C, size, size].
+torch::Tensor resize_center_crop(const torch::Tensor& images, int64_t size);
+
+// Differentiable antialiased resize of [N, C, H, W] to [N, C, h, w].
+torch::Tensor resize_to(const torch::Tensor& images, int64_t h, int64_t w);
+
+class ViewSampler {
+public:
+    // `image` [C, H, W] fixes the shape and device; `seed` makes the sequence of views
+    // reproducible for this image whatever else is in the batch.
+    ViewSampler(const torch::Tensor& image, int64_t size, int views, bool robust, uint64_t seed);
+
+    // [C, H, W] (C = 1 or 3) -> [views, 3, size, size]. View 0 is always CLIP's framing
+    // of the whole image; the others are random crops with random degradations.
+    torch::Tensor sample(const torch::Tensor& image);
+    // The same views of `image` and of `clean` (same crops, codecs, noise): [views, 3, size,
+    // size] each, so a latent can be compared with the clean latent of the same region.
+    std::pair<torch::Tensor, torch::Tensor> sample_pair(const torch::Tensor& image,
+                                                        const torch::Tensor& clean);
+
+private:
+    struct Plan;
+    // [B, C, H, W] -> [views * B, 3, size, size], view-major.
+    torch::Tensor sample_batch(const torch::Tensor& batch);
+    // The copy of an h x w image every view of a step is cut from (short side at most
+    // 4 x size), as the taps that make it.
+    Axes working_copy(int64_t h, int64_t w) const;
+    // A random view of an h x w copy: its crop and degradations.
+    Plan draw(int64_t h, int64_t w);
+    // The taps from the crop `p` takes to the encoder's input: its down/up rescale, if any,
+    // and the resize.
+    Axes to_encoder(const Plan& p) const;
+    // The taps from the image to what `p` takes from the copy: the crop, and for a view
+    // without JPEG to_encoder() too.
+    Axes cut(const Plan& p, const Axes& copy) const;
+    // The rest of `p` on what cut() took.
+    torch::Tensor finish(torch::Tensor v, const Plan& p) const;
+
+    int64_t size_;
+    int views_;
+    bool robust_;
+    std::mt19937_64 rng_;
+    torch::Tensor noise_bank_;  // [B, 3, size, size], drawn once so steps need no RNG on device
+};
+
+}  // namespace bd

@@ -1,0 +1,45 @@
+// Spending the change where a person does not see it: the per-pixel budget and the final
+// pixels steered by butteraugli's distance map toward a visibility target (max-norm).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+
+#include "perturb/visibility/butteraugli.h"
+
+namespace bd {
+
+// Butteraugli of `changed` against `original` with the colour shift folded in: distmap is
+// the larger of butteraugli's map and the colour-shift map in butteraugli units (so the
+// steering and the fit see both); max_norm and norm3 stay butteraugli's own figures.
+Visibility seen_change(const torch::Tensor& original, const torch::Tensor& changed,
+                       const torch::Tensor& alpha = {});
+
+// budget, limit: [1 or C, H, W]; distmap: [H, W] visibility of the current change
+// (seen_change). Returns the budget scaled down where the change shows more than `target` and up
+// where it shows less, damped so a few rounds settle, never above `limit`.
+torch::Tensor steer_budget(const torch::Tensor& budget, const torch::Tensor& limit,
+                           const torch::Tensor& distmap, double target);
+
+// [C, H, W] in [0, 1] -> how the file will read back: identity for lossless formats, a real
+// encode and decode for JPEG.
+using WrittenFn = std::function<torch::Tensor(const torch::Tensor&)>;
+
+struct VisibilityFit {
+    torch::Tensor image;    // [C, H, W] on the max_value grid, |image - original| <= budget
+    Visibility visibility;  // of written(image) against the original
+    int rounds = 0;         // shrinking rounds it took
+};
+
+// Quantises `protected_image` within `budget` to the max_value grid, then, while the
+// written file's butteraugli max-norm exceeds `target`, shrinks the change where the
+// distance map is above it (a few rounds), and as a last resort scales the whole change
+// down until it meets the target (an unchanged image always does, unless the codec alone
+// exceeds it). With target <= 0 it only quantises (and measures nothing); without
+// butteraugli it only quantises. alpha: as for butteraugli().
+VisibilityFit fit_visibility(const torch::Tensor& original, const torch::Tensor& protected_image,
+                             const torch::Tensor& budget, int max_value, double target,
+                             const WrittenFn& written = {}, const torch::Tensor& alpha = {});
+
+}  // namespace bd

@@ -1,0 +1,318 @@
+// The batch pipeline (oneTBB parallel_pipeline), one token per image:
+//   emit index (serial) -> decode (parallel) -> group into optimiser batches (serial)
+//   -> protect (serial: the Protector is single-threaded and libtorch is parallel inside)
+//   -> encode + atomic write (parallel) -> results in input order (serial in order).
+// Grouping absorbs tokens: a token that only joined the open batch carries nullptr onward.
+// A final sentinel token flushes the last, partial batch. Memory stays bounded by the token
+// count plus two batches of decoded images.
+#include "src/batch/batch.h"
+
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/parallel_pipeline.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+
+#include "src/io/image_io.h"
+#include "src/runtime/threads.h"
+
+namespace bd {
+namespace {
+
+// The report keeps the file in "input" and the cause in "error", and the CLI prints
+// "PATH: cause": so the error is one line without the path that read_image and the
+// writers put in front (libtorch adds backtraces on later lines).
+std::string cause_of(const std::exception& e, const std::string& path) {
+    std::string m = e.what();
+    m = m.substr(0, m.find('\n'));
+    if (m.rfind(path + ": ", 0) == 0) m.erase(0, path.size() + 2);
+    return m;
+}
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+struct Item {
+    size_t index = 0;
+    Image image;
+    FileResult result;
+    bool run = false;       // needs protecting (decoded, not skipped, no error)
+    bool finished = false;  // has a result to report (false: cancelled before it was done)
+};
+
+struct Batch {
+    std::vector<std::unique_ptr<Item>> items;
+    size_t to_protect = 0;
+};
+
+// What travels between stages. `item` before grouping, `batch` after.
+struct Token {
+    std::unique_ptr<Item> item;
+    bool sentinel = false;
+    std::unique_ptr<Batch> batch;
+};
+
+void make_parent_dirs(const std::string& path) {
+    std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (parent.empty()) return;
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) throw std::runtime_error("cannot create folder " + parent.string() + ": " + ec.message());
+}
+
+// One run of the pipeline: its stages, and what they share.
+class Pipeline {
+public:
+    Pipeline(Protector& protector, const InputPlan& plan, const BatchOptions& options, const ProtectSettings& settings,
+             const BatchCallback& callback, const std::atomic<bool>* cancel)
+        : protector_(protector), plan_(plan), options_(options), settings_(settings), callback_(callback),
+          cancel_(cancel), batch_size_(size_t(std::max(1, options.batch_size))) {
+        limits_.max_pixels = options.max_pixels;
+        write_.jpeg_quality = settings.jpeg_quality;
+    }
+
+    std::vector<FileResult> run() {
+        const int threads = pipeline_threads();
+        const size_t tokens = std::max<size_t>(2 * size_t(threads), batch_size_ + 1);
+        results_.reserve(plan_.size());  // `finished` pointers handed to the callback stay valid
+        using tbb::filter_mode;
+        tbb::task_arena arena(threads);
+        arena.execute([&] {
+            tbb::parallel_pipeline(
+                tokens,
+                tbb::make_filter<void, Token*>(filter_mode::serial_in_order,
+                                               [&](tbb::flow_control& fc) { return emit(fc); }) &
+                    tbb::make_filter<Token*, Token*>(filter_mode::parallel, [&](Token* t) { return decode(t); }) &
+                    tbb::make_filter<Token*, Token*>(filter_mode::serial_in_order, [&](Token* t) { return group(t); }) &
+                    tbb::make_filter<Token*, Token*>(filter_mode::serial_in_order,
+                                                     [&](Token* t) { return protect(t); }) &
+                    tbb::make_filter<Token*, Token*>(filter_mode::parallel, [&](Token* t) { return write(t); }) &
+                    tbb::make_filter<Token*, void>(filter_mode::serial_in_order, [&](Token* t) { collect(t); }));
+        });
+        // Cancelled mid-way: images still waiting in the open batch were never protected, but
+        // the failures and skips among them were found and belong in the report.
+        if (open_batch_)
+            for (auto& it : open_batch_->items)
+                if (it->finished) record(*it);
+        open_batch_.reset();
+        return std::move(results_);
+    }
+
+private:
+    bool cancelled() const { return cancel_ && cancel_->load(); }
+
+    void notify(BatchEvent ev) {
+        if (!callback_) return;
+        std::lock_guard<std::mutex> lock(event_mutex_);
+        ev.done = done_;
+        ev.total = plan_.size();
+        callback_(ev);
+    }
+
+    // Emit: one token per planned image, then the sentinel.
+    Token* emit(tbb::flow_control& fc) {
+        if (cancelled() || sentinel_sent_) {
+            fc.stop();
+            return nullptr;
+        }
+        auto* t = new Token;
+        if (next_ == plan_.size()) {
+            t->sentinel = sentinel_sent_ = true;
+            return t;
+        }
+        t->item = std::make_unique<Item>();
+        t->item->index = next_++;
+        return t;
+    }
+
+    // Decode: read the image, unless the plan failed it or its output exists (--skip-existing).
+    Token* decode(Token* t) {
+        if (!t->item) return t;
+        Item& it = *t->item;
+        const PlannedImage& p = plan_.images[it.index];
+        it.result.input = p.input;
+        it.result.output = p.output;
+        if (!p.error.empty()) {
+            it.result.error = p.error;
+            it.finished = true;
+            return t;
+        }
+        if (options_.skip_existing && std::filesystem::exists(p.output)) {
+            it.result.ok = it.result.skipped = true;
+            it.finished = true;
+            return t;
+        }
+        if (cancelled()) return t;
+        auto t0 = Clock::now();
+        try {
+            it.image = read_image(p.input, limits_);
+            it.result.width = it.image.width;
+            it.result.height = it.image.height;
+            it.run = true;
+        } catch (const std::exception& e) {
+            it.result.error = cause_of(e, p.input);
+            it.finished = true;
+        }
+        it.result.decode_seconds = since(t0);
+        return t;
+    }
+
+    // Group: gather tokens until a batch has batch_size images to protect (or the sentinel).
+    Token* group(Token* t) {
+        if (!open_batch_) open_batch_ = std::make_unique<Batch>();
+        if (t->item) {
+            if (t->item->run) ++open_batch_->to_protect;
+            open_batch_->items.push_back(std::move(t->item));
+        }
+        if (t->sentinel || open_batch_->to_protect >= batch_size_) {
+            if (!open_batch_->items.empty()) t->batch = std::move(open_batch_);
+            open_batch_.reset();
+        }
+        return t;
+    }
+
+    static void store(Item* it, ProtectResult&& r) {
+        it->result.metrics = r.metrics;
+        it->result.protect_seconds = r.seconds;
+        it->result.steps = r.steps;
+        it->image = std::move(r.image);
+    }
+
+    // Protect: the batch's images optimised together; if that fails, each alone, so only the
+    // image at fault fails.
+    Token* protect(Token* t) {
+        if (!t->batch || t->batch->to_protect == 0) return t;
+        ensure_threads_configured();
+        std::vector<Item*> run;
+        for (auto& it : t->batch->items)
+            if (it->run) run.push_back(it.get());
+        if (cancelled()) {
+            for (auto* it : run) it->run = false;
+            return t;
+        }
+        const std::string current = run.front()->result.input;
+        notify({0, 0, current, 0.0f, nullptr});
+        ProgressFn progress = [&](float f) {
+            notify({0, 0, current, f, nullptr});
+            return !cancelled();
+        };
+        try {
+            std::vector<const Image*> images;
+            for (auto* it : run) images.push_back(&it->image);
+            auto out = protector_.protect_batch(images, settings_, progress);
+            if (out.size() != run.size())
+                throw std::runtime_error("internal error: protect_batch returned a wrong count");
+            for (size_t k = 0; k < run.size(); ++k) store(run[k], std::move(out[k]));
+        } catch (const Cancelled&) {
+            for (auto* it : run) it->run = false;  // unfinished: no file, no record
+        } catch (const std::exception& e) {
+            for (auto* it : run) {
+                if (run.size() == 1) {
+                    it->result.error = cause_of(e, it->result.input);
+                    it->run = false;
+                    it->finished = true;
+                    continue;
+                }
+                try {
+                    store(it, protector_.protect(it->image, settings_, progress));
+                } catch (const Cancelled&) {
+                    it->run = false;
+                } catch (const std::exception& e2) {
+                    it->result.error = cause_of(e2, it->result.input);
+                    it->run = false;
+                    it->finished = true;
+                }
+            }
+        }
+        return t;
+    }
+
+    // Write: encode and write each protected image atomically, in parallel.
+    Token* write(Token* t) {
+        if (!t->batch) return t;
+        auto& items = t->batch->items;
+        tbb::parallel_for(size_t(0), items.size(), [&](size_t k) {
+            Item& it = *items[k];
+            if (!it.run) return;
+            auto t0 = Clock::now();
+            const PlannedImage& p = plan_.images[it.index];
+            try {
+                make_parent_dirs(p.output);
+                WriteOptions w = write_;
+                w.format = p.format;
+                write_image(p.output, it.image, w);
+                it.result.ok = true;
+            } catch (const std::exception& e) {
+                it.result.error = cause_of(e, "");  // keeps the output path: it names what failed
+            }
+            it.image = Image();  // free the pixels before the in-order stage
+            it.result.write_seconds = since(t0);
+            it.finished = true;
+        });
+        return t;
+    }
+
+    // Collect: finished results in plan order, each announced once.
+    void collect(Token* t) {
+        std::unique_ptr<Token> owned(t);
+        if (!t->batch) return;
+        for (auto& it : t->batch->items)
+            if (it->finished) record(*it);
+    }
+
+    void record(Item& it) {
+        it.result.seconds = it.result.decode_seconds + it.result.protect_seconds + it.result.write_seconds;
+        results_.push_back(std::move(it.result));
+        {
+            std::lock_guard<std::mutex> lock(event_mutex_);
+            ++done_;
+        }
+        notify({0, 0, results_.back().input, 1.0f, &results_.back()});
+    }
+
+    Protector& protector_;
+    const InputPlan& plan_;
+    const BatchOptions& options_;
+    const ProtectSettings& settings_;
+    const BatchCallback& callback_;
+    const std::atomic<bool>* cancel_;
+    const size_t batch_size_;
+    ReadLimits limits_;
+    WriteOptions write_;
+
+    std::mutex event_mutex_;  // the callback is called from several stages
+    size_t done_ = 0;
+    size_t next_ = 0;
+    bool sentinel_sent_ = false;
+    std::unique_ptr<Batch> open_batch_;
+    std::vector<FileResult> results_;
+};
+
+}  // namespace
+
+void validate(const BatchOptions& o) {
+    if (o.output_dir.empty()) throw std::invalid_argument("-o OUTDIR is empty");
+    if (o.batch_size < 1) throw std::invalid_argument("--batch-size must be at least 1");
+    if (o.jobs < 0) throw std::invalid_argument("--jobs must be 0 (all cores) or more");
+    if (o.max_pixels == 0) throw std::invalid_argument("--max-pixels must be positive");
+}
+
+InputPlan plan_inputs(const BatchOptions& o, OutputFormat format) {
+    return plan_inputs(o.inputs, o.output_dir, o.suffix, format, {o.shard_index, o.shard_count});
+}
+
+std::vector<FileResult> protect_files(Protector& protector, const InputPlan& plan, const BatchOptions& options,
+                                      const ProtectSettings& settings, const BatchCallback& callback,
+                                      const std::atomic<bool>* cancel) {
+    ensure_threads_configured();
+    return Pipeline(protector, plan, options, settings, callback, cancel).run();
+}
+
+}  // namespace bd

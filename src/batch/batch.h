@@ -1,0 +1,63 @@
+// Protecting files and folders: the TBB pipeline behind `belladonna protect` and the
+// desktop app. A failing image becomes an error record; it never stops the batch.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "src/batch/input_plan.h"
+#include "src/protector.h"
+
+namespace bd {
+
+// How a run goes. The inputs, output folder, suffix and shard make the InputPlan; the report
+// records them all.
+struct BatchOptions {
+    std::vector<std::string> inputs;  // files and folders (recursed)
+    std::string output_dir;
+    std::string suffix = "-protected";
+    bool skip_existing = false;
+    int batch_size = 1;
+    int jobs = 0;                     // 0 = all cores
+    int shard_index = 0, shard_count = 1;
+    uint64_t max_pixels = 200'000'000;
+};
+
+// Throws std::invalid_argument with a one-line reason for options no run can use.
+void validate(const BatchOptions& options);
+
+// The plan of these options' inputs, outputs written as `format`.
+InputPlan plan_inputs(const BatchOptions& options, OutputFormat format);
+
+struct FileResult {
+    std::string input, output;
+    bool ok = false;
+    bool skipped = false;
+    std::string error;
+    uint32_t width = 0, height = 0;
+    double seconds = 0;
+    ProtectMetrics metrics;
+    // Where `seconds` went: reading + decoding, the Protector (optimiser + metrics; for a
+    // batch, its time divided among the images), encoding + writing.
+    double decode_seconds = 0, protect_seconds = 0, write_seconds = 0;
+    int steps = 0;  // optimizer steps taken
+};
+
+struct BatchEvent {
+    size_t done = 0, total = 0;       // images finished / in this run
+    std::string current;              // the input being optimised
+    float image_fraction = 0;         // progress of the current optimiser batch
+    const FileResult* finished = nullptr;  // set when an image has just finished
+};
+
+using BatchCallback = std::function<void(const BatchEvent&)>;
+
+// Runs the plan; results in plan order, each also passed to `callback` once as it finishes.
+// `cancel` stops promptly: images not finished leave no files and no record behind.
+std::vector<FileResult> protect_files(Protector& protector, const InputPlan& plan, const BatchOptions& options,
+                                      const ProtectSettings& settings, const BatchCallback& callback = {},
+                                      const std::atomic<bool>* cancel = nullptr);
+
+}  // namespace bd

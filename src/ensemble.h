@@ -1,0 +1,58 @@
+// The encoders a Protector protects against, each with what it needs to aim and to measure:
+// its weight, the square it sees, its concept table. Opened once; used by the aim, the
+// optimisation and the measurement of every image.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "encoders/encoder.h"
+#include "perturb/objective.h"
+#include "src/io/image.h"
+
+namespace bd {
+
+struct ProtectSettings;
+
+// One encoder of the ensemble.
+struct Member {
+    std::unique_ptr<Encoder> encoder;
+    std::string model;
+    std::string checkpoint;  // the resolved file or folder: keys the concept table's disk cache
+    float weight = 1.0f;
+    torch::Device device{torch::kCPU};
+    torch::Tensor concepts;  // [K, D] unit on `device`, built on first use (text encoders only)
+    int64_t size = 0;        // side of the square it sees
+
+    bool latent() const { return is_latent(*encoder); }
+    bool has_text() const { return encoder->has_text(); }
+
+    // The built-in concepts through the text tower, from the disk cache when it has them.
+    const torch::Tensor& concept_table();
+    // An upright [C, H, W] image as this encoder frames it: a [D] unit embedding, or a VAE's
+    // [D] latent (not normalised: its values are the point).
+    torch::Tensor embed(const torch::Tensor& upright);
+    torch::Tensor concept_embedding(const std::string& concept);
+    // The zero-shot concept of an embedding; "" without a text tower.
+    std::string top1(const torch::Tensor& embedding);
+};
+
+struct Ensemble {
+    std::vector<Member> members;
+    torch::Device device{torch::kCPU};
+
+    // The first encoder with a text tower: it chooses automatic concepts for all; or null.
+    Member* text_member();
+    // The square each encoder sees: a VAE at --vae-size when given.
+    void use_sizes(const ProtectSettings& settings);
+    // Every member's embed() of one upright image, in member order.
+    std::vector<torch::Tensor> embed_all(const torch::Tensor& upright);
+};
+
+// An image file's colour turned upright ([C, H, W] in [0, 1]), as the encoders see it.
+torch::Tensor upright_color(const Image& image);
+
+}  // namespace bd

@@ -1,0 +1,172 @@
+#include "src/measure.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+
+#include "perturb/metrics.h"
+#include "perturb/objective.h"
+#include "perturb/views/views.h"
+#include "perturb/visibility/butteraugli.h"
+#include "src/aim.h"
+#include "src/ensemble.h"
+#include "src/io/image_io.h"
+#include "src/io/tensor_image.h"
+#include "src/settings.h"
+
+namespace bd {
+
+namespace {
+
+double cosine(const torch::Tensor& a, const torch::Tensor& b) {
+    if (!a.defined() || !b.defined()) return NAN;
+    return torch::dot(a, b).item<double>();
+}
+
+// What `member` makes of the protected image `upright` (and of it after a JPEG re-encode at
+// quality 75 and a 50 % downscale, given when the member has a target or is a latent),
+// against its aim and its clean output.
+EncoderMetrics measure_member(Member& member, const torch::Tensor& upright, const torch::Tensor& jpeg75,
+                              const torch::Tensor& half, const EncoderAim& aim, const torch::Tensor& clean) {
+    EncoderMetrics m;
+    m.model = member.model;
+    const auto after = member.embed(upright);
+    const bool with_target = aim.target.defined();
+    if (member.latent()) {
+        auto dist = [](const torch::Tensor& a, const torch::Tensor& b) { return latent_distance(a, b).item<double>(); };
+        const auto after_jpeg = member.embed(jpeg75), after_half = member.embed(half);
+        m.clean_distance_after = dist(after, clean);
+        m.clean_distance_after_jpeg75 = dist(after_jpeg, clean);
+        m.clean_distance_after_half = dist(after_half, clean);
+        if (with_target) {
+            m.target_distance_before = dist(clean, aim.target);
+            m.target_distance_after = dist(after, aim.target);
+            m.target_distance_after_jpeg75 = dist(after_jpeg, aim.target);
+            m.target_distance_after_half = dist(after_half, aim.target);
+        }
+        return m;
+    }
+    const auto away = aim.away.defined() ? aim.away : clean;
+    m.source_sim_before = cosine(clean, away);
+    m.source_sim_after = cosine(after, away);
+    if (with_target) {
+        m.target_sim_before = cosine(clean, aim.target);
+        m.target_sim_after = cosine(after, aim.target);
+        m.target_sim_after_jpeg75 = cosine(member.embed(jpeg75), aim.target);
+        m.target_sim_after_half = cosine(member.embed(half), aim.target);
+    }
+    m.top1_before = member.top1(clean);
+    m.top1_after = member.top1(after);
+    return m;
+}
+
+// `upright` as a platform would re-encode it: a real libjpeg-turbo JPEG at quality 75.
+torch::Tensor as_jpeg75(const torch::Tensor& upright) {
+    WriteOptions jpeg;
+    jpeg.format = ImageFormat::jpeg;
+    jpeg.jpeg_quality = 75;
+    Image plain;  // 8-bit colour without alpha or metadata: what a JPEG can hold
+    plain.width = uint32_t(upright.size(2));
+    plain.height = uint32_t(upright.size(1));
+    plain.channels = uint32_t(upright.size(0));
+    plain.bits = 8;
+    plain.data.resize(plain.row_bytes() * plain.height);
+    return color_to_tensor(decode_image(encode_image(with_color(plain, upright), jpeg, "jpeg75"), "jpeg75"));
+}
+
+}  // namespace
+
+double visibility_of(const ProtectMetrics& m) {
+    Visibility v;
+    v.max_norm = m.butteraugli;
+    v.colour_shift = m.colour_shift;
+    return v.worst();
+}
+
+const char* visibility_words(const ProtectMetrics& m) {
+    const double v = visibility_of(m);
+    if (!std::isfinite(v)) return "not measured";
+    if (v <= 1.0) return "a person is unlikely to notice";
+    if (v <= 2.0) return "subtle";
+    return "visible";
+}
+
+WrittenFn written_as(const Image& original, const ProtectSettings& settings) {
+    const ImageFormat format = output_format(original.format, settings.output_format);
+    if (format != ImageFormat::jpeg) return {};
+    const int quality = settings.jpeg_quality;
+    return [&original, format, quality](const torch::Tensor& color) {
+        WriteOptions w;
+        w.format = format;
+        w.jpeg_quality = quality;
+        const Image file = decode_image(encode_image(with_color(original, color), w, "output"), "output");
+        return color_to_tensor(file);
+    };
+}
+
+ProtectMetrics measure(Ensemble& ensemble, const Image& original, const Image& protected_image, const Aim& aim,
+                       const std::vector<torch::Tensor>& clean, const Visibility* seen) {
+    auto& members = ensemble.members;
+    ProtectMetrics m;
+    const auto a = color_to_tensor(original), b = color_to_tensor(protected_image);
+    if (a.sizes() != b.sizes())
+        throw std::invalid_argument("the two images differ in size or channels");
+    m.linf = linf_255(a, b);
+    m.psnr = psnr(a, b);
+    m.ssim = ssim(a, b);
+    const Visibility v =
+        seen ? *seen : seen_change(a, b, original.has_alpha() ? alpha_to_tensor(original) : torch::Tensor());
+    m.butteraugli = v.max_norm;
+    m.butteraugli_3norm = v.norm3;
+    m.colour_shift = v.colour_shift;
+    const auto upright = orient(b, original.metadata.orientation);
+    // The JPEG re-encode and the downscale only when an encoder is measured on them (a
+    // target, or a latent): a full-resolution encode and decode is not free.
+    bool robustness = false;
+    for (size_t i = 0; i < members.size(); ++i)
+        robustness = robustness || members[i].latent() || aim.members[i].target.defined();
+    const auto jpeg75 = robustness ? as_jpeg75(upright) : torch::Tensor();
+    const auto half = robustness ? resize_to(upright.unsqueeze(0), std::max<int64_t>(1, upright.size(1) / 2),
+                                             std::max<int64_t>(1, upright.size(2) / 2)).squeeze(0)
+                                 : torch::Tensor();
+    for (size_t i = 0; i < members.size(); ++i) {
+        auto e = measure_member(members[i], upright, jpeg75, half, aim.members[i], clean[i]);
+        // Encoders without text aim at the anchors (or away from themselves), whatever the concept.
+        const bool text = members[i].has_text();
+        e.target_concept = text ? aim.target_concept : aim.members[i].target.defined() ? "(target images)" : "";
+        if (text) e.source_concept = aim.source_concept;
+        m.encoders.push_back(std::move(e));
+    }
+    static_cast<EncoderMetrics&>(m) = m.encoders.front();
+    return m;
+}
+
+void describe_visibility(ProtectMetrics& m, double target, const Image& original, const ProtectSettings& settings,
+                         const WrittenFn& written) {
+    if (!(target > 0)) return;
+    m.visibility_target = target;
+    char buf[200];
+    if (!butteraugli_available()) {
+        m.visibility_met = false;
+        m.visibility_note = "not measured: built without libjxl's butteraugli; only the L-inf cap applies";
+    } else if (!std::isfinite(m.butteraugli)) {
+        m.visibility_met = false;
+        m.visibility_note = "not measured: images under 8 x 8 pixels are too small for butteraugli";
+    } else if (visibility_of(m) > target) {
+        m.visibility_met = false;
+        const auto plain = color_to_tensor(original);
+        const auto alpha = original.has_alpha() ? alpha_to_tensor(original) : torch::Tensor();
+        const double codec = written ? seen_change(plain, written(plain), alpha).worst() : 0;
+        if (codec > target)
+            std::snprintf(buf, sizeof buf,
+                          "JPEG quality %d alone changes the image by %.2f (butteraugli scale): write PNG "
+                          "(--format png) or raise --jpeg-quality", settings.jpeg_quality, codec);
+        else
+            std::snprintf(buf, sizeof buf,
+                          "butteraugli %.2f, colour shift %.1f delta E after shrinking the change; target %.2f",
+                          m.butteraugli, m.colour_shift, target);
+        m.visibility_note = buf;
+    }
+}
+
+}  // namespace bd
