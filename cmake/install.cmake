@@ -45,3 +45,7 @@ configure_file(${CMAKE_CURRENT_LIST_DIR}/belladonna.pc.in
   ${CMAKE_CURRENT_BINARY_DIR}/belladonna.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/belladonna.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
+
+# The documents a user or a host's developer reads without the source tree.
+install(FILES ${CMAKE_CURRENT_LIST_DIR}/../README.md ${CMAKE_CURRENT_LIST_DIR}/../docs/ARCHITECTURE.md
+  DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)
