@@ -14,6 +14,7 @@
 #include "src/protector.h"
 #include "src/models/registry.h"
 #include "src/batch/report.h"
+#include "src/purifiers.h"
 #include "src/runtime/threads.h"
 
 namespace bd::cli {
@@ -45,6 +46,16 @@ void print_encoder(const EncoderMetrics& m) {
     line("source similarity after", m.source_sim_after, "%.4f");
     if (!m.top1_before.empty())
         std::printf("  %-28s %s -> %s\n", "zero-shot top-1", m.top1_before.c_str(), m.top1_after.c_str());
+    // What a scraper's clean-up leaves of the protection.
+    const auto& all = purifiers();
+    for (size_t p = 0; p < all.size() && p < m.after_purifiers.size(); ++p) {
+        if (!std::isfinite(m.after_purifiers[p])) continue;
+        const std::string label = std::string("after ") + all[p].words;
+        std::printf("  %-28s %.4f", label.c_str(), m.after_purifiers[p]);
+        if (p < m.kept_after_purifiers.size() && std::isfinite(m.kept_after_purifiers[p]))
+            std::printf("  (%.0f %% of the gain kept)", 100 * m.kept_after_purifiers[p]);
+        std::printf("\n");
+    }
 }
 
 }  // namespace
@@ -137,6 +148,7 @@ int cmd_verify(int argc, char** argv) {
         line("butteraugli (3-norm)", m.butteraugli_3norm, "%.3f");
         line("colour shift (delta E)", m.colour_shift, "%.2f");
         std::printf("  %-28s %s\n", "to a person", visibility_words(m));
+        if (!m.purifier_verdict.empty()) std::printf("  %-28s %s\n", "protection", m.purifier_verdict.c_str());
         for (const auto& e : m.encoders) {
             if (m.encoders.size() > 1) std::printf("%s\n", e.model.c_str());
             print_encoder(e);

@@ -71,8 +71,9 @@ void Progress::print_finished(const BatchEvent& e) {
         std::fprintf(out_, "[%zu/%zu] skipped %s (%s exists)\n", e.done, e.total, r.input.c_str(),
                      r.output.c_str());
     else
-        std::fprintf(out_, "[%zu/%zu] ok %s -> %s (%.1f s)\n", e.done, e.total, r.input.c_str(),
-                     r.output.c_str(), r.seconds);
+        std::fprintf(out_, "[%zu/%zu] ok %s -> %s (%.1f s)%s%s\n", e.done, e.total, r.input.c_str(),
+                     r.output.c_str(), r.seconds, r.metrics.purifier_verdict.empty() ? "" : ": ",
+                     r.metrics.purifier_verdict.c_str());
     std::fflush(out_);
 }
 

@@ -148,6 +148,9 @@ QString PreviewWidget::describeMetrics(const ProtectMetrics& m, double seconds) 
     if (!m.top1_before.empty() && !m.top1_after.empty())
         lines << tr("A model would call it “%1” before and “%2” after")
                      .arg(QString::fromStdString(m.top1_before), QString::fromStdString(m.top1_after));
+    // What a scraper's clean-up (noise, JPEG chains, resizing, sharpening) leaves of it.
+    if (!m.purifier_verdict.empty())
+        lines << tr("Protection %1").arg(QString::fromStdString(m.purifier_verdict));
     if (seconds > 0) lines << tr("Took %1 s").arg(seconds, 0, 'f', 1);
     return lines.join('\n');
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <stdexcept>
 
 #include "perturb/metrics.h"
@@ -12,6 +13,7 @@
 #include "src/ensemble.h"
 #include "src/io/image_io.h"
 #include "src/io/tensor_image.h"
+#include "src/purifiers.h"
 #include "src/settings.h"
 
 namespace bd {
@@ -23,15 +25,43 @@ double cosine(const torch::Tensor& a, const torch::Tensor& b) {
     return torch::dot(a, b).item<double>();
 }
 
+// The figure the protection moves for `member`, as a function of an image's output, and
+// whether the protection raises it: the target cosine; without a target the cosine to what
+// the image moves away from; a latent's distance to the target, or from the clean latent.
+struct Figure {
+    std::function<double(const torch::Tensor&)> of;
+    bool raises = true;
+    double before = NAN;
+};
+
+Figure protected_figure(const Member& member, const EncoderAim& aim, const torch::Tensor& clean) {
+    Figure f;
+    if (member.latent()) {
+        const auto to = aim.target.defined() ? aim.target : clean;
+        f.of = [to](const torch::Tensor& out) { return latent_distance(out, to).item<double>(); };
+        f.raises = !aim.target.defined();
+    } else {
+        const auto to = aim.target.defined() ? aim.target : aim.away.defined() ? aim.away : clean;
+        f.of = [to](const torch::Tensor& out) { return cosine(out, to); };
+        f.raises = aim.target.defined();
+    }
+    f.before = f.of(clean);
+    return f;
+}
+
 // What `member` makes of the protected image `upright` (and of it after a JPEG re-encode at
-// quality 75 and a 50 % downscale, given when the member has a target or is a latent),
-// against its aim and its clean output.
+// quality 75 and a 50 % downscale, given when the member has a target or is a latent, and
+// after each purifier), against its aim and its clean output.
 EncoderMetrics measure_member(Member& member, const torch::Tensor& upright, const torch::Tensor& jpeg75,
-                              const torch::Tensor& half, const EncoderAim& aim, const torch::Tensor& clean) {
+                              const torch::Tensor& half, const std::vector<torch::Tensor>& purified,
+                              const EncoderAim& aim, const torch::Tensor& clean) {
     EncoderMetrics m;
     m.model = member.model;
     const auto after = member.embed(upright);
     const bool with_target = aim.target.defined();
+    const Figure figure = protected_figure(member, aim, clean);
+    for (const auto& p : purified) m.after_purifiers.push_back(figure.of(member.embed(p)));
+    m.kept_after_purifiers = kept_shares(figure.before, figure.of(after), m.after_purifiers, figure.raises);
     if (member.latent()) {
         auto dist = [](const torch::Tensor& a, const torch::Tensor& b) { return latent_distance(a, b).item<double>(); };
         const auto after_jpeg = member.embed(jpeg75), after_half = member.embed(half);
@@ -129,8 +159,20 @@ ProtectMetrics measure(Ensemble& ensemble, const Image& original, const Image& p
     const auto half = robustness ? resize_to(upright.unsqueeze(0), std::max<int64_t>(1, upright.size(1) / 2),
                                              std::max<int64_t>(1, upright.size(2) / 2)).squeeze(0)
                                  : torch::Tensor();
+    // Each purifier once per image, seeded by a constant: the report's figures depend only on
+    // the image. On a copy at most 1024 px on its long side, as training pipelines resize
+    // before anything else (and so a 12-megapixel median stays small).
+    const int64_t long_side = std::max(upright.size(1), upright.size(2));
+    const auto working = long_side <= 1024 ? upright
+                                           : resize_to(upright.unsqueeze(0),
+                                                       std::max<int64_t>(1, upright.size(1) * 1024 / long_side),
+                                                       std::max<int64_t>(1, upright.size(2) * 1024 / long_side))
+                                                 .squeeze(0)
+                                                 .clamp(0, 1);
+    std::vector<torch::Tensor> purified;
+    for (size_t p = 0; p < purifiers().size(); ++p) purified.push_back(purify(working, p, 0x70757269ULL));
     for (size_t i = 0; i < members.size(); ++i) {
-        auto e = measure_member(members[i], upright, jpeg75, half, aim.members[i], clean[i]);
+        auto e = measure_member(members[i], upright, jpeg75, half, purified, aim.members[i], clean[i]);
         // Encoders without text aim at the anchors (or away from themselves), whatever the concept.
         const bool text = members[i].has_text();
         e.target_concept = text ? aim.target_concept : aim.members[i].target.defined() ? "(target images)" : "";
@@ -138,6 +180,7 @@ ProtectMetrics measure(Ensemble& ensemble, const Image& original, const Image& p
         m.encoders.push_back(std::move(e));
     }
     static_cast<EncoderMetrics&>(m) = m.encoders.front();
+    m.purifier_verdict = purifier_verdict(m.kept_after_purifiers);
     return m;
 }
 

@@ -25,6 +25,11 @@ struct EncoderMetrics {
     std::string target_concept;  // the chosen or given target, empty when none
     std::string source_concept;
     std::string top1_before, top1_after;  // zero-shot over the concept list (text encoders)
+    // After each purifier of purifiers() (src/purifiers.h), in its order: the figure this
+    // encoder is protected by (the target cosine; without a target the cosine to what the
+    // image moves away from; for a latent its distance to the target, or from the clean
+    // latent), and the share of the protection's gain in that figure each keeps.
+    std::vector<double> after_purifiers, kept_after_purifiers;
 };
 
 // Everything the report JSON says about one protected image. The encoder figures it
@@ -43,6 +48,8 @@ struct ProtectMetrics : EncoderMetrics {
     double visibility_target = NAN;
     bool visibility_met = true;
     std::string visibility_note;
+    // The first encoder's kept shares in words: "holds after ...; weakened by ...".
+    std::string purifier_verdict;
     std::vector<EncoderMetrics> encoders;
 };
 

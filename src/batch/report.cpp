@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "src/io/atomic_file.h"
+#include "src/purifiers.h"
 
 namespace bd {
 namespace {
@@ -13,6 +14,14 @@ using nlohmann::json;
 
 json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 json text(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+
+// {"noise05_denoise": v, ...}: one value per purifier; null when not measured.
+json per_purifier(const std::vector<double>& values) {
+    json j = json::object();
+    const auto& all = purifiers();
+    for (size_t i = 0; i < all.size(); ++i) j[all[i].key] = number(i < values.size() ? values[i] : NAN);
+    return j;
+}
 
 // What one encoder makes of the image: cosines for embeddings, latent distances for a VAE.
 json encoder_object(const EncoderMetrics& m) {
@@ -32,7 +41,9 @@ json encoder_object(const EncoderMetrics& m) {
                 {"target_concept", text(m.target_concept)},
                 {"source_concept", text(m.source_concept)},
                 {"top1_before", text(m.top1_before)},
-                {"top1_after", text(m.top1_after)}};
+                {"top1_after", text(m.top1_after)},
+                {"after_purifiers", per_purifier(m.after_purifiers)},
+                {"kept_after_purifiers", per_purifier(m.kept_after_purifiers)}};
 }
 
 json metrics_object(const ProtectMetrics& m) {
@@ -44,7 +55,8 @@ json metrics_object(const ProtectMetrics& m) {
            {"colour_shift", number(m.colour_shift)},
            {"visibility_target", number(m.visibility_target)},
            {"visibility_met", std::isfinite(m.visibility_target) ? json(m.visibility_met) : json(nullptr)},
-           {"visibility_note", text(m.visibility_note)}};
+           {"visibility_note", text(m.visibility_note)},
+           {"purifier_verdict", text(m.purifier_verdict)}};
     // The first encoder's figures at the top level, as a one-model report has always had them.
     j.update(encoder_object(m));
     json encoders = json::array();
@@ -108,6 +120,9 @@ RunSummary summarize(const std::vector<FileResult>& results, double wall_seconds
     RunSummary s;
     double psnr_sum = 0, gain_sum = 0;
     size_t done = 0;
+    const size_t n_purifiers = purifiers().size();
+    std::vector<double> kept_sum(n_purifiers, 0);
+    std::vector<size_t> kept_count(n_purifiers, 0);
     for (const auto& r : results) {
         if (!r.ok) {
             ++s.failed;
@@ -128,7 +143,15 @@ RunSummary summarize(const std::vector<FileResult>& results, double wall_seconds
             gain_sum += gain;
             ++s.gain_count;
         }
+        const auto& kept = r.metrics.kept_after_purifiers;
+        for (size_t p = 0; p < kept.size() && p < n_purifiers; ++p) {
+            if (!std::isfinite(kept[p])) continue;
+            kept_sum[p] += kept[p];
+            ++kept_count[p];
+        }
     }
+    for (size_t p = 0; p < n_purifiers; ++p)
+        s.mean_kept_after_purifiers.push_back(kept_count[p] ? kept_sum[p] / double(kept_count[p]) : NAN);
     s.mean_psnr = s.psnr_count ? psnr_sum / double(s.psnr_count) : NAN;
     s.mean_target_gain = s.gain_count ? gain_sum / double(s.gain_count) : NAN;
     s.seconds = wall_seconds;
@@ -154,6 +177,14 @@ std::string format_summary(const RunSummary& s, bool interrupted) {
         }
         out += "\n";
     }
+    std::string kept;
+    for (size_t p = 0; p < s.mean_kept_after_purifiers.size(); ++p) {
+        const double k = s.mean_kept_after_purifiers[p];
+        if (!std::isfinite(k)) continue;
+        std::snprintf(buf, sizeof buf, "%s %s %.0f %%", kept.empty() ? "" : ",", purifiers()[p].words, 100 * k);
+        kept += buf;
+    }
+    if (!kept.empty()) out += "protection kept after" + kept + " (mean share of the gain)\n";
     std::snprintf(buf, sizeof buf, "total %.1f s, %.3f images/s\n", s.seconds, s.images_per_second);
     out += buf;
     return out;
@@ -190,7 +221,8 @@ std::string report_json(const ReportContext& context, const std::vector<FileResu
              {"mean_psnr", number(summary.mean_psnr)},
              {"mean_target_sim_gain", number(summary.mean_target_gain)},
              {"seconds", summary.seconds},
-             {"images_per_second", summary.images_per_second}}},
+             {"images_per_second", summary.images_per_second},
+             {"mean_kept_after_purifiers", per_purifier(summary.mean_kept_after_purifiers)}}},
            {"images", std::move(images)}};
     return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }

@@ -17,6 +17,9 @@ struct RunSummary {
     double mean_target_gain = 0;  // mean of target_sim_after - target_sim_before
     double seconds = 0;           // wall time of the run
     double images_per_second = 0; // protected (not skipped) images per wall second
+    // Per purifier (src/purifiers.h), the mean over images of the share of the first encoder's
+    // gain it keeps; NaN where no image had one.
+    std::vector<double> mean_kept_after_purifiers;
 };
 
 RunSummary summarize(const std::vector<FileResult>& results, double wall_seconds);

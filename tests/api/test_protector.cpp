@@ -10,6 +10,7 @@
 #include "perturb/metrics.h"
 #include "src/io/image_io.h"
 #include "src/protector.h"
+#include "src/purifiers.h"
 #include "src/io/tensor_image.h"
 #include "perturb/views/views.h"
 #include "util/test_images.h"
@@ -253,6 +254,31 @@ TEST_F(ProtectorTest, CloakLowersSimilarityToTheCleanImage) {
     const auto m = protector_->protect(original, s).metrics;
     EXPECT_LT(m.source_sim_after, 0.97);
     EXPECT_TRUE(std::isnan(m.target_sim_after));
+}
+
+TEST_F(ProtectorTest, EveryPurifiersFigureAndAVerdictAreReported) {
+    const auto m = protector_->protect(test::make_gradient(96, 64, 3, 8), quick(8)).metrics;
+    ASSERT_EQ(m.after_purifiers.size(), purifiers().size());
+    ASSERT_EQ(m.kept_after_purifiers.size(), purifiers().size());
+    ASSERT_GT(m.target_sim_after, m.target_sim_before);
+    for (size_t p = 0; p < purifiers().size(); ++p) {
+        SCOPED_TRACE(purifiers()[p].key);
+        EXPECT_TRUE(std::isfinite(m.after_purifiers[p]));
+        // The share is that of the gain, from the same figures.
+        EXPECT_NEAR(m.kept_after_purifiers[p],
+                    (m.after_purifiers[p] - m.target_sim_before) / (m.target_sim_after - m.target_sim_before), 1e-9);
+    }
+    EXPECT_EQ(m.purifier_verdict, purifier_verdict(m.kept_after_purifiers));
+    EXPECT_FALSE(m.purifier_verdict.empty());
+    // A cloak is judged by how far the image moved from itself.
+    ProtectSettings cloak;
+    cloak.mode = Mode::cloak;
+    cloak.quality = Quality::fast;
+    cloak.steps = 8;
+    const auto c = protector_->protect(test::make_gradient(96, 64, 3, 8), cloak).metrics;
+    ASSERT_EQ(c.after_purifiers.size(), purifiers().size());
+    EXPECT_NEAR(c.kept_after_purifiers[0],
+                (c.source_sim_before - c.after_purifiers[0]) / (c.source_sim_before - c.source_sim_after), 1e-9);
 }
 
 TEST_F(ProtectorTest, AutomaticTargetIsReportedAndDeterministic) {

@@ -1,0 +1,142 @@
+#include "src/purifiers.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "perturb/views/views.h"
+#include "src/io/image_io.h"
+#include "src/io/tensor_image.h"
+
+namespace bd {
+
+namespace {
+
+namespace F = torch::nn::functional;
+
+// Gaussian noise of standard deviation `sigma` (on the [0, 1] scale), seeded.
+torch::Tensor add_noise(const torch::Tensor& x, double sigma, uint64_t seed) {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    const auto noise = at::randn(x.sizes(), gen, torch::kFloat).to(x.device());
+    return (x + noise * sigma).clamp(0, 1);
+}
+
+// The 3 x 3 median of each channel, edges replicated: the classic denoiser for such noise.
+torch::Tensor median3(const torch::Tensor& x) {
+    const auto padded = F::pad(x.unsqueeze(0), F::PadFuncOptions({1, 1, 1, 1}).mode(torch::kReplicate));
+    const auto patches = padded.unfold(2, 3, 1).unfold(3, 3, 1);  // [1, C, H, W, 3, 3]
+    return std::get<0>(patches.reshape({1, x.size(0), x.size(1), x.size(2), 9}).median(-1)).squeeze(0);
+}
+
+// A separable Gaussian blur of standard deviation `sigma` pixels, edges replicated.
+torch::Tensor gaussian_blur(const torch::Tensor& x, double sigma) {
+    const int64_t r = std::max<int64_t>(1, int64_t(std::ceil(3 * sigma)));
+    auto taps = torch::arange(-r, r + 1, torch::kFloat);
+    taps = (-(taps * taps) / (2 * sigma * sigma)).exp();
+    taps = (taps / taps.sum()).to(x.device());
+    const int64_t c = x.size(0);
+    auto y = F::pad(x.unsqueeze(0), F::PadFuncOptions({r, r, r, r}).mode(torch::kReplicate));
+    y = F::conv2d(y, taps.view({1, 1, 1, -1}).expand({c, 1, 1, 2 * r + 1}), F::Conv2dFuncOptions().groups(c));
+    y = F::conv2d(y, taps.view({1, 1, -1, 1}).expand({c, 1, 2 * r + 1, 1}), F::Conv2dFuncOptions().groups(c));
+    return y.squeeze(0);
+}
+
+torch::Tensor resized(const torch::Tensor& x, int64_t h, int64_t w) {
+    return resize_to(x.unsqueeze(0), std::max<int64_t>(1, h), std::max<int64_t>(1, w)).squeeze(0).clamp(0, 1);
+}
+
+torch::Tensor scaled(const torch::Tensor& x, double factor) {
+    return resized(x, int64_t(std::lround(x.size(1) * factor)), int64_t(std::lround(x.size(2) * factor)));
+}
+
+// A real libjpeg-turbo encode and decode at `quality`.
+torch::Tensor jpeg(const torch::Tensor& x, int quality) {
+    WriteOptions w;
+    w.format = ImageFormat::jpeg;
+    w.jpeg_quality = quality;
+    Image plain;  // 8-bit colour without alpha or metadata: what a JPEG can hold
+    plain.width = uint32_t(x.size(2));
+    plain.height = uint32_t(x.size(1));
+    plain.channels = uint32_t(x.size(0));
+    plain.bits = 8;
+    plain.data.resize(plain.row_bytes() * plain.height);
+    const auto cpu = x.to(torch::kCPU);
+    return color_to_tensor(decode_image(encode_image(with_color(plain, cpu), w, "purifier"), "purifier")).to(x.device());
+}
+
+// Noise, the median, then half size and back: what a denoising pass of a scraper does.
+torch::Tensor noise_denoise(const torch::Tensor& x, double sigma, uint64_t seed) {
+    const auto denoised = median3(add_noise(x, sigma, seed));
+    return resized(scaled(denoised, 0.5), x.size(1), x.size(2));
+}
+
+}  // namespace
+
+const std::vector<Purifier>& purifiers() {
+    static const std::vector<Purifier> all = {
+        {"noise05_denoise", "noise + denoise"},
+        {"noise10_denoise", "strong noise + denoise"},
+        {"jpeg_chain", "a JPEG chain"},
+        {"blur_sharpen", "blur + sharpen"},
+        {"noisy_upscale", "noisy upscaling"},
+    };
+    return all;
+}
+
+torch::Tensor purify(const torch::Tensor& upright, size_t index, uint64_t seed) {
+    torch::NoGradGuard no_grad;
+    const auto x = upright.to(torch::kFloat);
+    switch (index) {
+        case 0: return noise_denoise(x, 0.05, seed);
+        case 1: return noise_denoise(x, 0.10, seed + 1);
+        case 2: return jpeg(scaled(jpeg(x, 75), 0.5), 85);
+        case 3: {
+            const auto blurred = gaussian_blur(x, 1.0);
+            return (blurred * 2 - gaussian_blur(blurred, 1.0)).clamp(0, 1);  // unsharp mask, amount 1
+        }
+        case 4: {
+            const auto small = scaled(add_noise(x, 0.10, seed + 2), 0.25);
+            return F::interpolate(small.unsqueeze(0), F::InterpolateFuncOptions()
+                                                          .size(std::vector<int64_t>{x.size(1), x.size(2)})
+                                                          .mode(torch::kBicubic)
+                                                          .align_corners(false))
+                .squeeze(0)
+                .clamp(0, 1);
+        }
+    }
+    throw std::out_of_range("purifier " + std::to_string(index) + " does not exist");
+}
+
+std::vector<double> kept_shares(double before, double after, const std::vector<double>& after_purified,
+                                bool raises) {
+    const double sign = raises ? 1 : -1;
+    const double gain = sign * (after - before);
+    std::vector<double> kept;
+    for (double p : after_purified)
+        kept.push_back(std::isfinite(gain) && gain > 1e-6 && std::isfinite(p) ? sign * (p - before) / gain : NAN);
+    return kept;
+}
+
+std::string purifier_verdict(const std::vector<double>& kept) {
+    std::vector<std::string> holds, weakened, removed;
+    const auto& all = purifiers();
+    for (size_t i = 0; i < kept.size() && i < all.size(); ++i) {
+        if (!std::isfinite(kept[i])) continue;
+        (kept[i] >= 0.7 ? holds : kept[i] >= 0.3 ? weakened : removed).push_back(all[i].words);
+    }
+    auto list = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (size_t i = 0; i < v.size(); ++i) s += (i == 0 ? "" : i + 1 == v.size() ? " and " : ", ") + v[i];
+        return s;
+    };
+    std::string verdict;
+    auto part = [&](const char* lead, const std::vector<std::string>& v) {
+        if (v.empty()) return;
+        verdict += (verdict.empty() ? "" : "; ") + std::string(lead) + list(v);
+    };
+    part("holds after ", holds);
+    part("weakened by ", weakened);
+    part("removed by ", removed);
+    return verdict;
+}
+
+}  // namespace bd

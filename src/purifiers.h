@@ -1,0 +1,46 @@
+// What a scraper or a protection-removal tool does to an image before training on it, as
+// published attacks on Glaze, Mist and Anti-DreamBooth did: noise then a denoiser, chains of
+// JPEG re-encodes and resizes, blur then sharpening, and "noisy upscaling". Every protected
+// image is measured after each (on a copy at most 1024 px on its long side, as training
+// pipelines resize first), so the report says what survives. Deterministic: the same image
+// and seed give the same result.
+//
+// Approximated without a learned model: the denoiser is a 3 x 3 median, and noisy upscaling
+// (noise, then a 4x super-resolution network in the published attack) is noise, a 4x
+// antialiased downscale and a bicubic 4x upscale back, so the upscaler's own hallucinated
+// detail is not reproduced.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bd {
+
+struct Purifier {
+    const char* key;    // the report's name: "noise05_denoise", ...
+    const char* words;  // as a sentence names it: "noise + denoise", ...
+};
+
+// Every purifier, in the report's order.
+const std::vector<Purifier>& purifiers();
+
+// [C, H, W] upright colour in [0, 1] (C = 1 or 3) after purifier `index` of purifiers(). The
+// result is in [0, 1]; its size may differ (the JPEG chain ends at half size, as its file
+// would). Throws std::out_of_range for a bad index.
+torch::Tensor purify(const torch::Tensor& upright, size_t index, uint64_t seed);
+
+// How much of a protection's gain survives each purifier: (after purifier - before) /
+// (after - before), one share per purifier, for a figure the protection raises
+// (`raises`) or lowers; NaN where the protection gained nothing to keep.
+std::vector<double> kept_shares(double before, double after, const std::vector<double>& after_purified,
+                                bool raises = true);
+
+// One plain sentence: "holds after JPEG chain and blur + sharpen; weakened by noise + denoise;
+// removed by noisy upscaling". A share of at least 0.7 holds, under 0.3 is removed. Empty when
+// no share is known.
+std::string purifier_verdict(const std::vector<double>& kept);
+
+}  // namespace bd

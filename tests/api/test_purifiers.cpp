@@ -1,0 +1,88 @@
+// The purifiers a protected image is measured after (src/purifiers.h): deterministic, in
+// range, doing what their names say, and the shares and words the report derives from them.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "src/purifiers.h"
+
+namespace bd {
+namespace {
+
+// A flat mid-grey square with a dark disc: one large edge, no texture.
+torch::Tensor flat_with_edge(int64_t size) {
+    auto x = torch::full({3, size, size}, 0.6f);
+    const auto r = torch::arange(size, torch::kFloat) - size / 2.0;
+    const auto inside = (r.view({-1, 1}).pow(2) + r.view({1, -1}).pow(2)) < std::pow(size / 4.0, 2);
+    return torch::where(inside.unsqueeze(0).expand({3, -1, -1}), torch::full_like(x, 0.2f), x);
+}
+
+// A +-amp checkerboard at single-pixel pitch: the finest pattern a protection could hide in.
+torch::Tensor checker(int64_t size, float amp) {
+    const auto i = torch::arange(size, torch::kLong);
+    const auto parity = (i.view({-1, 1}) + i.view({1, -1})).remainder(2).to(torch::kFloat);
+    return ((parity * 2 - 1) * amp).unsqueeze(0).expand({3, -1, -1});
+}
+
+TEST(Purifiers, DeterministicInRangeAndOfTheExpectedSize) {
+    const auto x = (flat_with_edge(96) + checker(96, 0.02f)).clamp(0, 1);
+    ASSERT_EQ(purifiers().size(), 5u);
+    for (size_t p = 0; p < purifiers().size(); ++p) {
+        SCOPED_TRACE(purifiers()[p].key);
+        const auto a = purify(x, p, 1), b = purify(x, p, 1);
+        EXPECT_TRUE(torch::equal(a, b));
+        EXPECT_GE(a.min().item<float>(), 0.0f);
+        EXPECT_LE(a.max().item<float>(), 1.0f);
+        EXPECT_EQ(a.size(0), 3);
+        const int64_t side = std::string(purifiers()[p].key) == "jpeg_chain" ? 48 : 96;
+        EXPECT_EQ(a.size(1), side);
+        EXPECT_EQ(a.size(2), side);
+    }
+    // The noisy ones draw their noise from the seed.
+    EXPECT_FALSE(torch::equal(purify(x, 0, 1), purify(x, 0, 2)));
+    EXPECT_THROW(purify(x, purifiers().size(), 1), std::out_of_range);
+}
+
+TEST(Purifiers, TheyRemoveAFinePatternButKeepTheImage) {
+    const auto clean = flat_with_edge(128);
+    const auto patterned = (clean + checker(128, 0.03f)).clamp(0, 1);
+    for (size_t p = 0; p < purifiers().size(); ++p) {
+        SCOPED_TRACE(purifiers()[p].key);
+        const auto a = purify(clean, p, 5), b = purify(patterned, p, 5);
+        // The pattern's mean absolute size is 0.03; what is left of it after the purifier:
+        const double left = (a - b).abs().mean().item<double>();
+        if (std::string(purifiers()[p].key) != "blur_sharpen") EXPECT_LT(left, 0.01);
+        // ...while the picture itself survives: the disc stays dark, the background light.
+        const int64_t h = a.size(1);
+        EXPECT_LT(a.index({1, h / 2, h / 2}).item<float>(), 0.35f);
+        EXPECT_GT(a.index({1, h / 8, h / 8}).item<float>(), 0.45f);
+    }
+    // A blur of sigma 1 with an unsharp mask of amount 1 weakens a one-pixel checker too.
+    EXPECT_LT((purify(clean, 3, 5) - purify(patterned, 3, 5)).abs().mean().item<double>(), 0.02);
+}
+
+TEST(Purifiers, KeptSharesAreTheShareOfTheGain) {
+    const auto kept = kept_shares(0.2, 0.6, {0.5, 0.2, 0.7, NAN});
+    EXPECT_NEAR(kept[0], 0.75, 1e-9);
+    EXPECT_NEAR(kept[1], 0.0, 1e-9);
+    EXPECT_NEAR(kept[2], 1.25, 1e-9);
+    EXPECT_TRUE(std::isnan(kept[3]));
+    // A figure the protection lowers (a cloak's similarity to the image itself).
+    EXPECT_NEAR(kept_shares(1.0, 0.6, {0.9}, false)[0], 0.25, 1e-9);
+    // No gain, nothing to keep.
+    EXPECT_TRUE(std::isnan(kept_shares(0.5, 0.5, {0.4})[0]));
+    EXPECT_TRUE(std::isnan(kept_shares(0.5, 0.4, {0.4})[0]));
+}
+
+TEST(Purifiers, TheVerdictSaysWhatHoldsAndWhatDoesNot) {
+    EXPECT_EQ(purifier_verdict({0.9, 0.5, 0.1, NAN, 0.8}),
+              "holds after noise + denoise and noisy upscaling; weakened by strong noise + denoise; removed by "
+              "a JPEG chain");
+    EXPECT_EQ(purifier_verdict({1.0, 0.95, 0.9, 0.85, 0.7}),
+              "holds after noise + denoise, strong noise + denoise, a JPEG chain, blur + sharpen and noisy upscaling");
+    EXPECT_EQ(purifier_verdict({NAN, NAN}), "");
+    EXPECT_EQ(purifier_verdict({}), "");
+}
+
+}  // namespace
+}  // namespace bd
