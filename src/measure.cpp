@@ -90,20 +90,6 @@ EncoderMetrics measure_member(Member& member, const torch::Tensor& upright, cons
     return m;
 }
 
-// `upright` as a platform would re-encode it: a real libjpeg-turbo JPEG at quality 75.
-torch::Tensor as_jpeg75(const torch::Tensor& upright) {
-    WriteOptions jpeg;
-    jpeg.format = ImageFormat::jpeg;
-    jpeg.jpeg_quality = 75;
-    Image plain;  // 8-bit colour without alpha or metadata: what a JPEG can hold
-    plain.width = uint32_t(upright.size(2));
-    plain.height = uint32_t(upright.size(1));
-    plain.channels = uint32_t(upright.size(0));
-    plain.bits = 8;
-    plain.data.resize(plain.row_bytes() * plain.height);
-    return color_to_tensor(decode_image(encode_image(with_color(plain, upright), jpeg, "jpeg75"), "jpeg75"));
-}
-
 }  // namespace
 
 double visibility_of(const ProtectMetrics& m) {
@@ -155,7 +141,7 @@ ProtectMetrics measure(Ensemble& ensemble, const Image& original, const Image& p
     bool robustness = false;
     for (size_t i = 0; i < members.size(); ++i)
         robustness = robustness || members[i].latent() || aim.members[i].target.defined();
-    const auto jpeg75 = robustness ? as_jpeg75(upright) : torch::Tensor();
+    const auto jpeg75 = robustness ? jpeg_round_trip(upright, 75) : torch::Tensor();
     const auto half = robustness ? resize_to(upright.unsqueeze(0), std::max<int64_t>(1, upright.size(1) / 2),
                                              std::max<int64_t>(1, upright.size(2) / 2)).squeeze(0)
                                  : torch::Tensor();

@@ -48,8 +48,15 @@ torch::Tensor scaled(const torch::Tensor& x, double factor) {
     return resized(x, int64_t(std::lround(x.size(1) * factor)), int64_t(std::lround(x.size(2) * factor)));
 }
 
-// A real libjpeg-turbo encode and decode at `quality`.
-torch::Tensor jpeg(const torch::Tensor& x, int quality) {
+// Noise, the median, then half size and back: what a denoising pass of a scraper does.
+torch::Tensor noise_denoise(const torch::Tensor& x, double sigma, uint64_t seed) {
+    const auto denoised = median3(add_noise(x, sigma, seed));
+    return resized(scaled(denoised, 0.5), x.size(1), x.size(2));
+}
+
+}  // namespace
+
+torch::Tensor jpeg_round_trip(const torch::Tensor& x, int quality) {
     WriteOptions w;
     w.format = ImageFormat::jpeg;
     w.jpeg_quality = quality;
@@ -62,14 +69,6 @@ torch::Tensor jpeg(const torch::Tensor& x, int quality) {
     const auto cpu = x.to(torch::kCPU);
     return color_to_tensor(decode_image(encode_image(with_color(plain, cpu), w, "purifier"), "purifier")).to(x.device());
 }
-
-// Noise, the median, then half size and back: what a denoising pass of a scraper does.
-torch::Tensor noise_denoise(const torch::Tensor& x, double sigma, uint64_t seed) {
-    const auto denoised = median3(add_noise(x, sigma, seed));
-    return resized(scaled(denoised, 0.5), x.size(1), x.size(2));
-}
-
-}  // namespace
 
 const std::vector<Purifier>& purifiers() {
     static const std::vector<Purifier> all = {
@@ -88,7 +87,7 @@ torch::Tensor purify(const torch::Tensor& upright, size_t index, uint64_t seed) 
     switch (index) {
         case 0: return noise_denoise(x, 0.05, seed);
         case 1: return noise_denoise(x, 0.10, seed + 1);
-        case 2: return jpeg(scaled(jpeg(x, 75), 0.5), 85);
+        case 2: return jpeg_round_trip(scaled(jpeg_round_trip(x, 75), 0.5), 85);
         case 3: {
             const auto blurred = gaussian_blur(x, 1.0);
             return (blurred * 2 - gaussian_blur(blurred, 1.0)).clamp(0, 1);  // unsharp mask, amount 1

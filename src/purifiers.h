@@ -32,6 +32,10 @@ const std::vector<Purifier>& purifiers();
 // would). Throws std::out_of_range for a bad index.
 torch::Tensor purify(const torch::Tensor& upright, size_t index, uint64_t seed);
 
+// [C, H, W] colour in [0, 1] as it reads back from a real libjpeg-turbo JPEG at `quality`
+// (8-bit, no alpha or metadata: what a re-encoding platform keeps).
+torch::Tensor jpeg_round_trip(const torch::Tensor& color, int quality);
+
 // How much of a protection's gain survives each purifier: (after purifier - before) /
 // (after - before), one share per purifier, for a figure the protection raises
 // (`raises`) or lowers; NaN where the protection gained nothing to keep.
