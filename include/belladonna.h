@@ -65,7 +65,7 @@ extern "C" {
 #endif
 
 /* Bumped when a struct layout or a function signature below changes incompatibly. */
-#define BD_ABI_VERSION 3u
+#define BD_ABI_VERSION 4u
 
 typedef struct bd_context bd_context; /* opaque: model + device */
 
@@ -111,6 +111,9 @@ typedef struct bd_params {
     int vae_size;
 } bd_params;
 
+/* The clean-ups every protected image is measured after (bd_metrics). ABI 4. */
+#define BD_PURIFIERS 5
+
 /* What the last successful bd_protect on a context measured. NaN where it does not apply
  * (no target in cloak mode, an encoder without a text tower, ...). */
 typedef struct bd_metrics {
@@ -128,6 +131,14 @@ typedef struct bd_metrics {
      * element to the anchors' latent, and from the image's own latent. NaN for a CLIP.
      * Added in ABI version 3. */
     double target_distance_before, target_distance_after, clean_distance_after;
+    /* What survives the clean-ups a scraper or a removal tool may apply before training, in
+     * the order bd_purifier_name gives (0 noise + denoise, 1 strong noise + denoise, 2 a JPEG
+     * chain, 3 blur + sharpen, 4 noisy upscaling): the first encoder's protected figure after
+     * each (the target cosine; in cloak mode the cosine to the image itself; a VAE's latent
+     * distance), and the share of the protection's gain each keeps (NaN where there was no
+     * gain). Added in ABI version 4. */
+    double after_purifiers[BD_PURIFIERS];
+    double kept_after_purifiers[BD_PURIFIERS];
 } bd_metrics;
 
 /* BD_ABI_VERSION of the library actually loaded; compare with the header's to detect a
@@ -158,6 +169,13 @@ BD_API const char *bd_last_error(const bd_context *ctx);
 /* Metrics of the last successful bd_protect on ctx. BD_ERR_INVALID_ARGUMENT when either
  * pointer is NULL or nothing has been protected yet. */
 BD_API bd_status   bd_last_metrics(const bd_context *ctx, bd_metrics *out);
+/* The kept shares of the last successful bd_protect in words, e.g. "holds after a JPEG
+ * chain and blur + sharpen; weakened by noise + denoise". Never NULL: "" when nothing was
+ * measured. Valid until the next bd_protect on ctx. ABI 4. */
+BD_API const char *bd_last_verdict(const bd_context *ctx);
+/* The report's key of purifier i (0 <= i < BD_PURIFIERS), e.g. "jpeg_chain"; NULL for
+ * another i. Static storage. ABI 4. */
+BD_API const char *bd_purifier_name(int i);
 /* The model and device the context runs on, e.g. "ViT-B-32" and "cpu". Valid while ctx is. */
 BD_API const char *bd_model_name(const bd_context *ctx);
 BD_API const char *bd_device_name(const bd_context *ctx);

@@ -15,6 +15,7 @@
 #include "perturb/cancelled.h"
 #include "src/io/image_io.h"
 #include "src/protector.h"
+#include "src/purifiers.h"
 #include "src/runtime/runtime_env.h"
 
 #ifndef BELLADONNA_VERSION_STRING
@@ -26,6 +27,7 @@ struct bd_context {
     std::string model_name, device_name;
     std::string last_error;
     bd_metrics metrics{};
+    std::string verdict;  // bd_last_verdict
     bool has_metrics = false;
 };
 
@@ -155,6 +157,12 @@ bd_metrics to_metrics(const bd::ProtectResult& r) {
     m.target_distance_before = r.metrics.target_distance_before;
     m.target_distance_after = r.metrics.target_distance_after;
     m.clean_distance_after = r.metrics.clean_distance_after;
+    static_assert(BD_PURIFIERS == bd::kPurifierCount, "the C API lists every purifier");
+    for (size_t i = 0; i < BD_PURIFIERS; ++i) {
+        const auto value = [i](const std::vector<double>& v) { return i < v.size() ? v[i] : NAN; };
+        m.after_purifiers[i] = value(r.metrics.after_purifiers);
+        m.kept_after_purifiers[i] = value(r.metrics.kept_after_purifiers);
+    }
     return m;
 }
 
@@ -237,6 +245,7 @@ bd_status bd_protect(bd_context* ctx, const bd_params* params, bd_image* image) 
         bd::ProtectResult result = ctx->protector->protect(img, settings, progress);
         from_image(result.image, *image);
         ctx->metrics = to_metrics(result);
+        ctx->verdict = result.metrics.purifier_verdict;
         ctx->has_metrics = true;
         if (params->progress) params->progress(1.0f, params->user_data);
         return BD_OK;
@@ -254,6 +263,12 @@ bd_status bd_last_metrics(const bd_context* ctx, bd_metrics* out) {
     if (!out || !ctx->has_metrics) return BD_ERR_INVALID_ARGUMENT;
     *out = ctx->metrics;
     return BD_OK;
+}
+
+const char* bd_last_verdict(const bd_context* ctx) { return ctx ? ctx->verdict.c_str() : ""; }
+
+const char* bd_purifier_name(int i) {
+    return i >= 0 && size_t(i) < bd::purifiers().size() ? bd::purifiers()[size_t(i)].key : nullptr;
 }
 
 const char* bd_model_name(const bd_context* ctx) { return ctx ? ctx->model_name.c_str() : ""; }

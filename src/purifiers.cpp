@@ -78,6 +78,7 @@ const std::vector<Purifier>& purifiers() {
         {"blur_sharpen", "blur + sharpen"},
         {"noisy_upscale", "noisy upscaling"},
     };
+    static_assert(kPurifierCount == 5, "purifiers() lists kPurifierCount entries");
     return all;
 }
 

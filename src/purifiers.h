@@ -19,6 +19,9 @@
 
 namespace bd {
 
+// How many purifiers() there are: the C API's BD_PURIFIERS.
+constexpr size_t kPurifierCount = 5;
+
 struct Purifier {
     const char* key;    // the report's name: "noise05_denoise", ...
     const char* words;  // as a sentence names it: "noise + denoise", ...

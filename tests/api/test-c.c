@@ -170,6 +170,17 @@ static void test_protect_rgba8(bd_context *ctx) {
 #else
     CHECK(m.butteraugli != m.butteraugli); /* NaN: not measured */
 #endif
+    {
+        /* Every purifier measured, and the shares in words. */
+        int i;
+        for (i = 0; i < BD_PURIFIERS; ++i) {
+            CHECK(bd_purifier_name(i) != NULL && bd_purifier_name(i)[0] != '\0');
+            CHECK(m.after_purifiers[i] == m.after_purifiers[i]); /* not NaN */
+        }
+        CHECK(bd_purifier_name(BD_PURIFIERS) == NULL && bd_purifier_name(-1) == NULL);
+        CHECK(strstr(bd_last_verdict(ctx), "after") != NULL || strstr(bd_last_verdict(ctx), "by") != NULL);
+        CHECK(bd_last_verdict(NULL)[0] == '\0');
+    }
 
     /* Same seed, same device: the same bytes. */
     log.calls = 0; log.last = 0;
