@@ -21,10 +21,16 @@ torch::Tensor add_noise(const torch::Tensor& x, double sigma, uint64_t seed) {
 }
 
 // The 3 x 3 median of each channel, edges replicated: the classic denoiser for such noise.
+// A channel at a time: the nine shifted copies of a 1024 px plane are 38 MB, of all three 113.
 torch::Tensor median3(const torch::Tensor& x) {
-    const auto padded = F::pad(x.unsqueeze(0), F::PadFuncOptions({1, 1, 1, 1}).mode(torch::kReplicate));
-    const auto patches = padded.unfold(2, 3, 1).unfold(3, 3, 1);  // [1, C, H, W, 3, 3]
-    return std::get<0>(patches.reshape({1, x.size(0), x.size(1), x.size(2), 9}).median(-1)).squeeze(0);
+    std::vector<torch::Tensor> channels;
+    for (int64_t c = 0; c < x.size(0); ++c) {
+        const auto plane = x.narrow(0, c, 1).unsqueeze(0);  // [1, 1, H, W]
+        const auto padded = F::pad(plane, F::PadFuncOptions({1, 1, 1, 1}).mode(torch::kReplicate));
+        const auto patches = padded.unfold(2, 3, 1).unfold(3, 3, 1);  // [1, 1, H, W, 3, 3]
+        channels.push_back(std::get<0>(patches.reshape({x.size(1), x.size(2), 9}).median(-1)));
+    }
+    return torch::stack(channels);
 }
 
 // A separable Gaussian blur of standard deviation `sigma` pixels, edges replicated.
