@@ -74,6 +74,7 @@ int cmd_verify(int argc, char** argv) {
             ("target-image", "anchor images the protection aimed at (their latent, for a VAE)", cxxopts::value<std::vector<std::string>>())
             ("model", "model name or path; repeat for an ensemble", cxxopts::value<std::vector<std::string>>()->default_value(default_model_name()))
             ("vae-size", "side of the crops a VAE sees (as given to protect)", cxxopts::value<int>()->default_value("0"))
+            ("seed", "the seed given to protect: an automatic target is drawn with it", cxxopts::value<uint64_t>()->default_value("0"))
             ("device", "auto | cpu | cuda | cuda:N", cxxopts::value<std::string>()->default_value("auto"))
             ("jobs", "threads (0 = all cores)", cxxopts::value<int>()->default_value("0"))
             ("json", "print the metrics as JSON")
@@ -93,6 +94,7 @@ int cmd_verify(int argc, char** argv) {
             for (const auto& m : args["model"].as<std::vector<std::string>>()) models.push_back({m, 1.0f});
             if (args.count("target-image")) settings.target_images = args["target-image"].as<std::vector<std::string>>();
             settings.vae_size = args["vae-size"].as<int>();
+            settings.seed = args["seed"].as<uint64_t>();
         } catch (const std::exception& e) {
             throw UsageError(e.what());
         }

@@ -131,4 +131,20 @@ TEST_F(Targets, ConceptWithImageOnlyModelIsAUsageError) {
     EXPECT_EQ(r.status, 0) << r.err;
 }
 
+// An automatic target is drawn with the seed: verify, told the seed protect had, measures
+// against the same concept.
+TEST_F(Targets, VerifyWithTheSeedMeasuresTheSameAutomaticTarget) {
+    auto r = run_belladonna(args("seeded", {"--seed", "11", "--report", d_->file("seeded.json")}));
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::ifstream in(d_->file("seeded.json"));
+    const auto report = nlohmann::json::parse(in);
+    const std::string target = report["images"][0]["metrics"]["target_concept"];
+    const std::string output = report["images"][0]["output"];
+    ASSERT_FALSE(target.empty());
+    const auto v = run_belladonna({"verify", report["images"][0]["input"], output, "--model", model_, "--device",
+                                   "cpu", "--seed", "11", "--json"});
+    ASSERT_EQ(v.status, 0) << v.err;
+    EXPECT_EQ(nlohmann::json::parse(v.out)["target_concept"], target) << v.out;
+}
+
 }  // namespace
