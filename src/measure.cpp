@@ -146,17 +146,8 @@ ProtectMetrics measure(Ensemble& ensemble, const Image& original, const Image& p
                                              std::max<int64_t>(1, upright.size(2) / 2)).squeeze(0)
                                  : torch::Tensor();
     // Each purifier once per image, seeded by a constant: the report's figures depend only on
-    // the image. On a copy at most 1024 px on its long side, as training pipelines resize
-    // before anything else (and so a 12-megapixel median stays small).
-    const int64_t long_side = std::max(upright.size(1), upright.size(2));
-    const auto working = long_side <= 1024 ? upright
-                                           : resize_to(upright.unsqueeze(0),
-                                                       std::max<int64_t>(1, upright.size(1) * 1024 / long_side),
-                                                       std::max<int64_t>(1, upright.size(2) * 1024 / long_side))
-                                                 .squeeze(0)
-                                                 .clamp(0, 1);
-    std::vector<torch::Tensor> purified;
-    for (size_t p = 0; p < purifiers().size(); ++p) purified.push_back(purify(working, p, 0x70757269ULL));
+    // the image.
+    const auto purified = purify_all(upright, 0x70757269ULL);
     for (size_t i = 0; i < members.size(); ++i) {
         auto e = measure_member(members[i], upright, jpeg75, half, purified, aim.members[i], clean[i]);
         // Encoders without text aim at the anchors (or away from themselves), whatever the concept.

@@ -1,5 +1,6 @@
 #include "src/purifiers.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -76,15 +77,14 @@ torch::Tensor jpeg_round_trip(const torch::Tensor& x, int quality) {
     return color_to_tensor(decode_image(encode_image(with_color(plain, cpu), w, "purifier"), "purifier")).to(x.device());
 }
 
-const std::vector<Purifier>& purifiers() {
-    static const std::vector<Purifier> all = {
+const std::array<Purifier, kPurifierCount>& purifiers() {
+    static const std::array<Purifier, kPurifierCount> all = {{
         {"noise05_denoise", "noise + denoise"},
         {"noise10_denoise", "strong noise + denoise"},
         {"jpeg_chain", "a JPEG chain"},
         {"blur_sharpen", "blur + sharpen"},
         {"noisy_upscale", "noisy upscaling"},
-    };
-    static_assert(kPurifierCount == 5, "purifiers() lists kPurifierCount entries");
+    }};
     return all;
 }
 
@@ -110,6 +110,17 @@ torch::Tensor purify(const torch::Tensor& upright, size_t index, uint64_t seed) 
         }
     }
     throw std::out_of_range("purifier " + std::to_string(index) + " does not exist");
+}
+
+std::vector<torch::Tensor> purify_all(const torch::Tensor& upright, uint64_t seed) {
+    // As training pipelines resize before anything else; and so a 12-megapixel median stays small.
+    const int64_t long_side = std::max(upright.size(1), upright.size(2));
+    const auto working = long_side <= 1024 ? upright
+                                           : resized(upright, upright.size(1) * 1024 / long_side,
+                                                     upright.size(2) * 1024 / long_side);
+    std::vector<torch::Tensor> purified;
+    for (size_t p = 0; p < kPurifierCount; ++p) purified.push_back(purify(working, p, seed));
+    return purified;
 }
 
 std::vector<double> kept_shares(double before, double after, const std::vector<double>& after_purified,

@@ -13,6 +13,7 @@
 
 #include <torch/torch.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,12 +29,16 @@ struct Purifier {
 };
 
 // Every purifier, in the report's order.
-const std::vector<Purifier>& purifiers();
+const std::array<Purifier, kPurifierCount>& purifiers();
 
 // [C, H, W] upright colour in [0, 1] (C = 1 or 3) after purifier `index` of purifiers(). The
 // result is in [0, 1]; its size may differ (the JPEG chain ends at half size, as its file
 // would). Throws std::out_of_range for a bad index.
 torch::Tensor purify(const torch::Tensor& upright, size_t index, uint64_t seed);
+
+// Every purifier of an image, in purifiers()' order, each on the same working copy: `upright`
+// shrunk (antialiased) to at most 1024 px on its long side.
+std::vector<torch::Tensor> purify_all(const torch::Tensor& upright, uint64_t seed);
 
 // [C, H, W] colour in [0, 1] as it reads back from a real libjpeg-turbo JPEG at `quality`
 // (8-bit, no alpha or metadata: what a re-encoding platform keeps).
