@@ -27,15 +27,11 @@
 #include <string>
 #include <vector>
 
-#include "encoders/encoder.h"
-#include "perturb/visibility/budget.h"
-#include "perturb/optimizer.h"
+#include "bench/common/plain_pgd.h"
 #include "perturb/settings.h"
-#include "perturb/views/views.h"
 #include "src/io/image_io.h"
 #include "src/protector.h"
 #include "src/runtime/runtime_env.h"
-#include "src/io/tensor_image.h"
 #include "src/runtime/threads.h"
 
 namespace {
@@ -128,44 +124,20 @@ void save(const Options& o, const std::string& row, const std::string& input, co
     bd::write_image((dir / fs::path(input).stem()).string() + ".png", image, w);
 }
 
-// The same image as the file a JPEG input would be written to (q95), else itself.
-bd::Image as_written(const bd::Image& image) {
-    if (image.format != bd::ImageFormat::jpeg) return image;
-    bd::WriteOptions w;
-    w.format = bd::ImageFormat::jpeg;
-    w.jpeg_quality = 95;
-    auto decoded = bd::decode_image(bd::encode_image(image, w, "bench"), "bench");
-    return bd::with_color(image, bd::color_to_tensor(decoded));
-}
-
-// Plain sign-PGD: the optimizer with a uniform budget, no mask and no steering.
+// Plain sign-PGD at `linf` over every image, measured as belladonna's rows are.
 Row plain_pgd(bd::Protector& protector, const Options& o, const std::vector<bd::Image>& images,
               const bd::ProtectSettings& settings, const torch::Tensor& target, double linf) {
     Row row;
     char name[32];
     std::snprintf(name, sizeof name, "plain PGD %g/255", linf);
     row.name = name;
-    auto run = bd::make_settings("poison", "default", float(linf), o.quality, o.steps, 0, 0);
     for (size_t i = 0; i < images.size(); ++i) {
-        const auto& img = images[i];
         const auto t0 = Clock::now();
-        const int orientation = img.metadata.orientation;
-        bd::PerturbItem item;
-        item.image = bd::orient(bd::color_to_tensor(img), orientation);
-        item.budget = torch::full({1, item.image.size(1), item.image.size(2)}, float(linf / 255.0));
-        if (img.has_alpha())
-            item.budget = item.budget * (bd::orient(bd::alpha_to_tensor(img), orientation) > 0).to(torch::kFloat);
-        item.aims = {bd::EncoderAim{target, {}}};
-        item.seed = settings.seed + uint64_t(i) * 7919;
-        bd::PerturbStats stats;
-        const auto out = bd::perturb(protector.encoder(), {item}, run, {}, &stats)[0].to(torch::kCPU);
-        const auto stored = bd::unorient(out, orientation);
-        const auto budget = bd::unorient(item.budget, orientation);
-        const auto q = bd::quantize_within_budget(bd::color_to_tensor(img), stored, budget, int(img.max_value()));
-        const auto file = as_written(bd::with_color(img, q));
+        const auto r = bd::bench::plain_pgd(protector, images[i], target, linf, o.quality, o.steps,
+                                            settings.seed + uint64_t(i) * 7919);
         const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-        add(row, protector.compare(img, file, settings), seconds, stats.steps[0]);
-        save(o, "pgd-" + std::to_string(int(std::lround(linf))), o.images[i], file);
+        add(row, protector.compare(images[i], r.image, settings), seconds, r.steps);
+        save(o, "pgd-" + std::to_string(int(std::lround(linf))), o.images[i], r.image);
     }
     finish(row);
     return row;
@@ -227,20 +199,7 @@ int main(int argc, char** argv) {
     settings.steps = o.steps;
     settings.seed = o.seed;
     // The anchors' mean direction, as the Protector computes it, for the plain PGD.
-    torch::Tensor target;
-    {
-        torch::NoGradGuard no_grad;
-        torch::Tensor sum;
-        for (const auto& path : o.anchors) {
-            const auto a = bd::read_image(path);
-            auto rgb = bd::orient(bd::color_to_tensor(a), a.metadata.orientation);
-            if (rgb.size(0) == 1) rgb = rgb.expand({3, -1, -1});
-            const auto view = bd::resize_center_crop(rgb.unsqueeze(0), protector->encoder().input_size());
-            const auto e = bd::unit_length(protector->encoder().encode_images(view)).squeeze(0);
-            sum = sum.defined() ? sum + e : e;
-        }
-        target = bd::unit_length(sum);
-    }
+    const torch::Tensor target = bd::bench::anchor_direction(*protector, o.anchors);
 
     const auto run = bd::make_settings("poison", "default", 0, o.quality, o.steps, 0);
     std::printf("bench_effect: %s, %zu images, %d steps x %d views, %zu anchors\n\n", protector->model_name().c_str(),
@@ -261,7 +220,7 @@ int main(int argc, char** argv) {
             const auto t0 = Clock::now();
             const auto r = protector->protect(images[i], s);
             add(row, r.metrics, std::chrono::duration<double>(Clock::now() - t0).count(), r.steps);
-            save(o, "belladonna-" + intensity, o.images[i], as_written(r.image));
+            save(o, "belladonna-" + intensity, o.images[i], bd::bench::as_written(r.image));
         }
         finish(row);
         print(row);
