@@ -38,6 +38,7 @@ cxxopts::Options protect_options() {
         ("target", "concept to poison toward (e.g. cat); default: chosen automatically", cxxopts::value<std::string>())
         ("target-image", "anchor images of the target concept: files or folders, several after one flag (the paths up to the next option), repeatable", cxxopts::value<std::vector<std::string>>())
         ("source", "concept the images show (default: each image itself)", cxxopts::value<std::string>())
+        ("overshoot", "poison: aim this far past the target, away from the source (0 = at it; see docs/POISONING.md)", cxxopts::value<float>()->default_value("0"))
         ("mode", "poison | cloak", cxxopts::value<std::string>()->default_value("poison"))
         ("intensity", "low | default | high: how visible the change may be (butteraugli 1.0, 1.5, 2.0; at most 4, 8, 16 /255 per pixel)", cxxopts::value<std::string>()->default_value("default"))
         ("visibility", "butteraugli max-norm target (overrides --intensity; 1.0 = visually lossless, 0 = L-inf budget only)", cxxopts::value<float>()->default_value("-1"))
@@ -112,6 +113,7 @@ void read_flags(const cxxopts::ParseResult& args, ProtectSettings& settings, Bat
         if (args.count("mask")) settings.mask_path = args["mask"].as<std::string>();
         settings.intensity = parse_intensity(args["intensity"].as<std::string>());
         settings.epsilon = args["epsilon"].as<float>();
+        settings.overshoot = args["overshoot"].as<float>();
         settings.visibility = args["visibility"].as<float>();
         settings.quality = parse_quality(args["quality"].as<std::string>());
         settings.steps = args["steps"].as<int>();

@@ -88,4 +88,17 @@ void complete_aim(Ensemble& ensemble, Aim& aim, const std::vector<torch::Tensor>
     }
 }
 
+std::vector<EncoderAim> optimised_aims(const Ensemble& ensemble, const Aim& aim,
+                                       const std::vector<torch::Tensor>& clean, float overshoot) {
+    auto aims = aim.members;
+    if (overshoot <= 0) return aims;
+    for (size_t i = 0; i < aims.size(); ++i) {
+        auto& a = aims[i];
+        if (!a.target.defined() || ensemble.members[i].latent()) continue;
+        const auto& source = a.away.defined() ? a.away : clean[i];
+        a.target = unit_length(a.target + overshoot * (a.target - source.to(a.target.device())));
+    }
+    return aims;
+}
+
 }  // namespace bd

@@ -33,4 +33,10 @@ Aim given_aim(Ensemble& ensemble, const ProtectSettings& settings);
 // verify.
 void complete_aim(Ensemble& ensemble, Aim& aim, const std::vector<torch::Tensor>& clean, uint64_t seed);
 
+// What the optimiser aims at: `aim` itself, or with `overshoot` > 0 each embedding target
+// moved past itself away from the source (the aim's `away`, else the clean embedding):
+// unit(target + overshoot * (target - source)). The report still measures `aim`.
+std::vector<EncoderAim> optimised_aims(const Ensemble& ensemble, const Aim& aim,
+                                       const std::vector<torch::Tensor>& clean, float overshoot);
+
 }  // namespace bd

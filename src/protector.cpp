@@ -79,7 +79,7 @@ Prepared prepare(Ensemble& ensemble, const Image& image, const ProtectSettings& 
     p.aim = plan.given;
     if (plan.run.mode == Mode::poison) complete_aim(ensemble, p.aim, item.clean, settings.seed);
     if (p.aim.members.empty()) p.aim.members.resize(ensemble.members.size());  // cloak
-    item.aims = p.aim.members;
+    item.aims = optimised_aims(ensemble, p.aim, item.clean, settings.overshoot);
     return p;
 }
 

@@ -37,6 +37,9 @@ void validate(const ProtectSettings& s) {
     resolve(s);  // the optimizer's numbers: epsilon, visibility, steps
     if (s.mode == Mode::cloak && (!s.target.empty() || !s.target_images.empty()))
         throw std::invalid_argument("cloak mode takes no target");
+    if (!(s.overshoot >= 0 && s.overshoot <= 4))
+        throw std::invalid_argument("--overshoot must be between 0 and 4, not " + std::to_string(s.overshoot));
+    if (s.mode == Mode::cloak && s.overshoot > 0) throw std::invalid_argument("cloak mode takes no --overshoot");
     if (s.jpeg_quality < 1 || s.jpeg_quality > 100)
         throw std::invalid_argument("JPEG quality must be between 1 and 100, not " + std::to_string(s.jpeg_quality));
     if (s.vae_size != 0 && (s.vae_size < 64 || s.vae_size > 2048 || s.vae_size % 8 != 0))

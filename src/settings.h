@@ -27,6 +27,10 @@ struct ProtectSettings {
     std::string target;               // concept; empty = automatic (poison mode)
     std::vector<std::string> target_images;  // anchor images instead of a concept
     std::string source;               // concept the image shows; empty = the image itself
+    // Poison mode: how far past the target the optimiser aims, away from the source, in
+    // units of the source-to-target step (0 = at the target). A learner's boundary moves
+    // further when its poisons land beyond the target (docs/POISONING.md).
+    float overshoot = 0;
     Intensity intensity = Intensity::standard;
     float epsilon = 0;                // in 1/255 units; 0 = from intensity
     Quality quality = Quality::standard;

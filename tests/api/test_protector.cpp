@@ -296,6 +296,25 @@ TEST_F(ProtectorTest, AutomaticTargetIsReportedAndDeterministic) {
     EXPECT_EQ(protector_->compare(original, a.image, s).target_concept, a.metrics.target_concept);
 }
 
+TEST_F(ProtectorTest, OvershootAimsPastTheTargetAwayFromTheSource) {
+    const Image original = test::make_gradient(64, 64, 3, 8);
+    auto s = quick(10);
+    const auto at = protector_->protect(original, s).metrics;
+    s.overshoot = 1.5f;
+    const auto past = protector_->protect(original, s).metrics;
+    // Both still move toward the target; aiming past it moves further from where the image was.
+    EXPECT_GT(past.target_sim_after, past.target_sim_before);
+    EXPECT_LT(past.source_sim_after, at.source_sim_after);
+    for (float bad : {-0.5f, 4.5f, NAN}) {
+        s.overshoot = bad;
+        EXPECT_THROW(validate(s), std::invalid_argument) << bad;
+    }
+    s.overshoot = 1;
+    s.mode = Mode::cloak;
+    s.target.clear();
+    EXPECT_THROW(validate(s), std::invalid_argument);
+}
+
 TEST_F(ProtectorTest, GrayAndCancel) {
     const Image gray = test::make_gradient(50, 40, 1, 8);
     const auto r = protector_->protect(gray, quick(3));
