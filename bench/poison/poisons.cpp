@@ -1,0 +1,117 @@
+#include "bench/poison/poisons.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "bench/common/plain_pgd.h"
+#include "src/io/image_io.h"
+#include "src/io/tensor_image.h"
+#include "perturb/visibility/butteraugli.h"
+#include "src/purifiers.h"
+
+namespace bd::poison {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The figures of a cached poison, beside its PNG.
+struct Figures {
+    double butteraugli = 0, butteraugli_3norm = 0;
+};
+
+bool read_cached(const fs::path& png, Figures& figures) {
+    std::ifstream in(fs::path(png).replace_extension(".txt"));
+    return fs::exists(png) && (in >> figures.butteraugli >> figures.butteraugli_3norm);
+}
+
+void write_cached(const fs::path& png, const Image& image, const Figures& figures) {
+    fs::create_directories(png.parent_path());
+    WriteOptions w;
+    w.format = ImageFormat::png;
+    write_image(png.string(), image, w);
+    std::ofstream(fs::path(png).replace_extension(".txt")) << figures.butteraugli << ' ' << figures.butteraugli_3norm
+                                                           << '\n';
+}
+
+}  // namespace
+
+torch::Tensor load_upright(const std::string& path) {
+    const auto image = read_image(path);
+    return orient(color_to_tensor(image), image.metadata.orientation);
+}
+
+PoisonSet make_poisons(Protector& protector, const Protection& protection, const std::vector<std::string>& sources,
+                       const PoisonRun& run) {
+    ProtectSettings settings;
+    settings.target_images = run.anchors;
+    settings.intensity = parse_intensity(protection.intensity);
+    settings.overshoot = protection.overshoot;
+    settings.quality = parse_quality(run.quality);
+    settings.steps = run.steps;
+    settings.seed = run.seed;
+    settings.output_format = OutputFormat::png;  // the poison as a lossless file; JPEG is a variant
+    settings.metrics = false;                    // butteraugli alone is measured below
+    torch::Tensor target;
+    if (protection.plain_pgd) target = bench::anchor_direction(protector, run.anchors);
+
+    auto png = [&](size_t i) {
+        return fs::path(run.cache) / protection.folder / (fs::path(sources[i]).stem().string() + ".png");
+    };
+    std::vector<size_t> missing;
+    Figures figures;
+    for (size_t i = 0; i < sources.size(); ++i)
+        if (!read_cached(png(i), figures)) missing.push_back(i);
+    PoisonSet set;
+    set.protection = protection;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (size_t start = 0; start < missing.size(); start += run.batch) {
+        std::vector<Image> images;
+        std::vector<const Image*> batch;
+        for (size_t k = start; k < std::min(missing.size(), start + run.batch); ++k) {
+            images.push_back(read_image(sources[missing[k]]));
+            images.back().format = ImageFormat::png;
+        }
+        for (const auto& image : images) batch.push_back(&image);
+        std::vector<Image> poisons;
+        if (protection.plain_pgd) {
+            for (auto& r : bench::plain_pgd_batch(protector, batch, target, protection.linf, run.quality, run.steps,
+                                                  run.seed + missing[start] * 7919))
+                poisons.push_back(std::move(r.image));
+        } else {
+            for (auto& r : protector.protect_batch(batch, settings)) poisons.push_back(std::move(r.image));
+        }
+        for (size_t k = 0; k < poisons.size(); ++k) {
+            const auto v = butteraugli(color_to_tensor(images[k]), color_to_tensor(poisons[k]));
+            write_cached(png(missing[start + k]), poisons[k], {v.max_norm, v.norm3});
+        }
+    }
+    if (!missing.empty())
+        set.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / missing.size();
+    for (size_t i = 0; i < sources.size(); ++i) {
+        if (!read_cached(png(i), figures)) throw std::runtime_error(png(i).string() + ": not written");
+        set.images.push_back(load_upright(png(i).string()));
+        set.butteraugli += figures.butteraugli;
+        set.butteraugli_3norm += figures.butteraugli_3norm;
+    }
+    const double n = std::max<size_t>(1, sources.size());
+    set.butteraugli /= n;
+    set.butteraugli_3norm /= n;
+    return set;
+}
+
+size_t variant_count() { return 2 + kPurifierCount; }
+
+std::string variant_name(size_t variant) {
+    if (variant == 0) return "as written";
+    if (variant == 1) return "JPEG q75";
+    return purifiers()[variant - 2].words;
+}
+
+torch::Tensor variant(const torch::Tensor& upright, size_t variant, uint64_t seed) {
+    if (variant == 0) return upright;
+    if (variant == 1) return jpeg_round_trip(upright, 75);
+    return purify(upright, variant - 2, seed);
+}
+
+}  // namespace bd::poison
