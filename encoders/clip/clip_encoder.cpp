@@ -2,23 +2,42 @@
 #include "encoders/clip/clip_encoder.h"
 
 #include <ATen/autocast_mode.h>
+#include <torch/version.h>
 
 #include <cmath>
 
 namespace bd {
 
+// PyTorch 2.4 made autocast's state per device type and deprecated the CUDA-only calls
+// (each call then prints a warning); 1.13, Debian 12's, has only those.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+namespace {
+bool cuda_autocast_enabled() { return at::autocast::is_autocast_enabled(at::kCUDA); }
+void set_cuda_autocast_enabled(bool on) { at::autocast::set_autocast_enabled(at::kCUDA, on); }
+at::ScalarType cuda_autocast_dtype() { return at::autocast::get_autocast_dtype(at::kCUDA); }
+void set_cuda_autocast_dtype(at::ScalarType t) { at::autocast::set_autocast_dtype(at::kCUDA, t); }
+}  // namespace
+#else
+namespace {
+bool cuda_autocast_enabled() { return at::autocast::is_enabled(); }
+void set_cuda_autocast_enabled(bool on) { at::autocast::set_enabled(on); }
+at::ScalarType cuda_autocast_dtype() { return at::autocast::get_autocast_gpu_dtype(); }
+void set_cuda_autocast_dtype(at::ScalarType t) { at::autocast::set_autocast_gpu_dtype(t); }
+}  // namespace
+#endif
+
 CudaAutocast::CudaAutocast(bool on) : on_(on) {
     if (!on_) return;
-    prev_enabled_ = at::autocast::is_enabled();
-    prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    at::autocast::set_enabled(true);
+    prev_enabled_ = cuda_autocast_enabled();
+    prev_dtype_ = cuda_autocast_dtype();
+    set_cuda_autocast_dtype(at::kBFloat16);
+    set_cuda_autocast_enabled(true);
 }
 
 CudaAutocast::~CudaAutocast() {
     if (!on_) return;
-    at::autocast::set_enabled(prev_enabled_);
-    at::autocast::set_autocast_gpu_dtype(prev_dtype_);
+    set_cuda_autocast_enabled(prev_enabled_);
+    set_cuda_autocast_dtype(prev_dtype_);
     if (!prev_enabled_) at::autocast::clear_cache();
 }
 
