@@ -10,7 +10,8 @@ torch_prefix=$($py -c 'import torch.utils; print(torch.utils.cmake_prefix_path)'
 root=$PWD/third_party/debs/root
 [[ -d $root/usr ]] || { echo "gpu-check: run scripts/fetch-gpu-debs.sh first" >&2; exit 1; }
 lib=$root/usr/lib/x86_64-linux-gnu
-export PATH=$root/usr/bin:$PATH
+export PATH=$root/usr/bin:$PATH:/usr/local/cuda/bin
+export PKG_CONFIG_LIBDIR=$lib/pkgconfig:$root/usr/share/pkgconfig PKG_CONFIG_SYSROOT_DIR=$root
 export LD_LIBRARY_PATH=$lib:$($py -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))'):${LD_LIBRARY_PATH:-}
 abi=$($py -c 'import torch; print(int(torch.compiled_with_cxx11_abi()))')
 gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
