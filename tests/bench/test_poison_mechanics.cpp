@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
+#include "bench/poison/detect.h"
 #include "bench/poison/learners.h"
 #include "bench/poison/split.h"
 #include "encoders/encoder.h"
@@ -154,6 +156,31 @@ TEST(PoisonLearners, ASampledConceptHasItsMeanAndSpread) {
     EXPECT_TRUE(torch::allclose(s.mean(0), m.mean, 0, 0.02));
     EXPECT_TRUE(torch::allclose(s.std(0), m.stddev, 0, 0.02));
     EXPECT_TRUE(torch::equal(s, sample(m, 20000, 5)));  // seeded
+}
+
+// Smooth images (upsampled noise), quantised to 8 bits as files are.
+std::vector<torch::Tensor> smooth_images(int count, uint64_t seed) {
+    auto gen = at::detail::createCPUGenerator(seed);
+    std::vector<torch::Tensor> out;
+    for (int i = 0; i < count; ++i) {
+        const auto coarse = at::rand({1, 3, 8, 8}, gen);
+        const auto x = torch::upsample_bilinear2d(coarse, {64, 64}, false).squeeze(0);
+        out.push_back(torch::round(x * 255) / 255);
+    }
+    return out;
+}
+
+TEST(PoisonDetection, AddedNoiseIsFoundAndCleanCopiesAreChance) {
+    const auto clean = smooth_images(40, 1);
+    auto gen = at::detail::createCPUGenerator(2);
+    std::vector<torch::Tensor> noisy, copies;
+    for (const auto& x : clean)
+        noisy.push_back(torch::round((x + (at::rand(x.sizes(), gen) - 0.5) * 4.0 / 255).clamp(0, 1) * 255) / 255);
+    for (const auto& x : smooth_images(40, 3)) copies.push_back(x);
+    EXPECT_GT(detection_accuracy(clean, noisy, 0), 0.9);
+    // Other clean images of the same kind: nothing to find.
+    EXPECT_LT(detection_accuracy(clean, copies, 0), 0.75);
+    EXPECT_TRUE(std::isnan(detection_accuracy({clean[0]}, {noisy[0]}, 0)));
 }
 
 }  // namespace
