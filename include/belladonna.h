@@ -117,9 +117,9 @@ typedef struct bd_params {
 /* What the last successful bd_protect on a context measured. NaN where it does not apply
  * (no target in cloak mode, an encoder without a text tower, ...). */
 typedef struct bd_metrics {
-    double linf;                 /* largest change, in 1/255 units */
-    double psnr;                 /* dB */
-    double ssim;
+    double linf;                 /* largest change, in 1/255 units; NaN when metrics are off */
+    double psnr;                 /* dB (infinite for an unchanged image); NaN when metrics are off */
+    double ssim;                 /* NaN when metrics are off */
     double target_sim_before, target_sim_after;  /* cosine to the target embedding */
     double source_sim_before, source_sim_after;  /* cosine to the source (the image itself) */
     double seconds;              /* wall time of the optimisation */

@@ -35,9 +35,10 @@ struct EncoderMetrics {
 // Everything the report JSON says about one protected image. The encoder figures it
 // inherits are the first encoder's; `encoders` has every encoder's, in --model order.
 struct ProtectMetrics : EncoderMetrics {
-    double linf = 0;  // in 1/255 units
-    double psnr = 0;
-    double ssim = 0;
+    // NaN = not measured (settings.metrics off: the report writes null, not a false 0).
+    double linf = NAN;  // in 1/255 units
+    double psnr = NAN;
+    double ssim = NAN;
     // Butteraugli distance of the written pixels (perturb/visibility/butteraugli.h); NaN = not measured.
     double butteraugli = NAN, butteraugli_3norm = NAN;
     // The largest change of colour over an area (delta E of blurred images), which

@@ -112,6 +112,25 @@ TEST_F(Targets, QuietStillReportsEachFailure) {
     EXPECT_TRUE(fs::exists(in.file("out/good-protected.png")));
 }
 
+// --no-metrics measures nothing, and the report and summary say so instead of showing zeros;
+// --overshoot is taken and range-checked like every setting.
+TEST_F(Targets, NoMetricsReportsNullsAndOvershootIsChecked) {
+    const auto r = run_belladonna(args("nometrics", {"--target", "cat", "--no-metrics", "--overshoot", "1",
+                                                      "--report", d_->file("nometrics.json")}));
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::ifstream in(d_->file("nometrics.json"));
+    const auto report = nlohmann::json::parse(in);
+    for (const auto& image : report["images"]) {
+        for (const char* key : {"linf", "psnr", "ssim", "butteraugli"})
+            EXPECT_TRUE(image["metrics"][key].is_null()) << key << ": " << image["metrics"][key];
+    }
+    EXPECT_EQ(r.err.find("PSNR 0.00"), std::string::npos) << r.err;
+    const auto bad = run_belladonna(args("badovershoot", {"--target", "cat", "--overshoot", "9"}));
+    EXPECT_EQ(bad.status, 2) << bad.err;
+    EXPECT_NE(bad.err.find("--overshoot"), std::string::npos) << bad.err;
+    EXPECT_FALSE(fs::exists(d_->file("badovershoot")));
+}
+
 // A concept (given or automatic) with an image-only model: one usage error, before any image.
 TEST_F(Targets, ConceptWithImageOnlyModelIsAUsageError) {
     for (const auto& extra : std::vector<std::vector<std::string>>{{"--target", "cat"}, {}}) {
