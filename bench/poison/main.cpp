@@ -177,8 +177,9 @@ void finetune_table(const Options& o, const std::vector<ConceptSplit>& splits, c
     for (size_t s = 0; s < sets.size(); ++s)
         for (size_t v = 0; v < std::min<size_t>(2, kept[s].size()); ++v) {
             const auto poisons = learner.squares(kept[s][v]);
-            std::printf("| %s (%.2f) | %s |", v ? "" : sets[s].protection.name.c_str(), sets[s].butteraugli,
-                        variant_name(v).c_str());
+            char name[96];
+            std::snprintf(name, sizeof name, "%s (%.2f)", sets[s].protection.name.c_str(), sets[s].butteraugli);
+            std::printf("| %s | %s |", v ? "" : name, variant_name(v).c_str());
             double bystanders = NAN;
             for (double rate : {1.0, 0.5}) {
                 const int64_t k = int64_t(poisoned_count(rate, source_train));
@@ -219,6 +220,12 @@ int main(int argc, char** argv) {
     auto protector = bd::Protector::open(choices, "cpu");
 
     std::vector<Protection> protections;
+    {
+        Protection control;
+        control.name = "unprotected";
+        control.unprotected = true;
+        protections.push_back(control);
+    }
     const std::string key = slug(protector->model_name()) + "-s" + std::to_string(o.seed) + "-a" +
                             std::to_string(anchors.size()) + "-" + o.quality + (o.steps ? "-" + std::to_string(o.steps) : "");
     for (const auto& intensity : o.intensities)
@@ -283,6 +290,7 @@ int main(int argc, char** argv) {
     std::printf(" %zu anchors, seed %llu.\n\n", anchors.size(), (unsigned long long)o.seed);
     nlohmann::json report = nlohmann::json::array();
     for (const auto& s : sets) {
+        if (s.protection.unprotected) continue;
         const double detected = detection_accuracy(train_images[0], s.images, o.seed);
         std::printf("- %s: butteraugli max-norm %.2f, 3-norm %.2f (means over the poisons); a residual-statistics "
                     "detector tells them from the clean images %.0f %% of the time (50 %% = chance)\n",
@@ -357,7 +365,7 @@ int main(int argc, char** argv) {
             if (sets[s].protection.plain_pgd) pgd.push_back(s);
         std::sort(pgd.begin(), pgd.end(), [&](size_t a, size_t b) { return sets[a].butteraugli < sets[b].butteraugli; });
         for (size_t s = 0; s < sets.size() && pgd.size() >= 2; ++s) {
-            if (sets[s].protection.plain_pgd) continue;
+            if (sets[s].protection.plain_pgd || sets[s].protection.unprotected) continue;
             const double ba = sets[s].butteraugli;
             size_t lo = pgd.front(), hi = pgd.back();
             for (size_t k = 0; k + 1 < pgd.size(); ++k)

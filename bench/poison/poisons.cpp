@@ -64,6 +64,10 @@ PoisonSet make_poisons(Protector& protector, const Protection& protection, const
         if (!read_cached(png(i), figures)) missing.push_back(i);
     PoisonSet set;
     set.protection = protection;
+    if (protection.unprotected) {
+        for (const auto& path : sources) set.images.push_back(load_upright(path));
+        return set;
+    }
     const auto t0 = std::chrono::steady_clock::now();
     for (size_t start = 0; start < missing.size(); start += run.batch) {
         std::vector<Image> images;

@@ -16,6 +16,10 @@ struct Protection {
     std::string name;        // as the table names it: "belladonna default", "plain PGD 2/255"
     std::string folder;      // its cache folder's name
     bool plain_pgd = false;
+    // The control: the source's own images, unprotected, through the same clean-ups. What
+    // a purifier does to a learner by itself (a blurred, noisy training set is a different
+    // concept) is in this row, not the protection's.
+    bool unprotected = false;
     std::string intensity = "default";  // belladonna's
     float overshoot = 0;                // belladonna's (ProtectSettings::overshoot)
     double linf = 0;                    // the plain PGD's, in 1/255
