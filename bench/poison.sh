@@ -46,7 +46,7 @@ for set in $SETS; do
     esac
     echo "== $set: protected against MobileNetV2; SqueezeNet and Tiny Darknet never seen" >&2
     "$BUILD/bin/bench_poison" --data "$WORK/data/$set" "${pair[@]}" --model "$M/mnv2.pt" \
-        --eval-model "$M/squeezenet.pt" --eval-model "$M/tiny-darknet.pt" --overshoots 0,1 --linf 1,2 \
+        --eval-model "$M/squeezenet.pt" --eval-model "$M/tiny-darknet.pt" --overshoots 0,1 --linf 1 \
         --limit "$LIMIT" --finetune-epochs "${FINETUNE_EPOCHS:-4}" --cache "$WORK/cache" \
         --json "$WORK/$set.json" | tee "$WORK/$set.md"
     if [[ -n ${ENSEMBLE:-} ]]; then
