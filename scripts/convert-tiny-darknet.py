@@ -27,13 +27,14 @@ belladonna: write OUT outside the repository or under an ignored name (*.pt is i
 Needs Debian's python3-torch and python3-numpy.
 """
 import argparse
-import hashlib
-import json
 import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from encoder_export import (add_check_arguments, centre_crop, check_top5, parse_with_check, read_checked,
+                            save_encoder)
 
 SHA256 = "f1c3fe6b9bab9af69ae2a090682df3e5b9d83accba69551315f030ce1b37ea81"
 SOURCE = "github.com/leggedrobotics/darknet_ros @ b8e7a2fb89922ece0f4264367ce7293083bb4dc4 darknet/tiny.weights"
@@ -112,79 +113,25 @@ def classify(encoder, head, x):
     return torch.softmax(F.linear(encoder(x), *head), 1)
 
 
-def load_image(path, size):
-    """The short side resized to 224, the centre 224 x 224."""
-    try:
-        from PIL import Image
-    except ImportError:
-        sys.exit("--check needs python3-pil")
-    im = Image.open(path).convert("RGB")
-    s = size / min(im.size)
-    im = im.resize((max(size, round(im.size[0] * s)), max(size, round(im.size[1] * s))), Image.BILINEAR)
-    left, top = (im.size[0] - size) // 2, (im.size[1] - size) // 2
-    a = np.asarray(im.crop((left, top, left + size, top + size)), np.float32) / 255.0
-    return torch.from_numpy(a.transpose(2, 0, 1).copy())[None]
-
-
 def check_class(encoder, head, args):
-    labels = [line.strip() for line in open(args.labels, encoding="utf-8") if line.strip()][:CLASSES]
-    wanted = [i for i, line in enumerate(labels) if args.expect.lower() in line.lower()]
-    if not wanted:
-        sys.exit(f"--expect {args.expect!r}: no such label in {args.labels}")
-    with torch.no_grad():
-        p, top = classify(encoder, head, load_image(args.check, SIZE))[0].topk(5)
-    print(f"check {args.check}: " + "; ".join(f"{labels[i][:40]} {q:.3f}" for q, i in zip(p.tolist(), top.tolist())))
-    if not set(top.tolist()) & set(wanted):
-        sys.exit(f"check failed: no label containing {args.expect!r} in the top 5")
+    check_top5(lambda x: classify(encoder, head, x), centre_crop(args.check, SIZE, SIZE), args, CLASSES)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("weights", help="tiny.weights")
     ap.add_argument("out", help="OUT.pt (OUT.pt.json is written next to it)")
-    ap.add_argument("--check", metavar="IMAGE", help="an image whose class the classifier must rank in its top 5")
-    ap.add_argument("--expect", metavar="NAME", help="a substring of that class's label")
-    ap.add_argument("--labels", metavar="FILE", help="labels, one a line, in darknet's order (imagenet.shortnames.list)")
-    args = ap.parse_args()
-    if args.check and not (args.expect and args.labels):
-        ap.error("--check needs --expect and --labels")
+    add_check_arguments(ap, "labels, one a line, in darknet's order (imagenet.shortnames.list)")
+    args = parse_with_check(ap)
 
-    try:
-        with open(args.weights, "rb") as f:
-            buf = f.read()
-    except OSError as e:
-        sys.exit(f"{args.weights}: {e.strerror}")
-    digest = hashlib.sha256(buf).hexdigest()
-    if digest != SHA256:
-        sys.exit(f"{args.weights}: sha256 {digest}, expected {SHA256} (tiny.weights)")
+    buf, digest = read_checked(args.weights, SHA256, "tiny.weights")
     convs, head = load(buf)
     print(f"loaded {len(buf)} of {len(buf)} bytes: {len(convs)} convs with batch norm + the classifier")
     encoder = TinyDarknetEncoder(convs).eval()
     if args.check:
         check_class(encoder, head, args)
 
-    torch.manual_seed(0)
-    traced = torch.jit.trace(encoder, torch.rand(2, 3, SIZE, SIZE))
-    traced.save(args.out)
-    reloaded = torch.jit.load(args.out)
-    other = torch.rand(3, 3, SIZE, SIZE)
-    with torch.no_grad():
-        eager = encoder(other)
-        diff = (reloaded(other) - eager).abs().max().item()
-    if diff > 1e-5:
-        sys.exit(f"{args.out}: the saved module differs from the eager one by {diff}")
-    x = other[:1].clone().requires_grad_(True)
-    reloaded(x).sum().backward()
-    if not (x.grad is not None and x.grad.abs().sum() > 0):
-        sys.exit(f"{args.out}: no gradient reaches the input")
-    sidecar = {"name": "tiny-darknet", "input_size": SIZE,
-               "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0], "embed_dim": int(eager.shape[1])}
-    with open(args.out + ".json", "w") as f:
-        json.dump(sidecar, f, indent=1)
-    with open(args.out, "rb") as f:
-        out_digest = hashlib.sha256(f.read()).hexdigest()
-    print(f"saved module matches eager features (max diff {diff:.1e}); gradients reach the input")
-    print(f"wrote {args.out} (+ .json): {SIZE} px in, {eager.shape[1]}-d features; sha256 {out_digest}")
+    save_encoder(encoder, args.out, SIZE, "tiny-darknet")
     print(f"source: {SOURCE}, sha256 {digest}")
     print(f"licence: {LICENCE}")
 
