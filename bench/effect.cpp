@@ -23,10 +23,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench/common/arguments.h"
 #include "bench/common/plain_pgd.h"
 #include "perturb/settings.h"
 #include "src/io/image_io.h"
@@ -58,14 +58,6 @@ struct Row {
     int met = 0, targeted = 0, images = 0;  // images that met / had a visibility target
 };
 
-std::vector<std::string> split(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream in(s);
-    for (std::string part; std::getline(in, part, ',');)
-        if (!part.empty()) out.push_back(part);
-    return out;
-}
-
 Options parse(int argc, char** argv) {
     Options o;
     for (int i = 1; i < argc; ++i) {
@@ -78,14 +70,12 @@ Options parse(int argc, char** argv) {
         else if (a == "--target-image") o.anchors.push_back(value());
         else if (a == "--steps") o.steps = std::stoi(value());
         else if (a == "--quality") o.quality = value();
-        else if (a == "--intensities") o.intensities = split(value());
+        else if (a == "--intensities") o.intensities = bd::bench::comma_list(value());
         else if (a == "--out") o.out = value();
         else if (a == "--seed") o.seed = std::stoull(value());
         else if (a == "--visibility") o.visibility = std::stof(value());
-        else if (a == "--linf") {
-            o.linf.clear();
-            for (const auto& v : split(value())) o.linf.push_back(std::stod(v));
-        } else if (!a.empty() && a[0] == '-') throw std::invalid_argument("unknown option " + a);
+        else if (a == "--linf") o.linf = bd::bench::comma_numbers(value());
+        else if (!a.empty() && a[0] == '-') throw std::invalid_argument("unknown option " + a);
         else o.images.push_back(a);
     }
     if (o.model.empty() || o.anchors.empty() || o.images.empty())
@@ -156,24 +146,20 @@ void print(const Row& r) {
 Row pgd_at(const std::vector<Row>& pgd, double ba) {
     std::vector<Row> sorted = pgd;
     std::sort(sorted.begin(), sorted.end(), [](const Row& a, const Row& b) { return a.ba_max < b.ba_max; });
-    const Row* lo = &sorted.front();
-    const Row* hi = &sorted.back();
-    for (size_t k = 0; k + 1 < sorted.size(); ++k)
-        if (sorted[k].ba_max <= ba && ba <= sorted[k + 1].ba_max) {
-            lo = &sorted[k];
-            hi = &sorted[k + 1];
-        }
-    const double t = hi->ba_max > lo->ba_max ? std::clamp((ba - lo->ba_max) / (hi->ba_max - lo->ba_max), 0.0, 1.0) : 0.0;
+    std::vector<double> visibility;
+    for (const auto& r : sorted) visibility.push_back(r.ba_max);
+    const auto at = bd::bench::between(visibility, ba);
+    const Row& lo = sorted[at.lo];
+    const Row& hi = sorted[at.hi];
     Row r;
-    auto mix = [t](double a, double b) { return a + t * (b - a); };
-    r.cos = mix(lo->cos, hi->cos);
-    r.jpeg = mix(lo->jpeg, hi->jpeg);
-    r.half = mix(lo->half, hi->half);
-    r.ba_max = mix(lo->ba_max, hi->ba_max);
-    r.psnr = mix(lo->psnr, hi->psnr);
-    r.before = lo->before;
-    const bool outside = ba < sorted.front().ba_max || ba > sorted.back().ba_max;
-    r.name = outside ? "(outside PGD range)" : "";
+    auto mix = [t = at.t](double a, double b) { return a + t * (b - a); };
+    r.cos = mix(lo.cos, hi.cos);
+    r.jpeg = mix(lo.jpeg, hi.jpeg);
+    r.half = mix(lo.half, hi.half);
+    r.ba_max = mix(lo.ba_max, hi.ba_max);
+    r.psnr = mix(lo.psnr, hi.psnr);
+    r.before = lo.before;
+    r.name = at.outside ? "(outside PGD range)" : "";
     return r;
 }
 

@@ -1,5 +1,7 @@
 #include "bench/common/plain_pgd.h"
 
+#include <algorithm>
+
 #include "encoders/encoder.h"
 #include "perturb/optimizer.h"
 #include "perturb/settings.h"
@@ -67,6 +69,18 @@ std::vector<PgdResult> plain_pgd_batch(Protector& protector, const std::vector<c
 PgdResult plain_pgd(Protector& protector, const Image& image, const torch::Tensor& target, double linf,
                     const std::string& quality, int steps, uint64_t seed) {
     return plain_pgd_batch(protector, {&image}, target, linf, quality, steps, seed)[0];
+}
+
+Between between(const std::vector<double>& ascending, double x) {
+    Between b;
+    if (ascending.empty()) return b;
+    b.hi = ascending.size() - 1;
+    for (size_t k = 0; k + 1 < ascending.size(); ++k)
+        if (ascending[k] <= x && x <= ascending[k + 1]) b.lo = k, b.hi = k + 1;
+    const double span = ascending[b.hi] - ascending[b.lo];
+    b.t = span > 0 ? std::clamp((x - ascending[b.lo]) / span, 0.0, 1.0) : 0.0;
+    b.outside = x < ascending.front() || x > ascending.back();
+    return b;
 }
 
 }  // namespace bd::bench

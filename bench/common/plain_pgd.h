@@ -36,4 +36,14 @@ std::vector<PgdResult> plain_pgd_batch(Protector& protector, const std::vector<c
                                        const torch::Tensor& target, double linf, const std::string& quality,
                                        int steps, uint64_t seed);
 
+// Where `x` lies among `ascending` values (the plain PGD rows' butteraugli): the two values
+// around it and the fraction of the way between them, or the nearest end (t clamped) when
+// it lies outside them. The PGD's figures at x are lo's + t * (hi's - lo's).
+struct Between {
+    size_t lo = 0, hi = 0;
+    double t = 0;
+    bool outside = false;
+};
+Between between(const std::vector<double>& ascending, double x);
+
 }  // namespace bd::bench

@@ -21,12 +21,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "bench/common/arguments.h"
+#include "bench/common/plain_pgd.h"
 #include "bench/poison/detect.h"
 #include "bench/poison/features.h"
 #include "bench/poison/finetune.h"
@@ -53,20 +54,6 @@ struct Options {
     uint64_t seed = 0;
 };
 
-std::vector<std::string> split_list(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream in(s);
-    for (std::string part; std::getline(in, part, ',');)
-        if (!part.empty()) out.push_back(part);
-    return out;
-}
-
-std::vector<double> numbers(const std::string& s) {
-    std::vector<double> out;
-    for (const auto& v : split_list(s)) out.push_back(std::stod(v));
-    return out;
-}
-
 Options parse(int argc, char** argv) {
     Options o;
     for (int i = 1; i < argc; ++i) {
@@ -80,10 +67,10 @@ Options parse(int argc, char** argv) {
         else if (a == "--target") o.target = value();
         else if (a == "--model") o.models.push_back(value());
         else if (a == "--eval-model") o.eval_models.push_back(value());
-        else if (a == "--rates") o.rates = numbers(value());
-        else if (a == "--intensities") o.intensities = split_list(value());
-        else if (a == "--linf") o.linf = numbers(value());
-        else if (a == "--overshoots") o.overshoots = numbers(value());
+        else if (a == "--rates") o.rates = bd::bench::comma_numbers(value());
+        else if (a == "--intensities") o.intensities = bd::bench::comma_list(value());
+        else if (a == "--linf") o.linf = bd::bench::comma_numbers(value());
+        else if (a == "--overshoots") o.overshoots = bd::bench::comma_numbers(value());
         else if (a == "--quality") o.quality = value();
         else if (a == "--steps") o.steps = std::stoi(value());
         else if (a == "--anchors") o.anchors = std::stoi(value());
@@ -364,18 +351,18 @@ int main(int argc, char** argv) {
         for (size_t s = 0; s < sets.size(); ++s)
             if (sets[s].protection.plain_pgd) pgd.push_back(s);
         std::sort(pgd.begin(), pgd.end(), [&](size_t a, size_t b) { return sets[a].butteraugli < sets[b].butteraugli; });
+        std::vector<double> pgd_visibility;
+        for (size_t s : pgd) pgd_visibility.push_back(sets[s].butteraugli);
         for (size_t s = 0; s < sets.size() && pgd.size() >= 2; ++s) {
             if (sets[s].protection.plain_pgd || sets[s].protection.unprotected) continue;
             const double ba = sets[s].butteraugli;
-            size_t lo = pgd.front(), hi = pgd.back();
-            for (size_t k = 0; k + 1 < pgd.size(); ++k)
-                if (sets[pgd[k]].butteraugli <= ba && ba <= sets[pgd[k + 1]].butteraugli) lo = pgd[k], hi = pgd[k + 1];
-            const double span = sets[hi].butteraugli - sets[lo].butteraugli;
-            const double t = span > 0 ? std::clamp((ba - sets[lo].butteraugli) / span, 0.0, 1.0) : 0.0;
+            const auto where = bd::bench::between(pgd_visibility, ba);
+            const size_t lo = pgd[where.lo], hi = pgd[where.hi];
             Outcomes at(variants);
             for (size_t v = 0; v < variants; ++v)
-                for (size_t r = 0; r < o.rates.size(); ++r) at[v].push_back(mix(rows[lo][v][r], rows[hi][v][r], t));
-            const bool outside = ba < sets[pgd.front()].butteraugli || ba > sets[pgd.back()].butteraugli;
+                for (size_t r = 0; r < o.rates.size(); ++r)
+                    at[v].push_back(mix(rows[lo][v][r], rows[hi][v][r], where.t));
+            const bool outside = where.outside;
             char name[96];
             std::snprintf(name, sizeof name, "plain PGD at %.2f%s", ba, outside ? " (outside its range)" : "");
             print_row(name, at);

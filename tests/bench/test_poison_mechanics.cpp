@@ -6,6 +6,8 @@
 #include <cmath>
 #include <set>
 
+#include "bench/common/arguments.h"
+#include "bench/common/plain_pgd.h"
 #include "bench/poison/detect.h"
 #include "bench/poison/learners.h"
 #include "bench/poison/split.h"
@@ -181,6 +183,27 @@ TEST(PoisonDetection, AddedNoiseIsFoundAndCleanCopiesAreChance) {
     // Other clean images of the same kind: nothing to find.
     EXPECT_LT(detection_accuracy(clean, copies, 0), 0.75);
     EXPECT_TRUE(std::isnan(detection_accuracy({clean[0]}, {noisy[0]}, 0)));
+}
+
+// The plain PGD is compared at belladonna's butteraugli, between the PGD rows around it.
+TEST(BenchCommon, BetweenFindsTheRowsAroundAValueAndTheWayBetween) {
+    const std::vector<double> visibility{1.0, 2.0, 4.0};
+    const auto mid = bench::between(visibility, 3.0);
+    EXPECT_EQ(mid.lo, 1u);
+    EXPECT_EQ(mid.hi, 2u);
+    EXPECT_DOUBLE_EQ(mid.t, 0.5);
+    EXPECT_FALSE(mid.outside);
+    const auto below = bench::between(visibility, 0.5);
+    EXPECT_TRUE(below.outside);
+    EXPECT_DOUBLE_EQ(below.t, 0.0);
+    EXPECT_EQ(below.lo, 0u);
+    const auto above = bench::between(visibility, 9.0);
+    EXPECT_TRUE(above.outside);
+    EXPECT_DOUBLE_EQ(above.t, 1.0);
+    EXPECT_EQ(above.hi, 2u);
+    EXPECT_EQ(bench::comma_list(",low,,default,"), (std::vector<std::string>{"low", "default"}));
+    EXPECT_EQ(bench::comma_numbers("1,2.5"), (std::vector<double>{1.0, 2.5}));
+    EXPECT_THROW(bench::comma_numbers("1,x"), std::invalid_argument);
 }
 
 }  // namespace
