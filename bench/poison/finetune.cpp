@@ -81,23 +81,12 @@ std::vector<torch::Tensor> Finetuner::train_and_predict(const torch::Tensor& inp
     return predictions;
 }
 
-FinetuneOutcome finetune_outcome(const Finetuner& learner, const std::vector<torch::Tensor>& train,
-                                 const std::vector<torch::Tensor>& test, const FinetuneOptions& options) {
+Recognition finetune_outcome(const Finetuner& learner, const std::vector<torch::Tensor>& train,
+                             const std::vector<torch::Tensor>& test, const FinetuneOptions& options) {
     std::vector<torch::Tensor> labels;
     for (size_t k = 0; k < train.size(); ++k) labels.push_back(torch::full({train[k].size(0)}, int64_t(k), torch::kLong));
-    const auto predicted =
-        learner.train_and_predict(torch::cat(train), torch::cat(labels), int64_t(train.size()), test, options);
-    auto share = [](const torch::Tensor& hits) { return hits.numel() ? hits.to(torch::kDouble).mean().item<double>() : 0.0; };
-    FinetuneOutcome out;
-    out.corruption = share(predicted[0] != 0);
-    out.hijack = share(predicted[1] == 0);
-    int64_t right = 0, total = 0;
-    for (size_t k = 2; k < predicted.size(); ++k) {
-        right += (predicted[k] == int64_t(k)).sum().item<int64_t>();
-        total += predicted[k].numel();
-    }
-    if (total) out.bystanders = double(right) / double(total);
-    return out;
+    return recognition(
+        learner.train_and_predict(torch::cat(train), torch::cat(labels), int64_t(train.size()), test, options));
 }
 
 }  // namespace bd::poison

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/poison/learners.h"
+
 namespace bd::poison {
 
 struct FinetuneOptions {
@@ -36,14 +38,9 @@ private:
     torch::Tensor mean_, std_;
 };
 
-// What a fine-tuned learner does on clean held-out images; concept 0 is the source, 1 the
-// target, the rest bystanders (as learners.h's Outcome).
-struct FinetuneOutcome {
-    double corruption = 0, hijack = 0, bystanders = NAN;
-};
-
-// Fine-tunes on `train` ([concept] -> squares) and measures on `test`.
-FinetuneOutcome finetune_outcome(const Finetuner& learner, const std::vector<torch::Tensor>& train,
+// Fine-tunes on `train` ([concept] -> squares) and measures on `test` (learners.h's
+// Recognition: concept 0 the source, 1 the target, the rest bystanders).
+Recognition finetune_outcome(const Finetuner& learner, const std::vector<torch::Tensor>& train,
                                  const std::vector<torch::Tensor>& test, const FinetuneOptions& options);
 
 }  // namespace bd::poison

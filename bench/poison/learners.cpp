@@ -71,21 +71,27 @@ std::pair<torch::Tensor, torch::Tensor> training_set(const std::vector<ConceptFe
     return {torch::cat(xs), torch::cat(ys)};
 }
 
+Recognition recognition(const std::vector<torch::Tensor>& predicted) {
+    Recognition r;
+    r.corruption = share(predicted[0] != 0);
+    r.hijack = share(predicted[1] == 0);
+    int64_t right = 0, total = 0;
+    for (size_t k = 2; k < predicted.size(); ++k) {
+        right += (predicted[k] == int64_t(k)).sum().item<int64_t>();
+        total += predicted[k].numel();
+    }
+    if (total) r.bystanders = double(right) / double(total);
+    return r;
+}
+
 Outcome evaluate(const std::vector<ConceptFeatures>& poisoned, const std::vector<ConceptFeatures>& clean,
                  const Probe& clean_probe, uint64_t seed) {
     const auto [x, y] = training_set(poisoned);
     const auto probe = train_probe(x, y, int64_t(poisoned.size()));
+    std::vector<torch::Tensor> predicted;
+    for (const auto& concept : poisoned) predicted.push_back(predict(probe, concept.test));
     Outcome out;
-    out.corruption = share(predict(probe, poisoned[0].test) != 0);
-    out.hijack = share(predict(probe, poisoned[1].test) == 0);
-    if (poisoned.size() > 2) {
-        int64_t right = 0, total = 0;
-        for (size_t k = 2; k < poisoned.size(); ++k) {
-            right += (predict(probe, poisoned[k].test) == int64_t(k)).sum().item<int64_t>();
-            total += poisoned[k].test.size(0);
-        }
-        out.bystanders = total ? double(right) / double(total) : NAN;
-    }
+    static_cast<Recognition&>(out) = recognition(predicted);
     const auto model = fit_concept(poisoned[0].train);
     out.generated_as_target = share(predict(clean_probe, sample(model, 1000, seed)) == 1);
     out.mean_shift = mean_shift(model.mean, clean[0].train.mean(0), clean[1].train.mean(0));

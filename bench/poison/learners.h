@@ -43,13 +43,20 @@ struct ConceptFeatures {
     torch::Tensor train, test;  // [n, D] each
 };
 
+// How a classifier does on each concept's clean held-out images, from the classes it
+// predicted for them (one tensor per concept, in concept order): concept 0 is the source,
+// 1 the target, any further ones bystanders.
+struct Recognition {
+    double corruption = 0;   // source test images it does not call the source
+    double hijack = 0;       // target test images it calls the source
+    double bystanders = NAN; // accuracy on the other concepts' test images (NaN: none)
+};
+Recognition recognition(const std::vector<torch::Tensor>& predicted);
+
 // What a learner trained on a (poisoned) training set does on clean held-out images. Concept
 // 0 is the source (its poisoned images are in its training set, still labelled 0), concept 1
 // the target; any further concepts are bystanders.
-struct Outcome {
-    double corruption = 0;   // clean source test images the probe does not call the source
-    double hijack = 0;       // clean target test images the probe calls the source
-    double bystanders = NAN; // accuracy on the other concepts' test images (NaN: none)
+struct Outcome : Recognition {  // the probe's
     double generated_as_target = 0;  // the source's Gaussian samples a clean probe calls the target
     double mean_shift = 0;   // the source's learned mean, of the way to the target's
 };

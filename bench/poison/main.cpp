@@ -127,8 +127,13 @@ using Outcomes = std::vector<std::vector<Outcome>>;  // [variant][rate]
 
 Outcome mix(const Outcome& a, const Outcome& b, double t) {
     auto m = [t](double x, double y) { return x + t * (y - x); };
-    return {m(a.corruption, b.corruption), m(a.hijack, b.hijack), m(a.bystanders, b.bystanders),
-            m(a.generated_as_target, b.generated_as_target), m(a.mean_shift, b.mean_shift)};
+    Outcome r;
+    r.corruption = m(a.corruption, b.corruption);
+    r.hijack = m(a.hijack, b.hijack);
+    r.bystanders = m(a.bystanders, b.bystanders);
+    r.generated_as_target = m(a.generated_as_target, b.generated_as_target);
+    r.mean_shift = m(a.mean_shift, b.mean_shift);
+    return r;
 }
 
 std::string cell(const Outcome& r) {

@@ -52,22 +52,21 @@ PoisonSet make_poisons(Protector& protector, const Protection& protection, const
     settings.seed = run.seed;
     settings.output_format = OutputFormat::png;  // the poison as a lossless file; JPEG is a variant
     settings.metrics = false;                    // butteraugli alone is measured below
-    torch::Tensor target;
-    if (protection.plain_pgd) target = bench::anchor_direction(protector, run.anchors);
-
     auto png = [&](size_t i) {
         return fs::path(run.cache) / protection.folder / (fs::path(sources[i]).stem().string() + ".png");
     };
-    std::vector<size_t> missing;
-    Figures figures;
-    for (size_t i = 0; i < sources.size(); ++i)
-        if (!read_cached(png(i), figures)) missing.push_back(i);
     PoisonSet set;
     set.protection = protection;
     if (protection.unprotected) {
         for (const auto& path : sources) set.images.push_back(load_upright(path));
         return set;
     }
+    std::vector<Figures> figures(sources.size());
+    std::vector<size_t> missing;
+    for (size_t i = 0; i < sources.size(); ++i)
+        if (!read_cached(png(i), figures[i])) missing.push_back(i);
+    torch::Tensor target;
+    if (protection.plain_pgd && !missing.empty()) target = bench::anchor_direction(protector, run.anchors);
     const auto t0 = std::chrono::steady_clock::now();
     for (size_t start = 0; start < missing.size(); start += run.batch) {
         std::vector<Image> images;
@@ -87,16 +86,17 @@ PoisonSet make_poisons(Protector& protector, const Protection& protection, const
         }
         for (size_t k = 0; k < poisons.size(); ++k) {
             const auto v = butteraugli(color_to_tensor(images[k]), color_to_tensor(poisons[k]));
-            write_cached(png(missing[start + k]), poisons[k], {v.max_norm, v.norm3});
+            const size_t i = missing[start + k];
+            figures[i] = {v.max_norm, v.norm3};
+            write_cached(png(i), poisons[k], figures[i]);
         }
     }
     if (!missing.empty())
         set.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / missing.size();
     for (size_t i = 0; i < sources.size(); ++i) {
-        if (!read_cached(png(i), figures)) throw std::runtime_error(png(i).string() + ": not written");
         set.images.push_back(load_upright(png(i).string()));
-        set.butteraugli += figures.butteraugli;
-        set.butteraugli_3norm += figures.butteraugli_3norm;
+        set.butteraugli += figures[i].butteraugli;
+        set.butteraugli_3norm += figures[i].butteraugli_3norm;
     }
     const double n = std::max<size_t>(1, sources.size());
     set.butteraugli /= n;
