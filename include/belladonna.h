@@ -173,6 +173,11 @@ BD_API bd_status   bd_last_metrics(const bd_context *ctx, bd_metrics *out);
  * chain and blur + sharpen; weakened by noise + denoise". Never NULL: "" when nothing was
  * measured. Valid until the next bd_protect on ctx. ABI 4. */
 BD_API const char *bd_last_verdict(const bd_context *ctx);
+/* How visible the last successful bd_protect's change is to a person, in the words the CLI
+ * and the desktop app use: "a person is unlikely to notice" (butteraugli max-norm 1.0 or
+ * less), "subtle" (up to 2.0), "visible", or "not measured". Never NULL: "" when nothing
+ * was protected. Valid until the next bd_protect on ctx. ABI 4. */
+BD_API const char *bd_last_visibility(const bd_context *ctx);
 /* The report's key of purifier i (0 <= i < BD_PURIFIERS), e.g. "jpeg_chain"; NULL for
  * another i. Static storage. ABI 4. */
 BD_API const char *bd_purifier_name(int i);

@@ -16,6 +16,9 @@ packages=(
   libtbb-dev libcxxopts-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
   qt6-base-dev libgl-dev
   libgimp2.0-dev gimp
+  krita python3-pyqt5           # the Krita plug-in's headless test (kritarunner)
+  help2man                      # the CLI's man pages, generated from --help
+  debootstrap lintian           # scripts/test-package.sh: the .deb on a fresh Debian 12
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev      # libFuzzer targets
   python3 xvfb xauth            # local download server in tests; GUI screenshots

@@ -27,7 +27,8 @@ struct bd_context {
     std::string model_name, device_name;
     std::string last_error;
     bd_metrics metrics{};
-    std::string verdict;  // bd_last_verdict
+    std::string verdict;     // bd_last_verdict
+    std::string visibility;  // bd_last_visibility
     bool has_metrics = false;
 };
 
@@ -246,6 +247,7 @@ bd_status bd_protect(bd_context* ctx, const bd_params* params, bd_image* image) 
         from_image(result.image, *image);
         ctx->metrics = to_metrics(result);
         ctx->verdict = result.metrics.purifier_verdict;
+        ctx->visibility = bd::visibility_words(result.metrics);
         ctx->has_metrics = true;
         if (params->progress) params->progress(1.0f, params->user_data);
         return BD_OK;
@@ -266,6 +268,8 @@ bd_status bd_last_metrics(const bd_context* ctx, bd_metrics* out) {
 }
 
 const char* bd_last_verdict(const bd_context* ctx) { return ctx ? ctx->verdict.c_str() : ""; }
+
+const char* bd_last_visibility(const bd_context* ctx) { return ctx ? ctx->visibility.c_str() : ""; }
 
 const char* bd_purifier_name(int i) {
     return i >= 0 && size_t(i) < bd::purifiers().size() ? bd::purifiers()[size_t(i)].key : nullptr;

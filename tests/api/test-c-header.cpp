@@ -21,6 +21,8 @@ static_assert(std::is_same<decltype(&bd_last_error), const char* (*)(const bd_co
 static_assert(std::is_same<bd_progress_fn, int (*)(float, void*)>::value, "bd_progress_fn");
 static_assert(std::is_same<decltype(&bd_last_verdict), const char* (*)(const bd_context*)>::value,
               "bd_last_verdict");
+static_assert(std::is_same<decltype(&bd_last_visibility), const char* (*)(const bd_context*)>::value,
+              "bd_last_visibility");
 static_assert(std::is_same<decltype(&bd_purifier_name), const char* (*)(int)>::value, "bd_purifier_name");
 static_assert(sizeof(bd_metrics::kept_after_purifiers) == BD_PURIFIERS * sizeof(double), "bd_metrics purifiers");
 static_assert(std::is_same<decltype(bd_image::stride), size_t>::value &&

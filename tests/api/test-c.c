@@ -180,6 +180,10 @@ static void test_protect_rgba8(bd_context *ctx) {
         CHECK(bd_purifier_name(BD_PURIFIERS) == NULL && bd_purifier_name(-1) == NULL);
         CHECK(strstr(bd_last_verdict(ctx), "after") != NULL || strstr(bd_last_verdict(ctx), "by") != NULL);
         CHECK(bd_last_verdict(NULL)[0] == '\0');
+        CHECK(strcmp(bd_last_visibility(ctx), "a person is unlikely to notice") == 0
+              || strcmp(bd_last_visibility(ctx), "subtle") == 0 || strcmp(bd_last_visibility(ctx), "visible") == 0
+              || strcmp(bd_last_visibility(ctx), "not measured") == 0);
+        CHECK(bd_last_visibility(NULL)[0] == '\0');
     }
 
     /* Same seed, same device: the same bytes. */

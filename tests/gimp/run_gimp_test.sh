@@ -2,7 +2,7 @@
 # GIMP batch-mode test of the plug-in: installs it into a throw-away GIMP profile, checks
 # that GIMP registered it under Filters > Protect, runs it non-interactively on a PNG with a
 # tiny generated model, saves, and checks the saved image is protected.
-# Usage: run_gimp_test.sh PLUGIN BD_MAKE_TINY_MODEL BD_GIMP_CHECK [TARGET]
+# Usage: run_gimp_test.sh PLUGIN BD_MAKE_TINY_MODEL BD_PLUGIN_CHECK [TARGET]
 set -euo pipefail
 plugin=$1 maker=$2 checker=$3 target=${4:-}
 epsilon=8

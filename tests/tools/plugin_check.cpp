@@ -1,7 +1,8 @@
-// Helper of the GIMP batch test: makes the input PNG, then checks GIMP's output is protected
-// (same size, every sample within epsilon, some samples changed, embedding moved).
-//   bd-gimp-check make OUT.png
-//   bd-gimp-check check ORIGINAL.png PROTECTED.png MODEL EPSILON255 [TARGET]
+// Helper of the editor plug-in tests (GIMP, Krita): makes the input PNG, then checks the
+// editor's output is protected (same size, every sample within epsilon, some samples
+// changed, embedding moved).
+//   bd-plugin-check make OUT.png
+//   bd-plugin-check check ORIGINAL.png PROTECTED.png MODEL EPSILON255 [TARGET]
 // Exit status 0 when it holds; otherwise a one-line reason on stderr and 1.
 #include <cmath>
 #include <cstdio>
@@ -15,7 +16,7 @@
 namespace {
 
 int fail(const std::string& why) {
-    std::fprintf(stderr, "bd-gimp-check: %s\n", why.c_str());
+    std::fprintf(stderr, "bd-plugin-check: %s\n", why.c_str());
     return 1;
 }
 
@@ -93,7 +94,7 @@ int main(int argc, char** argv) {
         if (cmd == "check" && (argc == 6 || argc == 7))
             return check(argv[2], argv[3], argv[4], std::atof(argv[5]), argc == 7 ? argv[6] : "");
         std::fprintf(stderr,
-                     "usage: bd-gimp-check make OUT.png | check ORIG PROT MODEL EPS [TARGET]\n");
+                     "usage: bd-plugin-check make OUT.png | check ORIG PROT MODEL EPS [TARGET]\n");
         return 2;
     } catch (const std::exception& e) {
         return fail(e.what());
