@@ -48,4 +48,5 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/belladonna.pc
 
 # The documents a user or a host's developer reads without the source tree.
 install(FILES ${CMAKE_CURRENT_LIST_DIR}/../README.md ${CMAKE_CURRENT_LIST_DIR}/../docs/ARCHITECTURE.md
+              ${CMAKE_CURRENT_LIST_DIR}/../docs/INSTALL.md
   DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)

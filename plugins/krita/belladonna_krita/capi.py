@@ -66,6 +66,12 @@ def _library_candidates(plugin_dir):
 
 
 def load_library(plugin_dir=Path(__file__).parent):
+    # libgomp reads these once, when libtorch loads it; its default of spinning for
+    # milliseconds starves the working threads on small machines. The CLI and the other
+    # hosts restart themselves with them (bd_restart_with_tuned_runtime); Krita cannot be
+    # restarted, so they are set before the library first loads, unless already set.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("GOMP_SPINCOUNT", "20000")
     errors = []
     for candidate in _library_candidates(plugin_dir):
         try:
