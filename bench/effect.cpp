@@ -9,14 +9,16 @@
 //
 //   bench_effect --model PATH --target-image A.png [--target-image B.png ...]
 //                [--steps N] [--quality fast|default|slow] [--intensities low,default,high]
-//                [--linf 1,2,4,8] [--visibility D] [--seed N] [--out DIR] IMAGE...
+//                [--linf 1,2,4,8] [--visibility D] [--seed N] [--out DIR] [--per-image] IMAGE...
 //
 // --visibility D overrides the intensities' visibility targets (0: the L-inf budget alone,
 // as belladonna's first optimizer did); --linf '' leaves out the plain PGD. --seed N changes every run's views
 // (and random start), to see how much a figure moves with them.
 //
 // Every figure is measured on the file as it would be written (JPEG inputs as JPEG q95).
-// --out DIR writes each result as DIR/<row>/<name>.png to look at.
+// --out DIR writes each result as DIR/<row>/<name>.png to look at. --per-image adds, under
+// each row, every image's figures and the share of its direct gain that each clean-up keeps
+// (JPEG q75 and the purifiers of src/purifiers.h).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -31,6 +33,7 @@
 #include "perturb/settings.h"
 #include "src/io/image_io.h"
 #include "src/protector.h"
+#include "src/purifiers.h"
 #include "src/runtime/runtime_env.h"
 #include "src/runtime/threads.h"
 
@@ -49,6 +52,7 @@ struct Options {
     float visibility = -1;  // < 0: from the intensity
     uint64_t seed = 0;
     std::string out;
+    bool per_image = false;
 };
 
 struct Row {
@@ -56,6 +60,7 @@ struct Row {
     double cos = 0, jpeg = 0, half = 0, before = 0;  // means over images
     double ba_max = 0, ba_3 = 0, shift = 0, psnr = 0, linf = 0, seconds = 0, steps = 0;
     int met = 0, targeted = 0, images = 0;  // images that met / had a visibility target
+    std::vector<std::string> image_lines;   // --per-image
 };
 
 Options parse(int argc, char** argv) {
@@ -75,6 +80,7 @@ Options parse(int argc, char** argv) {
         else if (a == "--seed") o.seed = std::stoull(value());
         else if (a == "--visibility") o.visibility = std::stof(value());
         else if (a == "--linf") o.linf = bd::bench::comma_numbers(value());
+        else if (a == "--per-image") o.per_image = true;
         else if (!a.empty() && a[0] == '-') throw std::invalid_argument("unknown option " + a);
         else o.images.push_back(a);
     }
@@ -83,7 +89,26 @@ Options parse(int argc, char** argv) {
     return o;
 }
 
-void add(Row& row, const bd::ProtectMetrics& m, double seconds, int steps) {
+// Share of the direct gain over `before` that `after` keeps, in per cent.
+double kept(double before, double direct, double after) {
+    return direct > before ? 100.0 * (after - before) / (direct - before) : NAN;
+}
+
+std::string image_line(const std::string& path, const bd::ProtectMetrics& m) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "|   %-20s | %.3f -> %.3f / %.3f | %5.2f | %4.0f %%", fs::path(path).filename().c_str(),
+                  m.target_sim_before, m.target_sim_after, m.target_sim_after_jpeg75, m.butteraugli,
+                  kept(m.target_sim_before, m.target_sim_after, m.target_sim_after_jpeg75));
+    std::string line = buf;
+    for (double k : m.kept_after_purifiers) {
+        std::snprintf(buf, sizeof buf, " | %4.0f %%", 100.0 * k);
+        line += buf;
+    }
+    return line + " |";
+}
+
+void add(Row& row, const bd::ProtectMetrics& m, double seconds, int steps, const std::string& path) {
+    row.image_lines.push_back(image_line(path, m));
     row.cos += m.target_sim_after;
     row.jpeg += m.target_sim_after_jpeg75;
     row.half += m.target_sim_after_half;
@@ -126,7 +151,7 @@ Row plain_pgd(bd::Protector& protector, const Options& o, const std::vector<bd::
         const auto r = bd::bench::plain_pgd(protector, images[i], target, linf, o.quality, o.steps,
                                             settings.seed + uint64_t(i) * 7919);
         const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-        add(row, protector.compare(images[i], r.image, settings), seconds, r.steps);
+        add(row, protector.compare(images[i], r.image, settings), seconds, r.steps, o.images[i]);
         save(o, "pgd-" + std::to_string(int(std::lround(linf))), o.images[i], r.image);
     }
     finish(row);
@@ -138,6 +163,16 @@ void print(const Row& r) {
                 r.name.c_str(), r.before, r.cos, r.jpeg, r.half, r.ba_max, r.ba_3, r.shift, r.psnr, r.linf, r.seconds,
                 r.steps);
     if (r.targeted) std::printf(" %d/%d", r.met, r.targeted);
+    std::printf("\n");
+}
+
+// Every image of a row: target cosine before -> direct / JPEG q75, butteraugli, and the
+// share of the direct gain kept after JPEG q75 and after each purifier.
+void print_images(const Row& r) {
+    std::printf("\n%s, per image:\n\n|   image | cos before -> direct / JPEG q75 | butteraugli | kept JPEG q75", r.name.c_str());
+    for (const auto& p : bd::purifiers()) std::printf(" | kept %s", p.key);
+    std::printf(" |\n");
+    for (const auto& line : r.image_lines) std::printf("%s\n", line.c_str());
     std::printf("\n");
 }
 
@@ -205,17 +240,19 @@ int main(int argc, char** argv) {
         for (size_t i = 0; i < images.size(); ++i) {
             const auto t0 = Clock::now();
             const auto r = protector->protect(images[i], s);
-            add(row, r.metrics, std::chrono::duration<double>(Clock::now() - t0).count(), r.steps);
+            add(row, r.metrics, std::chrono::duration<double>(Clock::now() - t0).count(), r.steps, o.images[i]);
             save(o, "belladonna-" + intensity, o.images[i], bd::bench::as_written(r.image));
         }
         finish(row);
         print(row);
+        if (o.per_image) print_images(row);
         ours.push_back(row);
     }
     std::vector<Row> pgd;
     for (double linf : o.linf) {
         pgd.push_back(plain_pgd(*protector, o, images, settings, target, linf));
         print(pgd.back());
+        if (o.per_image) print_images(pgd.back());
     }
     if (pgd.empty()) return 0;
     std::printf("\nAt equal mean butteraugli max-norm (plain PGD interpolated between its rows):\n\n");
