@@ -7,7 +7,7 @@
 # the desktop app under Xvfb (a screenshot is kept). Finally `apt-get remove` must leave
 # none of the package's files behind.
 # Needs root (debootstrap, chroot, mounts), network to the mirror, Xvfb and ImageMagick's
-# import on the host. About 5-10 minutes, most of it downloading.
+# import on the host. About 2 minutes here, most of it downloading.
 # Usage: scripts/test-package.sh [SCREENSHOT.png]
 # Environment: BD_DEBIAN_MIRROR (default http://deb.debian.org/debian), BD_KEEP_ROOT=1 keeps
 # the root for a look afterwards.
@@ -41,7 +41,14 @@ cleanup() {
   for m in tmp/.X11-unix dev/pts dev sys proc; do
     mountpoint -q "$root/$m" && umount -l "$root/$m"
   done
-  if [[ ${BD_KEEP_ROOT:-0} == 1 ]]; then echo "test-package: root kept at $root"; else rm -rf "$root"; fi
+  if [[ ${BD_KEEP_ROOT:-0} == 1 ]]; then
+    echo "test-package: root kept at $root"
+  elif grep -q " $root/" /proc/mounts; then
+    # Never delete through a mount that is still there: it would reach the host's /dev or /tmp.
+    echo "test-package: mounts remain under $root; not deleting it" >&2
+  else
+    rm -rf "$root"
+  fi
 }
 trap cleanup EXIT
 in_root() { chroot "$root" env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
