@@ -76,7 +76,7 @@ cp "$deb" "$root/tmp/bdtest/"
 
 step "apt-get install ./$(basename "$deb")"
 in_root apt-get update -qq >/dev/null 2>&1 || fail "apt-get update failed in the fresh root"
-(cd "$root/tmp/bdtest" && in_root sh -c "cd /tmp/bdtest && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ./$(basename "$deb")") \
+in_root sh -c "cd /tmp/bdtest && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ./$(basename "$deb")" \
   >"$root/tmp/apt.log" 2>&1 || { tail -30 "$root/tmp/apt.log" >&2; fail "apt-get install of the package failed"; }
 in_root dpkg -L belladonna >"$root/tmp/bdtest/files.txt"
 step "installed: $(grep -c . "$root/tmp/bdtest/files.txt") paths; $(in_root dpkg-query -W -f='${Installed-Size}' belladonna) KiB"

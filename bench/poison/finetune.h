@@ -41,6 +41,6 @@ private:
 // Fine-tunes on `train` ([concept] -> squares) and measures on `test` (learners.h's
 // Recognition: concept 0 the source, 1 the target, the rest bystanders).
 Recognition finetune_outcome(const Finetuner& learner, const std::vector<torch::Tensor>& train,
-                                 const std::vector<torch::Tensor>& test, const FinetuneOptions& options);
+                             const std::vector<torch::Tensor>& test, const FinetuneOptions& options);
 
 }  // namespace bd::poison

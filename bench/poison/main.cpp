@@ -367,9 +367,8 @@ int main(int argc, char** argv) {
             for (size_t v = 0; v < variants; ++v)
                 for (size_t r = 0; r < o.rates.size(); ++r)
                     at[v].push_back(mix(rows[lo][v][r], rows[hi][v][r], where.t));
-            const bool outside = where.outside;
             char name[96];
-            std::snprintf(name, sizeof name, "plain PGD at %.2f%s", ba, outside ? " (outside its range)" : "");
+            std::snprintf(name, sizeof name, "plain PGD at %.2f%s", ba, where.outside ? " (outside its range)" : "");
             print_row(name, at);
         }
         std::fflush(stdout);

@@ -88,7 +88,6 @@ def load_library(plugin_dir=Path(__file__).parent):
                               % (lib.bd_abi_version(), ABI_VERSION))
     ctx_p = ctypes.c_void_p
     signatures = {
-        "bd_version_string": (ctypes.c_char_p, []),
         "bd_default_params": (Params, []),
         "bd_open": (ctypes.c_int, [ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(ctx_p)]),
         "bd_close": (None, [ctx_p]),

@@ -20,6 +20,8 @@ CHOICES = {
     "intensity": ["low", "default", "high"],
     "quality": ["fast", "default", "slow"],
 }
+# What a first run shows, as the GIMP plug-in and the CLI default.
+DEFAULTS = {"mode": "poison", "intensity": "default", "quality": "default"}
 
 
 class OptionsDialog(QDialog):
@@ -96,8 +98,8 @@ class BelladonnaExtension(Extension):
         saved = {"model": app.readSetting(SETTINGS_GROUP, "model", model),
                  "target": app.readSetting(SETTINGS_GROUP, "target", "")}
         for key, values in CHOICES.items():
-            value = app.readSetting(SETTINGS_GROUP, key, "default")
-            saved[key] = value if value in values else values[0 if key == "mode" else 1]
+            value = app.readSetting(SETTINGS_GROUP, key, DEFAULTS[key])
+            saved[key] = value if value in values else DEFAULTS[key]
         return saved
 
     def protect_active_document(self):
