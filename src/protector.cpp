@@ -88,9 +88,11 @@ Prepared prepare(Ensemble& ensemble, const Image& image, const ProtectSettings& 
 ProtectResult finish(Ensemble& ensemble, const Image& original, const Prepared& p, const torch::Tensor& output,
                      const ProtectSettings& settings, const RunPlan& plan) {
     const int o = original.metadata.orientation;
-    const auto stored_original = color_to_tensor(original);
-    const auto stored_bound = unorient(plan.steered ? p.item.limit : p.item.budget, o).to(torch::kCPU);
-    const auto stored_protected = unorient(output, o).to(torch::kCPU);
+    // Fitted where the optimizer left the image (a GPU's butteraugli measures it there).
+    const auto device = output.device();
+    const auto stored_original = color_to_tensor(original).to(device);
+    const auto stored_bound = unorient(plan.steered ? p.item.limit : p.item.budget, o).to(device);
+    const auto stored_protected = unorient(output, o);
     const auto written = written_as(original, settings);
     const auto fit = fit_visibility(stored_original, stored_protected, stored_bound, int(original.max_value()),
                                     plan.steered ? plan.run.visibility : 0, written,

@@ -1,11 +1,15 @@
 #include "perturb/visibility/butteraugli.h"
 
+#include "perturb/visibility/butteraugli_torch.h"
 #include "perturb/visibility/colour_shift.h"
 
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <thread>
@@ -32,6 +36,41 @@ double butteraugli_3norm(const torch::Tensor& distmap) {
     const auto d12 = d6 * d6;
     return (std::pow(d3.mean().item<double>(), 1.0 / 3) + std::pow(d6.mean().item<double>(), 1.0 / 6) +
             std::pow(d12.mean().item<double>(), 1.0 / 12)) / 3.0;
+}
+
+namespace {
+
+ButteraugliBackend backend_from_environment() {
+    const char* env = std::getenv("BELLADONNA_BUTTERAUGLI");
+    if (env && std::strcmp(env, "torch") == 0) return ButteraugliBackend::torch;
+    if (env && std::strcmp(env, "libjxl") == 0) return ButteraugliBackend::libjxl;
+    return ButteraugliBackend::automatic;
+}
+
+std::atomic<ButteraugliBackend>& chosen_backend() {
+    static std::atomic<ButteraugliBackend> backend{backend_from_environment()};
+    return backend;
+}
+
+// A comparison by the libtorch port, on the images' device.
+Visibility compare_with_torch(const torch::Tensor& a, const torch::Tensor& b, bool with_distmap) {
+    torch::NoGradGuard no_grad;
+    auto distmap = butteraugli_distmap_torch(a.detach(), b.detach());
+    Visibility v;
+    v.max_norm = distmap.max().item<double>();
+    v.norm3 = butteraugli_3norm(distmap);
+    if (with_distmap) v.distmap = std::move(distmap);
+    return v;
+}
+
+}  // namespace
+
+void set_butteraugli_backend(ButteraugliBackend backend) { chosen_backend() = backend; }
+
+ButteraugliBackend butteraugli_backend_for(const torch::Device& device) {
+    const auto chosen = chosen_backend().load();
+    if (chosen != ButteraugliBackend::automatic) return chosen;
+    return device.is_cpu() ? ButteraugliBackend::libjxl : ButteraugliBackend::torch;
 }
 
 #ifdef BD_HAVE_BUTTERAUGLI
@@ -171,6 +210,7 @@ constexpr int64_t kParallelBandRows = 4 * kButteraugliBandMargin;
 // 1024 x 1024 on 2 threads: 0.52 -> 0.30 s; the map matches the whole one to 1e-7 of its
 // maximum, see kButteraugliBandMargin).
 Visibility compare_opaque(const torch::Tensor& a, const torch::Tensor& b, bool with_distmap) {
+    if (butteraugli_backend_for(a.device()) == ButteraugliBackend::torch) return compare_with_torch(a, b, with_distmap);
     const int64_t h = a.size(1), w = a.size(2);
     const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), h / kParallelBandRows));
     const int64_t band_pixels = kButteraugliBandPixels / threads;
@@ -203,8 +243,8 @@ Visibility butteraugli(const torch::Tensor& a, const torch::Tensor& b, bool with
     if (!alpha.defined()) return compare_opaque(a, b, with_distmap);
     // As libjxl's butteraugli_main judges transparency: over black and over white, the
     // worse of the two at every pixel.
-    const auto al = alpha.detach().to(torch::kCPU, torch::kFloat);
-    const auto ca = a.detach().to(torch::kCPU, torch::kFloat), cb = b.detach().to(torch::kCPU, torch::kFloat);
+    const auto al = alpha.detach().to(a.device(), torch::kFloat);
+    const auto ca = a.detach().to(torch::kFloat), cb = b.detach().to(a.device(), torch::kFloat);
     const auto black = compare_opaque(ca * al, cb * al, true);
     const auto white = compare_opaque(ca * al + (1 - al), cb * al + (1 - al), true);
     return from_distmap(torch::max(black.distmap, white.distmap), with_distmap);

@@ -1,7 +1,9 @@
 // Visibility as a person would judge it: butteraugli, libjxl's psychovisual distance
 // (max-norm 1.0 is JPEG XL's "visually lossless"; above 2 a person notices).
-// Built on libjxl's public butteraugli API (jxl/butteraugli.h, libjxl <= 0.8); without it
-// every figure is NaN ("not measured") and butteraugli_available() says so.
+// Images on the CPU are compared by libjxl's public butteraugli API (jxl/butteraugli.h,
+// libjxl <= 0.8), the reference; images on a GPU by its port to libtorch operations
+// (butteraugli_torch.h), where they are, without a copy to the host. Without libjxl every
+// figure is NaN ("not measured") and butteraugli_available() says so.
 #pragma once
 
 #include <torch/torch.h>
@@ -12,13 +14,21 @@ struct Visibility {
     double max_norm = NAN;      // the worst place in the image
     double norm3 = NAN;         // butteraugli's 3-norm: how visible the change is overall
     double colour_shift = NAN;  // largest area colour change, delta E (colour_shift.h)
-    torch::Tensor distmap;      // [H, W] float on the CPU, when asked for: where it shows
+    torch::Tensor distmap;      // [H, W] float on the images' device, when asked for: where it shows
     // The figure a visibility target is held to: butteraugli's max-norm, or the colour
     // shift in the same units where that is worse.
     double worst() const;
 };
 
 bool butteraugli_available();
+
+// Which implementation compares: libjxl on the CPU and the libtorch port on a GPU
+// (automatic), or one of them everywhere. The environment variable BELLADONNA_BUTTERAUGLI
+// (libjxl or torch) sets it for a whole run, e.g. to run the port on the CPU.
+enum class ButteraugliBackend { automatic, libjxl, torch };
+void set_butteraugli_backend(ButteraugliBackend backend);
+// The implementation that compares images on `device`.
+ButteraugliBackend butteraugli_backend_for(const torch::Device& device);
 
 // a, b: [C, H, W] sRGB in [0, 1] (C = 1 or 3), same shape, any device; compared as 16-bit
 // samples, so 8-bit images are measured exactly, under butteraugli_main's viewing

@@ -53,8 +53,8 @@ torch::Tensor colour_shift_map(const torch::Tensor& a, const torch::Tensor& b, c
     // The blur keeps nothing finer than a few pixels, so it runs on a 4x smaller image (the
     // same Gaussian in its pixels): 16x less work on a 12-megapixel photograph.
     const int64_t factor = std::min(h, w) >= 64 ? 4 : 1;
-    auto shrink = [factor](const torch::Tensor& t) {
-        auto x = t.detach().to(torch::kCPU, torch::kFloat).unsqueeze(0);
+    auto shrink = [factor, &a](const torch::Tensor& t) {
+        auto x = t.detach().to(a.device(), torch::kFloat).unsqueeze(0);
         return factor > 1 ? F::avg_pool2d(x, F::AvgPool2dFuncOptions(factor).ceil_mode(true)) : x;
     };
     auto prep = [&](const torch::Tensor& t) {
@@ -67,7 +67,7 @@ torch::Tensor colour_shift_map(const torch::Tensor& a, const torch::Tensor& b, c
         de = F::interpolate(de, F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w})
                                     .mode(torch::kBilinear).align_corners(false));
     de = de.squeeze(0).squeeze(0);
-    if (alpha.defined()) de = de * alpha.detach().to(torch::kCPU, torch::kFloat).squeeze(0);
+    if (alpha.defined()) de = de * alpha.detach().to(de.device(), torch::kFloat).squeeze(0);
     return de;
 }
 

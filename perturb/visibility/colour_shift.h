@@ -13,8 +13,8 @@ namespace bd {
 // of about 2 is the just-noticeable one for colour patches seen side by side.
 constexpr double kColourShiftPerUnit = 2.0;
 
-// a, b: [C, H, W] sRGB in [0, 1] (C = 1 or 3), any device. Returns [H, W] float on the
-// CPU: delta E between the two images after a Gaussian blur (sigma 8 pixels). alpha
+// a, b: [C, H, W] sRGB in [0, 1] (C = 1 or 3), any device. Returns [H, W] float on a's
+// device: delta E between the two images after a Gaussian blur (sigma 8 pixels). alpha
 // ([1, H, W], optional) weights it: transparent pixels show nothing.
 torch::Tensor colour_shift_map(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& alpha = {});
 

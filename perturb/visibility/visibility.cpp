@@ -25,7 +25,7 @@ Visibility seen_change(const torch::Tensor& original, const torch::Tensor& chang
     Visibility v = butteraugli(original, changed, true, alpha);
     const auto shift = colour_shift_map(original, changed, alpha);
     v.colour_shift = shift.max().item<double>();
-    if (v.distmap.defined()) v.distmap = torch::max(v.distmap, shift / kColourShiftPerUnit);
+    if (v.distmap.defined()) v.distmap = torch::max(v.distmap, shift.to(v.distmap.device()) / kColourShiftPerUnit);
     return v;
 }
 
@@ -46,7 +46,8 @@ VisibilityFit fit_visibility(const torch::Tensor& original, const torch::Tensor&
     VisibilityFit fit;
     fit.image = quantize_within_budget(original, protected_image, budget, max_value);
     if (!(target > 0)) return fit;
-    auto read_back = [&](const torch::Tensor& img) { return written ? written(img) : img; };
+    // The codec runs on the CPU; what it reads back is measured where the images are.
+    auto read_back = [&](const torch::Tensor& img) { return written ? written(img).to(img.device()) : img; };
     auto measure = [&](const torch::Tensor& img) { return seen_change(original, read_back(img), alpha); };
     fit.visibility = measure(fit.image);
     if (!std::isfinite(fit.visibility.max_norm) || fit.visibility.worst() <= target) return fit;
@@ -59,7 +60,7 @@ VisibilityFit fit_visibility(const torch::Tensor& original, const torch::Tensor&
     // pixel by a wider neighbourhood every round (coarse-scale distances come from wide
     // areas of change). Truncating toward zero makes even one-level changes give way.
     for (int64_t size : {5, 9, 17, 33}) {
-        const auto d = neighbourhood_max(fit.visibility.distmap, torch::kCPU, size);
+        const auto d = neighbourhood_max(fit.visibility.distmap, levels.device(), size);
         levels = torch::trunc(levels * (0.9 * target / d.clamp_min(1e-6)).clamp(0, 1));
         fit.image = (base + levels) / m;
         fit.visibility = measure(fit.image);

@@ -120,6 +120,32 @@ TEST_F(ProtectorTest, WrittenFilesMeetTheirVisibilityTargetWithinTheBound) {
     }
 }
 
+// The libtorch port of butteraugli (what a GPU run steers and fits with), forced on the
+// CPU: the written file meets its target as libjxl measures it, and the report's figures
+// are libjxl's within the port's tolerance.
+TEST_F(ProtectorTest, TheLibtorchButteraugliSteersAndFitsAsLibjxlMeasures) {
+    if (!butteraugli_available()) GTEST_SKIP() << "built without libjxl's butteraugli";
+    struct Restore {
+        ~Restore() { set_butteraugli_backend(ButteraugliBackend::automatic); }
+    } restore;
+    for (uint32_t channels : {3u, 4u}) {
+        set_butteraugli_backend(ButteraugliBackend::torch);
+        ASSERT_EQ(butteraugli_backend_for(torch::kCPU), ButteraugliBackend::torch);
+        const Image original = sky_over_texture(8, channels);
+        const auto result = protector_->protect(original, quick(20));
+        set_butteraugli_backend(ButteraugliBackend::libjxl);
+        const auto alpha = original.has_alpha() ? alpha_to_tensor(original) : torch::Tensor();
+        const auto seen = butteraugli(color_to_tensor(original), color_to_tensor(result.image), false, alpha);
+        const auto& m = result.metrics;
+        EXPECT_NEAR(m.butteraugli, seen.max_norm, 1e-3 * seen.max_norm) << channels;
+        EXPECT_NE(m.butteraugli, seen.max_norm) << "measured by libjxl, not by the port";
+        EXPECT_NEAR(m.butteraugli_3norm, seen.norm3, 1e-3 * seen.norm3) << channels;
+        EXPECT_TRUE(m.visibility_met) << m.visibility_note;
+        EXPECT_LE(seen.max_norm, m.visibility_target * (1 + 1e-3)) << channels;
+        EXPECT_GT(m.target_sim_after, m.target_sim_before) << channels;
+    }
+}
+
 TEST_F(ProtectorTest, AJpegOutputThatCannotMeetItsTargetSaysWhy) {
     if (!butteraugli_available()) GTEST_SKIP() << "built without libjxl's butteraugli";
     Image original = sky_over_texture(8, 3);

@@ -1,0 +1,397 @@
+#include "perturb/visibility/butteraugli_torch.h"
+
+#include <cmath>
+#include <utility>
+
+// The constants below are libjxl 0.7's (lib/jxl/butteraugli/butteraugli.cc), named as
+// there; the structure follows its functions of the same names. Where libjxl computes a
+// constant in float, so does this file, so the two round alike.
+
+namespace bd {
+namespace {
+
+namespace F = torch::nn::functional;
+using torch::indexing::Slice;
+
+constexpr double kIntensityTarget = 80.0;  // butteraugli_main's display, in nits
+constexpr double kHfAsymmetry = 0.8;       // butteraugli_main's default
+constexpr double kXmul = 1.0;
+
+// libjxl's ComputeKernel: a Gaussian cut at 2.25 sigma, not normalised.
+torch::Tensor gaussian_kernel(double sigma, const torch::TensorOptions& options) {
+    const float m = 2.25f, s = float(sigma);
+    const double scaler = -1.0 / (2.0 * s * s);
+    const int diff = std::max<int>(1, int(m * std::fabs(s)));
+    std::vector<float> k(size_t(2 * diff + 1));
+    for (int i = -diff; i <= diff; ++i) k[size_t(i + diff)] = float(std::exp(scaler * i * i));
+    return torch::tensor(k, torch::TensorOptions().dtype(torch::kFloat)).to(options.device());
+}
+
+// Mirrors `r` samples at each end of the last dimension, repeating the edge sample once
+// (libjxl's WrapMirror), e.g. r = 2: [x1, x0, x0 ... xn, xn, xn-1].
+torch::Tensor pad_mirror_last(const torch::Tensor& x, int64_t r) {
+    return torch::cat({x.narrow(-1, 0, r).flip(-1), x, x.narrow(-1, x.size(-1) - r, r).flip(-1)}, -1);
+}
+
+// sum_k taps[k] * x shifted by k - r along `dim`, zero outside: a 1-D correlation. On a GPU
+// one convolution; on the CPU shifted adds, several times faster there than libtorch's
+// convolution for single-channel planes (bench/bench_visibility.cpp).
+torch::Tensor correlate(const torch::Tensor& x, const torch::Tensor& taps, int64_t dim) {
+    const int64_t r = taps.size(0) / 2, n = x.size(dim);
+    if (x.is_cuda()) {
+        const auto shape = dim == 3 ? std::vector<int64_t>{1, 1, 1, -1} : std::vector<int64_t>{1, 1, -1, 1};
+        const auto padding = dim == 3 ? std::vector<int64_t>{0, r} : std::vector<int64_t>{r, 0};
+        return torch::conv2d(x, taps.view(shape), {}, 1, padding);
+    }
+    const auto pad = dim == 3 ? std::vector<int64_t>{r, r} : std::vector<int64_t>{0, 0, r, r};
+    const auto padded = torch::constant_pad_nd(x, pad);
+    const auto t = taps.to(torch::kCPU, torch::kFloat).contiguous();
+    const float* w = t.data_ptr<float>();
+    auto out = padded.narrow(dim, 0, n) * w[0];
+    for (int64_t k = 1; k < taps.size(0); ++k) out.add_(padded.narrow(dim, k, n), w[k]);
+    return out;
+}
+
+// One axis of libjxl's FIR blur: taps outside the image are dropped and the kernel
+// renormalised over the taps that remain. x: [N, 1, H, W]; dim 3 horizontal, 2 vertical.
+torch::Tensor blur_axis(const torch::Tensor& x, const torch::Tensor& kernel, int64_t dim) {
+    const int64_t r = kernel.size(0) / 2, n = x.size(dim);
+    const auto ones = torch::ones({1, 1, n}, x.options());
+    const auto norm = torch::conv1d(ones, kernel.view({1, 1, -1}), {}, 1, r);
+    return correlate(x, kernel, dim) / (dim == 3 ? norm.view({1, 1, 1, n}) : norm.view({1, 1, n, 1}));
+}
+
+// libjxl's Blur. planes: [..., H, W]. A 5-tap kernel goes the way libjxl's Separable5
+// does (mirrored borders); longer ones as the renormalised FIR.
+torch::Tensor blur(const torch::Tensor& planes, double sigma) {
+    const auto kernel = gaussian_kernel(sigma, planes.options());
+    const auto shape = planes.sizes().vec();
+    auto x = planes.reshape({-1, 1, shape[shape.size() - 2], shape.back()});
+    if (kernel.size(0) == 5) {
+        const auto k = kernel / kernel.sum();
+        const int64_t h = x.size(2), w = x.size(3);
+        x = pad_mirror_last(pad_mirror_last(x, 2).transpose(2, 3), 2).transpose(2, 3);
+        // Mirrored, so no tap falls outside: keep the interior of the zero-padded result.
+        x = correlate(correlate(x, k, 3), k, 2).narrow(2, 2, h).narrow(3, 2, w);
+    } else {
+        x = blur_axis(blur_axis(x, kernel, 3), kernel, 2);
+    }
+    return x.reshape(shape);
+}
+
+// sqrt with a zero gradient, rather than NaN, where its argument is 0 (unchanged pixels).
+torch::Tensor safe_sqrt(const torch::Tensor& x) {
+    const auto positive = x > 0;
+    return torch::where(positive, torch::where(positive, x, torch::ones_like(x)).sqrt(), torch::zeros_like(x));
+}
+
+torch::Tensor remove_range_around_zero(const torch::Tensor& x, double w) {
+    return torch::where(x > w, x - w, torch::where(x < -w, x + w, torch::zeros_like(x)));
+}
+
+torch::Tensor amplify_range_around_zero(const torch::Tensor& x, double w) {
+    return torch::where(x > w, x + w, torch::where(x < -w, x - w, x + x));
+}
+
+torch::Tensor maximum_clamp(const torch::Tensor& v, double max_val) {
+    const double mul = 0.724216145665;
+    return torch::where(v >= max_val, (v - max_val) * mul + max_val,
+                        torch::where(v < -max_val, (v + max_val) * mul - max_val, v));
+}
+
+// [B, 3, H, W] linear light (times the intensity target) -> the photoreceptor mix.
+torch::Tensor opsin_absorbance(const torch::Tensor& rgb, bool clamp) {
+    static const double mix[12] = {0.29956550340058319, 0.63373087833825936, 0.077705617820981968,
+                                   1.7557483643287353,  0.22158691104574774, 0.69391388044116142,
+                                   0.0987313588422,     1.7557483643287353,  0.02,
+                                   0.02,                0.20480129041026129, 12.226454707163354};
+    const auto r = rgb.select(1, 0), g = rgb.select(1, 1), b = rgb.select(1, 2);
+    auto out = torch::stack({r * mix[0] + g * mix[1] + b * mix[2] + mix[3],
+                             r * mix[4] + g * mix[5] + b * mix[6] + mix[7],
+                             r * mix[8] + g * mix[9] + b * mix[10] + mix[11]},
+                            1);
+    if (!clamp) return out;
+    const auto floor = torch::tensor({mix[3], mix[7], mix[11]}, rgb.options()).view({1, 3, 1, 1});
+    return torch::maximum(out, floor);
+}
+
+// libjxl's Gamma: a log curve fitted to the eye's response.
+torch::Tensor gamma(const torch::Tensor& v) {
+    const double ret_mul = 19.245013259874995 * 0.693147180559945;
+    return torch::log2(v.clamp_min(0) + 9.9710635769299145) * ret_mul - 23.16046239805755;
+}
+
+// libjxl's OpsinDynamicsImage: linear sRGB [B, 3, H, W] -> XYB [B, 3, H, W], each pixel's
+// sensitivity taken from its blurred surroundings.
+torch::Tensor opsin_dynamics(const torch::Tensor& linear) {
+    const auto rgb = linear * kIntensityTarget;
+    const auto blurred = blur(linear, 1.2) * kIntensityTarget;
+    const auto pre = opsin_absorbance(blurred, true).clamp_min(1e-4f);
+    const auto sensitivity = (gamma(pre) / pre).clamp_min(1e-4f);
+    const auto cur = opsin_absorbance(rgb, false) * sensitivity;
+    const auto floor = torch::tensor({1.7557483643287353f, 1.7557483643287353f, 12.226454707163354f},
+                                     linear.options()).view({1, 3, 1, 1});
+    const auto mixed = torch::maximum(cur, floor);
+    const auto m0 = mixed.select(1, 0), m1 = mixed.select(1, 1);
+    return torch::stack({m0 - m1, m0 + m1, mixed.select(1, 2)}, 1);
+}
+
+// libjxl's SeparateFrequencies and XybLowFreqToVals: XYB -> the bands butteraugli compares.
+ButteraugliPlanes separate_frequencies(const torch::Tensor& xyb) {
+    const double kSigmaLf = 7.15593339443, kSigmaHf = 3.22489901262, kSigmaUhf = 1.56416327805;
+    ButteraugliPlanes ps;
+    const auto lf = blur(xyb, kSigmaLf);
+    const auto mf_all = xyb - lf;
+    const auto mf_blurred = blur(mf_all, kSigmaHf);
+    // X: the middle band loses its values near zero; Y: they count double.
+    auto hf0 = mf_all.select(1, 0) - mf_blurred.select(1, 0);
+    const auto hf1 = mf_all.select(1, 1) - mf_blurred.select(1, 1);
+    ps.mf = torch::stack({remove_range_around_zero(mf_blurred.select(1, 0), 0.29),
+                          amplify_range_around_zero(mf_blurred.select(1, 1), 0.1), mf_blurred.select(1, 2)},
+                         1);
+    // SuppressXByY: red-green changes matter less where the intensity changes too.
+    const double s = 0.653020556257, yw = 46.0;
+    hf0 = ((yw / (hf1 * hf1 + yw)) * (1.0 - s) + s) * hf0;
+
+    const auto hf0_blurred = blur(hf0, kSigmaUhf);
+    ps.uhf[0] = remove_range_around_zero(hf0 - hf0_blurred, 0.04);
+    ps.hf[0] = remove_range_around_zero(hf0_blurred, 1.5);
+    const auto hf1_clamped = maximum_clamp(blur(hf1, kSigmaUhf), 28.4691806922);
+    ps.uhf[1] = maximum_clamp(hf1 - hf1_clamped, 5.19175294647) * 2.69313763794;
+    ps.hf[1] = amplify_range_around_zero(hf1_clamped * 2.155, 0.132);
+
+    const auto x = lf.select(1, 0), y = lf.select(1, 1), b = lf.select(1, 2);
+    ps.lf = torch::stack({x * 32.2217497012, y * 13.7697791434, (y * -0.362267051518 + b) * 47.504615728}, 1);
+    return ps;
+}
+
+// The line patterns of libjxl's MaltaUnit (9 x 9 neighbourhoods, offsets {dy, dx}): the
+// high-frequency one with lines of 7-9 pixels, the low-frequency one with 5 spaced taps.
+// The high-frequency list repeats four lines, as libjxl's does.
+using Line = std::vector<std::pair<int, int>>;
+const std::vector<Line>& malta_lines(bool lf) {
+    static const std::vector<Line> hf = {
+        {{0, -4}, {0, -3}, {0, -2}, {0, -1}, {0, 0}, {0, 1}, {0, 2}, {0, 3}, {0, 4}},
+        {{-4, 0}, {-3, 0}, {-2, 0}, {-1, 0}, {0, 0}, {1, 0}, {2, 0}, {3, 0}, {4, 0}},
+        {{-3, -3}, {-2, -2}, {-1, -1}, {0, 0}, {1, 1}, {2, 2}, {3, 3}},
+        {{-3, 3}, {-2, 2}, {-1, 1}, {0, 0}, {1, -1}, {2, -2}, {3, -3}},
+        {{-4, 1}, {-3, 1}, {-2, 1}, {-1, 0}, {0, 0}, {1, 0}, {2, -1}, {3, -1}, {4, -1}},
+        {{-4, -1}, {-3, -1}, {-2, -1}, {-1, 0}, {0, 0}, {1, 0}, {2, 1}, {3, 1}, {4, 1}},
+        {{-1, -4}, {-1, -3}, {-1, -2}, {0, -1}, {0, 0}, {0, 1}, {1, 2}, {1, 3}, {1, 4}},
+        {{1, -4}, {1, -3}, {1, -2}, {0, -1}, {0, 0}, {0, 1}, {-1, 2}, {-1, 3}, {-1, 4}},
+        {{-3, -2}, {-2, -1}, {-1, -1}, {0, 0}, {1, 1}, {2, 1}, {3, 2}},
+        {{-3, 2}, {-2, 1}, {-1, 1}, {0, 0}, {1, -1}, {2, -1}, {3, -2}},
+        {{-2, -3}, {-1, -2}, {-1, -1}, {0, 0}, {1, 1}, {1, 2}, {2, 3}},
+        {{-2, 3}, {-1, 2}, {-1, 1}, {0, 0}, {1, -1}, {1, -2}, {2, -3}},
+        {{1, -4}, {1, -3}, {1, -2}, {0, -1}, {0, 0}, {0, 1}, {-1, 2}, {-1, 3}, {-1, 4}},
+        {{-1, -4}, {-1, -3}, {-1, -2}, {0, -1}, {0, 0}, {0, 1}, {1, 2}, {1, 3}, {1, 4}},
+        {{-4, -1}, {-3, -1}, {-2, -1}, {-1, 0}, {0, 0}, {1, 0}, {2, 1}, {3, 1}, {4, 1}},
+        {{-4, 1}, {-3, 1}, {-2, 1}, {-1, 0}, {0, 0}, {1, 0}, {2, -1}, {3, -1}, {4, -1}},
+    };
+    static const std::vector<Line> low = {
+        {{0, -4}, {0, -2}, {0, 0}, {0, 2}, {0, 4}},      {{-4, 0}, {-2, 0}, {0, 0}, {2, 0}, {4, 0}},
+        {{-3, -3}, {-2, -2}, {0, 0}, {2, 2}, {3, 3}},    {{-3, 3}, {-2, 2}, {0, 0}, {2, -2}, {3, -3}},
+        {{-4, 1}, {-2, 1}, {0, 0}, {2, -1}, {4, -1}},    {{-4, -1}, {-2, -1}, {0, 0}, {2, 1}, {4, 1}},
+        {{-1, -4}, {-1, -2}, {0, 0}, {1, 2}, {1, 4}},    {{1, -4}, {1, -2}, {0, 0}, {-1, 2}, {-1, 4}},
+        {{-3, -2}, {-2, -1}, {0, 0}, {2, 1}, {3, 2}},    {{-3, 2}, {-2, 1}, {0, 0}, {2, -1}, {3, -2}},
+        {{-2, -3}, {-1, -2}, {0, 0}, {1, 2}, {2, 3}},    {{-2, 3}, {-1, 2}, {0, 0}, {1, -2}, {2, -3}},
+        {{2, -4}, {1, -2}, {0, 0}, {-1, 2}, {-2, 4}},    {{-2, -4}, {-1, -2}, {0, 0}, {1, 2}, {2, 4}},
+        {{-4, -2}, {-2, -1}, {0, 0}, {2, 1}, {4, 2}},    {{-4, 2}, {-2, 1}, {0, 0}, {2, -1}, {4, -2}},
+    };
+    return lf ? low : hf;
+}
+
+// The patterns as one convolution: [16, 1, 9, 9] of ones on each line.
+torch::Tensor malta_weights(bool lf, const torch::TensorOptions& options) {
+    const auto& lines = malta_lines(lf);
+    auto w = torch::zeros({int64_t(lines.size()), 1, 9, 9}, torch::kFloat);
+    auto a = w.accessor<float, 4>();
+    for (size_t k = 0; k < lines.size(); ++k)
+        for (const auto& [dy, dx] : lines[k]) a[int64_t(k)][0][4 + dy][4 + dx] = 1.0f;
+    return w.to(options.device());
+}
+
+// libjxl's MaltaDiffMap(LF): an asymmetric per-pixel difference (a change that shrinks a
+// feature counts less than one that adds to it), then the sum over line patterns of its
+// squared sums along each line (zero outside the image). lum0, lum1: [B, H, W].
+torch::Tensor malta_diff(const torch::Tensor& lum0, const torch::Tensor& lum1, double w_0gt1, double w_0lt1,
+                         double norm1, bool lf) {
+    const double len = 3.75, mulli = lf ? 0.611612573796 : 0.39905817637;
+    const float kWeight0 = 0.5f, kWeight1 = 0.33f;
+    const double w_pre0gt1 = mulli * std::sqrt(kWeight0 * w_0gt1) / (len * 2 + 1);
+    const double w_pre0lt1 = mulli * std::sqrt(kWeight1 * w_0lt1) / (len * 2 + 1);
+    const float norm2_0gt1 = float(w_pre0gt1 * norm1), norm2_0lt1 = float(w_pre0lt1 * norm1);
+
+    const auto absval = (lum0.abs() + lum1.abs()) * 0.5f;
+    const auto denominator = absval + float(norm1);
+    auto diffs = (lum0 - lum1) * (norm2_0gt1 / denominator);
+    const auto scaler2 = norm2_0lt1 / denominator;
+    const auto fabs0 = lum0.abs();
+    const auto too_small = fabs0 * 0.55, too_big = fabs0 * 1.05;
+    const auto zero = torch::zeros_like(lum0);
+    const auto if_neg = torch::where(lum1 > -too_small, -(lum1 + too_small),
+                                     torch::where(lum1 < -too_big, -lum1 - too_big, zero));
+    const auto if_pos = torch::where(lum1 < too_small, too_small - lum1,
+                                     torch::where(lum1 > too_big, -(lum1 - too_big), zero));
+    diffs = diffs + scaler2 * torch::where(lum0 < 0, if_neg, if_pos);
+
+    if (diffs.is_cuda()) {
+        const auto sums = torch::conv2d(diffs.unsqueeze(1), malta_weights(lf, diffs.options()), {}, 1, 4);
+        return sums.square().sum(1);
+    }
+    // On the CPU, shifted adds (see correlate).
+    const int64_t h = diffs.size(1), w = diffs.size(2);
+    const auto padded = torch::constant_pad_nd(diffs, {4, 4, 4, 4});
+    const auto at = [&](int dy, int dx) { return padded.narrow(1, 4 + dy, h).narrow(2, 4 + dx, w); };
+    auto result = torch::zeros_like(diffs);
+    for (const auto& line : malta_lines(lf)) {
+        auto sum = at(line[0].first, line[0].second).clone();
+        for (size_t k = 1; k < line.size(); ++k) sum.add_(at(line[k].first, line[k].second));
+        result.addcmul_(sum, sum);
+    }
+    return result;
+}
+
+// libjxl's L2DiffAsymmetric: the squared difference, plus a penalty where the changed
+// image's value falls short of (or overshoots) the original's.
+torch::Tensor l2_diff_asymmetric(const torch::Tensor& i0, const torch::Tensor& i1, double w_0gt1, double w_0lt1) {
+    const float vw_0gt1 = float(w_0gt1 * 0.8), vw_0lt1 = float(w_0lt1 * 0.8);
+    const auto fabs0 = i0.abs();
+    const auto too_small = fabs0 * 0.4f, too_big = fabs0;
+    const auto zero = torch::zeros_like(i0);
+    const auto if_neg = torch::where(i1 > -too_small, i1 + too_small, torch::where(i1 < -too_big, -i1 - too_big, zero));
+    const auto if_pos = torch::where(i1 < too_small, too_small - i1, torch::where(i1 > too_big, i1 - too_big, zero));
+    const auto v = torch::where(i0 < 0, if_neg, if_pos);
+    return (i0 - i1).square() * vw_0gt1 + v.square() * vw_0lt1;
+}
+
+// libjxl's MaskPsychoImage up to the blur: how busy each place of an image is.
+torch::Tensor masking_activity(const ButteraugliPlanes& p) {
+    const auto xdiff = (p.uhf[0] + p.hf[0]) * 2.5f;
+    const auto ydiff = p.uhf[1] * 0.4f + p.hf[1] * 0.4f;
+    const auto mask = safe_sqrt(xdiff * xdiff + ydiff * ydiff);
+    // DiffPrecompute: the bias makes the square root behave more linearly.
+    const float mul = 6.19424080439f, bias = mul * 12.61050594197f;
+    return blur((mask.abs() * mul + bias).sqrt() - std::sqrt(bias), 2.7);
+}
+
+// libjxl's FuzzyErosion: a weighted mean of the three smallest of a pixel (counted as
+// itself and twice itself, twice) and its eight neighbours three pixels away.
+torch::Tensor fuzzy_erosion(const torch::Tensor& from) {
+    const int64_t h = from.size(1), w = from.size(2), s = 3;
+    const auto padded = F::pad(from.unsqueeze(1), F::PadFuncOptions({s, s, s, s}).value(INFINITY)).squeeze(1);
+    // The three smallest so far, kept in order as each neighbour comes in.
+    auto m0 = from, m1 = from * 2, m2 = m1;
+    for (int64_t dy = -s; dy <= s; dy += s)
+        for (int64_t dx = -s; dx <= s; dx += s) {
+            if (dy == 0 && dx == 0) continue;
+            const auto v = padded.index({Slice(), Slice(s + dy, s + dy + h), Slice(s + dx, s + dx + w)});
+            const auto above0 = torch::maximum(m0, v);
+            m0 = torch::minimum(m0, v);
+            const auto above1 = torch::maximum(m1, above0);
+            m1 = torch::minimum(m1, above0);
+            m2 = torch::minimum(m2, above1);
+        }
+    return m0 * 0.45f + m1 * 0.3f + m2 * 0.25f;
+}
+
+// libjxl's MaskY and MaskDcY: how much a difference counts under the given masking.
+torch::Tensor mask_y(const torch::Tensor& delta, double offset, double scaler, double mul) {
+    const float global_scale = 1.0f / (17.8f * 0.79079917404f);
+    const auto v = (mul / (delta * scaler + offset) + 1.0) * global_scale;
+    return v * v;
+}
+
+// libjxl's SubSample2x: the mean of each 2 x 2 block (of the pixels there are at an odd
+// edge). [B, 3, H, W] -> [B, 3, ceil(H / 2), ceil(W / 2)].
+torch::Tensor subsample_2x(const torch::Tensor& x) {
+    const auto padded = F::pad(x, F::PadFuncOptions({0, x.size(3) % 2, 0, x.size(2) % 2}).mode(torch::kReplicate));
+    return F::avg_pool2d(padded, F::AvgPool2dFuncOptions(2));
+}
+
+}  // namespace
+
+torch::Tensor srgb_to_linear(const torch::Tensor& srgb) {
+    return torch::where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055).pow(2.4));
+}
+
+TorchButteraugli::Level TorchButteraugli::make_level(const torch::Tensor& linear) {
+    Level level;
+    level.planes = separate_frequencies(opsin_dynamics(linear));
+    level.planes.mask_blurred = masking_activity(level.planes);
+    level.mask = fuzzy_erosion(level.planes.mask_blurred);
+    return level;
+}
+
+TorchButteraugli::TorchButteraugli(const torch::Tensor& original_linear) {
+    TORCH_CHECK(original_linear.dim() == 4 && original_linear.size(1) == 3 && original_linear.size(2) >= 8 &&
+                    original_linear.size(3) >= 8,
+                "butteraugli: expected [B, 3, H, W] with H, W >= 8");
+    const auto linear = original_linear.to(torch::kFloat);
+    full_ = make_level(linear);
+    const auto half = subsample_2x(linear);
+    if (half.size(2) >= 8 && half.size(3) >= 8) half_.push_back(make_level(half));
+}
+
+// libjxl's DiffmapPsychoImage and CombineChannelsToDiffmap at one resolution.
+torch::Tensor TorchButteraugli::level_distmap(const Level& level, const torch::Tensor& linear) {
+    const auto& p0 = level.planes;
+    auto p1 = separate_frequencies(opsin_dynamics(linear));
+    const double asym = kHfAsymmetry, sqrt_asym = std::sqrt(kHfAsymmetry);
+
+    auto ac_x = malta_diff(p0.uhf[0], p1.uhf[0], 173.5 * asym, 173.5 / asym, 5.0, false);
+    auto ac_y = malta_diff(p0.uhf[1], p1.uhf[1], 1.10039032555 * asym, 1.10039032555 / asym, 71.7800275169, false);
+    ac_y += malta_diff(p0.hf[1], p1.hf[1], 18.7237414387 * sqrt_asym, 18.7237414387 / sqrt_asym, 4498534.45232, true);
+    ac_x += malta_diff(p0.hf[0], p1.hf[0], 6923.99476109 * sqrt_asym, 6923.99476109 / sqrt_asym, 8051.15833247, true);
+    ac_y += malta_diff(p0.mf.select(1, 1), p1.mf.select(1, 1), 37.0819870399, 37.0819870399, 130262059.556, true);
+    ac_x += malta_diff(p0.mf.select(1, 0), p1.mf.select(1, 0), 8246.75321353, 8246.75321353, 1009002.70582, true);
+
+    static const double wmul[9] = {400.0,         1.50815703118,  0,
+                                   2150.0,        10.6195433239,  16.2176043152,
+                                   29.2353797994, 0.844626970982, 0.703646627719};
+    ac_x += l2_diff_asymmetric(p0.hf[0], p1.hf[0], wmul[0] * asym, wmul[0] / asym);
+    ac_y += l2_diff_asymmetric(p0.hf[1], p1.hf[1], wmul[1] * asym, wmul[1] / asym);
+    const auto mf_diff = (p0.mf - p1.mf).square();
+    ac_x += mf_diff.select(1, 0) * float(wmul[3]);
+    ac_y += mf_diff.select(1, 1) * float(wmul[4]);
+    const auto ac_b = mf_diff.select(1, 2) * float(wmul[5]);
+    const auto lf_diff = (p0.lf - p1.lf).square();
+    const auto dc = lf_diff.select(1, 0) * float(wmul[6] * kXmul) + lf_diff.select(1, 1) * float(wmul[7]) +
+                    lf_diff.select(1, 2) * float(wmul[8]);
+
+    // Masking: a change shows less where the original is busy; a change of busyness itself
+    // is an error of its own.
+    ac_y += (p0.mask_blurred - masking_activity(p1)).square() * 10.0f;
+    const auto ac = ac_x * float(kXmul) + ac_y + ac_b;
+    const auto mask_ac = mask_y(level.mask, 0.829591754942, 0.451936922203, 2.5485944793);
+    const auto mask_dc = mask_y(level.mask, 0.20025578522, 3.87449418804, 0.505054525019);
+    return safe_sqrt(mask_dc * dc + mask_ac * ac);
+}
+
+torch::Tensor TorchButteraugli::distmap(const torch::Tensor& changed_linear) const {
+    const auto linear = changed_linear.to(torch::kFloat);
+    TORCH_CHECK(linear.sizes() == full_.planes.mf.sizes(), "butteraugli: images of different shapes");
+    auto result = level_distmap(full_, linear);
+    if (half_.empty()) return result;
+    // libjxl's AddSupersampled2x: half the half-resolution map, each value over its 2 x 2
+    // block, mixed in.
+    const double w = 0.5, mixing = 0.3;
+    const auto half = level_distmap(half_.front(), subsample_2x(linear));
+    const auto up = half.repeat_interleave(2, 1).repeat_interleave(2, 2);
+    return result * float(1.0 - mixing * w) + up.narrow(1, 0, result.size(1)).narrow(2, 0, result.size(2)) * float(w);
+}
+
+torch::Tensor butteraugli_distmap_torch(const torch::Tensor& a, const torch::Tensor& b, bool quantise) {
+    TORCH_CHECK(a.sizes() == b.sizes() && (a.dim() == 3 || a.dim() == 4), "butteraugli: expected two images of one shape");
+    const bool single = a.dim() == 3;
+    const auto prepare = [&](const torch::Tensor& x) {
+        auto t = (single ? x.unsqueeze(0) : x).to(torch::kFloat).clamp(0, 1);
+        if (t.size(1) == 1) t = t.expand({-1, 3, -1, -1});
+        if (quantise) t = (t * 65535.0f).round() / 65535.0f;
+        return srgb_to_linear(t);
+    };
+    const auto map = TorchButteraugli(prepare(a)).distmap(prepare(b));
+    return single ? map.squeeze(0) : map;
+}
+
+}  // namespace bd

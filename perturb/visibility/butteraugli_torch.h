@@ -1,0 +1,58 @@
+// butteraugli's distance map as libtorch operations, so it runs where the images are (a GPU
+// during protection) and on a whole batch at once. A port of libjxl 0.7's butteraugli
+// (lib/jxl/butteraugli/butteraugli.cc, BSD licence: docs/licences/libjxl.txt), under
+// butteraugli_main's viewing conditions (an 80-nit display, HF asymmetry 0.8, as in
+// butteraugli.h). libjxl's own API stays the reference: the two agree within 1e-3 of the
+// max-norm and the 3-norm (tests/perturb/test_butteraugli_torch.cpp).
+//
+// Everything is differentiable except where the input is rounded to 16-bit samples
+// (butteraugli_distmap_torch's `quantise`).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <array>
+#include <vector>
+
+namespace bd {
+
+// One image's psychovisual decomposition at one resolution: what butteraugli compares.
+struct ButteraugliPlanes {
+    torch::Tensor lf;                  // [B, 3, H, W] low frequencies, in "vals" space
+    torch::Tensor mf;                  // [B, 3, H, W] middle frequencies
+    std::array<torch::Tensor, 2> hf;   // [B, H, W] high frequencies, X and Y
+    std::array<torch::Tensor, 2> uhf;  // [B, H, W] ultra-high frequencies, X and Y
+    torch::Tensor mask_blurred;        // [B, H, W] local activity, blurred
+};
+
+// Compares any number of changed versions with one batch of originals. The originals'
+// decomposition (both resolutions) is computed once, as libjxl's comparator does.
+class TorchButteraugli {
+public:
+    // original: [B, 3, H, W] linear sRGB in [0, 1] (see srgb_to_linear), H and W >= 8.
+    explicit TorchButteraugli(const torch::Tensor& original_linear);
+
+    // changed: like the original. Returns the [B, H, W] distance map.
+    torch::Tensor distmap(const torch::Tensor& changed_linear) const;
+
+private:
+    struct Level {
+        ButteraugliPlanes planes;
+        torch::Tensor mask;  // [B, H, W] the original's masking, eroded
+    };
+    static Level make_level(const torch::Tensor& linear);
+    static torch::Tensor level_distmap(const Level& level, const torch::Tensor& linear);
+
+    Level full_;
+    std::vector<Level> half_;  // empty when the half-resolution image is under 8 px
+};
+
+// sRGB samples in [0, 1] -> linear light, the conversion libjxl applies before comparing.
+torch::Tensor srgb_to_linear(const torch::Tensor& srgb);
+
+// a, b: [B, C, H, W] or [C, H, W] sRGB in [0, 1], C = 1 or 3, H and W >= 8. Returns the
+// distance map, [B, H, W] or [H, W]. quantise: round to 16-bit samples first, as the
+// libjxl path does (exact for 8- and 16-bit images; not differentiable).
+torch::Tensor butteraugli_distmap_torch(const torch::Tensor& a, const torch::Tensor& b, bool quantise = true);
+
+}  // namespace bd

@@ -1,0 +1,98 @@
+// butteraugli as libtorch operations against libjxl's API (the reference): the distance
+// map, its max-norm and its 3-norm agree on real artwork and at awkward sizes, a batch
+// equals its images one by one, and gradients flow.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "perturb/visibility/butteraugli.h"
+#include "perturb/visibility/butteraugli_torch.h"
+#include "src/io/image_io.h"
+#include "src/io/tensor_image.h"
+#include "util/test_images.h"
+
+namespace bd {
+namespace {
+
+#define REQUIRE_BUTTERAUGLI()                                                                  \
+    if (!butteraugli_available()) GTEST_SKIP() << "built without libjxl's butteraugli (BELLADONNA_BUTTERAUGLI)"
+
+torch::Tensor sample(const std::string& name) {
+    return color_to_tensor(read_image(test::source_dir() + "/samples/" + name));
+}
+
+// A protection-like change: +-k levels of 8 bits, stronger where the image is bright,
+// then back on the 8-bit grid.
+torch::Tensor changed(const torch::Tensor& x, double levels, uint64_t seed) {
+    torch::manual_seed(seed);
+    const auto s = torch::where(torch::rand_like(x) > 0.5, 1.0f, -1.0f);
+    return (torch::round((x + levels * s / 255 * (0.5 + x.mean(0, true))).clamp(0, 1) * 255) / 255);
+}
+
+void expect_parity(const torch::Tensor& a, const torch::Tensor& b, const std::string& what) {
+    SCOPED_TRACE(what);
+    const auto reference = butteraugli(a, b, true);
+    const auto map = butteraugli_distmap_torch(a, b);
+    ASSERT_EQ(map.sizes(), reference.distmap.sizes());
+    const double max_norm = map.max().item<double>(), norm3 = butteraugli_3norm(map);
+    EXPECT_NEAR(max_norm, reference.max_norm, 1e-3 * reference.max_norm);
+    EXPECT_NEAR(norm3, reference.norm3, 1e-3 * reference.norm3);
+    // Pixel by pixel too, so a right maximum cannot hide a wrong map.
+    const double worst = (map - reference.distmap).abs().max().item<double>();
+    EXPECT_LT(worst, 1e-3 * reference.max_norm);
+}
+
+TEST(ButteraugliTorch, MatchesLibjxlOnArtwork) {
+    REQUIRE_BUTTERAUGLI();
+    for (const char* name : {"flat-illustration.png", "line-drawing.png", "landscape-photo.jpg"}) {
+        auto x = sample(name);
+        if (x.size(0) == 4) x = x.slice(0, 0, 3);
+        // A crop keeps the test quick; odd sizes exercise the half-resolution edges.
+        x = x.slice(1, 0, std::min<int64_t>(x.size(1), 201)).slice(2, 0, std::min<int64_t>(x.size(2), 257));
+        expect_parity(x, changed(x, 2, 1), std::string(name) + ", 2 levels");
+        expect_parity(x, changed(x, 6, 2), std::string(name) + ", 6 levels");
+    }
+}
+
+TEST(ButteraugliTorch, MatchesLibjxlAtSmallOddSizesAndInGrey) {
+    REQUIRE_BUTTERAUGLI();
+    torch::manual_seed(5);
+    // 8 x 8 and 15 x 9 have no half-resolution pass; 17 x 16 has one of 9 x 8.
+    for (const auto& [h, w] : std::vector<std::pair<int64_t, int64_t>>{{8, 8}, {15, 9}, {17, 16}, {33, 47}}) {
+        const auto x = torch::round(torch::rand({3, h, w}) * 255) / 255;
+        expect_parity(x, changed(x, 4, 3), std::to_string(h) + " x " + std::to_string(w));
+    }
+    const auto grey = sample("line-drawing.png").slice(0, 0, 1).slice(1, 0, 64).slice(2, 0, 80);
+    expect_parity(grey, changed(grey, 4, 4), "grey");
+    const auto x = sample("flat-illustration.png").slice(0, 0, 3).slice(1, 0, 64).slice(2, 0, 64);
+    EXPECT_EQ(butteraugli_distmap_torch(x, x).max().item<double>(), 0.0);
+}
+
+TEST(ButteraugliTorch, ABatchIsItsImagesOneByOne) {
+    torch::manual_seed(6);
+    const auto a = torch::rand({3, 3, 40, 48});
+    const auto b = (a + torch::randn_like(a) * 0.02).clamp(0, 1);
+    const auto batch = butteraugli_distmap_torch(a, b);
+    ASSERT_EQ(batch.sizes(), (std::vector<int64_t>{3, 40, 48}));
+    for (int64_t i = 0; i < 3; ++i)
+        EXPECT_TRUE(torch::allclose(batch[i], butteraugli_distmap_torch(a[i], b[i]), 1e-5, 1e-6)) << i;
+}
+
+TEST(ButteraugliTorch, GradientsFlowToTheChangedImage) {
+    torch::manual_seed(7);
+    const auto a = torch::rand({1, 3, 32, 32});
+    const auto b = (a + torch::randn_like(a) * 0.02).clamp(0.01, 0.99).requires_grad_();
+    const TorchButteraugli comparator(srgb_to_linear(a));
+    const auto map = comparator.distmap(srgb_to_linear(b));
+    map.pow(3).mean().backward();
+    ASSERT_TRUE(b.grad().defined());
+    EXPECT_TRUE(torch::isfinite(b.grad()).all().item<bool>());
+    EXPECT_GT(b.grad().abs().sum().item<double>(), 0.0);
+    // A step against the gradient makes the change less visible.
+    const auto nearer = (b - b.grad().sign() * 1e-3).detach();
+    EXPECT_LT(comparator.distmap(srgb_to_linear(nearer)).pow(3).mean().item<double>(),
+              map.pow(3).mean().item<double>());
+}
+
+}  // namespace
+}  // namespace bd
