@@ -11,6 +11,7 @@
 #include "perturb/step_rule.h"
 #include "perturb/views/views.h"
 #include "perturb/visibility/visibility.h"
+#include "perturb/visibility/visibility_loss.h"
 
 namespace bd {
 
@@ -45,6 +46,7 @@ struct ItemState {
     std::vector<MemberState> members;
     std::unique_ptr<StepRule> rule;
     std::unique_ptr<StepSchedule> schedule;
+    std::unique_ptr<VisibilityLoss> visibility_term;  // when steering (and at least 8 x 8)
     bool active() const { return !schedule->done(); }
 };
 
@@ -135,6 +137,9 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
         s.image = s.x.clone().requires_grad_(true);
         s.rule = std::make_unique<StepRule>(settings.update);
         s.schedule = std::make_unique<StepSchedule>(settings.steps, settings.early_stop);
+        if (settings.visibility_loss > 0 && settings.visibility > 0 && butteraugli_available() &&
+            std::min(s.x.size(1), s.x.size(2)) >= 8)
+            s.visibility_term = std::make_unique<VisibilityLoss>(s.x, settings.visibility, s.alpha, item.seed);
         for (size_t m = 0; m < members.size(); ++m) {
             MemberState ms;
             const bool latent = is_latent(*members[m].encoder);
@@ -227,6 +232,11 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
                 loss = loss.defined() ? loss + l : l;
                 item_progress[i] = item_progress[i].defined() ? item_progress[i] - l.detach() : -l.detach();
             }
+            // The visibility term, once per image (with the first member's loss).
+            if (m == 0)
+                for (size_t i : live)
+                    if (state[i].visibility_term)
+                        loss = loss + settings.visibility_loss * (*state[i].visibility_term)(state[i].image).to(device);
             std::vector<torch::Tensor> images;
             for (size_t i : live) images.push_back(state[i].image);
             const auto member_grads = torch::autograd::grad({loss}, images);

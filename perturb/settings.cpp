@@ -14,15 +14,19 @@ struct QualityPreset {
     const char* name;
     int steps;
     int views;
+    bool visibility_loss;  // the loss's visibility term (PerturbSettings::visibility_loss)
 };
 // 64 default steps move the encoder as far as 200 did, in a third of the
 // encoder passes (target cosine direct / JPEG q75 / half at the same butteraugli): a trained
 // CIFAR ResNet 0.799 / 0.799 / 0.796 against 0.795 / 0.795 / 0.792 (bench/effect.sh), a
 // ViT-B/32-shaped encoder on a 1024 px photo 0.288 / 0.273 / 0.261 against 0.282 / 0.267 /
 // 0.255. Momentum instead of the sign step measured no better (0.800 and 0.283).
+// The visibility term costs a butteraugli forward and backward pass per step (on 2 CPU
+// cores 1.5 s at 1024 x 1024, milliseconds on a GPU): the fast preset goes without it.
 // In the enum's order: indexed by it.
-constexpr QualityPreset kQualities[] = {
-    {Quality::fast, "fast", 50, 2}, {Quality::standard, "default", 64, 4}, {Quality::slow, "slow", 500, 8}};
+constexpr QualityPreset kQualities[] = {{Quality::fast, "fast", 50, 2, false},
+                                        {Quality::standard, "default", 64, 4, true},
+                                        {Quality::slow, "slow", 500, 8, true}};
 
 // The visibility targets are butteraugli max-norms the written file meets (1.0 is JPEG
 // XL's "visually lossless"; every preset stays at or under 2, where people start to notice
@@ -86,6 +90,7 @@ PerturbSettings make_settings(Mode mode, Intensity intensity, float epsilon255, 
     // A preset's steps are the most it takes; steps asked for by number are all taken.
     s.early_stop = steps <= 0;
     s.views = qp.views;
+    s.visibility_loss = qp.visibility_loss ? 1.0f : 0.0f;
     s.seed = seed;
     return s;
 }

@@ -34,6 +34,10 @@ struct PerturbSettings {
     bool robust = true;             // false: only the whole-image resize view (for tests)
     float source_weight = 0.5f;     // lambda: how hard to push away from the source
     float visibility = 0;           // butteraugli max-norm the change aims at; 0 = L-inf only
+    // Weight of the loss's visibility term (perturb/visibility/visibility_loss.h) when
+    // there is a visibility target; 0 leaves the change's placement to the steering alone
+    // (the fast preset).
+    float visibility_loss = 1.0f;
     UpdateRule update = UpdateRule::sign;  // momentum measured no better (README)
     // Settle and stop once an image's loss stops improving (steps is then the most it
     // takes); false runs every step.

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # On a machine with CUDA and PyTorch (not Debian's libtorch) and no network: builds the
 # library, CLI, tests and benchmarks against PyTorch's bundled libtorch, runs the
-# `gpu`-labelled tests, the optimizer and VAE benchmarks on the GPU, and prints short tables.
+# `gpu`-labelled tests, butteraugli on the GPU against libjxl, a portfolio's throughput
+# (64 images of 1024 x 1024, ViT-B/32 shape, default preset) with the peak GPU memory, and
+# the optimizer and VAE benchmarks, and prints short tables. About 6 minutes on an H200.
 # Needs third_party/debs/root from scripts/fetch-gpu-debs.sh (carried with the tree).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,12 +23,54 @@ cmake -S . -B build-gpu "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_INCLUDE_PATH="$root/usr/include" -DCMAKE_LIBRARY_PATH="$lib" \
   -DCMAKE_CXX_FLAGS="-D_GLIBCXX_USE_CXX11_ABI=$abi" >/tmp/gpu-configure.log 2>&1 \
   || { tail -30 /tmp/gpu-configure.log; exit 1; }
-cmake --build build-gpu -j "$(nproc)" --target belladonna-cli test_perturb_gpu bench_optimizer bench_vae bd-make-tiny-model \
+cmake --build build-gpu -j "$(nproc)" --target belladonna-cli test_perturb_gpu bench_optimizer bench_vae bench_visibility bd-make-tiny-model \
   >/tmp/gpu-build.log 2>&1 || { grep -E "error" /tmp/gpu-build.log | head -30; exit 1; }
 (cd build-gpu && ctest -L gpu --output-on-failure) | tail -5
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 model_dir=$(mktemp -d)
 b32=$(build-gpu/bin/bd-make-tiny-model "$model_dir" --size b32)
+echo
+echo "| butteraugli (bench_visibility) | time |"
+echo "|---|---|"
+build-gpu/bin/bench_visibility --benchmark_format=csv 2>/dev/null \
+  | awk -F, 'NR>1 && $1 !~ /ERROR/ {printf "| %s | %s %s |\n", $1, $4, $5}'
+
+# A portfolio: 64 synthetic 1024 x 1024 paintings (smooth colour fields with texture,
+# written by Python's zlib, so nothing beyond PyTorch's Python is needed).
+portfolio=$(mktemp -d)
+$py - "$portfolio" <<'PY'
+import sys, zlib, struct, torch
+def png(path, rgb):  # rgb: [H, W, 3] uint8
+    h, w, _ = rgb.shape
+    raw = b"".join(b"\0" + rgb[y].numpy().tobytes() for y in range(h))
+    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                           + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+g = torch.Generator().manual_seed(1)
+for k in range(64):
+    field = torch.nn.functional.interpolate(torch.rand(1, 3, 8, 8, generator=g), size=(1024, 1024), mode="bicubic")
+    texture = torch.rand(1, 3, 1024, 1024, generator=g) * 0.15 * (torch.arange(1024) % 256 < 128)
+    img = ((field + texture).clamp(0, 1)[0].permute(1, 2, 0) * 255).round().to(torch.uint8)
+    png(f"{sys.argv[1]}/art{k:02d}.png", img)
+PY
+peak=$(mktemp)
+(while sleep 0.5; do nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits; done > "$peak") &
+sampler=$!
+echo
+echo "| 64 x 1024 px, ViT-B/32 shape, default preset, --target cat | seconds | images/s |"
+echo "|---|---|---|"
+run=0
+for args in "--batch-size 16" "--batch-size 16 --no-metrics" "--batch-size 16 --visibility 0 --no-metrics"; do
+  run=$((run + 1))
+  start=$(date +%s.%N)
+  # shellcheck disable=SC2086
+  build-gpu/bin/belladonna protect "$portfolio" -o "$portfolio-out$run" --model "$b32" --target cat --device cuda \
+    $args >/tmp/gpu-protect.log 2>&1 || { tail -5 /tmp/gpu-protect.log; }
+  end=$(date +%s.%N)
+  awk -v a="$args" -v s="$start" -v e="$end" 'BEGIN {printf "| %s | %.1f | %.2f |\n", a, e - s, 64 / (e - s)}'
+done
+kill "$sampler" 2>/dev/null || true
+echo "peak GPU memory while protecting: $(sort -n "$peak" | tail -1) MiB"
 echo "| benchmark (ViT-B/32 random weights, bf16) | time |"
 echo "|---|---|"
 BD_BENCH_MODEL=$b32 BD_BENCH_DEVICE=cuda build-gpu/bin/bench_optimizer --benchmark_format=csv 2>/dev/null \

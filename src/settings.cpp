@@ -49,6 +49,7 @@ void validate(const ProtectSettings& s) {
 
 PerturbSettings resolve(const ProtectSettings& s) {
     PerturbSettings p = make_settings(s.mode, s.intensity, s.epsilon, s.quality, s.steps, s.seed, s.visibility);
+    if (s.visibility_loss >= 0) p.visibility_loss = s.visibility_loss;
     p.robust = s.robust;
     return p;
 }

@@ -36,6 +36,8 @@ struct ProtectSettings {
     Quality quality = Quality::standard;
     int steps = 0;                    // 0 = from quality
     float visibility = -1;            // butteraugli max-norm target; < 0 = from intensity, 0 = off
+    // Weight of the optimizer's visibility term; < 0 = its default (benchmarks compare).
+    float visibility_loss = -1;
     // How the result will be written, so the visibility target and the metrics hold for the
     // file itself.
     OutputFormat output_format = OutputFormat::same;

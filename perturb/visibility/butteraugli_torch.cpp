@@ -1,5 +1,7 @@
 #include "perturb/visibility/butteraugli_torch.h"
 
+#include "perturb/visibility/separable.h"
+
 #include <cmath>
 #include <utility>
 
@@ -33,34 +35,6 @@ torch::Tensor pad_mirror_last(const torch::Tensor& x, int64_t r) {
     return torch::cat({x.narrow(-1, 0, r).flip(-1), x, x.narrow(-1, x.size(-1) - r, r).flip(-1)}, -1);
 }
 
-// sum_k taps[k] * x shifted by k - r along `dim`, zero outside: a 1-D correlation. On a GPU
-// one convolution; on the CPU shifted adds, several times faster there than libtorch's
-// convolution for single-channel planes (bench/bench_visibility.cpp).
-torch::Tensor correlate(const torch::Tensor& x, const torch::Tensor& taps, int64_t dim) {
-    const int64_t r = taps.size(0) / 2, n = x.size(dim);
-    if (x.is_cuda()) {
-        const auto shape = dim == 3 ? std::vector<int64_t>{1, 1, 1, -1} : std::vector<int64_t>{1, 1, -1, 1};
-        const auto padding = dim == 3 ? std::vector<int64_t>{0, r} : std::vector<int64_t>{r, 0};
-        return torch::conv2d(x, taps.view(shape), {}, 1, padding);
-    }
-    const auto pad = dim == 3 ? std::vector<int64_t>{r, r} : std::vector<int64_t>{0, 0, r, r};
-    const auto padded = torch::constant_pad_nd(x, pad);
-    const auto t = taps.to(torch::kCPU, torch::kFloat).contiguous();
-    const float* w = t.data_ptr<float>();
-    auto out = padded.narrow(dim, 0, n) * w[0];
-    for (int64_t k = 1; k < taps.size(0); ++k) out.add_(padded.narrow(dim, k, n), w[k]);
-    return out;
-}
-
-// One axis of libjxl's FIR blur: taps outside the image are dropped and the kernel
-// renormalised over the taps that remain. x: [N, 1, H, W]; dim 3 horizontal, 2 vertical.
-torch::Tensor blur_axis(const torch::Tensor& x, const torch::Tensor& kernel, int64_t dim) {
-    const int64_t r = kernel.size(0) / 2, n = x.size(dim);
-    const auto ones = torch::ones({1, 1, n}, x.options());
-    const auto norm = torch::conv1d(ones, kernel.view({1, 1, -1}), {}, 1, r);
-    return correlate(x, kernel, dim) / (dim == 3 ? norm.view({1, 1, 1, n}) : norm.view({1, 1, n, 1}));
-}
-
 // libjxl's Blur. planes: [..., H, W]. A 5-tap kernel goes the way libjxl's Separable5
 // does (mirrored borders); longer ones as the renormalised FIR.
 torch::Tensor blur(const torch::Tensor& planes, double sigma) {
@@ -74,7 +48,7 @@ torch::Tensor blur(const torch::Tensor& planes, double sigma) {
         // Mirrored, so no tap falls outside: keep the interior of the zero-padded result.
         x = correlate(correlate(x, k, 3), k, 2).narrow(2, 2, h).narrow(3, 2, w);
     } else {
-        x = blur_axis(blur_axis(x, kernel, 3), kernel, 2);
+        x = normalised_blur(x, kernel);
     }
     return x.reshape(shape);
 }
@@ -211,6 +185,46 @@ torch::Tensor malta_weights(bool lf, const torch::TensorOptions& options) {
     return w.to(options.device());
 }
 
+// The sum over line patterns of the squared sums along each line, on the CPU as shifted adds
+// with its gradient by hand (autograd's own would allocate a padded plane for every tap).
+// d: [B, H, W], zero outside.
+struct MaltaSquares : torch::autograd::Function<MaltaSquares> {
+    // The 9 x 9 neighbourhood's offset (dy, dx) of a [B, H + 8, W + 8] padded plane.
+    static torch::Tensor at(const torch::Tensor& padded, int dy, int dx, int64_t h, int64_t w) {
+        return padded.narrow(1, 4 + dy, h).narrow(2, 4 + dx, w);
+    }
+    static torch::Tensor line_sum(const torch::Tensor& padded, const Line& line, int sign, int64_t h, int64_t w) {
+        auto sum = at(padded, sign * line[0].first, sign * line[0].second, h, w).clone();
+        for (size_t k = 1; k < line.size(); ++k) sum.add_(at(padded, sign * line[k].first, sign * line[k].second, h, w));
+        return sum;
+    }
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& d, bool lf) {
+        ctx->save_for_backward({d});
+        ctx->saved_data["lf"] = lf;
+        const int64_t h = d.size(1), w = d.size(2);
+        const auto padded = torch::constant_pad_nd(d, {4, 4, 4, 4});
+        auto result = torch::zeros_like(d);
+        for (const auto& line : malta_lines(lf)) {
+            const auto sum = line_sum(padded, line, 1, h, w);
+            result.addcmul_(sum, sum);
+        }
+        return result;
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grad) {
+        const auto d = ctx->get_saved_variables()[0];
+        const int64_t h = d.size(1), w = d.size(2);
+        const auto padded = torch::constant_pad_nd(d, {4, 4, 4, 4});
+        auto result = torch::zeros_like(d);
+        for (const auto& line : malta_lines(ctx->saved_data["lf"].toBool())) {
+            // d/dd of sum^2 at each tap: 2 * sum * grad, spread back over the line's taps.
+            const auto spread = torch::constant_pad_nd(line_sum(padded, line, 1, h, w).mul_(grad[0]).mul_(2), {4, 4, 4, 4});
+            result.add_(line_sum(spread, line, -1, h, w));
+        }
+        return {result, torch::Tensor()};
+    }
+};
+
 // libjxl's MaltaDiffMap(LF): an asymmetric per-pixel difference (a change that shrinks a
 // feature counts less than one that adds to it), then the sum over line patterns of its
 // squared sums along each line (zero outside the image). lum0, lum1: [B, H, W].
@@ -239,17 +253,7 @@ torch::Tensor malta_diff(const torch::Tensor& lum0, const torch::Tensor& lum1, d
         const auto sums = torch::conv2d(diffs.unsqueeze(1), malta_weights(lf, diffs.options()), {}, 1, 4);
         return sums.square().sum(1);
     }
-    // On the CPU, shifted adds (see correlate).
-    const int64_t h = diffs.size(1), w = diffs.size(2);
-    const auto padded = torch::constant_pad_nd(diffs, {4, 4, 4, 4});
-    const auto at = [&](int dy, int dx) { return padded.narrow(1, 4 + dy, h).narrow(2, 4 + dx, w); };
-    auto result = torch::zeros_like(diffs);
-    for (const auto& line : malta_lines(lf)) {
-        auto sum = at(line[0].first, line[0].second).clone();
-        for (size_t k = 1; k < line.size(); ++k) sum.add_(at(line[k].first, line[k].second));
-        result.addcmul_(sum, sum);
-    }
-    return result;
+    return MaltaSquares::apply(diffs, lf);
 }
 
 // libjxl's L2DiffAsymmetric: the squared difference, plus a penalty where the changed

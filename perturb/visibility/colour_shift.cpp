@@ -1,5 +1,7 @@
 #include "perturb/visibility/colour_shift.h"
 
+#include "perturb/visibility/separable.h"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -12,24 +14,14 @@ namespace {
 
 constexpr double kSigma = 8.0;
 
-// [1, C, H, W] -> same, separable Gaussian. Normalised at the borders (zero padding, then
-// divided by the blurred ones) rather than replicated: a replicated edge pixel would weigh
-// as much as a dozen and leave its noise unaveraged.
+// [1, C, H, W] -> same, separable Gaussian cut at 3 sigma. Normalised at the borders rather
+// than replicated: a replicated edge pixel would weigh as much as a dozen and leave its
+// noise unaveraged.
 torch::Tensor blur(const torch::Tensor& x, double sigma) {
     const int64_t r = int64_t(std::ceil(3 * sigma));
     std::vector<float> k(size_t(2 * r + 1));
-    float total = 0;
-    for (int64_t i = -r; i <= r; ++i) total += k[size_t(i + r)] = float(std::exp(-double(i * i) / (2 * sigma * sigma)));
-    for (auto& v : k) v /= total;
-    const int64_t c = x.size(1);
-    const auto k1 = torch::tensor(k, x.options());
-    const auto row = k1.view({1, 1, 1, -1}).expand({c, 1, 1, 2 * r + 1}).contiguous();
-    const auto col = k1.view({1, 1, -1, 1}).expand({c, 1, 2 * r + 1, 1}).contiguous();
-    auto separable = [&](const torch::Tensor& t) {
-        auto h = F::conv2d(t, row, F::Conv2dFuncOptions().groups(c).padding({0, r}));
-        return F::conv2d(h, col, F::Conv2dFuncOptions().groups(c).padding({r, 0}));
-    };
-    return separable(x) / separable(torch::ones_like(x));
+    for (int64_t i = -r; i <= r; ++i) k[size_t(i + r)] = float(std::exp(-double(i * i) / (2 * sigma * sigma)));
+    return normalised_blur(x, torch::tensor(k));
 }
 
 // [3, H, W] sRGB in [0, 1] -> CIELAB (D65), [3, H, W].
@@ -47,28 +39,47 @@ torch::Tensor srgb_to_lab(const torch::Tensor& rgb) {
 
 }  // namespace
 
-torch::Tensor colour_shift_map(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& alpha) {
-    torch::NoGradGuard no_grad;
-    const int64_t h = a.size(1), w = a.size(2);
-    // The blur keeps nothing finer than a few pixels, so it runs on a 4x smaller image (the
-    // same Gaussian in its pixels): 16x less work on a 12-megapixel photograph.
-    const int64_t factor = std::min(h, w) >= 64 ? 4 : 1;
+namespace {
+
+// Delta E of the two images blurred, at the scale it is computed at (up to 4x smaller than
+// the images): gradients flow to `b` where it asks for them.
+torch::Tensor shift_at_own_scale(const torch::Tensor& a, const torch::Tensor& b, int64_t factor, double sigma = kSigma) {
     auto shrink = [factor, &a](const torch::Tensor& t) {
-        auto x = t.detach().to(a.device(), torch::kFloat).unsqueeze(0);
+        auto x = t.to(a.device(), torch::kFloat).unsqueeze(0);
         return factor > 1 ? F::avg_pool2d(x, F::AvgPool2dFuncOptions(factor).ceil_mode(true)) : x;
     };
     auto prep = [&](const torch::Tensor& t) {
         auto rgb = shrink(t);
         if (rgb.size(1) == 1) rgb = rgb.expand({-1, 3, -1, -1});
-        return srgb_to_lab(blur(rgb, kSigma / double(factor)).squeeze(0).clamp(0, 1));
+        return srgb_to_lab(blur(rgb, sigma / double(factor)).squeeze(0).clamp(0, 1));
     };
-    auto de = (prep(a) - prep(b)).pow(2).sum(0, /*keepdim=*/true).sqrt().unsqueeze(0);  // [1, 1, h', w']
+    // The square root's gradient is infinite at 0 (an unchanged area): there it is 0.
+    const auto squared = (prep(a) - prep(b)).pow(2).sum(0);
+    const auto changed = squared > 0;
+    return torch::where(changed, torch::where(changed, squared, torch::ones_like(squared)).sqrt(),
+                        torch::zeros_like(squared));
+}
+
+// The blur keeps nothing finer than a few pixels, so it runs on a 4x smaller image (the
+// same Gaussian in its pixels): 16x less work on a 12-megapixel photograph.
+int64_t shrink_factor(const torch::Tensor& a) { return std::min(a.size(1), a.size(2)) >= 64 ? 4 : 1; }
+
+}  // namespace
+
+torch::Tensor colour_shift_map(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& alpha) {
+    torch::NoGradGuard no_grad;
+    const int64_t h = a.size(1), w = a.size(2), factor = shrink_factor(a);
+    auto de = shift_at_own_scale(a.detach(), b.detach(), factor).unsqueeze(0).unsqueeze(0);  // [1, 1, h', w']
     if (factor > 1)
         de = F::interpolate(de, F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w})
                                     .mode(torch::kBilinear).align_corners(false));
     de = de.squeeze(0).squeeze(0);
     if (alpha.defined()) de = de * alpha.detach().to(de.device(), torch::kFloat).squeeze(0);
     return de;
+}
+
+torch::Tensor colour_shift_for_loss(const torch::Tensor& a, const torch::Tensor& b, double sigma) {
+    return shift_at_own_scale(a.detach(), b, sigma >= 8 ? shrink_factor(a) : 1, sigma);
 }
 
 }  // namespace bd

@@ -18,4 +18,9 @@ constexpr double kColourShiftPerUnit = 2.0;
 // ([1, H, W], optional) weights it: transparent pixels show nothing.
 torch::Tensor colour_shift_map(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& alpha = {});
 
+// The same delta E after a Gaussian blur of `sigma` pixels, at the scale it is computed at
+// (4x smaller than the images for sigma 8 on images of 64 px and more, else full size),
+// with gradients flowing to `b`: for a loss that keeps area colour changes down.
+torch::Tensor colour_shift_for_loss(const torch::Tensor& a, const torch::Tensor& b, double sigma = 8.0);
+
 }  // namespace bd

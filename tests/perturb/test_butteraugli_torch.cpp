@@ -94,5 +94,22 @@ TEST(ButteraugliTorch, GradientsFlowToTheChangedImage) {
               map.pow(3).mean().item<double>());
 }
 
+// The CPU's hand-written gradients (shifted adds for the blurs and the line patterns)
+// against finite differences of the map along a random direction.
+TEST(ButteraugliTorch, GradientsMatchFiniteDifferences) {
+    torch::manual_seed(8);
+    const auto a = torch::rand({1, 3, 40, 36}) * 0.8 + 0.1;
+    const auto b = (a + torch::randn_like(a) * 0.02).detach().requires_grad_();
+    const TorchButteraugli comparator(srgb_to_linear(a));
+    const auto loss = [&](const torch::Tensor& x) { return comparator.distmap(srgb_to_linear(x)).pow(2).mean(); };
+    const auto grad = torch::autograd::grad({loss(b)}, {b})[0];
+    const auto v = torch::randn_like(a);
+    const double eps = 1e-3;
+    torch::NoGradGuard no_grad;
+    const double numeric = (loss(b + eps * v) - loss(b - eps * v)).item<double>() / (2 * eps);
+    const double analytic = (grad * v).sum().item<double>();
+    EXPECT_NEAR(analytic, numeric, 0.02 * std::abs(numeric)) << analytic << " vs " << numeric;
+}
+
 }  // namespace
 }  // namespace bd

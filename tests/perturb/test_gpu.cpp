@@ -5,6 +5,7 @@
 #include "encoders/encoder.h"
 #include "perturb/visibility/mask.h"
 #include "perturb/optimizer.h"
+#include "perturb/visibility/butteraugli.h"
 #include "perturb/views/views.h"
 #include "util/seeded_weights.h"
 #include "util/test_images.h"
@@ -39,6 +40,23 @@ TEST(Gpu, PoisonOnCudaInBf16MatchesTheCpuDirection) {
     };
     const auto& t = it.aims[0].target;
     EXPECT_GT(torch::dot(embed(out), t).item<float>() - torch::dot(embed(x), t).item<float>(), 0.1f);
+}
+
+// Images on the GPU are compared there, by the libtorch port; libjxl on the CPU stays the
+// reference it must agree with.
+TEST(Gpu, ButteraugliOnCudaAgreesWithLibjxl) {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA in this libtorch or machine";
+    if (!butteraugli_available()) GTEST_SKIP() << "built without libjxl's butteraugli";
+    const auto x = color_to_tensor(test::make_gradient(300, 200, 3, 8));
+    torch::manual_seed(3);
+    const auto y = (x + torch::randint(-3, 4, x.sizes()).to(torch::kFloat) / 255).clamp(0, 1);
+    ASSERT_EQ(butteraugli_backend_for(torch::kCUDA), ButteraugliBackend::torch);
+    const auto reference = butteraugli(x, y, true);
+    const auto on_gpu = butteraugli(x.cuda(), y.cuda(), true);
+    EXPECT_TRUE(on_gpu.distmap.is_cuda());
+    EXPECT_NEAR(on_gpu.max_norm, reference.max_norm, 1e-3 * reference.max_norm);
+    EXPECT_NEAR(on_gpu.norm3, reference.norm3, 1e-3 * reference.norm3);
+    EXPECT_LT((on_gpu.distmap.cpu() - reference.distmap).abs().max().item<double>(), 1e-3 * reference.max_norm);
 }
 
 }  // namespace

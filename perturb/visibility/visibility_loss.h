@@ -1,0 +1,45 @@
+// A term of the loss that keeps the change where a person does not see it, so the
+// optimizer itself moves the change there instead of only having its budget cut afterwards
+// (steer_budget, fit_visibility). Two parts, each zero while the change is well below what
+// shows, then growing with its square:
+// - butteraugli's distance map (the libtorch port) above half the visibility target;
+// - fine area colour changes: delta E between the two images after a 2-pixel Gaussian blur,
+//   above two thirds of the target in butteraugli units (delta E 1 at the default 1.5),
+//   weighted 10. butteraugli underrates these: without this part, smooth gradients showed
+//   purple blotches where butteraugli saw nothing (measured on two radial-gradient
+//   wallpapers, docs/ARCHITECTURE.md, "Visibility").
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <random>
+
+namespace bd {
+
+class TorchButteraugli;
+
+// Images larger than this are judged, each step, in one window of it this size, drawn at
+// random (seeded): the term's cost and memory stay those of a 1-megapixel image.
+constexpr int64_t kVisibilityLossWindow = 1024;
+
+class VisibilityLoss {
+public:
+    // original: [C, H, W] in [0, 1] (C = 1 or 3), on the device the loss runs on; target:
+    // the visibility target (butteraugli max-norm), > 0. alpha: [1, H, W] or undefined;
+    // transparent pixels do not count.
+    VisibilityLoss(const torch::Tensor& original, double target, const torch::Tensor& alpha, uint64_t seed);
+    ~VisibilityLoss();
+
+    // changed: [C, H, W], differentiable. Returns the scalar term.
+    torch::Tensor operator()(const torch::Tensor& changed);
+
+private:
+    torch::Tensor original_, alpha_;
+    double target_;
+    std::unique_ptr<TorchButteraugli> whole_;  // the original decomposed once, when it fits
+    std::mt19937_64 rng_;
+};
+
+}  // namespace bd

@@ -1,0 +1,88 @@
+// The optimizer's visibility term: nothing while a change is far below the target, more for
+// a change that shows than for one that hides, more for an area colour blotch than for fine
+// grain of the same amplitude, and bounded cost on images larger than its window.
+#include <gtest/gtest.h>
+
+#include "perturb/visibility/butteraugli.h"
+#include "perturb/visibility/visibility_loss.h"
+#include "perturb/settings.h"
+
+namespace bd {
+namespace {
+
+// A smooth gradient: where blotches show first.
+torch::Tensor smooth(int64_t h = 96, int64_t w = 128) {
+    const auto y = torch::linspace(0.2, 0.6, h).view({1, h, 1});
+    const auto x = torch::linspace(0.3, 0.7, w).view({1, 1, w});
+    return torch::cat({(y + x) / 2, y.expand({1, h, w}), x.expand({1, h, w})}, 0).contiguous();
+}
+
+double term(const torch::Tensor& original, const torch::Tensor& changed, double target = 1.5) {
+    torch::NoGradGuard no_grad;
+    VisibilityLoss loss(original, target, {}, 1);
+    return loss(changed).item<double>();
+}
+
+TEST(VisibilityLoss, ZeroForNoChangeOrOneFarBelowTheTarget) {
+    const auto x = smooth();
+    EXPECT_EQ(term(x, x), 0.0);
+    torch::manual_seed(1);
+    const auto faint = (x + torch::randn_like(x) * 0.2 / 255).clamp(0, 1);
+    EXPECT_EQ(term(x, faint), 0.0);
+}
+
+TEST(VisibilityLoss, ABlotchCostsMoreThanGrainOfTheSameAmplitude) {
+    const auto x = smooth();
+    torch::manual_seed(2);
+    // The same +-3 levels in red: per pixel (grain), and over 16-pixel patches (blotches).
+    const auto grain_signs = torch::where(torch::rand({1, 96, 128}) > 0.5, 1.0f, -1.0f);
+    auto patch_signs = torch::where(torch::rand({1, 1, 6, 8}) > 0.5, 1.0f, -1.0f);
+    patch_signs = patch_signs.repeat_interleave(16, 2).repeat_interleave(16, 3).squeeze(0);
+    const auto red = torch::tensor({1.0f, 0.0f, 0.0f}).view({3, 1, 1});
+    const auto grain = (x + red * grain_signs * 3 / 255).clamp(0, 1);
+    const auto blotch = (x + red * patch_signs * 3 / 255).clamp(0, 1);
+    EXPECT_GT(term(x, blotch), 2 * term(x, grain));
+    // A stronger change costs more, and more against a stricter target.
+    const auto stronger = (x + red * patch_signs * 6 / 255).clamp(0, 1);
+    EXPECT_GT(term(x, stronger), term(x, blotch));
+    EXPECT_GT(term(x, blotch, 1.0), term(x, blotch, 1.5));
+}
+
+TEST(VisibilityLoss, GradientPointsBackTowardTheOriginal) {
+    const auto x = smooth();
+    torch::manual_seed(3);
+    const auto changed = (x + torch::randn_like(x) * 6 / 255).clamp(0.01, 0.99).detach().requires_grad_();
+    VisibilityLoss loss(x, 1.5, {}, 1);
+    const auto value = loss(changed);
+    ASSERT_GT(value.item<double>(), 0.0);
+    const auto grad = torch::autograd::grad({value}, {changed})[0];
+    ASSERT_TRUE(torch::isfinite(grad).all().item<bool>());
+    torch::NoGradGuard no_grad;
+    const auto stepped = changed - grad / grad.abs().max() * 0.5 / 255;
+    EXPECT_LT(loss(stepped).item<double>(), value.item<double>());
+}
+
+TEST(VisibilityLoss, ALargeImageIsJudgedInAWindowAndTransparentPixelsDoNotCount) {
+    const auto x = smooth(kVisibilityLossWindow + 40, kVisibilityLossWindow + 8);
+    torch::manual_seed(4);
+    const auto changed = (x + torch::randn_like(x) * 8 / 255).clamp(0, 1);
+    VisibilityLoss loss(x, 1.5, {}, 1);
+    torch::NoGradGuard no_grad;
+    const double a = loss(changed).item<double>(), b = loss(changed).item<double>();
+    EXPECT_GT(a, 0.0);
+    EXPECT_GT(b, 0.0);
+    EXPECT_NE(a, b) << "each call should judge another window";
+    // Fully transparent: nothing shows.
+    const auto small = smooth(), noisy = (small + torch::randn_like(small) * 8 / 255).clamp(0, 1);
+    VisibilityLoss hidden(small, 1.5, torch::zeros({1, 96, 128}), 1);
+    EXPECT_EQ(hidden(noisy).item<double>(), 0.0);
+}
+
+TEST(VisibilityLoss, TheFastPresetGoesWithoutIt) {
+    EXPECT_EQ(make_settings("poison", "default", 0, "fast", 0, 0).visibility_loss, 0.0f);
+    EXPECT_GT(make_settings("poison", "default", 0, "default", 0, 0).visibility_loss, 0.0f);
+    EXPECT_GT(make_settings("poison", "default", 0, "slow", 0, 0).visibility_loss, 0.0f);
+}
+
+}  // namespace
+}  // namespace bd
