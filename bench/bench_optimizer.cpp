@@ -22,8 +22,6 @@
 #include "perturb/settings.h"
 #include "perturb/step_rule.h"
 #include "perturb/views/views.h"
-#include "src/runtime/allocator.h"
-#include "src/runtime/runtime_env.h"
 #include "src/runtime/threads.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"
@@ -192,14 +190,3 @@ BENCHMARK(BM_SecondsPerImage)
     ->Unit(benchmark::kSecond)
     ->UseRealTime()
     ->Iterations(1);
-// The runtime and the allocator as the CLI sets them (src/runtime/runtime_env.h, src/runtime/allocator.h),
-// so a step costs what it costs there.
-int main(int argc, char** argv) {
-    bd::restart_with_tuned_runtime(argv);
-    bd::keep_freed_memory();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-}

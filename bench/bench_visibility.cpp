@@ -4,7 +4,7 @@
 // BM_ButteraugliTorch: the same from scratch (the original decomposed too), on the CPU or,
 // with arg 1, on CUDA (skipped without a GPU). BM_ButteraugliTorchAgainstOriginal: the
 // steering's case, the original decomposed once and a changed image compared; args side,
-// device (0 CPU, 1 CUDA), images per call (its counter: images/s).
+// device (0 CPU, 1 CUDA), images per call (its counter: images/s). main(): common/tuned_main.cpp.
 #include <benchmark/benchmark.h>
 
 #include <optional>
@@ -12,8 +12,6 @@
 
 #include "perturb/visibility/butteraugli.h"
 #include "perturb/visibility/butteraugli_torch.h"
-#include "src/runtime/allocator.h"
-#include "src/runtime/runtime_env.h"
 #include "src/runtime/threads.h"
 
 namespace {
@@ -88,14 +86,3 @@ BENCHMARK(BM_ButteraugliTorchAgainstOriginal)
     ->Args({1024, 1, 8})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-
-// The runtime as the CLI sets it, so a comparison costs what it costs there.
-int main(int argc, char** argv) {
-    bd::restart_with_tuned_runtime(argv);
-    bd::keep_freed_memory();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-}

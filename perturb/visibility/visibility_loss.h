@@ -7,7 +7,7 @@
 //   above two thirds of the target in butteraugli units (delta E 1 at the default 1.5),
 //   weighted 10. butteraugli underrates these: without this part, smooth gradients showed
 //   purple blotches where butteraugli saw nothing (measured on two radial-gradient
-//   wallpapers, docs/ARCHITECTURE.md, "Visibility").
+//   wallpapers: README, "Where the change goes").
 #pragma once
 
 #include <torch/torch.h>
