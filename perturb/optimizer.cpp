@@ -232,11 +232,6 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
                 loss = loss.defined() ? loss + l : l;
                 item_progress[i] = item_progress[i].defined() ? item_progress[i] - l.detach() : -l.detach();
             }
-            // The visibility term, once per image (with the first member's loss).
-            if (m == 0)
-                for (size_t i : live)
-                    if (state[i].visibility_term)
-                        loss = loss + settings.visibility_loss * (*state[i].visibility_term)(state[i].image).to(device);
             std::vector<torch::Tensor> images;
             for (size_t i : live) images.push_back(state[i].image);
             const auto member_grads = torch::autograd::grad({loss}, images);
@@ -248,6 +243,11 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
 
         for (size_t i : live) {
             auto& s = state[i];
+            // The visibility term's gradient, one image at a time: its graph holds dozens of
+            // full-resolution planes (1.9 GB at 1024 x 1024), so a batch never holds two.
+            if (s.visibility_term)
+                grads[i] += settings.visibility_loss *
+                            torch::autograd::grad({(*s.visibility_term)(s.image)}, {s.image})[0].to(grads[i].device());
             s.rule->apply(s.image, grads[i], s.budget, step_fraction(s.schedule->position()), s.lo, s.hi);
             s.schedule->record(item_progress[i]);
         }
