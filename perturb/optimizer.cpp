@@ -246,8 +246,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
             // The visibility term's gradient, one image at a time: its graph holds dozens of
             // full-resolution planes (1.9 GB at 1024 x 1024), so a batch never holds two.
             if (s.visibility_term)
-                grads[i] += settings.visibility_loss *
-                            torch::autograd::grad({(*s.visibility_term)(s.image)}, {s.image})[0].to(grads[i].device());
+                grads[i] += settings.visibility_loss * torch::autograd::grad({(*s.visibility_term)(s.image)}, {s.image})[0];
             s.rule->apply(s.image, grads[i], s.budget, step_fraction(s.schedule->position()), s.lo, s.hi);
             s.schedule->record(item_progress[i]);
         }

@@ -3,7 +3,7 @@
 # library, CLI, tests and benchmarks against PyTorch's bundled libtorch, runs the
 # `gpu`-labelled tests, butteraugli on the GPU against libjxl, a portfolio's throughput
 # (64 images of 1024 x 1024, ViT-B/32 shape, default preset) with the peak GPU memory, and
-# the optimizer and VAE benchmarks, and prints short tables. About 6 minutes on an H200.
+# the optimizer and VAE benchmarks, and prints short tables.
 # Needs third_party/debs/root from scripts/fetch-gpu-debs.sh (carried with the tree).
 set -euo pipefail
 cd "$(dirname "$0")/.."

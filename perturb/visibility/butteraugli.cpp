@@ -52,17 +52,6 @@ std::atomic<ButteraugliBackend>& chosen_backend() {
     return backend;
 }
 
-// A comparison by the libtorch port, on the images' device.
-Visibility compare_with_torch(const torch::Tensor& a, const torch::Tensor& b, bool with_distmap) {
-    torch::NoGradGuard no_grad;
-    auto distmap = butteraugli_distmap_torch(a.detach(), b.detach());
-    Visibility v;
-    v.max_norm = distmap.max().item<double>();
-    v.norm3 = butteraugli_3norm(distmap);
-    if (with_distmap) v.distmap = std::move(distmap);
-    return v;
-}
-
 }  // namespace
 
 void set_butteraugli_backend(ButteraugliBackend backend) { chosen_backend() = backend; }
@@ -78,6 +67,21 @@ ButteraugliBackend butteraugli_backend_for(const torch::Device& device) {
 bool butteraugli_available() { return true; }
 
 namespace {
+
+// A comparison known by its distance map alone: the norms from the map.
+Visibility from_distmap(torch::Tensor distmap, bool with_distmap) {
+    Visibility v;
+    v.max_norm = distmap.max().item<double>();
+    v.norm3 = butteraugli_3norm(distmap);
+    if (with_distmap) v.distmap = std::move(distmap);
+    return v;
+}
+
+// A comparison by the libtorch port, on the images' device.
+Visibility compare_with_torch(const torch::Tensor& a, const torch::Tensor& b, bool with_distmap) {
+    torch::NoGradGuard no_grad;
+    return from_distmap(butteraugli_distmap_torch(a.detach(), b.detach()), with_distmap);
+}
 
 // [C, H, W] in [0, 1] -> interleaved 16-bit RGB, what JxlButteraugliCompute reads as sRGB.
 // Float is exact here: an 8- or 16-bit sample k / max stored as float lands within 0.01 of
@@ -147,14 +151,6 @@ void copy_rows(const JxlButteraugliResult* result, uint32_t from, uint32_t to, t
     for (uint32_t y = from; y < to; ++y, dst += w) std::copy(map + size_t(y) * stride, map + size_t(y) * stride + w, dst);
 }
 
-// A comparison known by its distance map alone: the norms from the map.
-Visibility from_distmap(torch::Tensor distmap, bool with_distmap) {
-    Visibility v;
-    v.max_norm = distmap.max().item<double>();
-    v.norm3 = butteraugli_3norm(distmap);
-    if (with_distmap) v.distmap = std::move(distmap);
-    return v;
-}
 
 // The [H, W] distance map, compared band by band, `parallel` bands at a time.
 torch::Tensor distmap_in_bands(const torch::Tensor& a, const torch::Tensor& b, int64_t band_rows, int64_t margin,

@@ -1,5 +1,6 @@
 #include "perturb/visibility/butteraugli_torch.h"
 
+#include "perturb/visibility/pixel_math.h"
 #include "perturb/visibility/separable.h"
 
 #include <cmath>
@@ -51,12 +52,6 @@ torch::Tensor blur(const torch::Tensor& planes, double sigma) {
         x = normalised_blur(x, kernel);
     }
     return x.reshape(shape);
-}
-
-// sqrt with a zero gradient, rather than NaN, where its argument is 0 (unchanged pixels).
-torch::Tensor safe_sqrt(const torch::Tensor& x) {
-    const auto positive = x > 0;
-    return torch::where(positive, torch::where(positive, x, torch::ones_like(x)).sqrt(), torch::zeros_like(x));
 }
 
 torch::Tensor remove_range_around_zero(const torch::Tensor& x, double w) {
@@ -314,10 +309,6 @@ torch::Tensor subsample_2x(const torch::Tensor& x) {
 }
 
 }  // namespace
-
-torch::Tensor srgb_to_linear(const torch::Tensor& srgb) {
-    return torch::where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055).pow(2.4));
-}
 
 TorchButteraugli::Level TorchButteraugli::make_level(const torch::Tensor& linear) {
     Level level;

@@ -11,6 +11,8 @@
 
 #include <torch/torch.h>
 
+#include "perturb/visibility/pixel_math.h"  // srgb_to_linear: the linear light the comparator takes
+
 #include <array>
 #include <vector>
 
@@ -46,9 +48,6 @@ private:
     Level full_;
     std::vector<Level> half_;  // empty when the half-resolution image is under 8 px
 };
-
-// sRGB samples in [0, 1] -> linear light, the conversion libjxl applies before comparing.
-torch::Tensor srgb_to_linear(const torch::Tensor& srgb);
 
 // a, b: [B, C, H, W] or [C, H, W] sRGB in [0, 1], C = 1 or 3, H and W >= 8. Returns the
 // distance map, [B, H, W] or [H, W]. quantise: round to 16-bit samples first, as the

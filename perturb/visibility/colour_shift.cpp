@@ -1,5 +1,6 @@
 #include "perturb/visibility/colour_shift.h"
 
+#include "perturb/visibility/pixel_math.h"
 #include "perturb/visibility/separable.h"
 
 #include <algorithm>
@@ -26,7 +27,7 @@ torch::Tensor blur(const torch::Tensor& x, double sigma) {
 
 // [3, H, W] sRGB in [0, 1] -> CIELAB (D65), [3, H, W].
 torch::Tensor srgb_to_lab(const torch::Tensor& rgb) {
-    const auto lin = torch::where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055).pow(2.4));
+    const auto lin = srgb_to_linear(rgb);
     const auto m = torch::tensor({0.4124564, 0.3575761, 0.1804375,  //
                                   0.2126729, 0.7151522, 0.0721750,  //
                                   0.0193339, 0.1191920, 0.9503041}, lin.options()).view({3, 3});
@@ -53,11 +54,7 @@ torch::Tensor shift_at_own_scale(const torch::Tensor& a, const torch::Tensor& b,
         if (rgb.size(1) == 1) rgb = rgb.expand({-1, 3, -1, -1});
         return srgb_to_lab(blur(rgb, sigma / double(factor)).squeeze(0).clamp(0, 1));
     };
-    // The square root's gradient is infinite at 0 (an unchanged area): there it is 0.
-    const auto squared = (prep(a) - prep(b)).pow(2).sum(0);
-    const auto changed = squared > 0;
-    return torch::where(changed, torch::where(changed, squared, torch::ones_like(squared)).sqrt(),
-                        torch::zeros_like(squared));
+    return safe_sqrt((prep(a) - prep(b)).pow(2).sum(0));
 }
 
 // The blur keeps nothing finer than a few pixels, so it runs on a 4x smaller image (the

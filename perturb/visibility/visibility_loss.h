@@ -4,8 +4,8 @@
 // shows, then growing with its square:
 // - butteraugli's distance map (the libtorch port) above half the visibility target;
 // - fine area colour changes: delta E between the two images after a 2-pixel Gaussian blur,
-//   above two thirds of the target in butteraugli units (delta E 1 at the default 1.5),
-//   weighted 10. butteraugli underrates these: without this part, smooth gradients showed
+//   in butteraugli units (delta E / 2), above a third of the target (delta E 1 at the
+//   default 1.5), weighted 10. butteraugli underrates these: without this part, smooth gradients showed
 //   purple blotches where butteraugli saw nothing (measured on two radial-gradient
 //   wallpapers: README, "Where the change goes").
 #pragma once

@@ -1,0 +1,15 @@
+// Per-pixel operations the visibility measures share (butteraugli's port, the colour shift).
+#pragma once
+
+#include <torch/torch.h>
+
+namespace bd {
+
+// sRGB samples in [0, 1] -> linear light (the sRGB transfer function), any shape.
+torch::Tensor srgb_to_linear(const torch::Tensor& srgb);
+
+// sqrt with a zero gradient, rather than an infinite or NaN one, where its argument is 0
+// (an unchanged pixel), so a loss built on it stays finite.
+torch::Tensor safe_sqrt(const torch::Tensor& x);
+
+}  // namespace bd
