@@ -154,7 +154,8 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
             // Each member its own view sequence, seeded apart, so adding a member does not
             // change the views another one sees.
             ms.views = std::make_unique<ViewSampler>(s.x, view_size(members[m]), settings.views,
-                                                     settings.robust, item.seed + 0x632be59bd9b4e019ULL * m);
+                                                     settings.robust, item.seed + 0x632be59bd9b4e019ULL * m,
+                                                     settings.denoise_views);
             s.members.push_back(std::move(ms));
         }
         if (std::any_of(s.members.begin(), s.members.end(), [](const MemberState& ms) { return ms.paired; })) {

@@ -38,6 +38,11 @@ struct PerturbSettings {
     // there is a visibility target; 0 leaves the change's placement to the steering alone
     // (the fast preset).
     float visibility_loss = 1.0f;
+    // Share of the random views without JPEG that are noised and denoised (a 3 x 3 median)
+    // first, as protection-removal tools do (perturb/views/views.h). Off: at the presets'
+    // visibility it kept no more of the gain after noise + denoise and less after JPEG
+    // (docs/POISONING.md, "Optimising against the clean-ups").
+    float denoise_views = 0.0f;
     UpdateRule update = UpdateRule::sign;  // momentum measured no better (README)
     // Settle and stop once an image's loss stops improving (steps is then the most it
     // takes); false runs every step.

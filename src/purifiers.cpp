@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "perturb/views/median.h"
 #include "perturb/views/views.h"
 #include "src/io/image_io.h"
 #include "src/io/tensor_image.h"
@@ -19,19 +20,6 @@ torch::Tensor add_noise(const torch::Tensor& x, double sigma, uint64_t seed) {
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
     const auto noise = at::randn(x.sizes(), gen, torch::kFloat).to(x.device());
     return (x + noise * sigma).clamp(0, 1);
-}
-
-// The 3 x 3 median of each channel, edges replicated: the classic denoiser for such noise.
-// A channel at a time: the nine shifted copies of a 1024 px plane are 38 MB, of all three 113.
-torch::Tensor median3(const torch::Tensor& x) {
-    std::vector<torch::Tensor> channels;
-    for (int64_t c = 0; c < x.size(0); ++c) {
-        const auto plane = x.narrow(0, c, 1).unsqueeze(0);  // [1, 1, H, W]
-        const auto padded = F::pad(plane, F::PadFuncOptions({1, 1, 1, 1}).mode(torch::kReplicate));
-        const auto patches = padded.unfold(2, 3, 1).unfold(3, 3, 1);  // [1, 1, H, W, 3, 3]
-        channels.push_back(std::get<0>(patches.reshape({x.size(1), x.size(2), 9}).median(-1)));
-    }
-    return torch::stack(channels);
 }
 
 // A separable Gaussian blur of standard deviation `sigma` pixels, edges replicated.
@@ -57,7 +45,7 @@ torch::Tensor scaled(const torch::Tensor& x, double factor) {
 
 // Noise, the median, then half size and back: what a denoising pass of a scraper does.
 torch::Tensor noise_denoise(const torch::Tensor& x, double sigma, uint64_t seed) {
-    const auto denoised = median3(add_noise(x, sigma, seed));
+    const auto denoised = median3x3(add_noise(x, sigma, seed).unsqueeze(0)).squeeze(0);
     return resized(scaled(denoised, 0.5), x.size(1), x.size(2));
 }
 

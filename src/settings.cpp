@@ -50,6 +50,7 @@ void validate(const ProtectSettings& s) {
 PerturbSettings resolve(const ProtectSettings& s) {
     PerturbSettings p = make_settings(s.mode, s.intensity, s.epsilon, s.quality, s.steps, s.seed, s.visibility);
     if (s.visibility_loss >= 0) p.visibility_loss = s.visibility_loss;
+    if (s.denoise_views >= 0) p.denoise_views = std::min(1.0f, s.denoise_views);
     p.robust = s.robust;
     return p;
 }

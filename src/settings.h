@@ -38,6 +38,9 @@ struct ProtectSettings {
     float visibility = -1;            // butteraugli max-norm target; < 0 = from intensity, 0 = off
     // Weight of the optimizer's visibility term; < 0 = its default (benchmarks compare).
     float visibility_loss = -1;
+    // Share of the optimizer's random views without JPEG that are noised and denoised; < 0 =
+    // its default (benchmarks compare).
+    float denoise_views = -1;
     // How the result will be written, so the visibility target and the metrics hold for the
     // file itself.
     OutputFormat output_format = OutputFormat::same;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "perturb/jpeg/diff_jpeg.h"
+#include "perturb/views/median.h"
 #include "perturb/views/resample.h"
 #include "perturb/views/unit_clamp.h"
 
@@ -55,8 +56,8 @@ bool chance(std::mt19937_64& rng, double p) { return uniform(rng, 0, 1) < p; }
 }  // namespace
 
 ViewSampler::ViewSampler(const torch::Tensor& image, int64_t size, int views, bool robust,
-                         uint64_t seed)
-    : size_(size), views_(robust ? std::max(1, views) : 1), robust_(robust), rng_(seed) {
+                         uint64_t seed, double denoise)
+    : size_(size), views_(robust ? std::max(1, views) : 1), robust_(robust), denoise_(denoise), rng_(seed) {
     if (robust_) {
         auto gen = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0x9e3779b97f4a7c15ULL);
         noise_bank_ = at::randn({kNoiseBank, 3, size, size}, gen, torch::kFloat)
@@ -79,10 +80,12 @@ std::pair<torch::Tensor, torch::Tensor> ViewSampler::sample_pair(const torch::Te
 struct ViewSampler::Plan {
     int64_t top = 0, left = 0, ch = 0, cw = 0;  // the crop, in the working copy
     int quality = 0;                            // of the JPEG the crop goes through; 0: none
+    double denoise = 0;                         // sigma of the noise before the median; 0: none
     int64_t small_h = 0, small_w = 0;           // shrunk to this and enlarged again; 0: not
     double blur = 0;                            // the blur's sigma; 0: none
     int noise = -1;                             // the noise bank's entry; -1: none
     double noise_level = 0;
+    int64_t noise_top = 0, noise_left = 0;      // where a denoise view's tiling of it starts
     bool flip = false;
 };
 
@@ -157,6 +160,15 @@ ViewSampler::Plan ViewSampler::draw(int64_t h, int64_t w) {
     // and a full-resolution JPEG's 8-pixel blocks average away in the resize to the encoder
     // anyway.
     if (jpeg) p.quality = int(uniform(rng_, 50, 96));
+    // Noise then a median, at the crop's resolution where a removal tool applies them (a
+    // 224-px view would see the median erase what the downscale had already averaged).
+    // Drawn only when asked for, so that without it the views stay what they were.
+    if (!jpeg && denoise_ > 0 && chance(rng_, denoise_)) {
+        p.denoise = uniform(rng_, 0.03, 0.1);
+        p.noise = std::uniform_int_distribution<int>(0, kNoiseBank - 1)(rng_);
+        p.noise_top = std::uniform_int_distribution<int64_t>(0, size_ - 1)(rng_);
+        p.noise_left = std::uniform_int_distribution<int64_t>(0, size_ - 1)(rng_);
+    }
     if (chance(rng_, 0.3)) {
         // Down- then up-scaling, as when a platform shrinks the upload.
         const double f = uniform(rng_, 0.4, 0.9);
@@ -168,7 +180,7 @@ ViewSampler::Plan ViewSampler::draw(int64_t h, int64_t w) {
     // Blur and noise at the encoder's resolution: at full resolution they would be erased
     // by the downscale anyway, at a far higher cost.
     if (chance(rng_, 0.3)) p.blur = uniform(rng_, 0.4, 1.2);
-    if (chance(rng_, 0.5)) {
+    if (chance(rng_, 0.5) && p.denoise == 0) {
         p.noise = std::uniform_int_distribution<int>(0, kNoiseBank - 1)(rng_);
         p.noise_level = uniform(rng_, 0.0, 0.02);
     }
@@ -191,16 +203,41 @@ Axes ViewSampler::to_encoder(const Plan& p) const {
 
 Axes ViewSampler::cut(const Plan& p, const Axes& copy) const {
     const Axes crop{rows_of(copy.h, p.top, p.ch), rows_of(copy.w, p.left, p.cw)};
-    if (p.quality > 0) return crop;  // the JPEG needs the crop itself; finish() resizes after it
+    // The JPEG and the median need the crop itself; finish() resizes after them.
+    if (p.quality > 0 || p.denoise > 0) return crop;
     const auto rest = to_encoder(p);
     return {compose(rest.h, crop.h), compose(rest.w, crop.w)};
 }
 
 torch::Tensor ViewSampler::finish(torch::Tensor v, const Plan& p) const {
     if (p.quality > 0) v = resample_axes(differentiable_jpeg(v, p.quality), {to_encoder(p)})[0];
-    if (p.noise >= 0) v = v + noise_bank_[p.noise].unsqueeze(0) * p.noise_level;
+    if (p.denoise > 0) {
+        v = resample_axes(noised_and_denoised(v, tiled_noise(p, v.size(2), v.size(3)) * p.denoise),
+                          {to_encoder(p)})[0];
+    } else if (p.noise >= 0) {
+        v = v + noise_bank_[p.noise].unsqueeze(0) * p.noise_level;
+    }
     if (p.flip) v = v.flip({3});
     return clamp_to_unit(v);
+}
+
+torch::Tensor noised_and_denoised(const torch::Tensor& images, const torch::Tensor& noise) {
+    // The median's own gradient reaches only the pixel each window picked: a scattered
+    // signal that, measured, moved nothing. Passed straight through instead (BPDA, Athalye
+    // et al. 2018), the view sees the denoised image and the gradient stays whole.
+    const auto noisy = clamp_to_unit(images + noise);
+    return noisy + (median3x3(noisy.detach()) - noisy).detach();
+}
+
+torch::Tensor ViewSampler::tiled_noise(const Plan& p, int64_t h, int64_t w) const {
+    // The bank's encoder-sized tiles repeated: a bank the size of the 896-px copy would be
+    // 38 MB an image, and repeated tiles of independent noise are as much noise to a 3 x 3
+    // median.
+    const auto at = [&](int64_t first, int64_t n) {
+        return (torch::arange(n, torch::TensorOptions().dtype(torch::kLong).device(noise_bank_.device())) + first) %
+               size_;
+    };
+    return noise_bank_[p.noise].index_select(1, at(p.noise_top, h)).index_select(2, at(p.noise_left, w)).unsqueeze(0);
 }
 
 }  // namespace bd

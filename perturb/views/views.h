@@ -1,6 +1,7 @@
 // Robustness views ("expectation over transformations"): each optimisation step looks at
 // the protected image the way a scraper might after the image was posted: resized,
-// cropped, re-encoded, blurred, rescaled, noisy, flipped.
+// cropped, re-encoded, blurred, rescaled, noisy, flipped, or noised and denoised as
+// protection-removal tools do.
 #pragma once
 
 #include <torch/torch.h>
@@ -19,11 +20,19 @@ torch::Tensor resize_center_crop(const torch::Tensor& images, int64_t size);
 // Differentiable antialiased resize of [N, C, H, W] to [N, C, h, w].
 torch::Tensor resize_to(const torch::Tensor& images, int64_t h, int64_t w);
 
+// What a protection-removal tool does to [N, C, H, W]: `noise` (broadcast) added, the
+// result clamped to [0, 1] and median filtered (3 x 3). The gradient passes the median as if
+// it were not there.
+torch::Tensor noised_and_denoised(const torch::Tensor& images, const torch::Tensor& noise);
+
 class ViewSampler {
 public:
     // `image` [C, H, W] fixes the shape and device; `seed` makes the sequence of views
-    // reproducible for this image whatever else is in the batch.
-    ViewSampler(const torch::Tensor& image, int64_t size, int views, bool robust, uint64_t seed);
+    // reproducible for this image whatever else is in the batch. `denoise`: the share of the
+    // random views without JPEG that get Gaussian noise and a 3 x 3 median at the copy's
+    // resolution (0: none, and the same views as before such views existed).
+    ViewSampler(const torch::Tensor& image, int64_t size, int views, bool robust, uint64_t seed,
+                double denoise = 0);
 
     // [C, H, W] (C = 1 or 3) -> [views, 3, size, size]. View 0 is always CLIP's framing
     // of the whole image; the others are random crops with random degradations.
@@ -50,10 +59,13 @@ private:
     Axes cut(const Plan& p, const Axes& copy) const;
     // The rest of `p` on what cut() took.
     torch::Tensor finish(torch::Tensor v, const Plan& p) const;
+    // [1, 3, h, w] of the noise bank's entry `p.noise`, tiled from (p.noise_top, p.noise_left).
+    torch::Tensor tiled_noise(const Plan& p, int64_t h, int64_t w) const;
 
     int64_t size_;
     int views_;
     bool robust_;
+    double denoise_;
     std::mt19937_64 rng_;
     torch::Tensor noise_bank_;  // [B, 3, size, size], drawn once so steps need no RNG on device
 };
