@@ -35,6 +35,7 @@
 #include "bench/poison/poisons.h"
 #include "bench/poison/split.h"
 #include "encoders/encoder.h"
+#include "perturb/settings.h"
 #include "src/runtime/runtime_env.h"
 #include "src/runtime/threads.h"
 
@@ -120,6 +121,17 @@ std::string slug(std::string s) {
     for (char& c : s)
         if (!std::isalnum(static_cast<unsigned char>(c))) c = '-';
     return s;
+}
+
+// What a preset resolves to (budget, visibility target, steps x views, the loss's terms),
+// in the cache folder's name, so poisons made under an earlier default are not taken for the
+// current one's.
+std::string preset_tag(const std::string& intensity, const std::string& quality, int steps, uint64_t seed) {
+    const auto p = bd::make_settings("poison", intensity, 0, quality, steps, seed);
+    char text[160];
+    std::snprintf(text, sizeof text, "e%g-v%g-%dx%d-w%g-vl%g-dv%g-u%d-es%d", p.epsilon * 255, p.visibility, p.steps,
+                  p.views, p.source_weight, p.visibility_loss, p.denoise_views, int(p.update), int(p.early_stop));
+    return text;
 }
 
 // A row's outcome at each rate, one per variant.
@@ -224,7 +236,7 @@ int main(int argc, char** argv) {
         for (double overshoot : o.overshoots) {
             Protection p;
             p.name = "belladonna " + intensity;
-            p.folder = key + "-belladonna-" + intensity;
+            p.folder = key + "-belladonna-" + intensity + "-" + slug(preset_tag(intensity, o.quality, o.steps, o.seed));
             if (overshoot > 0) {
                 char extra[32];
                 std::snprintf(extra, sizeof extra, " overshoot %g", overshoot);
