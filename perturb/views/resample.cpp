@@ -20,18 +20,6 @@ struct Strided {
     int64_t plane, row;
 };
 
-// One row through the taps.
-BD_INLINE inline void row_through_taps(const float* in, float* out, const Taps& t) {
-    const int64_t* first = t.first.data();
-    const int64_t* start = t.start.data();
-    const float* weight = t.weight.data();
-    for (int64_t i = 0; i < t.out; ++i) {
-        float acc = 0;
-        for (int64_t k = first[i]; k < first[i + 1]; ++k) acc += weight[k] * in[start[i] + k - first[i]];
-        out[i] = acc;
-    }
-}
-
 typedef float Float8 __attribute__((vector_size(32)));
 typedef int Int8 __attribute__((vector_size(32)));
 constexpr int kRows = 8;
@@ -103,6 +91,7 @@ torch::Tensor apply_along_rows(Strided src, int64_t planes, int64_t rows, const 
     const int64_t groups = (planes * rows + kRows - 1) / kRows;
     parallel_for_vectorised(0, groups, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, t.out)), [&](int64_t g0, int64_t g1) BD_INLINE {
         std::vector<float> buf(size_t(kRows * (t.in + t.out)));  // the interleaved rows; their sums
+        std::vector<float> spare;  // where a last group's missing rows go
         for (int64_t g = g0; g < g1; ++g) {
             const float* in[kRows];
             float* out[kRows];
@@ -112,11 +101,15 @@ torch::Tensor apply_along_rows(Strided src, int64_t planes, int64_t rows, const 
                 in[r] = src.base + (pr / rows) * src.plane + (pr % rows) * src.row;
                 out[r] = d + pr * t.out;
             }
-            if (count == kRows) {
-                rows_through_taps(in, out, t, buf.data(), buf.data() + kRows * t.in);
-            } else {
-                for (int64_t r = 0; r < count; ++r) row_through_taps(in[r], out[r], t);
+            // A last group of fewer than eight rows is filled up with copies of its first,
+            // their sums thrown away: every row takes the same arithmetic, so a row's result
+            // does not depend on the rows beside it (a batch's image equals that image alone).
+            if (count < kRows) spare.resize(size_t(t.out));
+            for (int64_t r = count; r < kRows; ++r) {
+                in[r] = in[0];
+                out[r] = spare.data();
             }
+            rows_through_taps(in, out, t, buf.data(), buf.data() + kRows * t.in);
         }
     });
     return dst;
