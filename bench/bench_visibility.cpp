@@ -4,7 +4,9 @@
 // BM_ButteraugliTorch: the same from scratch (the original decomposed too), on the CPU or,
 // with arg 1, on CUDA (skipped without a GPU). BM_ButteraugliTorchAgainstOriginal: the
 // steering's case, the original decomposed once and a changed image compared; args side,
-// device (0 CPU, 1 CUDA), images per call (its counter: images/s). main(): common/tuned_main.cpp.
+// device (0 CPU, 1 CUDA), images per call (its counter: images/s). BM_VisibilityLoss: the
+// optimizer's visibility term (perturb/visibility/visibility_loss.h), forward and backward,
+// as one step takes it; args side, device. main(): common/tuned_main.cpp.
 #include <benchmark/benchmark.h>
 
 #include <optional>
@@ -12,6 +14,7 @@
 
 #include "perturb/visibility/butteraugli.h"
 #include "perturb/visibility/butteraugli_torch.h"
+#include "perturb/visibility/visibility_loss.h"
 #include "src/runtime/threads.h"
 
 namespace {
@@ -77,6 +80,20 @@ void BM_ButteraugliTorchAgainstOriginal(benchmark::State& state) {
     state.counters["images/s"] = benchmark::Counter(double(state.iterations() * state.range(2)), benchmark::Counter::kIsRate);
 }
 
+void BM_VisibilityLoss(benchmark::State& state) {
+    bd::configure_threads(0);
+    const auto found = device_of(state, state.range(1));
+    if (!found) return;
+    const auto device = *found;
+    const auto [x, y] = pair_of(state.range(0));
+    bd::VisibilityLoss term(x[0].to(device), 1.5, {}, 1);
+    const auto changed = y[0].to(device).requires_grad_();
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(torch::autograd::grad({term(changed)}, {changed})[0]);
+        sync(device);
+    }
+}
+
 }  // namespace
 
 BENCHMARK(BM_ButteraugliLibjxl)->Arg(512)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -86,3 +103,4 @@ BENCHMARK(BM_ButteraugliTorchAgainstOriginal)
     ->Args({1024, 1, 8})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+BENCHMARK(BM_VisibilityLoss)->ArgsProduct({{512, 1024}, {0, 1}})->Unit(benchmark::kMillisecond)->UseRealTime();

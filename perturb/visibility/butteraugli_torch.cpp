@@ -1,5 +1,7 @@
 #include "perturb/visibility/butteraugli_torch.h"
 
+#include "perturb/visibility/asymmetric_diff.h"
+#include "perturb/visibility/malta.h"
 #include "perturb/visibility/pixel_math.h"
 #include "perturb/visibility/separable.h"
 
@@ -30,28 +32,14 @@ torch::Tensor gaussian_kernel(double sigma, const torch::TensorOptions& options)
     return torch::tensor(k, torch::TensorOptions().dtype(torch::kFloat)).to(options.device());
 }
 
-// Mirrors `r` samples at each end of the last dimension, repeating the edge sample once
-// (libjxl's WrapMirror), e.g. r = 2: [x1, x0, x0 ... xn, xn, xn-1].
-torch::Tensor pad_mirror_last(const torch::Tensor& x, int64_t r) {
-    return torch::cat({x.narrow(-1, 0, r).flip(-1), x, x.narrow(-1, x.size(-1) - r, r).flip(-1)}, -1);
-}
-
 // libjxl's Blur. planes: [..., H, W]. A 5-tap kernel goes the way libjxl's Separable5
 // does (mirrored borders); longer ones as the renormalised FIR.
 torch::Tensor blur(const torch::Tensor& planes, double sigma) {
     const auto kernel = gaussian_kernel(sigma, planes.options());
     const auto shape = planes.sizes().vec();
-    auto x = planes.reshape({-1, 1, shape[shape.size() - 2], shape.back()});
-    if (kernel.size(0) == 5) {
-        const auto k = kernel / kernel.sum();
-        const int64_t h = x.size(2), w = x.size(3);
-        x = pad_mirror_last(pad_mirror_last(x, 2).transpose(2, 3), 2).transpose(2, 3);
-        // Mirrored, so no tap falls outside: keep the interior of the zero-padded result.
-        x = correlate(correlate(x, k, 3), k, 2).narrow(2, 2, h).narrow(3, 2, w);
-    } else {
-        x = normalised_blur(x, kernel);
-    }
-    return x.reshape(shape);
+    const auto x = planes.reshape({-1, 1, shape[shape.size() - 2], shape.back()});
+    const auto blurred = kernel.size(0) == 5 ? mirrored_blur(x, kernel / kernel.sum()) : normalised_blur(x, kernel);
+    return blurred.reshape(shape);
 }
 
 torch::Tensor remove_range_around_zero(const torch::Tensor& x, double w) {
@@ -74,7 +62,8 @@ torch::Tensor opsin_absorbance(const torch::Tensor& rgb, bool clamp) {
                                    1.7557483643287353,  0.22158691104574774, 0.69391388044116142,
                                    0.0987313588422,     1.7557483643287353,  0.02,
                                    0.02,                0.20480129041026129, 12.226454707163354};
-    const auto r = rgb.select(1, 0), g = rgb.select(1, 1), b = rgb.select(1, 2);
+    const auto c = rgb.unbind(1);
+    const auto &r = c[0], &g = c[1], &b = c[2];
     auto out = torch::stack({r * mix[0] + g * mix[1] + b * mix[2] + mix[3],
                              r * mix[4] + g * mix[5] + b * mix[6] + mix[7],
                              r * mix[8] + g * mix[9] + b * mix[10] + mix[11]},
@@ -101,8 +90,8 @@ torch::Tensor opsin_dynamics(const torch::Tensor& linear) {
     const auto floor = torch::tensor({1.7557483643287353f, 1.7557483643287353f, 12.226454707163354f},
                                      linear.options()).view({1, 3, 1, 1});
     const auto mixed = torch::maximum(cur, floor);
-    const auto m0 = mixed.select(1, 0), m1 = mixed.select(1, 1);
-    return torch::stack({m0 - m1, m0 + m1, mixed.select(1, 2)}, 1);
+    const auto m = mixed.unbind(1);
+    return torch::stack({m[0] - m[1], m[0] + m[1], m[2]}, 1);
 }
 
 // libjxl's SeparateFrequencies and XybLowFreqToVals: XYB -> the bands butteraugli compares.
@@ -113,10 +102,11 @@ ButteraugliPlanes separate_frequencies(const torch::Tensor& xyb) {
     const auto mf_all = xyb - lf;
     const auto mf_blurred = blur(mf_all, kSigmaHf);
     // X: the middle band loses its values near zero; Y: they count double.
-    auto hf0 = mf_all.select(1, 0) - mf_blurred.select(1, 0);
-    const auto hf1 = mf_all.select(1, 1) - mf_blurred.select(1, 1);
-    ps.mf = torch::stack({remove_range_around_zero(mf_blurred.select(1, 0), 0.29),
-                          amplify_range_around_zero(mf_blurred.select(1, 1), 0.1), mf_blurred.select(1, 2)},
+    const auto all = mf_all.unbind(1), blurred = mf_blurred.unbind(1);
+    auto hf0 = all[0] - blurred[0];
+    const auto hf1 = all[1] - blurred[1];
+    ps.mf = torch::stack({remove_range_around_zero(blurred[0], 0.29), amplify_range_around_zero(blurred[1], 0.1),
+                          blurred[2]},
                          1);
     // SuppressXByY: red-green changes matter less where the intensity changes too.
     const double s = 0.653020556257, yw = 46.0;
@@ -129,139 +119,10 @@ ButteraugliPlanes separate_frequencies(const torch::Tensor& xyb) {
     ps.uhf[1] = maximum_clamp(hf1 - hf1_clamped, 5.19175294647) * 2.69313763794;
     ps.hf[1] = amplify_range_around_zero(hf1_clamped * 2.155, 0.132);
 
-    const auto x = lf.select(1, 0), y = lf.select(1, 1), b = lf.select(1, 2);
+    const auto xyb_lf = lf.unbind(1);
+    const auto &x = xyb_lf[0], &y = xyb_lf[1], &b = xyb_lf[2];
     ps.lf = torch::stack({x * 32.2217497012, y * 13.7697791434, (y * -0.362267051518 + b) * 47.504615728}, 1);
     return ps;
-}
-
-// The line patterns of libjxl's MaltaUnit (9 x 9 neighbourhoods, offsets {dy, dx}): the
-// high-frequency one with lines of 7-9 pixels, the low-frequency one with 5 spaced taps.
-// The high-frequency list repeats four lines, as libjxl's does.
-using Line = std::vector<std::pair<int, int>>;
-const std::vector<Line>& malta_lines(bool lf) {
-    static const std::vector<Line> hf = {
-        {{0, -4}, {0, -3}, {0, -2}, {0, -1}, {0, 0}, {0, 1}, {0, 2}, {0, 3}, {0, 4}},
-        {{-4, 0}, {-3, 0}, {-2, 0}, {-1, 0}, {0, 0}, {1, 0}, {2, 0}, {3, 0}, {4, 0}},
-        {{-3, -3}, {-2, -2}, {-1, -1}, {0, 0}, {1, 1}, {2, 2}, {3, 3}},
-        {{-3, 3}, {-2, 2}, {-1, 1}, {0, 0}, {1, -1}, {2, -2}, {3, -3}},
-        {{-4, 1}, {-3, 1}, {-2, 1}, {-1, 0}, {0, 0}, {1, 0}, {2, -1}, {3, -1}, {4, -1}},
-        {{-4, -1}, {-3, -1}, {-2, -1}, {-1, 0}, {0, 0}, {1, 0}, {2, 1}, {3, 1}, {4, 1}},
-        {{-1, -4}, {-1, -3}, {-1, -2}, {0, -1}, {0, 0}, {0, 1}, {1, 2}, {1, 3}, {1, 4}},
-        {{1, -4}, {1, -3}, {1, -2}, {0, -1}, {0, 0}, {0, 1}, {-1, 2}, {-1, 3}, {-1, 4}},
-        {{-3, -2}, {-2, -1}, {-1, -1}, {0, 0}, {1, 1}, {2, 1}, {3, 2}},
-        {{-3, 2}, {-2, 1}, {-1, 1}, {0, 0}, {1, -1}, {2, -1}, {3, -2}},
-        {{-2, -3}, {-1, -2}, {-1, -1}, {0, 0}, {1, 1}, {1, 2}, {2, 3}},
-        {{-2, 3}, {-1, 2}, {-1, 1}, {0, 0}, {1, -1}, {1, -2}, {2, -3}},
-        {{1, -4}, {1, -3}, {1, -2}, {0, -1}, {0, 0}, {0, 1}, {-1, 2}, {-1, 3}, {-1, 4}},
-        {{-1, -4}, {-1, -3}, {-1, -2}, {0, -1}, {0, 0}, {0, 1}, {1, 2}, {1, 3}, {1, 4}},
-        {{-4, -1}, {-3, -1}, {-2, -1}, {-1, 0}, {0, 0}, {1, 0}, {2, 1}, {3, 1}, {4, 1}},
-        {{-4, 1}, {-3, 1}, {-2, 1}, {-1, 0}, {0, 0}, {1, 0}, {2, -1}, {3, -1}, {4, -1}},
-    };
-    static const std::vector<Line> low = {
-        {{0, -4}, {0, -2}, {0, 0}, {0, 2}, {0, 4}},      {{-4, 0}, {-2, 0}, {0, 0}, {2, 0}, {4, 0}},
-        {{-3, -3}, {-2, -2}, {0, 0}, {2, 2}, {3, 3}},    {{-3, 3}, {-2, 2}, {0, 0}, {2, -2}, {3, -3}},
-        {{-4, 1}, {-2, 1}, {0, 0}, {2, -1}, {4, -1}},    {{-4, -1}, {-2, -1}, {0, 0}, {2, 1}, {4, 1}},
-        {{-1, -4}, {-1, -2}, {0, 0}, {1, 2}, {1, 4}},    {{1, -4}, {1, -2}, {0, 0}, {-1, 2}, {-1, 4}},
-        {{-3, -2}, {-2, -1}, {0, 0}, {2, 1}, {3, 2}},    {{-3, 2}, {-2, 1}, {0, 0}, {2, -1}, {3, -2}},
-        {{-2, -3}, {-1, -2}, {0, 0}, {1, 2}, {2, 3}},    {{-2, 3}, {-1, 2}, {0, 0}, {1, -2}, {2, -3}},
-        {{2, -4}, {1, -2}, {0, 0}, {-1, 2}, {-2, 4}},    {{-2, -4}, {-1, -2}, {0, 0}, {1, 2}, {2, 4}},
-        {{-4, -2}, {-2, -1}, {0, 0}, {2, 1}, {4, 2}},    {{-4, 2}, {-2, 1}, {0, 0}, {2, -1}, {4, -2}},
-    };
-    return lf ? low : hf;
-}
-
-// The patterns as one convolution: [16, 1, 9, 9] of ones on each line.
-torch::Tensor malta_weights(bool lf, const torch::TensorOptions& options) {
-    const auto& lines = malta_lines(lf);
-    auto w = torch::zeros({int64_t(lines.size()), 1, 9, 9}, torch::kFloat);
-    auto a = w.accessor<float, 4>();
-    for (size_t k = 0; k < lines.size(); ++k)
-        for (const auto& [dy, dx] : lines[k]) a[int64_t(k)][0][4 + dy][4 + dx] = 1.0f;
-    return w.to(options.device());
-}
-
-// The sum over line patterns of the squared sums along each line, on the CPU as shifted adds
-// with its gradient by hand (autograd's own would allocate a padded plane for every tap).
-// d: [B, H, W], zero outside.
-struct MaltaSquares : torch::autograd::Function<MaltaSquares> {
-    // The 9 x 9 neighbourhood's offset (dy, dx) of a [B, H + 8, W + 8] padded plane.
-    static torch::Tensor at(const torch::Tensor& padded, int dy, int dx, int64_t h, int64_t w) {
-        return padded.narrow(1, 4 + dy, h).narrow(2, 4 + dx, w);
-    }
-    static torch::Tensor line_sum(const torch::Tensor& padded, const Line& line, int sign, int64_t h, int64_t w) {
-        auto sum = at(padded, sign * line[0].first, sign * line[0].second, h, w).clone();
-        for (size_t k = 1; k < line.size(); ++k) sum.add_(at(padded, sign * line[k].first, sign * line[k].second, h, w));
-        return sum;
-    }
-    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& d, bool lf) {
-        ctx->save_for_backward({d});
-        ctx->saved_data["lf"] = lf;
-        const int64_t h = d.size(1), w = d.size(2);
-        const auto padded = torch::constant_pad_nd(d, {4, 4, 4, 4});
-        auto result = torch::zeros_like(d);
-        for (const auto& line : malta_lines(lf)) {
-            const auto sum = line_sum(padded, line, 1, h, w);
-            result.addcmul_(sum, sum);
-        }
-        return result;
-    }
-    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                   torch::autograd::variable_list grad) {
-        const auto d = ctx->get_saved_variables()[0];
-        const int64_t h = d.size(1), w = d.size(2);
-        const auto padded = torch::constant_pad_nd(d, {4, 4, 4, 4});
-        auto result = torch::zeros_like(d);
-        for (const auto& line : malta_lines(ctx->saved_data["lf"].toBool())) {
-            // d/dd of sum^2 at each tap: 2 * sum * grad, spread back over the line's taps.
-            const auto spread = torch::constant_pad_nd(line_sum(padded, line, 1, h, w).mul_(grad[0]).mul_(2), {4, 4, 4, 4});
-            result.add_(line_sum(spread, line, -1, h, w));
-        }
-        return {result, torch::Tensor()};
-    }
-};
-
-// libjxl's MaltaDiffMap(LF): an asymmetric per-pixel difference (a change that shrinks a
-// feature counts less than one that adds to it), then the sum over line patterns of its
-// squared sums along each line (zero outside the image). lum0, lum1: [B, H, W].
-torch::Tensor malta_diff(const torch::Tensor& lum0, const torch::Tensor& lum1, double w_0gt1, double w_0lt1,
-                         double norm1, bool lf) {
-    const double len = 3.75, mulli = lf ? 0.611612573796 : 0.39905817637;
-    const float kWeight0 = 0.5f, kWeight1 = 0.33f;
-    const double w_pre0gt1 = mulli * std::sqrt(kWeight0 * w_0gt1) / (len * 2 + 1);
-    const double w_pre0lt1 = mulli * std::sqrt(kWeight1 * w_0lt1) / (len * 2 + 1);
-    const float norm2_0gt1 = float(w_pre0gt1 * norm1), norm2_0lt1 = float(w_pre0lt1 * norm1);
-
-    const auto absval = (lum0.abs() + lum1.abs()) * 0.5f;
-    const auto denominator = absval + float(norm1);
-    auto diffs = (lum0 - lum1) * (norm2_0gt1 / denominator);
-    const auto scaler2 = norm2_0lt1 / denominator;
-    const auto fabs0 = lum0.abs();
-    const auto too_small = fabs0 * 0.55, too_big = fabs0 * 1.05;
-    const auto zero = torch::zeros_like(lum0);
-    const auto if_neg = torch::where(lum1 > -too_small, -(lum1 + too_small),
-                                     torch::where(lum1 < -too_big, -lum1 - too_big, zero));
-    const auto if_pos = torch::where(lum1 < too_small, too_small - lum1,
-                                     torch::where(lum1 > too_big, -(lum1 - too_big), zero));
-    diffs = diffs + scaler2 * torch::where(lum0 < 0, if_neg, if_pos);
-
-    if (diffs.is_cuda()) {
-        const auto sums = torch::conv2d(diffs.unsqueeze(1), malta_weights(lf, diffs.options()), {}, 1, 4);
-        return sums.square().sum(1);
-    }
-    return MaltaSquares::apply(diffs, lf);
-}
-
-// libjxl's L2DiffAsymmetric: the squared difference, plus a penalty where the changed
-// image's value falls short of (or overshoots) the original's.
-torch::Tensor l2_diff_asymmetric(const torch::Tensor& i0, const torch::Tensor& i1, double w_0gt1, double w_0lt1) {
-    const float vw_0gt1 = float(w_0gt1 * 0.8), vw_0lt1 = float(w_0lt1 * 0.8);
-    const auto fabs0 = i0.abs();
-    const auto too_small = fabs0 * 0.4f, too_big = fabs0;
-    const auto zero = torch::zeros_like(i0);
-    const auto if_neg = torch::where(i1 > -too_small, i1 + too_small, torch::where(i1 < -too_big, -i1 - too_big, zero));
-    const auto if_pos = torch::where(i1 < too_small, too_small - i1, torch::where(i1 > too_big, i1 - too_big, zero));
-    const auto v = torch::where(i0 < 0, if_neg, if_pos);
-    return (i0 - i1).square() * vw_0gt1 + v.square() * vw_0lt1;
 }
 
 // libjxl's MaskPsychoImage up to the blur: how busy each place of an image is.
@@ -332,31 +193,37 @@ TorchButteraugli::TorchButteraugli(const torch::Tensor& original_linear) {
 torch::Tensor TorchButteraugli::level_distmap(const Level& level, const torch::Tensor& linear) {
     const auto& p0 = level.planes;
     auto p1 = separate_frequencies(opsin_dynamics(linear));
+    // Channels by unbind, not select: each select's gradient would be a zeroed copy of all
+    // three planes, and with a dozen of them that was a third of the backward pass.
+    const auto mf0 = p0.mf.unbind(1), mf1 = p1.mf.unbind(1), lf0 = p0.lf.unbind(1), lf1 = p1.lf.unbind(1);
+    const auto squared_difference = [](const torch::Tensor& a, const torch::Tensor& b) {
+        const auto d = a - b;
+        return d * d;
+    };
     const double asym = kHfAsymmetry, sqrt_asym = std::sqrt(kHfAsymmetry);
 
     auto ac_x = malta_diff(p0.uhf[0], p1.uhf[0], 173.5 * asym, 173.5 / asym, 5.0, false);
     auto ac_y = malta_diff(p0.uhf[1], p1.uhf[1], 1.10039032555 * asym, 1.10039032555 / asym, 71.7800275169, false);
     ac_y += malta_diff(p0.hf[1], p1.hf[1], 18.7237414387 * sqrt_asym, 18.7237414387 / sqrt_asym, 4498534.45232, true);
     ac_x += malta_diff(p0.hf[0], p1.hf[0], 6923.99476109 * sqrt_asym, 6923.99476109 / sqrt_asym, 8051.15833247, true);
-    ac_y += malta_diff(p0.mf.select(1, 1), p1.mf.select(1, 1), 37.0819870399, 37.0819870399, 130262059.556, true);
-    ac_x += malta_diff(p0.mf.select(1, 0), p1.mf.select(1, 0), 8246.75321353, 8246.75321353, 1009002.70582, true);
+    ac_y += malta_diff(mf0[1], mf1[1], 37.0819870399, 37.0819870399, 130262059.556, true);
+    ac_x += malta_diff(mf0[0], mf1[0], 8246.75321353, 8246.75321353, 1009002.70582, true);
 
     static const double wmul[9] = {400.0,         1.50815703118,  0,
                                    2150.0,        10.6195433239,  16.2176043152,
                                    29.2353797994, 0.844626970982, 0.703646627719};
     ac_x += l2_diff_asymmetric(p0.hf[0], p1.hf[0], wmul[0] * asym, wmul[0] / asym);
     ac_y += l2_diff_asymmetric(p0.hf[1], p1.hf[1], wmul[1] * asym, wmul[1] / asym);
-    const auto mf_diff = (p0.mf - p1.mf).square();
-    ac_x += mf_diff.select(1, 0) * float(wmul[3]);
-    ac_y += mf_diff.select(1, 1) * float(wmul[4]);
-    const auto ac_b = mf_diff.select(1, 2) * float(wmul[5]);
-    const auto lf_diff = (p0.lf - p1.lf).square();
-    const auto dc = lf_diff.select(1, 0) * float(wmul[6] * kXmul) + lf_diff.select(1, 1) * float(wmul[7]) +
-                    lf_diff.select(1, 2) * float(wmul[8]);
+    ac_x += squared_difference(mf0[0], mf1[0]) * float(wmul[3]);
+    ac_y += squared_difference(mf0[1], mf1[1]) * float(wmul[4]);
+    const auto ac_b = squared_difference(mf0[2], mf1[2]) * float(wmul[5]);
+    const auto dc = squared_difference(lf0[0], lf1[0]) * float(wmul[6] * kXmul) +
+                    squared_difference(lf0[1], lf1[1]) * float(wmul[7]) +
+                    squared_difference(lf0[2], lf1[2]) * float(wmul[8]);
 
     // Masking: a change shows less where the original is busy; a change of busyness itself
     // is an error of its own.
-    ac_y += (p0.mask_blurred - masking_activity(p1)).square() * 10.0f;
+    ac_y += squared_difference(p0.mask_blurred, masking_activity(p1)) * 10.0f;
     const auto ac = ac_x * float(kXmul) + ac_y + ac_b;
     const auto mask_ac = mask_y(level.mask, 0.829591754942, 0.451936922203, 2.5485944793);
     const auto mask_dc = mask_y(level.mask, 0.20025578522, 3.87449418804, 0.505054525019);

@@ -42,19 +42,23 @@ torch::Tensor srgb_to_lab(const torch::Tensor& rgb) {
 
 namespace {
 
+// An image as the colour comparison sees it: shrunk by `factor`, blurred, in CIELAB.
+torch::Tensor blurred_lab(const torch::Tensor& image, const torch::Device& device, int64_t factor, double sigma) {
+    auto rgb = image.to(device, torch::kFloat).unsqueeze(0);
+    if (factor > 1) rgb = F::avg_pool2d(rgb, F::AvgPool2dFuncOptions(factor).ceil_mode(true));
+    if (rgb.size(1) == 1) rgb = rgb.expand({-1, 3, -1, -1});
+    return srgb_to_lab(blur(rgb, sigma / double(factor)).squeeze(0).clamp(0, 1));
+}
+
+torch::Tensor delta_e(const torch::Tensor& lab_a, const torch::Tensor& lab_b) {
+    const auto d = lab_a - lab_b;
+    return safe_sqrt((d * d).sum(0));
+}
+
 // Delta E of the two images blurred, at the scale it is computed at (up to 4x smaller than
 // the images): gradients flow to `b` where it asks for them.
 torch::Tensor shift_at_own_scale(const torch::Tensor& a, const torch::Tensor& b, int64_t factor, double sigma = kSigma) {
-    auto shrink = [factor, &a](const torch::Tensor& t) {
-        auto x = t.to(a.device(), torch::kFloat).unsqueeze(0);
-        return factor > 1 ? F::avg_pool2d(x, F::AvgPool2dFuncOptions(factor).ceil_mode(true)) : x;
-    };
-    auto prep = [&](const torch::Tensor& t) {
-        auto rgb = shrink(t);
-        if (rgb.size(1) == 1) rgb = rgb.expand({-1, 3, -1, -1});
-        return srgb_to_lab(blur(rgb, sigma / double(factor)).squeeze(0).clamp(0, 1));
-    };
-    return safe_sqrt((prep(a) - prep(b)).pow(2).sum(0));
+    return delta_e(blurred_lab(a, a.device(), factor, sigma), blurred_lab(b, a.device(), factor, sigma));
 }
 
 // The blur keeps nothing finer than a few pixels, so it runs on a 4x smaller image (the
@@ -75,8 +79,14 @@ torch::Tensor colour_shift_map(const torch::Tensor& a, const torch::Tensor& b, c
     return de;
 }
 
-torch::Tensor colour_shift_for_loss(const torch::Tensor& a, const torch::Tensor& b, double sigma) {
-    return shift_at_own_scale(a.detach(), b, sigma >= 8 ? shrink_factor(a) : 1, sigma);
+ColourShiftLoss::ColourShiftLoss(const torch::Tensor& original, double sigma)
+    : sigma_(sigma), factor_(sigma >= 8 ? shrink_factor(original) : 1) {
+    torch::NoGradGuard no_grad;
+    original_ = blurred_lab(original.detach(), original.device(), factor_, sigma_);
+}
+
+torch::Tensor ColourShiftLoss::operator()(const torch::Tensor& changed) const {
+    return delta_e(original_, blurred_lab(changed, original_.device(), factor_, sigma_));
 }
 
 }  // namespace bd

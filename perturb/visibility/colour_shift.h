@@ -20,7 +20,17 @@ torch::Tensor colour_shift_map(const torch::Tensor& a, const torch::Tensor& b, c
 
 // The same delta E after a Gaussian blur of `sigma` pixels, at the scale it is computed at
 // (4x smaller than the images for sigma 8 on images of 64 px and more, else full size),
-// with gradients flowing to `b`: for a loss that keeps area colour changes down.
-torch::Tensor colour_shift_for_loss(const torch::Tensor& a, const torch::Tensor& b, double sigma = 8.0);
+// with gradients flowing to the changed image: for a loss that keeps area colour changes
+// down. The original's side is computed once.
+class ColourShiftLoss {
+public:
+    ColourShiftLoss(const torch::Tensor& original, double sigma = 8.0);
+    torch::Tensor operator()(const torch::Tensor& changed) const;
+
+private:
+    double sigma_;
+    int64_t factor_;
+    torch::Tensor original_;  // blurred, in CIELAB
+};
 
 }  // namespace bd

@@ -30,8 +30,10 @@ VisibilityLoss::VisibilityLoss(const torch::Tensor& original, double target, con
     : original_(original.detach().to(torch::kFloat)), target_(target), rng_(seed ^ 0x2545f4914f6cdd1dULL) {
     if (alpha.defined()) alpha_ = alpha.detach().to(original_.device(), torch::kFloat);
     torch::NoGradGuard no_grad;
-    if (original_.size(1) <= kVisibilityLossWindow && original_.size(2) <= kVisibilityLossWindow)
+    if (original_.size(1) <= kVisibilityLossWindow && original_.size(2) <= kVisibilityLossWindow) {
         whole_ = std::make_unique<TorchButteraugli>(linear_rgb(original_));
+        whole_colour_ = std::make_unique<ColourShiftLoss>(original_, kColourSigma);
+    }
 }
 
 VisibilityLoss::~VisibilityLoss() = default;
@@ -39,9 +41,10 @@ VisibilityLoss::~VisibilityLoss() = default;
 torch::Tensor VisibilityLoss::operator()(const torch::Tensor& changed) {
     const int64_t h = original_.size(1), w = original_.size(2);
     torch::Tensor a = original_, b = changed, alpha = alpha_;
-    torch::Tensor distmap;
+    torch::Tensor distmap, colour;
     if (whole_) {
         distmap = whole_->distmap(linear_rgb(b))[0];
+        colour = (*whole_colour_)(b);
     } else {
         const int64_t wh = std::min(h, kVisibilityLossWindow), ww = std::min(w, kVisibilityLossWindow);
         const int64_t top = std::uniform_int_distribution<int64_t>(0, h - wh)(rng_);
@@ -51,9 +54,10 @@ torch::Tensor VisibilityLoss::operator()(const torch::Tensor& changed) {
         b = window(b);
         if (alpha.defined()) alpha = window(alpha);
         distmap = TorchButteraugli(linear_rgb(a)).distmap(linear_rgb(b))[0];
+        colour = ColourShiftLoss(a, kColourSigma)(b);
     }
     auto seen = (distmap - kButteraugliFrom * target_).clamp_min(0).square();
-    auto shift = (colour_shift_for_loss(a, b, kColourSigma) / kColourShiftPerUnit - kColourFrom * target_).clamp_min(0).square();
+    auto shift = (colour / kColourShiftPerUnit - kColourFrom * target_).clamp_min(0).square();
     if (alpha.defined()) {
         seen = seen * alpha[0];
         shift = shift * alpha[0];

@@ -18,6 +18,7 @@
 
 namespace bd {
 
+class ColourShiftLoss;
 class TorchButteraugli;
 
 // Images larger than this are judged, each step, in one window of it this size, drawn at
@@ -38,7 +39,9 @@ public:
 private:
     torch::Tensor original_, alpha_;
     double target_;
-    std::unique_ptr<TorchButteraugli> whole_;  // the original decomposed once, when it fits
+    // The original decomposed once for each part, when it fits in one window.
+    std::unique_ptr<TorchButteraugli> whole_;
+    std::unique_ptr<ColourShiftLoss> whole_colour_;
     std::mt19937_64 rng_;
 };
 

@@ -3,10 +3,13 @@
 // equals its images one by one, and gradients flow.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 
+#include "perturb/visibility/asymmetric_diff.h"
 #include "perturb/visibility/butteraugli.h"
 #include "perturb/visibility/butteraugli_torch.h"
+#include "perturb/visibility/malta.h"
 #include "src/io/image_io.h"
 #include "src/io/tensor_image.h"
 #include "util/test_images.h"
@@ -109,6 +112,70 @@ TEST(ButteraugliTorch, GradientsMatchFiniteDifferences) {
     const double numeric = (loss(b + eps * v) - loss(b - eps * v)).item<double>() / (2 * eps);
     const double analytic = (grad * v).sum().item<double>();
     EXPECT_NEAR(analytic, numeric, 0.02 * std::abs(numeric)) << analytic << " vs " << numeric;
+}
+
+// The CPU's fused asymmetric differences against the same formulas as libtorch operations
+// (the path an original that takes a gradient goes), values and gradients, on values that
+// reach every branch: changed values short of, between and past the thresholds, both signs,
+// zeros.
+TEST(AsymmetricDiffs, FusedLoopsMatchTheOperations) {
+    torch::manual_seed(9);
+    const auto original = torch::cat({torch::randn({2, 20, 20}) * 3, torch::zeros({2, 1, 20})}, 1);
+    const auto ratio = torch::rand_like(original) * 3 - 1;  // changed / original in [-1, 2]
+    auto changed_values = original * ratio + torch::randn_like(original) * 0.1;
+    changed_values.narrow(1, 0, 1).zero_();
+    const auto grad_out = torch::randn_like(original);
+    using Diff = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>;
+    const std::vector<std::pair<std::string, Diff>> diffs{
+        {"malta", [](const torch::Tensor& a, const torch::Tensor& b) { return malta_asymmetric_diff(a, b, 0.7f, 0.4f, 5.0f); }},
+        {"l2", [](const torch::Tensor& a, const torch::Tensor& b) { return l2_diff_asymmetric(a, b, 1.5, 0.6); }}};
+    for (const auto& [name, diff] : diffs) {
+        SCOPED_TRACE(name);
+        const auto fused_in = changed_values.clone().requires_grad_();
+        const auto fused = diff(original, fused_in);
+        const auto fused_grad = torch::autograd::grad({fused}, {fused_in}, {grad_out})[0];
+        const auto general_original = original.clone().requires_grad_();  // takes the operations
+        const auto general_in = changed_values.clone().requires_grad_();
+        const auto general = diff(general_original, general_in);
+        const auto general_grad = torch::autograd::grad({general}, {general_in}, {grad_out})[0];
+        EXPECT_TRUE(torch::allclose(fused, general.detach(), 1e-5, 1e-6));
+        EXPECT_TRUE(torch::allclose(fused_grad, general_grad, 1e-4, 1e-6))
+            << (fused_grad - general_grad).abs().max().item<double>();
+    }
+    // The data reach every branch: changed short of both thresholds, between them, past them.
+    const auto r = changed_values / original;
+    for (const auto& branch : {r < 0.4, (r > 0.56) & (r < 0.99), r > 1.06})
+        EXPECT_GT(branch.sum().item<int64_t>(), 50);
+}
+
+// The CPU's line sums with their gradient by hand, against finite differences, both
+// pattern sets, on planes whose lines run off every border. The changed plane stays between
+// 0.6 and 1 of the original, where the asymmetric difference in front has no kink (its
+// branches are AsymmetricDiffs' test), so the differences are accurate.
+TEST(Malta, GradientMatchesFiniteDifferences) {
+    torch::manual_seed(10);
+    const auto original = torch::randn({2, 23, 19});
+    const auto weights = torch::rand({2, 23, 19});
+    for (bool lf : {false, true}) {
+        SCOPED_TRACE(lf ? "low frequency" : "high frequency");
+        const auto changed = (original * (torch::rand_like(original) * 0.4 + 0.6)).requires_grad_();
+        const auto loss = [&](const torch::Tensor& x) {
+            return (malta_diff(original, x, 1.0, 0.8, 5.0, lf) * weights).sum().to(torch::kDouble);
+        };
+        const auto grad = torch::autograd::grad({loss(changed)}, {changed})[0];
+        torch::NoGradGuard no_grad;
+        for (int k = 0; k < 3; ++k) {
+            auto v = torch::zeros_like(original);
+            if (k == 0) v[0][0][0] = 1;         // a corner: every line leaves the image
+            else if (k == 1) v[1][22][10] = 1;  // the middle of the bottom edge
+            else v = torch::randn_like(original);
+            v = v * original.abs() * 0.5;       // at most a few percent of each value at eps
+            const double eps = 1e-2;
+            const double numeric = (loss(changed + eps * v) - loss(changed - eps * v)).item<double>() / (2 * eps);
+            const double analytic = (grad * v).sum().item<double>();
+            EXPECT_NEAR(analytic, numeric, 0.003 * std::abs(numeric) + 1e-5) << k;
+        }
+    }
 }
 
 }  // namespace

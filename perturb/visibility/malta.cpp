@@ -1,0 +1,184 @@
+#include "perturb/visibility/malta.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include "perturb/vector_clones.h"
+#include "perturb/visibility/asymmetric_diff.h"
+
+namespace bd {
+
+namespace {
+
+// The line patterns of libjxl's MaltaUnit (9 x 9 neighbourhoods, offsets {dy, dx}): the
+// high-frequency one with lines of 7-9 pixels, the low-frequency one with 5 spaced taps.
+// The high-frequency list repeats four lines, as libjxl's does.
+using Line = std::vector<std::pair<int, int>>;
+const std::vector<Line>& malta_lines(bool lf) {
+    static const std::vector<Line> hf = {
+        {{0, -4}, {0, -3}, {0, -2}, {0, -1}, {0, 0}, {0, 1}, {0, 2}, {0, 3}, {0, 4}},
+        {{-4, 0}, {-3, 0}, {-2, 0}, {-1, 0}, {0, 0}, {1, 0}, {2, 0}, {3, 0}, {4, 0}},
+        {{-3, -3}, {-2, -2}, {-1, -1}, {0, 0}, {1, 1}, {2, 2}, {3, 3}},
+        {{-3, 3}, {-2, 2}, {-1, 1}, {0, 0}, {1, -1}, {2, -2}, {3, -3}},
+        {{-4, 1}, {-3, 1}, {-2, 1}, {-1, 0}, {0, 0}, {1, 0}, {2, -1}, {3, -1}, {4, -1}},
+        {{-4, -1}, {-3, -1}, {-2, -1}, {-1, 0}, {0, 0}, {1, 0}, {2, 1}, {3, 1}, {4, 1}},
+        {{-1, -4}, {-1, -3}, {-1, -2}, {0, -1}, {0, 0}, {0, 1}, {1, 2}, {1, 3}, {1, 4}},
+        {{1, -4}, {1, -3}, {1, -2}, {0, -1}, {0, 0}, {0, 1}, {-1, 2}, {-1, 3}, {-1, 4}},
+        {{-3, -2}, {-2, -1}, {-1, -1}, {0, 0}, {1, 1}, {2, 1}, {3, 2}},
+        {{-3, 2}, {-2, 1}, {-1, 1}, {0, 0}, {1, -1}, {2, -1}, {3, -2}},
+        {{-2, -3}, {-1, -2}, {-1, -1}, {0, 0}, {1, 1}, {1, 2}, {2, 3}},
+        {{-2, 3}, {-1, 2}, {-1, 1}, {0, 0}, {1, -1}, {1, -2}, {2, -3}},
+        {{1, -4}, {1, -3}, {1, -2}, {0, -1}, {0, 0}, {0, 1}, {-1, 2}, {-1, 3}, {-1, 4}},
+        {{-1, -4}, {-1, -3}, {-1, -2}, {0, -1}, {0, 0}, {0, 1}, {1, 2}, {1, 3}, {1, 4}},
+        {{-4, -1}, {-3, -1}, {-2, -1}, {-1, 0}, {0, 0}, {1, 0}, {2, 1}, {3, 1}, {4, 1}},
+        {{-4, 1}, {-3, 1}, {-2, 1}, {-1, 0}, {0, 0}, {1, 0}, {2, -1}, {3, -1}, {4, -1}},
+    };
+    static const std::vector<Line> low = {
+        {{0, -4}, {0, -2}, {0, 0}, {0, 2}, {0, 4}},      {{-4, 0}, {-2, 0}, {0, 0}, {2, 0}, {4, 0}},
+        {{-3, -3}, {-2, -2}, {0, 0}, {2, 2}, {3, 3}},    {{-3, 3}, {-2, 2}, {0, 0}, {2, -2}, {3, -3}},
+        {{-4, 1}, {-2, 1}, {0, 0}, {2, -1}, {4, -1}},    {{-4, -1}, {-2, -1}, {0, 0}, {2, 1}, {4, 1}},
+        {{-1, -4}, {-1, -2}, {0, 0}, {1, 2}, {1, 4}},    {{1, -4}, {1, -2}, {0, 0}, {-1, 2}, {-1, 4}},
+        {{-3, -2}, {-2, -1}, {0, 0}, {2, 1}, {3, 2}},    {{-3, 2}, {-2, 1}, {0, 0}, {2, -1}, {3, -2}},
+        {{-2, -3}, {-1, -2}, {0, 0}, {1, 2}, {2, 3}},    {{-2, 3}, {-1, 2}, {0, 0}, {1, -2}, {2, -3}},
+        {{2, -4}, {1, -2}, {0, 0}, {-1, 2}, {-2, 4}},    {{-2, -4}, {-1, -2}, {0, 0}, {1, 2}, {2, 4}},
+        {{-4, -2}, {-2, -1}, {0, 0}, {2, 1}, {4, 2}},    {{-4, 2}, {-2, 1}, {0, 0}, {2, -1}, {4, -2}},
+    };
+    return lf ? low : hf;
+}
+
+// The patterns as one convolution: [16, 1, 9, 9] of ones on each line.
+torch::Tensor malta_weights(bool lf, const torch::TensorOptions& options) {
+    const auto& lines = malta_lines(lf);
+    auto w = torch::zeros({int64_t(lines.size()), 1, 9, 9}, torch::kFloat);
+    auto a = w.accessor<float, 4>();
+    for (size_t k = 0; k < lines.size(); ++k)
+        for (const auto& [dy, dx] : lines[k]) a[int64_t(k)][0][4 + dy][4 + dx] = 1.0f;
+    return w.to(options.device());
+}
+
+// A line with how often libjxl's list has it (its squares count that many times).
+struct CountedLine {
+    Line taps;
+    float count;
+};
+const std::vector<CountedLine>& counted_lines(bool lf) {
+    static const auto make = [](const std::vector<Line>& lines) {
+        std::vector<CountedLine> out;
+        for (const auto& line : lines) {
+            auto same = std::find_if(out.begin(), out.end(), [&](const CountedLine& c) { return c.taps == line; });
+            if (same != out.end()) same->count += 1;
+            else out.push_back({line, 1.0f});
+        }
+        return out;
+    };
+    static const auto hf = make(malta_lines(false)), low = make(malta_lines(true));
+    return lf ? low : hf;
+}
+
+constexpr int64_t kReach = 4;  // the patterns' radius
+
+// Planes of [B, H + 8, W + 8] with the image in the middle and zeros around it.
+torch::Tensor padded(const torch::Tensor& d) { return torch::constant_pad_nd(d, {kReach, kReach, kReach, kReach}); }
+
+// Sums along `line` (taps negated when `sign` < 0) of row y of padded plane `p`, into s[0, w).
+BD_INLINE inline void line_sums(const float* p, int64_t y, int64_t w, const Line& line, int sign, float* s) {
+    const int64_t stride = w + 2 * kReach;
+    for (int64_t x = 0; x < w; ++x) s[x] = 0.0f;
+    for (const auto& [dy, dx] : line) {
+        const float* row = p + (y + kReach + sign * dy) * stride + kReach + sign * dx;
+        for (int64_t x = 0; x < w; ++x) s[x] += row[x];
+    }
+}
+
+// The sum over the patterns of the squared line sums of d: [B, H, W], zero outside. On the
+// CPU a row at a time, each line's sums formed while the nine rows they read are in cache,
+// with the gradient by hand; as shifted adds of whole planes (two per tap) this took ten
+// times as long, the largest part of the visibility term's backward pass.
+struct MaltaSquares : torch::autograd::Function<MaltaSquares> {
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& d_in, bool lf) {
+        const auto d = d_in.contiguous();
+        ctx->save_for_backward({d});
+        ctx->saved_data["lf"] = lf;
+        const int64_t h = d.size(1), w = d.size(2);
+        const auto pd = padded(d);
+        auto out = torch::empty_like(d);
+        const float* p = pd.data_ptr<float>();
+        float* o = out.data_ptr<float>();
+        const auto& lines = counted_lines(lf);
+        const int64_t plane = (h + 2 * kReach) * (w + 2 * kReach);
+        parallel_for_vectorised(0, d.size(0) * h, std::max<int64_t>(1, 4096 / w), [&](int64_t b, int64_t e) BD_INLINE {
+            std::vector<float> s(static_cast<size_t>(w));
+            for (int64_t by = b; by < e; ++by) {
+                const int64_t y = by % h;
+                float* row = o + by * w;
+                for (int64_t x = 0; x < w; ++x) row[x] = 0.0f;
+                for (const auto& line : lines) {
+                    line_sums(p + (by / h) * plane, y, w, line.taps, 1, s.data());
+                    for (int64_t x = 0; x < w; ++x) row[x] += line.count * s[x] * s[x];
+                }
+            }
+        });
+        return out;
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grad) {
+        const auto d = ctx->get_saved_variables()[0];
+        const auto g = grad[0].contiguous();
+        const int64_t planes = d.size(0), h = d.size(1), w = d.size(2);
+        const auto pd = padded(d);
+        // Per line: u = 2 count g * (its sums), then spread back over the line's taps.
+        auto pu = torch::zeros_like(pd);
+        auto out = torch::zeros_like(d);
+        const float *p = pd.data_ptr<float>(), *gp = g.data_ptr<float>();
+        float *u = pu.data_ptr<float>(), *o = out.data_ptr<float>();
+        const int64_t stride = w + 2 * kReach, plane = (h + 2 * kReach) * stride;
+        const int64_t grain = std::max<int64_t>(1, 4096 / w);
+        for (const auto& line : counted_lines(ctx->saved_data["lf"].toBool())) {
+            parallel_for_vectorised(0, planes * h, grain, [&](int64_t b, int64_t e) BD_INLINE {
+                std::vector<float> s(static_cast<size_t>(w));
+                for (int64_t by = b; by < e; ++by) {
+                    const int64_t pl = by / h, y = by % h;
+                    line_sums(p + pl * plane, y, w, line.taps, 1, s.data());
+                    float* ur = u + pl * plane + (y + kReach) * stride + kReach;
+                    const float* gr = gp + by * w;
+                    for (int64_t x = 0; x < w; ++x) ur[x] = 2.0f * line.count * gr[x] * s[x];
+                }
+            });
+            parallel_for_vectorised(0, planes * h, grain, [&](int64_t b, int64_t e) BD_INLINE {
+                std::vector<float> s(static_cast<size_t>(w));
+                for (int64_t by = b; by < e; ++by) {
+                    line_sums(u + (by / h) * plane, by % h, w, line.taps, -1, s.data());
+                    float* row = o + by * w;
+                    for (int64_t x = 0; x < w; ++x) row[x] += s[x];
+                }
+            });
+        }
+        return {out, torch::Tensor()};
+    }
+};
+
+}  // namespace
+
+// libjxl's MaltaDiffMap(LF): an asymmetric per-pixel difference (a change that shrinks a
+// feature counts less than one that adds to it), then the sum over line patterns of its
+// squared sums along each line (zero outside the image). lum0, lum1: [B, H, W].
+torch::Tensor malta_diff(const torch::Tensor& lum0, const torch::Tensor& lum1, double w_0gt1, double w_0lt1,
+                         double norm1, bool lf) {
+    const double len = 3.75, mulli = lf ? 0.611612573796 : 0.39905817637;
+    const float kWeight0 = 0.5f, kWeight1 = 0.33f;
+    const double w_pre0gt1 = mulli * std::sqrt(kWeight0 * w_0gt1) / (len * 2 + 1);
+    const double w_pre0lt1 = mulli * std::sqrt(kWeight1 * w_0lt1) / (len * 2 + 1);
+    const float norm2_0gt1 = float(w_pre0gt1 * norm1), norm2_0lt1 = float(w_pre0lt1 * norm1);
+
+    const auto diffs = malta_asymmetric_diff(lum0, lum1, norm2_0gt1, norm2_0lt1, float(norm1));
+
+    if (diffs.is_cuda()) {
+        const auto sums = torch::conv2d(diffs.unsqueeze(1), malta_weights(lf, diffs.options()), {}, 1, 4);
+        return sums.square().sum(1);
+    }
+    return MaltaSquares::apply(diffs, lf);
+}
+
+}  // namespace bd

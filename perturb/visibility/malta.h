@@ -1,0 +1,16 @@
+// butteraugli's MaltaDiffMap(LF), part of butteraugli_torch.h's comparator: how much a
+// change of one band shows along short lines (edges and strokes), from libjxl 0.7's
+// lib/jxl/butteraugli/butteraugli.cc.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace bd {
+
+// lum0 (the original's band), lum1 (the changed image's): [B, H, W]. An asymmetric per-pixel
+// difference (asymmetric_diff.h), then the sum over libjxl's line patterns of its squared
+// sums along each line, zero outside the image: [B, H, W]. `lf`: the low-frequency patterns.
+torch::Tensor malta_diff(const torch::Tensor& lum0, const torch::Tensor& lum1, double w_0gt1, double w_0lt1,
+                         double norm1, bool lf);
+
+}  // namespace bd
