@@ -1,7 +1,7 @@
 // butteraugli's two asymmetric per-pixel differences of a plane of the original (`lum0`,
 // `i0`) and of the changed image (`lum1`, `i1`): a change that shrinks a feature counts
 // differently from one that adds to it. Ports of libjxl 0.7's (lib/jxl/butteraugli/
-// butteraugli.cc), part of butteraugli_torch.h's comparator.
+// butteraugli.cc, BSD licence: docs/licences/libjxl.txt), part of butteraugli_torch.h's comparator.
 //
 // On the CPU, with an original that takes no gradient (the comparator's is decomposed once,
 // without one), each is one fused loop with its gradient by hand: as a dozen libtorch

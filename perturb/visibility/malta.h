@@ -1,6 +1,6 @@
 // butteraugli's MaltaDiffMap(LF), part of butteraugli_torch.h's comparator: how much a
 // change of one band shows along short lines (edges and strokes), from libjxl 0.7's
-// lib/jxl/butteraugli/butteraugli.cc.
+// lib/jxl/butteraugli/butteraugli.cc (BSD licence: docs/licences/libjxl.txt).
 #pragma once
 
 #include <torch/torch.h>
