@@ -4,7 +4,7 @@
 //                [--eval-model E ...] [--rates 1,0.5,0.25,0.1] [--intensities default]
 //                [--overshoots 0,1] [--linf 1,2] [--quality default] [--steps N] [--anchors 16]
 //                [--test-share 0.33] [--limit N] [--variants all|direct] [--seed N] [--batch 8]
-//                [--finetune-epochs N]
+//                [--finetune-epochs N] [--anchor-each]
 //                --cache DIR [--json FILE]
 //
 // DIR holds one folder of images per concept. The source concept's training images are
@@ -51,7 +51,7 @@ struct Options {
     std::string quality = "default";
     int steps = 0, anchors = 16, limit = 0, batch = 8, finetune_epochs = 0;
     double test_share = 1.0 / 3.0;
-    bool all_variants = true;
+    bool all_variants = true, anchor_each = false;
     uint64_t seed = 0;
 };
 
@@ -81,6 +81,7 @@ Options parse(int argc, char** argv) {
         else if (a == "--seed") o.seed = std::stoull(value());
         else if (a == "--batch") o.batch = std::stoi(value());
         else if (a == "--finetune-epochs") o.finetune_epochs = std::stoi(value());
+        else if (a == "--anchor-each") o.anchor_each = true;
         else if (a == "--cache") o.cache = value();
         else if (a == "--json") o.json = value();
         else throw std::invalid_argument("unknown argument " + a);
@@ -243,6 +244,10 @@ int main(int argc, char** argv) {
                 p.name += extra;
                 p.folder += "-overshoot-" + slug(std::to_string(overshoot));
             }
+            if (o.anchor_each) {
+                p.name += " anchor each";
+                p.folder += "-anchor-each";
+            }
             p.intensity = intensity;
             p.overshoot = float(overshoot);
             protections.push_back(p);
@@ -259,6 +264,7 @@ int main(int argc, char** argv) {
     }
     PoisonRun run;
     run.anchors = anchors;
+    run.anchor_each = o.anchor_each;
     run.quality = o.quality;
     run.steps = o.steps;
     run.seed = o.seed;

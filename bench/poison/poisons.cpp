@@ -68,25 +68,37 @@ PoisonSet make_poisons(Protector& protector, const Protection& protection, const
     torch::Tensor target;
     if (protection.plain_pgd && !missing.empty()) target = bench::anchor_direction(protector, run.anchors);
     const auto t0 = std::chrono::steady_clock::now();
-    for (size_t start = 0; start < missing.size(); start += run.batch) {
+    // The images optimised together: each batch shares one aim, so with an anchor each the
+    // images of one anchor go together.
+    std::vector<std::vector<size_t>> groups;
+    const bool each = run.anchor_each && !protection.plain_pgd && !run.anchors.empty();
+    for (size_t a = 0; a < (each ? run.anchors.size() : 1); ++a) {
+        std::vector<size_t> group;
+        for (size_t i : missing)
+            if (!each || i % run.anchors.size() == a) group.push_back(i);
+        for (size_t start = 0; start < group.size(); start += run.batch)
+            groups.emplace_back(group.begin() + start, group.begin() + std::min(group.size(), start + run.batch));
+    }
+    for (const auto& group : groups) {
         std::vector<Image> images;
         std::vector<const Image*> batch;
-        for (size_t k = start; k < std::min(missing.size(), start + run.batch); ++k) {
-            images.push_back(read_image(sources[missing[k]]));
+        for (size_t i : group) {
+            images.push_back(read_image(sources[i]));
             images.back().format = ImageFormat::png;
         }
         for (const auto& image : images) batch.push_back(&image);
         std::vector<Image> poisons;
         if (protection.plain_pgd) {
             for (auto& r : bench::plain_pgd_batch(protector, batch, target, protection.linf, run.quality, run.steps,
-                                                  run.seed + missing[start] * 7919))
+                                                  run.seed + group.front() * 7919))
                 poisons.push_back(std::move(r.image));
         } else {
+            if (each) settings.target_images = {run.anchors[group.front() % run.anchors.size()]};
             for (auto& r : protector.protect_batch(batch, settings)) poisons.push_back(std::move(r.image));
         }
         for (size_t k = 0; k < poisons.size(); ++k) {
             const auto v = butteraugli(color_to_tensor(images[k]), color_to_tensor(poisons[k]));
-            const size_t i = missing[start + k];
+            const size_t i = group[k];
             figures[i] = {v.max_norm, v.norm3};
             write_cached(png(i), poisons[k], figures[i]);
         }

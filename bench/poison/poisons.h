@@ -34,6 +34,9 @@ struct PoisonSet {
 
 struct PoisonRun {
     std::vector<std::string> anchors;  // target images the protections aim at
+    // belladonna's aim: the anchors' mean (false), or each poison one anchor of its own, in
+    // turn (true), as Nightshade pairs each poison with one image of the target concept.
+    bool anchor_each = false;
     std::string quality = "default";
     int steps = 0;                     // 0 = the quality's
     uint64_t seed = 0;
