@@ -1,5 +1,7 @@
 #include "perturb/visibility/asymmetric_diff.h"
 
+#include <cmath>
+
 #include "perturb/vector_clones.h"
 
 namespace bd {
