@@ -97,7 +97,8 @@ TEST(ButteraugliTorch, GradientsFlowToTheChangedImage) {
               map.pow(3).mean().item<double>());
 }
 
-// The CPU's hand-written gradients (shifted adds for the blurs and the line patterns)
+// The CPU's hand-written gradients (the blurs' banded taps, the line patterns, the fused
+// differences)
 // against finite differences of the map along a random direction.
 TEST(ButteraugliTorch, GradientsMatchFiniteDifferences) {
     torch::manual_seed(8);
