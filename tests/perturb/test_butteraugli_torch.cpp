@@ -98,8 +98,7 @@ TEST(ButteraugliTorch, GradientsFlowToTheChangedImage) {
 }
 
 // The CPU's hand-written gradients (the blurs' banded taps, the line patterns, the fused
-// differences)
-// against finite differences of the map along a random direction.
+// differences) against finite differences of the map along a random direction.
 TEST(ButteraugliTorch, GradientsMatchFiniteDifferences) {
     torch::manual_seed(8);
     const auto a = torch::rand({1, 3, 40, 36}) * 0.8 + 0.1;
