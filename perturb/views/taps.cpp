@@ -67,17 +67,35 @@ Taps identity_taps(int64_t n) {
 
 Taps blur_taps(int64_t n, double sigma) {
     constexpr int kReach = 2;
-    double kernel[2 * kReach + 1], total = 0;
-    for (int k = -kReach; k <= kReach; ++k) total += kernel[k + kReach] = std::exp(-k * k / (2 * sigma * sigma));
+    std::vector<double> kernel(2 * kReach + 1);
+    double total = 0;
+    for (int k = -kReach; k <= kReach; ++k) total += kernel[size_t(k + kReach)] = std::exp(-k * k / (2 * sigma * sigma));
+    for (double& v : kernel) v /= total;
+    return filter_taps(n, kernel, Border::replicate);
+}
+
+Taps filter_taps(int64_t n, const std::vector<double>& kernel, Border border) {
+    const int64_t r = int64_t(kernel.size()) / 2;
     Taps t;
     t.out = t.in = n;
     std::vector<double> w;
     for (int64_t i = 0; i < n; ++i) {
-        // Replicated edges: a tap past the edge adds its weight to the edge sample.
-        const int64_t lo = std::max<int64_t>(i - kReach, 0), hi = std::min<int64_t>(i + kReach, n - 1);
+        const int64_t lo = std::max<int64_t>(i - r, 0), hi = std::min<int64_t>(i + r, n - 1);
         w.assign(size_t(hi - lo + 1), 0.0);
-        for (int k = -kReach; k <= kReach; ++k)
-            w[size_t(std::clamp<int64_t>(i + k, lo, hi) - lo)] += kernel[k + kReach] / total;
+        double inside = 0;
+        for (int64_t j = i - r; j <= i + r; ++j) {
+            const double k = kernel[size_t(j - i + r)];
+            if (j >= 0 && j < n) {
+                w[size_t(j - lo)] += k;
+                inside += k;
+            } else if (border == Border::replicate) {
+                w[size_t(std::clamp<int64_t>(j, 0, n - 1) - lo)] += k;
+            } else if (border == Border::mirror) {
+                w[size_t((j < 0 ? -j - 1 : 2 * n - 1 - j) - lo)] += k;
+            }
+        }
+        if (border == Border::renormalise)
+            for (double& v : w) v /= inside;
         for (double v : w) t.weight.push_back(float(v));
         t.start.push_back(lo);
         t.first.push_back(int64_t(t.weight.size()));

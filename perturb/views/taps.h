@@ -33,6 +33,16 @@ Taps identity_taps(int64_t n);
 // A 5-tap Gaussian blur of n samples with standard deviation `sigma`, edges replicated:
 // one axis of a separable 2-D blur, so a view's blur rides on its resize for free.
 Taps blur_taps(int64_t n, double sigma);
+
+// What a filter does with the taps that fall past an edge: add them to the edge sample,
+// fold them back onto their mirror images with the edge sample repeated (libjxl's
+// WrapMirror: x1, x0 | x0 ... xn | xn, xn-1; needs the kernel's radius <= n), or drop them
+// and renormalise the rest to the kernel's sum.
+enum class Border { replicate, mirror, renormalise };
+
+// n samples filtered by `kernel` (odd length, centred on each output): one axis of a
+// separable filter.
+Taps filter_taps(int64_t n, const std::vector<double>& kernel, Border border);
 // Outputs [first, first + count) of t.
 Taps rows_of(const Taps& t, int64_t first, int64_t count);
 // outer after inner: inner's outputs are outer's inputs.

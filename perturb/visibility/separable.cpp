@@ -8,42 +8,10 @@ namespace bd {
 
 namespace {
 
-// One axis of n samples filtered by `kernel` as a banded matrix: renormalised over the taps
-// inside, or with the taps outside folded back onto their mirror images.
-Taps filter_taps(int64_t n, const std::vector<float>& kernel, bool mirrored) {
-    const int64_t r = int64_t(kernel.size()) / 2;
-    Taps t;
-    t.in = t.out = n;
-    for (int64_t i = 0; i < n; ++i) {
-        const int64_t begin = std::max<int64_t>(0, i - r), end = std::min<int64_t>(n, i + r + 1);
-        std::vector<float> w(size_t(end - begin), 0.0f);
-        double inside = 0;
-        for (int64_t j = i - r; j <= i + r; ++j) {
-            const float k = kernel[size_t(j - i + r)];
-            if (j >= 0 && j < n) {
-                w[size_t(j - begin)] += k;
-                inside += k;
-            } else if (mirrored) {
-                w[size_t((j < 0 ? -j - 1 : 2 * n - 1 - j) - begin)] += k;
-            }
-        }
-        if (!mirrored)
-            for (auto& v : w) v = float(v / inside);
-        t.start.push_back(begin);
-        t.weight.insert(t.weight.end(), w.begin(), w.end());
-        t.first.push_back(int64_t(t.weight.size()));
-    }
-    return t;
-}
-
-std::vector<float> values(const torch::Tensor& taps) {
-    const auto t = taps.to(torch::kCPU, torch::kFloat).contiguous();
-    return {t.data_ptr<float>(), t.data_ptr<float>() + t.numel()};
-}
-
-torch::Tensor banded(const torch::Tensor& x, const torch::Tensor& taps, bool mirrored) {
-    const auto k = values(taps);
-    return resample_axes(x, {{filter_taps(x.size(2), k, mirrored), filter_taps(x.size(3), k, mirrored)}})[0];
+torch::Tensor banded(const torch::Tensor& x, const torch::Tensor& taps, Border border) {
+    const auto t = taps.to(torch::kCPU, torch::kDouble).contiguous();
+    const std::vector<double> k(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+    return resample_axes(x, {{filter_taps(x.size(2), k, border), filter_taps(x.size(3), k, border)}})[0];
 }
 
 // Along `dim` (2: vertical, 3: horizontal), zero outside the image: one convolution of all
@@ -65,7 +33,7 @@ torch::Tensor pad_mirror_last(const torch::Tensor& x, int64_t r) {
 
 torch::Tensor normalised_blur(const torch::Tensor& x, const torch::Tensor& taps) {
     TORCH_CHECK(x.dim() == 4 && taps.size(0) % 2 == 1, "normalised_blur: bad arguments");
-    if (x.device().is_cpu()) return banded(x, taps, false);
+    if (x.device().is_cpu()) return banded(x, taps, Border::renormalise);
     const int64_t r = taps.size(0) / 2, h = x.size(2), w = x.size(3);
     const auto k = taps.to(x.device(), torch::kFloat);
     const auto inside = [&](int64_t n) {
@@ -78,7 +46,7 @@ torch::Tensor normalised_blur(const torch::Tensor& x, const torch::Tensor& taps)
 torch::Tensor mirrored_blur(const torch::Tensor& x, const torch::Tensor& taps) {
     const int64_t r = taps.size(0) / 2, h = x.size(2), w = x.size(3);
     TORCH_CHECK(x.dim() == 4 && taps.size(0) % 2 == 1 && r <= h && r <= w, "mirrored_blur: bad arguments");
-    if (x.device().is_cpu()) return banded(x, taps, true);
+    if (x.device().is_cpu()) return banded(x, taps, Border::mirror);
     const auto padded = pad_mirror_last(pad_mirror_last(x, r).transpose(2, 3), r).transpose(2, 3);
     // Mirrored, so no tap falls outside: the interior of the zero-padded result.
     return convolve(convolve(padded, taps, 3), taps, 2).narrow(2, r, h).narrow(3, r, w);
