@@ -41,8 +41,7 @@ BD_INLINE inline Penalty l2_penalty(float i0, float i1) {
 
 BD_INLINE inline float sign(float x) { return float(x > 0) - float(x < 0); }
 
-// The constants of one call, and the loop that fills an output from (original, changed, and
-// for the gradient the incoming one) element by element.
+// MaltaDiffMap's two weights and its norm, as one call of malta_asymmetric_diff gives them.
 struct MaltaConstants {
     float gt, lt, norm1;
 };
