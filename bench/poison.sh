@@ -14,7 +14,8 @@
 #
 # WORK keeps the converted encoders, the images and the protected copies (a cache: a rerun
 # with other learners protects nothing again); the tables go to WORK/<set>.md and the
-# figures to WORK/<set>.json. On this project's 2-core machine a set of 90 training images
+# figures to WORK/<set>.json, their picture (corruption and hijack against the share of
+# poisons) to WORK/<set>.png. On this project's 2-core machine a set of 90 training images
 # takes about 15 minutes per protection.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,9 +47,11 @@ for set in $SETS; do
     esac
     echo "== $set: protected against MobileNetV2; SqueezeNet and Tiny Darknet never seen" >&2
     "$BUILD/bin/bench_poison" --data "$WORK/data/$set" "${pair[@]}" --model "$M/mnv2.pt" \
-        --eval-model "$M/squeezenet.pt" --eval-model "$M/tiny-darknet.pt" --overshoots 0,1 --linf 1 \
+        --eval-model "$M/squeezenet.pt" --eval-model "$M/tiny-darknet.pt" --intensities low,default --overshoots 0 --linf 1 \
         --limit "$LIMIT" --finetune-epochs "${FINETUNE_EPOCHS:-4}" --cache "$WORK/cache" \
         --json "$WORK/$set.json" | tee "$WORK/$set.md"
+    bench/poison/plot.py "$WORK/$set.json" "$WORK/$set.png" \
+        --title "$set: ${pair[1]} -> ${pair[3]}, protected against MobileNetV2"
     if [[ -n ${ENSEMBLE:-} ]]; then
         echo "== $set: protected against MobileNetV2 + SqueezeNet; Tiny Darknet never seen" >&2
         "$BUILD/bin/bench_poison" --data "$WORK/data/$set" "${pair[@]}" --model "$M/mnv2.pt" \

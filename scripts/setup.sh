@@ -22,6 +22,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev      # libFuzzer targets
   python3 xvfb xauth            # local download server in tests; GUI screenshots
+  python3-matplotlib            # bench/poison/plot.py: the poisoning benchmark's picture
   imagemagick                   # import/convert for scripts/screenshot-gui.sh
 )
 

@@ -1,7 +1,7 @@
 // bench_poison: what a learner trained on scraped copies of protected images learns.
 //
 //   bench_poison --data DIR --source A --target B --model M [--model M2 ...]
-//                [--eval-model E ...] [--rates 1,0.5,0.25,0.1] [--intensities default]
+//                [--eval-model E ...] [--rates 1,0.75,0.5,0.25,0.1] [--intensities default]
 //                [--overshoots 0,1] [--linf 1,2] [--quality default] [--steps N] [--anchors 16]
 //                [--test-share 0.33] [--limit N] [--variants all|direct] [--seed N] [--batch 8]
 //                [--finetune-epochs N] [--anchor-each]
@@ -47,7 +47,7 @@ using namespace bd::poison;
 struct Options {
     std::string data, source, target, cache, json;
     std::vector<std::string> models, eval_models, intensities{"default"};
-    std::vector<double> rates{1, 0.5, 0.25, 0.1}, linf{1, 2}, overshoots{0};
+    std::vector<double> rates{1, 0.75, 0.5, 0.25, 0.1}, linf{1, 2}, overshoots{0};
     std::string quality = "default";
     int steps = 0, anchors = 16, limit = 0, batch = 8, finetune_epochs = 0;
     double test_share = 1.0 / 3.0;
