@@ -10,11 +10,13 @@
 //   bench_effect --model PATH --target-image A.png [--target-image B.png ...]
 //                [--steps N] [--quality fast|default|slow] [--intensities low,default,high]
 //                [--linf 1,2,4,8] [--visibility D] [--visibility-loss W] [--denoise-views P]
-//                [--seed N] [--out DIR] [--per-image] IMAGE...
+//                [--file-jpeg-view 0|1] [--seed N] [--out DIR] [--per-image] IMAGE...
 //
 // --visibility-loss W sets the weight of the optimizer's visibility term (0: off, steering
 // alone; default: the optimizer's own). --denoise-views P: the share of the optimizer's
 // random views without JPEG that are noised and median-filtered first (default: its own).
+// --file-jpeg-view 0|1: the optimizer's view of the whole file after a JPEG re-save off or on
+// (default: its own).
 // --visibility D overrides the intensities' visibility targets (0: the L-inf budget alone,
 // as belladonna's first optimizer did); --linf '' leaves out the plain PGD. --seed N changes every run's views
 // (and random start), to see how much a figure moves with them.
@@ -56,6 +58,7 @@ struct Options {
     float visibility = -1;  // < 0: from the intensity
     float visibility_loss = -1;  // < 0: the optimizer's default
     float denoise_views = -1;    // < 0: the optimizer's default
+    int file_jpeg_view = -1;     // < 0: the optimizer's default
     uint64_t seed = 0;
     std::string out;
     bool per_image = false;
@@ -86,6 +89,7 @@ Options parse(int argc, char** argv) {
         else if (a == "--seed") o.seed = std::stoull(value());
         else if (a == "--visibility-loss") o.visibility_loss = std::stof(value());
         else if (a == "--denoise-views") o.denoise_views = std::stof(value());
+        else if (a == "--file-jpeg-view") o.file_jpeg_view = std::stoi(value());
         else if (a == "--visibility") o.visibility = std::stof(value());
         else if (a == "--linf") o.linf = bd::bench::comma_numbers(value());
         else if (a == "--per-image") o.per_image = true;
@@ -247,6 +251,7 @@ int main(int argc, char** argv) {
         s.visibility = o.visibility;
         s.visibility_loss = o.visibility_loss;
         s.denoise_views = o.denoise_views;
+        s.file_jpeg_view = o.file_jpeg_view;
         for (size_t i = 0; i < images.size(); ++i) {
             const auto t0 = Clock::now();
             const auto r = protector->protect(images[i], s);

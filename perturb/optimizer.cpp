@@ -155,7 +155,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
             // change the views another one sees.
             ms.views = std::make_unique<ViewSampler>(s.x, view_size(members[m]), settings.views,
                                                      settings.robust, item.seed + 0x632be59bd9b4e019ULL * m,
-                                                     settings.denoise_views);
+                                                     settings.denoise_views, settings.file_jpeg_view);
             s.members.push_back(std::move(ms));
         }
         if (std::any_of(s.members.begin(), s.members.end(), [](const MemberState& ms) { return ms.paired; })) {

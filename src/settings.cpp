@@ -51,6 +51,7 @@ PerturbSettings resolve(const ProtectSettings& s) {
     PerturbSettings p = make_settings(s.mode, s.intensity, s.epsilon, s.quality, s.steps, s.seed, s.visibility);
     if (s.visibility_loss >= 0) p.visibility_loss = s.visibility_loss;
     if (s.denoise_views >= 0) p.denoise_views = std::min(1.0f, s.denoise_views);
+    if (s.file_jpeg_view >= 0) p.file_jpeg_view = s.file_jpeg_view > 0;
     p.robust = s.robust;
     return p;
 }

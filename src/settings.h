@@ -41,6 +41,9 @@ struct ProtectSettings {
     // Share of the optimizer's random views without JPEG that are noised and denoised; < 0 =
     // its default (benchmarks compare).
     float denoise_views = -1;
+    // The optimizer's view of the whole file after a JPEG re-save: 0 off, 1 on, < 0 its
+    // default (benchmarks compare).
+    int file_jpeg_view = -1;
     // How the result will be written, so the visibility target and the metrics hold for the
     // file itself.
     OutputFormat output_format = OutputFormat::same;

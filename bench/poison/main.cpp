@@ -130,8 +130,9 @@ std::string slug(std::string s) {
 std::string preset_tag(const std::string& intensity, const std::string& quality, int steps, uint64_t seed) {
     const auto p = bd::make_settings("poison", intensity, 0, quality, steps, seed);
     char text[160];
-    std::snprintf(text, sizeof text, "e%g-v%g-%dx%d-w%g-vl%g-dv%g-u%d-es%d", p.epsilon * 255, p.visibility, p.steps,
-                  p.views, p.source_weight, p.visibility_loss, p.denoise_views, int(p.update), int(p.early_stop));
+    std::snprintf(text, sizeof text, "e%g-v%g-%dx%d-w%g-vl%g-dv%g-u%d-es%d%s", p.epsilon * 255, p.visibility, p.steps,
+                  p.views, p.source_weight, p.visibility_loss, p.denoise_views, int(p.update), int(p.early_stop),
+                  p.file_jpeg_view ? "-fj" : "");
     return text;
 }
 

@@ -30,12 +30,15 @@ public:
     // `image` [C, H, W] fixes the shape and device; `seed` makes the sequence of views
     // reproducible for this image whatever else is in the batch. `denoise`: the share of the
     // random views without JPEG that get Gaussian noise and a 3 x 3 median at the copy's
-    // resolution (0: none, and the same views as before such views existed).
+    // resolution (0: none, and the same views as before such views existed). `file_jpeg`:
+    // with at least 3 views, view 1 is the re-encoded file (see sample()).
     ViewSampler(const torch::Tensor& image, int64_t size, int views, bool robust, uint64_t seed,
-                double denoise = 0);
+                double denoise = 0, bool file_jpeg = false);
 
     // [C, H, W] (C = 1 or 3) -> [views, 3, size, size]. View 0 is always CLIP's framing
-    // of the whole image; the others are random crops with random degradations.
+    // of the whole image; with `file_jpeg`, view 1 is the same framing of the whole image
+    // (the working copy) after a JPEG at a random quality 65-85, the file as a platform
+    // re-encodes it; the others are random crops with random degradations.
     torch::Tensor sample(const torch::Tensor& image);
     // The same views of `image` and of `clean` (same crops, codecs, noise): [views, 3, size,
     // size] each, so a latent can be compared with the clean latent of the same region.
@@ -51,6 +54,8 @@ private:
     Axes working_copy(int64_t h, int64_t w) const;
     // A random view of an h x w copy: its crop and degradations.
     Plan draw(int64_t h, int64_t w);
+    // The whole h x w copy, re-encoded at a random quality and framed as view 0.
+    Plan draw_file_jpeg(int64_t h, int64_t w);
     // The taps from the crop `p` takes to the encoder's input: its down/up rescale, if any,
     // and the resize.
     Axes to_encoder(const Plan& p) const;
@@ -66,6 +71,7 @@ private:
     int views_;
     bool robust_;
     double denoise_;
+    bool file_jpeg_;
     std::mt19937_64 rng_;
     torch::Tensor noise_bank_;  // [B, 3, size, size], drawn once so steps need no RNG on device
 };

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 
+#include "perturb/jpeg/diff_jpeg.h"
 #include "perturb/views/median.h"
 #include "perturb/views/unit_clamp.h"
 #include "perturb/views/views.h"
@@ -81,6 +82,41 @@ TEST(Views, GreyImagesAreViewedInColour) {
     ASSERT_EQ(v.sizes(), (std::vector<int64_t>{3, 3, 32, 32}));
     EXPECT_TRUE(torch::equal(v[0][0], v[0][1]));
     EXPECT_EQ(torch::autograd::grad({v.sum()}, {x})[0].sizes(), grey.sizes());
+}
+
+// With the file's JPEG asked for, view 1 is the whole image after a JPEG at a quality in
+// 65-85, framed as view 0, and its gradient reaches the image; view 0 and the other views'
+// count stay as they were. Off, no view is that one.
+TEST(Views, FileJpegViewIsTheReencodedFileFramed) {
+    torch::manual_seed(4);
+    // Smooth colour with a few edges: every quality re-encodes it differently.
+    auto image = torch::rand({3, 6, 8});
+    image = torch::nn::functional::interpolate(
+                image.unsqueeze(0), torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{72, 96})
+                                        .mode(torch::kBilinear).align_corners(false))[0];
+    auto quality_of = [&](const torch::Tensor& view) {
+        for (int q = 65; q <= 85; ++q) {
+            const auto expected = resize_center_crop(differentiable_jpeg(image.unsqueeze(0), q), 32)[0];
+            if ((view - expected).abs().max().item<float>() < 1e-5) return q;
+        }
+        return 0;
+    };
+    for (uint64_t seed : {1, 2, 3}) {
+        auto x = image.clone().requires_grad_(true);
+        ViewSampler sampler(x, 32, 4, true, seed, 0, true);
+        const auto v = sampler.sample(x);
+        ASSERT_EQ(v.size(0), 4);
+        EXPECT_LT((v[0] - resize_center_crop(image.unsqueeze(0), 32)[0]).abs().max().item<float>(), 1e-6);
+        EXPECT_GE(quality_of(v[1].detach()), 65) << "seed " << seed;
+        const auto g = torch::autograd::grad({v[1].sum()}, {x})[0];
+        EXPECT_GT(g.abs().sum().item<float>(), 0);
+        ViewSampler without(image, 32, 4, true, seed, 0, false);
+        const auto w = without.sample(image);
+        for (int64_t k = 1; k < 4; ++k) EXPECT_EQ(quality_of(w[k]), 0) << "seed " << seed << " view " << k;
+    }
+    // Two views leave no room beside a random crop: the file's JPEG is not drawn.
+    ViewSampler two(image, 32, 2, true, 1, 0, true);
+    EXPECT_EQ(quality_of(two.sample(image)[1]), 0);
 }
 
 // The median against a direct count, edges replicated, one channel independent of another.
