@@ -41,7 +41,7 @@ torch::Tensor purify(const torch::Tensor& upright, size_t index, uint64_t seed);
 std::vector<torch::Tensor> purify_all(const torch::Tensor& upright, uint64_t seed);
 
 // [C, H, W] colour in [0, 1] as it reads back from a real libjpeg-turbo JPEG at `quality`
-// (8-bit, no alpha or metadata: what a re-encoding platform keeps).
+// with 4:2:0 chroma (8-bit, no alpha or metadata: what a re-encoding platform keeps).
 torch::Tensor jpeg_round_trip(const torch::Tensor& color, int quality);
 
 // How much of a protection's gain survives each purifier: (after purifier - before) /

@@ -71,7 +71,7 @@ std::vector<uint8_t> encode_image(const Image& image, const WriteOptions& option
     ImageFormat f = options.format == ImageFormat::unknown ? image.format : options.format;
     switch (f) {
         case ImageFormat::png: return encode_png(image, name);
-        case ImageFormat::jpeg: return encode_jpeg(image, options.jpeg_quality, name);
+        case ImageFormat::jpeg: return encode_jpeg(image, options.jpeg_quality, options.jpeg_chroma_subsampled, name);
         default: throw ImageError(name + ": no output format (neither the image nor the options name one)");
     }
 }

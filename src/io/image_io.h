@@ -24,6 +24,11 @@ struct ReadLimits {
 struct WriteOptions {
     ImageFormat format = ImageFormat::unknown;  // unknown = keep image.format
     int jpeg_quality = 95;
+    // Chroma at half resolution both ways (4:2:0), as libjpeg's own default, Pillow, browsers
+    // and image hosts re-encode. belladonna's own JPEG files keep full-resolution chroma
+    // (4:4:4) so colour edges survive; the clean-ups that stand for a scraper's re-encode
+    // ask for 4:2:0.
+    bool jpeg_chroma_subsampled = false;
 };
 
 // Sniffs the magic bytes; the extension is never trusted.

@@ -148,6 +148,7 @@ struct JpegWriteJob {
     const uint8_t* pixels;  // 8-bit gray or RGB
     uint32_t width, height, channels;
     int quality;
+    bool chroma_subsampled;  // 4:2:0, libjpeg's default; otherwise 4:4:4
     bool progressive;
     const ImageMetadata* meta;
 };
@@ -170,7 +171,7 @@ bool jpeg_write_phase(JpegWriter* w, const JpegWriteJob* job) {
     c->in_color_space = job->channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_set_defaults(c);
     jpeg_set_quality(c, job->quality, TRUE);
-    for (int i = 0; i < c->num_components; ++i) {  // 4:4:4, so colour edges survive
+    for (int i = 0; i < c->num_components && !job->chroma_subsampled; ++i) {  // 4:4:4
         c->comp_info[i].h_samp_factor = 1;
         c->comp_info[i].v_samp_factor = 1;
     }
@@ -271,7 +272,8 @@ Image decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name,
     return image;
 }
 
-std::vector<uint8_t> encode_jpeg(const Image& image, int quality, const std::string& name) {
+std::vector<uint8_t> encode_jpeg(const Image& image, int quality, bool chroma_subsampled,
+                                 const std::string& name) {
     auto fail = [&](const std::string& why) { return ImageError(name + ": " + why); };
     const ImageMetadata& m = image.metadata;
     if (m.exif.size() + 6 > 65533) throw fail("EXIF block too large for a JPEG APP1 segment");
@@ -292,7 +294,7 @@ std::vector<uint8_t> encode_jpeg(const Image& image, int quality, const std::str
     w.c.err = &w.err.pub;
     WriterGuard guard{&w};
     JpegWriteJob job{pixels, image.width, image.height, out_channels,
-                     std::clamp(quality, 1, 100), m.interlaced, &m};
+                     std::clamp(quality, 1, 100), chroma_subsampled, m.interlaced, &m};
     if (!jpeg_write_phase(&w, &job)) throw fail(std::string("JPEG encoding failed: ") + w.err.message);
     return std::vector<uint8_t>(w.buffer, w.buffer + w.size);
 }

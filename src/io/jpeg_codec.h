@@ -12,6 +12,7 @@ namespace bd {
 Image decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name,
                   const ReadLimits& limits);
 // 16-bit samples are scaled to 8 bits; alpha is composited over white (JPEG has none).
-std::vector<uint8_t> encode_jpeg(const Image& image, int quality, const std::string& name);
+std::vector<uint8_t> encode_jpeg(const Image& image, int quality, bool chroma_subsampled,
+                                 const std::string& name);
 
 }  // namespace bd

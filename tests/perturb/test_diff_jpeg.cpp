@@ -28,6 +28,11 @@ TEST(DifferentiableJpeg, TracksRealJpeg) {
         EXPECT_LT(to_real, 0.5 * compression + 1.0 / 255) << "quality " << quality;
         EXPECT_LT(compression, previous_error) << "quality " << quality;
         previous_error = compression;
+        // And as platforms re-encode, with the chroma at half resolution.
+        options.jpeg_chroma_subsampled = true;
+        const auto real420 = color_to_tensor(decode_image(encode_image(image, options, "q"), "q")).unsqueeze(0);
+        const double to_real420 = (differentiable_jpeg(x, quality) - real420).abs().mean().item<double>();
+        EXPECT_LT(to_real420, 0.5 * (real420 - x).abs().mean().item<double>() + 1.0 / 255) << "quality " << quality;
     }
 }
 
