@@ -43,9 +43,10 @@ struct PerturbSettings {
     // visibility it kept no more of the gain after noise + denoise and less after JPEG
     // (docs/POISONING.md, "Optimising against the clean-ups").
     float denoise_views = 0.0f;
-    // One view of the whole image after a JPEG re-save at a random quality 65-85, framed as
-    // the encoder frames the file (perturb/views/views.h): what a platform's re-encode does
-    // to the file. With fewer than 3 views there is no room for it beside a random crop.
+    // Two views of the whole image, each after a JPEG re-save at a random quality 65-85,
+    // framed as the encoder frames the file (perturb/views/views.h): what a platform's
+    // re-encode does to the file. With 3 views there is room for one beside a random crop,
+    // with fewer for none.
     bool file_jpeg_view = true;
     UpdateRule update = UpdateRule::sign;  // momentum measured no better (README)
     // Settle and stop once an image's loss stops improving (steps is then the most it

@@ -132,7 +132,7 @@ std::string preset_tag(const std::string& intensity, const std::string& quality,
     char text[160];
     std::snprintf(text, sizeof text, "e%g-v%g-%dx%d-w%g-vl%g-dv%g-u%d-es%d%s", p.epsilon * 255, p.visibility, p.steps,
                   p.views, p.source_weight, p.visibility_loss, p.denoise_views, int(p.update), int(p.early_stop),
-                  p.file_jpeg_view ? "-fj" : "");
+                  p.file_jpeg_view ? "-fj2" : "");
     return text;
 }
 

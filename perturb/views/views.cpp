@@ -58,7 +58,7 @@ bool chance(std::mt19937_64& rng, double p) { return uniform(rng, 0, 1) < p; }
 ViewSampler::ViewSampler(const torch::Tensor& image, int64_t size, int views, bool robust,
                          uint64_t seed, double denoise, bool file_jpeg)
     : size_(size), views_(robust ? std::max(1, views) : 1), robust_(robust), denoise_(denoise),
-      file_jpeg_(file_jpeg && views_ >= 3), rng_(seed) {
+      file_jpeg_views_(file_jpeg && views_ >= 3 ? std::min(2, views_ - 2) : 0), rng_(seed) {
     if (robust_) {
         auto gen = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0x9e3779b97f4a7c15ULL);
         noise_bank_ = at::randn({kNoiseBank, 3, size, size}, gen, torch::kFloat)
@@ -108,7 +108,7 @@ torch::Tensor ViewSampler::sample_batch(const torch::Tensor& batch) {
     std::vector<Axes> cuts{{compose(framing.h, copy.h), compose(framing.w, copy.w)}};
     std::vector<Plan> plans;
     for (int k = 1; k < views_; ++k) {
-        plans.push_back(k == 1 && file_jpeg_ ? draw_file_jpeg(copy.h.out, copy.w.out) : draw(copy.h.out, copy.w.out));
+        plans.push_back(k <= file_jpeg_views_ ? draw_file_jpeg(copy.h.out, copy.w.out) : draw(copy.h.out, copy.w.out));
         cuts.push_back(cut(plans.back(), copy));
     }
     const auto cropped = resample_axes(source, cuts);
@@ -194,12 +194,13 @@ ViewSampler::Plan ViewSampler::draw_file_jpeg(int64_t h, int64_t w) {
     // Random crops reach a whole-image JPEG in about one view in eight, and squeezed to a
     // square at that, so the gain survived a platform's re-encode worst on flat-colour art,
     // which has little texture of its own for the change to hide in. Measured on a trained
-    // 224-px MobileNetV2, default preset, four flat illustrations (bench/effect.sh
-    // --per-image, then each file re-encoded at qualities 50-95): with this view at 65-85 the
-    // share of the gain kept rises 6-13 points at q75 (63-80 % -> 73-93 %), is as high or
-    // higher at every quality from 60 to 85, and within 4 points at q50 and q90; the direct
-    // gain is unchanged. At a fixed q75 it kept 80-97 % at q75 but lost up to 9 points at
-    // q50: tuned to one quality, not to re-encoding.
+    // 224-px MobileNetV2, default preset, five flat illustrations (bench/effect.sh
+    // --per-image, then each file re-encoded with 4:2:0 chroma at qualities 50-90): one such
+    // view at 65-85 raised the share of the gain kept at q75 by 6-13 points; two (each
+    // drawn on its own) raise it again, from 70-92 % to 80-96 %, and by 1-9 points at q60
+    // and q90, within 2 points at q50, for the same direct gain. At a fixed q75 one view
+    // gained most at q75 but lost up to 9 points at q50: tuned to one quality, not to
+    // re-encoding.
     Plan p;
     p.ch = h;
     p.cw = w;

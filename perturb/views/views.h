@@ -31,14 +31,16 @@ public:
     // reproducible for this image whatever else is in the batch. `denoise`: the share of the
     // random views without JPEG that get Gaussian noise and a 3 x 3 median at the copy's
     // resolution (0: none, and the same views as before such views existed). `file_jpeg`:
-    // with at least 3 views, view 1 is the re-encoded file (see sample()).
+    // with at least 3 views, views 1 and 2 (only view 1 with 3 views) are the re-encoded
+    // file (see sample()).
     ViewSampler(const torch::Tensor& image, int64_t size, int views, bool robust, uint64_t seed,
                 double denoise = 0, bool file_jpeg = false);
 
     // [C, H, W] (C = 1 or 3) -> [views, 3, size, size]. View 0 is always CLIP's framing
-    // of the whole image; with `file_jpeg`, view 1 is the same framing of the whole image
-    // (the working copy) after a JPEG at a random quality 65-85, the file as a platform
-    // re-encodes it; the others are random crops with random degradations.
+    // of the whole image; with `file_jpeg`, views 1 and 2 are the same framing of the whole
+    // image (the working copy) after a JPEG at a random quality 65-85 each, the file as a
+    // platform re-encodes it (one random view is always left); the others are random crops
+    // with random degradations.
     torch::Tensor sample(const torch::Tensor& image);
     // The same views of `image` and of `clean` (same crops, codecs, noise): [views, 3, size,
     // size] each, so a latent can be compared with the clean latent of the same region.
@@ -71,7 +73,7 @@ private:
     int views_;
     bool robust_;
     double denoise_;
-    bool file_jpeg_;
+    int file_jpeg_views_;  // views 1 .. file_jpeg_views_ are the re-encoded file
     std::mt19937_64 rng_;
     torch::Tensor noise_bank_;  // [B, 3, size, size], drawn once so steps need no RNG on device
 };

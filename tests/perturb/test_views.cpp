@@ -84,9 +84,9 @@ TEST(Views, GreyImagesAreViewedInColour) {
     EXPECT_EQ(torch::autograd::grad({v.sum()}, {x})[0].sizes(), grey.sizes());
 }
 
-// With the file's JPEG asked for, view 1 is the whole image after a JPEG at a quality in
-// 65-85, framed as view 0, and its gradient reaches the image; view 0 and the other views'
-// count stay as they were. Off, no view is that one.
+// With the file's JPEG asked for, views 1 and 2 are the whole image after a JPEG at a
+// quality in 65-85 each, framed as view 0, and their gradient reaches the image; view 0 and
+// the views' count stay as they were, and one random view is left. Off, no view is that one.
 TEST(Views, FileJpegViewIsTheReencodedFileFramed) {
     torch::manual_seed(4);
     // Smooth colour with a few edges: every quality re-encodes it differently.
@@ -107,14 +107,21 @@ TEST(Views, FileJpegViewIsTheReencodedFileFramed) {
         const auto v = sampler.sample(x);
         ASSERT_EQ(v.size(0), 4);
         EXPECT_LT((v[0] - resize_center_crop(image.unsqueeze(0), 32)[0]).abs().max().item<float>(), 1e-6);
-        EXPECT_GE(quality_of(v[1].detach()), 65) << "seed " << seed;
-        const auto g = torch::autograd::grad({v[1].sum()}, {x})[0];
-        EXPECT_GT(g.abs().sum().item<float>(), 0);
+        for (int64_t k = 1; k <= 2; ++k) {
+            EXPECT_GE(quality_of(v[k].detach()), 65) << "seed " << seed << " view " << k;
+            const auto g = torch::autograd::grad({v[k].sum()}, {x}, {}, /*retain_graph=*/true)[0];
+            EXPECT_GT(g.abs().sum().item<float>(), 0);
+        }
+        EXPECT_EQ(quality_of(v[3].detach()), 0) << "seed " << seed;
         ViewSampler without(image, 32, 4, true, seed, 0, false);
         const auto w = without.sample(image);
         for (int64_t k = 1; k < 4; ++k) EXPECT_EQ(quality_of(w[k]), 0) << "seed " << seed << " view " << k;
     }
-    // Two views leave no room beside a random crop: the file's JPEG is not drawn.
+    // Three views have room for one beside a random crop, two for none.
+    ViewSampler three(image, 32, 3, true, 1, 0, true);
+    const auto t = three.sample(image);
+    EXPECT_GE(quality_of(t[1]), 65);
+    EXPECT_EQ(quality_of(t[2]), 0);
     ViewSampler two(image, 32, 2, true, 1, 0, true);
     EXPECT_EQ(quality_of(two.sample(image)[1]), 0);
 }
