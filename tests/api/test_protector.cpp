@@ -215,6 +215,9 @@ TEST_F(ProtectorTest, PoisonGainIsClearAndSurvivesJpegAndDownscaleOnEachSample) 
     for (const auto& [name, image] : images) {
         auto settings = quick(30);
         settings.visibility = 0;  // the L-inf budget alone, as these bounds were written for
+        // The default's views: two of them are the file re-encoded, which is what keeps the
+        // gain through a platform's 4:2:0 JPEG (the fast preset's two views have no room).
+        settings.quality = Quality::standard;
         const auto m = protector_->protect(image, settings).metrics;
         const double gain = m.target_sim_after - m.target_sim_before;
 
@@ -230,7 +233,7 @@ TEST_F(ProtectorTest, PoisonGainIsClearAndSurvivesJpegAndDownscaleOnEachSample) 
         EXPECT_GT(gain, std::max(0.01, 10 * std::abs(random_gain))) << name;
         EXPECT_LT(m.source_sim_after, m.source_sim_before) << name;
         total_gain += gain;
-        // The gain survives a real libjpeg-turbo q75 re-encode and a 50% downscale.
+        // The gain survives a real libjpeg-turbo q75 re-encode (4:2:0) and a 50% downscale.
         EXPECT_GT(m.target_sim_after_jpeg75 - m.target_sim_before, 0.6 * gain) << name;
         EXPECT_GT(m.target_sim_after_half - m.target_sim_before, 0.5 * gain) << name;
         // L-inf 8/255 bounds PSNR below by 20 log10(255/8) = 30.07 dB.
