@@ -171,9 +171,11 @@ bool jpeg_write_phase(JpegWriter* w, const JpegWriteJob* job) {
     c->in_color_space = job->channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_set_defaults(c);
     jpeg_set_quality(c, job->quality, TRUE);
-    for (int i = 0; i < c->num_components && !job->chroma_subsampled; ++i) {  // 4:4:4
-        c->comp_info[i].h_samp_factor = 1;
-        c->comp_info[i].v_samp_factor = 1;
+    if (!job->chroma_subsampled) {  // 4:4:4 (jpeg_set_defaults chose 4:2:0)
+        for (int i = 0; i < c->num_components; ++i) {
+            c->comp_info[i].h_samp_factor = 1;
+            c->comp_info[i].v_samp_factor = 1;
+        }
     }
     c->optimize_coding = TRUE;
     if (job->progressive) jpeg_simple_progression(c);

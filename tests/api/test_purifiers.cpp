@@ -7,6 +7,7 @@
 #include "src/io/image_io.h"
 #include "src/io/tensor_image.h"
 #include "src/purifiers.h"
+#include "util/test_images.h"
 
 namespace bd {
 namespace {
@@ -82,11 +83,7 @@ TEST(Purifiers, TheJpegRoundTripHalvesTheChromaAsPlatformsDo) {
     };
     ASSERT_NEAR(red_step(x), 0.4, 1e-6);
     EXPECT_LT(red_step(jpeg_round_trip(x, 95)), 0.1);
-    Image own;
-    own.width = own.height = 64;
-    own.channels = 3;
-    own.bits = 8;
-    own.data.resize(own.row_bytes() * own.height);
+    const Image own = test::make_gradient(64, 64, 3, 8);  // 8-bit RGB to carry x's samples
     WriteOptions w;
     w.format = ImageFormat::jpeg;
     w.jpeg_quality = 95;
