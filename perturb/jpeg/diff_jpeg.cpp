@@ -1,5 +1,6 @@
 #include "perturb/jpeg/diff_jpeg.h"
 
+#include "perturb/device_constant.h"
 #include "perturb/jpeg/blocks.h"
 #include "perturb/jpeg/ops.h"
 
@@ -29,7 +30,7 @@ torch::Tensor quant_table(const float* base, int quality, const torch::TensorOpt
     std::vector<float> q(64);
     for (int i = 0; i < 64; ++i)
         q[i] = std::min(255.0f, std::max(1.0f, std::floor((base[i] * scale + 50) / 100)));
-    return torch::tensor(q).to(opts);  // [64], row-major like the flattened blocks
+    return device_constant(torch::tensor(q), opts);  // [64], row-major like the flattened blocks
 }
 
 // JFIF's colour conversions: RGB in [0, 1] to (Y - 128, Cb, Cr) in 0..255 units, and back

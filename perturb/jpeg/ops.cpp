@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "perturb/device_constant.h"
 #include "perturb/vector_clones.h"
 
 #include <array>
@@ -168,7 +169,7 @@ BD_INLINE inline void transform8x8(const float* in, const float* l, const float*
 torch::Tensor dct_matrix(const torch::TensorOptions& opts) {
     const auto d = dct8();
     const auto d1 = torch::tensor(std::vector<float>(d.begin(), d.end())).view({8, 8});
-    return torch::kron(d1, d1).to(opts);
+    return device_constant(torch::kron(d1, d1), opts);
 }
 
 // Blocks through the DCT (D X D^T), the smooth quantiser and the inverse DCT (D^T Q D),
@@ -257,8 +258,8 @@ std::pair<torch::Tensor, torch::Tensor> mix_channels(const torch::Tensor& first,
         return {out[0], out[1]};
     }
     const auto x = rest.defined() ? torch::cat({first, rest}, 1) : first;
-    const auto m = torch::tensor(std::vector<float>(mix.matrix.begin(), mix.matrix.end())).view({3, 3}).to(x.options());
-    const auto b = torch::tensor(std::vector<float>(mix.bias.begin(), mix.bias.end())).view({1, 3, 1, 1}).to(x.options());
+    const auto m = device_constant(torch::tensor(std::vector<float>(mix.matrix.begin(), mix.matrix.end())).view({3, 3}), x.options());
+    const auto b = device_constant(torch::tensor(std::vector<float>(mix.bias.begin(), mix.bias.end())).view({1, 3, 1, 1}), x.options());
     auto y = torch::einsum("ck,nkhw->nchw", {m, x}) + b;
     if (mix.clamp01) y = y.clamp(0, 1);
     return {y.slice(1, 0, split), y.slice(1, split, 3)};

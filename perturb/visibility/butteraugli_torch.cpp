@@ -1,5 +1,6 @@
 #include "perturb/visibility/butteraugli_torch.h"
 
+#include "perturb/device_constant.h"
 #include "perturb/visibility/asymmetric_diff.h"
 #include "perturb/visibility/malta.h"
 #include "perturb/visibility/pixel_math.h"
@@ -22,20 +23,21 @@ constexpr double kIntensityTarget = 80.0;  // butteraugli_main's display, in nit
 constexpr double kHfAsymmetry = 0.8;       // butteraugli_main's default
 constexpr double kXmul = 1.0;
 
-// libjxl's ComputeKernel: a Gaussian cut at 2.25 sigma, not normalised.
-torch::Tensor gaussian_kernel(double sigma, const torch::TensorOptions& options) {
+// libjxl's ComputeKernel: a Gaussian cut at 2.25 sigma, not normalised. On the CPU: the blurs
+// take their taps there and place them on the image's device themselves.
+torch::Tensor gaussian_kernel(double sigma) {
     const float m = 2.25f, s = float(sigma);
     const double scaler = -1.0 / (2.0 * s * s);
     const int diff = std::max<int>(1, int(m * std::fabs(s)));
     std::vector<float> k(size_t(2 * diff + 1));
     for (int i = -diff; i <= diff; ++i) k[size_t(i + diff)] = float(std::exp(scaler * i * i));
-    return torch::tensor(k, torch::TensorOptions().dtype(torch::kFloat)).to(options.device());
+    return torch::tensor(k, torch::TensorOptions().dtype(torch::kFloat));
 }
 
 // libjxl's Blur. planes: [..., H, W]. A 5-tap kernel goes the way libjxl's Separable5
 // does (mirrored borders); longer ones as the renormalised FIR.
 torch::Tensor blur(const torch::Tensor& planes, double sigma) {
-    const auto kernel = gaussian_kernel(sigma, planes.options());
+    const auto kernel = gaussian_kernel(sigma);
     const auto shape = planes.sizes().vec();
     const auto x = planes.reshape({-1, 1, shape[shape.size() - 2], shape.back()});
     const auto blurred = kernel.size(0) == 5 ? mirrored_blur(x, kernel / kernel.sum()) : normalised_blur(x, kernel);
@@ -69,7 +71,7 @@ torch::Tensor opsin_absorbance(const torch::Tensor& rgb, bool clamp) {
                              r * mix[8] + g * mix[9] + b * mix[10] + mix[11]},
                             1);
     if (!clamp) return out;
-    const auto floor = torch::tensor({mix[3], mix[7], mix[11]}, rgb.options()).view({1, 3, 1, 1});
+    const auto floor = device_constant(torch::tensor({mix[3], mix[7], mix[11]}).view({1, 3, 1, 1}), rgb.options());
     return torch::maximum(out, floor);
 }
 
@@ -87,8 +89,9 @@ torch::Tensor opsin_dynamics(const torch::Tensor& linear) {
     const auto pre = opsin_absorbance(blurred, true).clamp_min(1e-4f);
     const auto sensitivity = (gamma(pre) / pre).clamp_min(1e-4f);
     const auto cur = opsin_absorbance(rgb, false) * sensitivity;
-    const auto floor = torch::tensor({1.7557483643287353f, 1.7557483643287353f, 12.226454707163354f},
-                                     linear.options()).view({1, 3, 1, 1});
+    const auto floor = device_constant(
+        torch::tensor({1.7557483643287353f, 1.7557483643287353f, 12.226454707163354f}).view({1, 3, 1, 1}),
+        linear.options());
     const auto mixed = torch::maximum(cur, floor);
     const auto m = mixed.unbind(1);
     return torch::stack({m[0] - m[1], m[0] + m[1], m[2]}, 1);

@@ -1,5 +1,6 @@
 #include "perturb/visibility/colour_shift.h"
 
+#include "perturb/device_constant.h"
 #include "perturb/visibility/pixel_math.h"
 #include "perturb/visibility/separable.h"
 
@@ -28,11 +29,12 @@ torch::Tensor blur(const torch::Tensor& x, double sigma) {
 // [3, H, W] sRGB in [0, 1] -> CIELAB (D65), [3, H, W].
 torch::Tensor srgb_to_lab(const torch::Tensor& rgb) {
     const auto lin = srgb_to_linear(rgb);
-    const auto m = torch::tensor({0.4124564, 0.3575761, 0.1804375,  //
-                                  0.2126729, 0.7151522, 0.0721750,  //
-                                  0.0193339, 0.1191920, 0.9503041}, lin.options()).view({3, 3});
+    const auto m = device_constant(torch::tensor({0.4124564, 0.3575761, 0.1804375,  //
+                                                  0.2126729, 0.7151522, 0.0721750,  //
+                                                  0.0193339, 0.1191920, 0.9503041}).view({3, 3}),
+                                   lin.options());
     auto xyz = torch::matmul(m, lin.reshape({3, -1})).reshape(lin.sizes());
-    xyz = xyz / torch::tensor({0.95047, 1.0, 1.08883}, lin.options()).view({3, 1, 1});
+    xyz = xyz / device_constant(torch::tensor({0.95047, 1.0, 1.08883}).view({3, 1, 1}), lin.options());
     const double e = 216.0 / 24389.0, k = 24389.0 / 27.0;
     const auto f = torch::where(xyz > e, xyz.pow(1.0 / 3.0), (k * xyz + 16) / 116);
     return torch::stack({116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])});

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "perturb/device_constant.h"
 #include "perturb/vector_clones.h"
 #include "perturb/visibility/asymmetric_diff.h"
 
@@ -55,7 +56,7 @@ torch::Tensor malta_weights(bool lf, const torch::TensorOptions& options) {
     auto a = w.accessor<float, 4>();
     for (size_t k = 0; k < lines.size(); ++k)
         for (const auto& [dy, dx] : lines[k]) a[int64_t(k)][0][4 + dy][4 + dx] = 1.0f;
-    return w.to(options.device());
+    return device_constant(w, options.device());
 }
 
 // A line with how often libjxl's list has it (its squares count that many times).

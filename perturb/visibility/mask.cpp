@@ -1,5 +1,7 @@
 #include "perturb/visibility/mask.h"
 
+#include "perturb/device_constant.h"
+
 namespace bd {
 
 namespace F = torch::nn::functional;
@@ -13,7 +15,7 @@ torch::Tensor luma(const torch::Tensor& image) {
 
 torch::Tensor visibility_channel_weights(const torch::Tensor& image) {
     if (image.size(0) == 1) return torch::ones({1, 1, 1}, image.options());
-    return torch::tensor({1.0f / 3, 1.0f / 3, 1.0f}, image.options()).view({3, 1, 1});
+    return device_constant(torch::tensor({1.0f / 3, 1.0f / 3, 1.0f}).view({3, 1, 1}), image.options());
 }
 
 namespace {

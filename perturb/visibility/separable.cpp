@@ -2,11 +2,16 @@
 
 #include <vector>
 
+#include "perturb/device_constant.h"
 #include "perturb/views/resample.h"
 
 namespace bd {
 
 namespace {
+
+// Float on the CPU: the banded kernels. Anything else (a GPU; double, which tests use to
+// check the GPU's way on the CPU) convolves.
+bool takes_banded(const torch::Tensor& x) { return x.device().is_cpu() && x.scalar_type() == torch::kFloat; }
 
 torch::Tensor banded(const torch::Tensor& x, const torch::Tensor& taps, Border border) {
     const auto t = taps.to(torch::kCPU, torch::kDouble).contiguous();
@@ -15,13 +20,13 @@ torch::Tensor banded(const torch::Tensor& x, const torch::Tensor& taps, Border b
 }
 
 // Along `dim` (2: vertical, 3: horizontal), zero outside the image: one convolution of all
-// planes at once.
+// planes at once. `taps` on the CPU.
 torch::Tensor convolve(const torch::Tensor& x, const torch::Tensor& taps, int64_t dim) {
     const int64_t r = taps.size(0) / 2;
     const auto shape = dim == 3 ? std::vector<int64_t>{1, 1, 1, -1} : std::vector<int64_t>{1, 1, -1, 1};
     const auto padding = dim == 3 ? std::vector<int64_t>{0, r} : std::vector<int64_t>{r, 0};
     const auto planes = x.reshape({-1, 1, x.size(2), x.size(3)});
-    return torch::conv2d(planes, taps.to(x.device(), x.scalar_type()).view(shape), {}, 1, padding).view(x.sizes());
+    return torch::conv2d(planes, device_constant(taps, x.options()).view(shape), {}, 1, padding).view(x.sizes());
 }
 
 // Mirrors `r` samples at each end of the last dimension, repeating the edge sample once.
@@ -33,20 +38,20 @@ torch::Tensor pad_mirror_last(const torch::Tensor& x, int64_t r) {
 
 torch::Tensor normalised_blur(const torch::Tensor& x, const torch::Tensor& taps) {
     TORCH_CHECK(x.dim() == 4 && taps.size(0) % 2 == 1, "normalised_blur: bad arguments");
-    if (x.device().is_cpu()) return banded(x, taps, Border::renormalise);
+    if (takes_banded(x)) return banded(x, taps, Border::renormalise);
     const int64_t r = taps.size(0) / 2, h = x.size(2), w = x.size(3);
-    const auto k = taps.to(x.device(), torch::kFloat);
+    const auto k = device_constant(taps, x.options().dtype(torch::kFloat));
     const auto inside = [&](int64_t n) {
         return torch::conv1d(torch::ones({1, 1, n}, x.options().dtype(torch::kFloat)), k.view({1, 1, -1}), {}, 1, r);
     };
-    const auto rows = convolve(x, k, 3) / inside(w).view({1, 1, 1, w});
-    return convolve(rows, k, 2) / inside(h).view({1, 1, h, 1});
+    const auto rows = convolve(x, taps, 3) / inside(w).view({1, 1, 1, w});
+    return convolve(rows, taps, 2) / inside(h).view({1, 1, h, 1});
 }
 
 torch::Tensor mirrored_blur(const torch::Tensor& x, const torch::Tensor& taps) {
     const int64_t r = taps.size(0) / 2, h = x.size(2), w = x.size(3);
     TORCH_CHECK(x.dim() == 4 && taps.size(0) % 2 == 1 && r <= h && r <= w, "mirrored_blur: bad arguments");
-    if (x.device().is_cpu()) return banded(x, taps, Border::mirror);
+    if (takes_banded(x)) return banded(x, taps, Border::mirror);
     const auto padded = pad_mirror_last(pad_mirror_last(x, r).transpose(2, 3), r).transpose(2, 3);
     // Mirrored, so no tap falls outside: the interior of the zero-padded result.
     return convolve(convolve(padded, taps, 3), taps, 2).narrow(2, r, h).narrow(3, r, w);

@@ -1,5 +1,5 @@
 // Separable filtering of image planes that is fast on both devices: one convolution on a
-// GPU; on the CPU each axis a banded matrix through resample_axes (perturb/views/resample.h),
+// GPU; on the CPU (float) each axis a banded matrix through resample_axes (perturb/views/resample.h),
 // whose vectorised kernels and transposed gradient took a 33-tap blur of three 1024 x 1024
 // planes from 94 ms (forward and backward, as a shifted add per tap) to 31 ms.
 #pragma once
@@ -8,7 +8,7 @@
 
 namespace bd {
 
-// x: [N, C, H, W]; taps: [K], K odd. Both axes filtered by `taps`, each renormalised near
+// x: [N, C, H, W]; taps: [K] on the CPU, K odd. Both axes filtered by `taps`, each renormalised near
 // the borders over the taps that fall inside the image (so a border pixel is an average of
 // what is there, not of zeros). Differentiable.
 torch::Tensor normalised_blur(const torch::Tensor& x, const torch::Tensor& taps);

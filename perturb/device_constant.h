@@ -1,0 +1,22 @@
+// Small constant tensors (DCT and colour matrices, quantisation tables, filter taps) on the
+// device the work runs on. `cpu.to(cuda)` is a blocking copy: the host waits until the GPU
+// has finished everything queued before it. Made afresh every step, dozens of such copies
+// kept the host from queuing the next work while the GPU ran. Each distinct constant is now
+// copied to a device once and reused.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstddef>
+
+namespace bd {
+
+// `value` (a CPU tensor) as `options` ask (device and type). On the CPU, a plain conversion;
+// on another device, the copy made the first time a tensor of the same type, shape and
+// contents was asked for there (thread-safe; the copy must never be written to).
+torch::Tensor device_constant(const torch::Tensor& value, const torch::TensorOptions& options);
+
+// How many device copies are kept now.
+size_t device_constants_kept();
+
+}  // namespace bd
