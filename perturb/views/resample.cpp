@@ -276,12 +276,56 @@ struct ResampleFunction : public torch::autograd::Function<ResampleFunction> {
     }
 };
 
-torch::Tensor dense(const Taps& t, const torch::TensorOptions& opts) {
-    auto m = torch::zeros({t.out, t.in});
-    auto a = m.accessor<float, 2>();
+// Taps `t` as a dense [t.out, t.in] matrix written at `out` (zeros elsewhere).
+void write_dense(const Taps& t, float* out) {
     for (int64_t i = 0; i < t.out; ++i)
-        for (int64_t k = 0; k < t.length(i); ++k) a[i][t.start[size_t(i)] + k] = t.weight[size_t(t.first[size_t(i)] + k)];
-    return m.to(opts);
+        for (int64_t k = 0; k < t.length(i); ++k)
+            out[i * t.in + t.start[size_t(i)] + k] = t.weight[size_t(t.first[size_t(i)] + k)];
+}
+
+// Every view as two dense matrix products, for devices and types the banded kernels do not
+// take (a GPU, double). All views' matrices travel to the device as one buffer (pinned, and
+// copied without waiting, on a GPU: a blocking copy per matrix would make the host wait for
+// the GPU twice a view), and views of one output size share one batched pair of products.
+std::vector<torch::Tensor> resample_dense(const torch::Tensor& images, const std::vector<Axes>& views) {
+    const int64_t h = images.size(2), w = images.size(3);
+    std::vector<int64_t> offset;
+    int64_t total = 0;
+    for (const auto& v : views) {
+        offset.push_back(total);
+        total += v.h.out * h + v.w.out * w;
+    }
+    auto host = torch::zeros({total}, torch::TensorOptions().dtype(torch::kFloat).pinned_memory(images.is_cuda()));
+    float* data = host.data_ptr<float>();
+    for (size_t k = 0; k < views.size(); ++k) {
+        write_dense(views[k].h, data + offset[k]);
+        write_dense(views[k].w, data + offset[k] + views[k].h.out * h);
+    }
+    const auto matrices = host.to(images.options(), /*non_blocking=*/true);
+    const auto rows = [&](size_t k) { return matrices.narrow(0, offset[k], views[k].h.out * h).view({views[k].h.out, h}); };
+    const auto cols = [&](size_t k) {
+        return matrices.narrow(0, offset[k] + views[k].h.out * h, views[k].w.out * w).view({views[k].w.out, w});
+    };
+    std::vector<torch::Tensor> out(views.size());
+    std::vector<bool> done(views.size(), false);
+    for (size_t k = 0; k < views.size(); ++k) {
+        if (done[k]) continue;
+        std::vector<size_t> group;
+        std::vector<torch::Tensor> hs, ws;
+        for (size_t j = k; j < views.size(); ++j)
+            if (!done[j] && views[j].h.out == views[k].h.out && views[j].w.out == views[k].w.out) {
+                group.push_back(j);
+                hs.push_back(rows(j));
+                ws.push_back(cols(j));
+                done[j] = true;
+            }
+        // [G, h', H] and [G, w', W] on [N, C, H, W] -> [G, N, C, h', w']: one product over
+        // every view's rows, then one batched product over each view's columns.
+        const auto down = torch::einsum("gyk,nckx->gncyx", {torch::stack(hs), images});
+        const auto both = torch::einsum("gncyk,gxk->gncyx", {down, torch::stack(ws)});
+        for (size_t g = 0; g < group.size(); ++g) out[group[g]] = both[int64_t(g)];
+    }
+    return out;
 }
 
 }  // namespace
@@ -291,10 +335,7 @@ std::vector<torch::Tensor> resample_axes(const torch::Tensor& images, const std:
     for (const auto& v : views)
         TORCH_CHECK(v.h.in == images.size(2) && v.w.in == images.size(3), "resample_axes: taps for another size");
     if (images.device().is_cpu() && images.scalar_type() == torch::kFloat) return ResampleFunction::apply(images, views);
-    std::vector<torch::Tensor> out;
-    for (const auto& v : views)
-        out.push_back(torch::matmul(torch::matmul(dense(v.h, images.options()), images), dense(v.w, images.options()).t()));
-    return out;
+    return resample_dense(images, views);
 }
 
 torch::Tensor resample(const torch::Tensor& images, int64_t h, int64_t w, ResampleFilter filter) {

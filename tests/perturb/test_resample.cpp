@@ -113,8 +113,38 @@ TEST(ResampleAxes, ComposedTapsCutWhatTheStepsCut) {
     auto c = x.to(torch::kDouble).requires_grad_(true);
     const auto dense = resample_axes(c, {view1, view2});
     EXPECT_LT((dense[0].to(torch::kFloat) - steps1).abs().max().item<float>(), 1e-5);
+    EXPECT_LT((dense[1].to(torch::kFloat) - steps2).abs().max().item<float>(), 1e-5);
     const auto gc = torch::autograd::grad({dense[0], dense[1]}, {c}, {g1.to(torch::kDouble), g2.to(torch::kDouble)})[0];
     EXPECT_LT((gc.to(torch::kFloat) - ga).abs().max().item<float>(), 1e-5 * std::max(1.0f, ga.abs().max().item<float>()));
+}
+
+// The dense path batches views by output size: views of one size and of another, interleaved,
+// each come back where they were asked for, forward and gradient as the banded kernels give.
+TEST(ResampleAxes, DenseViewsGroupedBySizeComeBackInOrder) {
+    torch::manual_seed(4);
+    const auto x = torch::rand({2, 3, 40, 52});
+    const auto sized = [](int64_t in, int64_t first, int64_t keep, int64_t out) {
+        return compose(resize_taps(keep, out, ResampleFilter::bilinear), rows_of(identity_taps(in), first, keep));
+    };
+    const std::vector<Axes> views{{sized(40, 0, 40, 16), sized(52, 4, 40, 16)},
+                                  {sized(40, 3, 30, 10), sized(52, 0, 52, 12)},
+                                  {sized(40, 8, 32, 16), sized(52, 10, 36, 16)},
+                                  {identity_taps(40), sized(52, 0, 52, 12)}};
+    auto a = x.clone().requires_grad_(true);
+    auto d = x.to(torch::kDouble).requires_grad_(true);
+    const auto banded = resample_axes(a, views);
+    const auto dense = resample_axes(d, views);
+    ASSERT_EQ(dense.size(), views.size());
+    std::vector<torch::Tensor> ga_in, gd_in;
+    for (size_t k = 0; k < views.size(); ++k) {
+        EXPECT_EQ(dense[k].sizes(), banded[k].sizes()) << "view " << k;
+        EXPECT_LT((dense[k].to(torch::kFloat) - banded[k]).abs().max().item<float>(), 1e-5) << "view " << k;
+        ga_in.push_back(torch::randn(banded[k].sizes()));
+        gd_in.push_back(ga_in.back().to(torch::kDouble));
+    }
+    const auto ga = torch::autograd::grad(banded, {a}, ga_in)[0];
+    const auto gd = torch::autograd::grad(dense, {d}, gd_in)[0];
+    EXPECT_LT((gd.to(torch::kFloat) - ga).abs().max().item<float>(), 1e-5 * std::max(1.0f, ga.abs().max().item<float>()));
 }
 
 // A view whose gradient never comes back (unused) adds nothing, and the others still do.
