@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <utility>
 #include <vector>
 
 #include "perturb/vector_clones.h"
@@ -306,19 +308,15 @@ std::vector<torch::Tensor> resample_dense(const torch::Tensor& images, const std
     const auto cols = [&](size_t k) {
         return matrices.narrow(0, offset[k] + views[k].h.out * h, views[k].w.out * w).view({views[k].w.out, w});
     };
+    std::map<std::pair<int64_t, int64_t>, std::vector<size_t>> by_size;
+    for (size_t k = 0; k < views.size(); ++k) by_size[{views[k].h.out, views[k].w.out}].push_back(k);
     std::vector<torch::Tensor> out(views.size());
-    std::vector<bool> done(views.size(), false);
-    for (size_t k = 0; k < views.size(); ++k) {
-        if (done[k]) continue;
-        std::vector<size_t> group;
+    for (const auto& [size, group] : by_size) {
         std::vector<torch::Tensor> hs, ws;
-        for (size_t j = k; j < views.size(); ++j)
-            if (!done[j] && views[j].h.out == views[k].h.out && views[j].w.out == views[k].w.out) {
-                group.push_back(j);
-                hs.push_back(rows(j));
-                ws.push_back(cols(j));
-                done[j] = true;
-            }
+        for (size_t k : group) {
+            hs.push_back(rows(k));
+            ws.push_back(cols(k));
+        }
         // [G, h', H] and [G, w', W] on [N, C, H, W] -> [G, N, C, h', w']: one product over
         // every view's rows, then one batched product over each view's columns.
         const auto down = torch::einsum("gyk,nckx->gncyx", {torch::stack(hs), images});
