@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "encoders/encoder.h"
+#include "perturb/memory_split.h"
 #include "perturb/optimizer.h"
 #include "perturb/views/views.h"
 #include "perturb/visibility/butteraugli.h"
@@ -199,7 +200,7 @@ std::vector<ProtectResult> Protector::protect_batch(const std::vector<const Imag
     std::vector<PerturbItem> items;
     for (const auto& p : prepared) items.push_back(p.item);
     PerturbStats stats;
-    const auto outputs = perturb(members, items, plan.run, progress, &stats);
+    const auto outputs = perturb_within_memory(members, items, plan.run, largest_batch_, progress, &stats);
 
     // Finish: each image fitted to its file and measured.
     const double seconds =

@@ -2,6 +2,7 @@
 // Opened once with a model and a device; not thread-safe: one Protector per thread.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -71,6 +72,9 @@ public:
 private:
     Protector();
     std::unique_ptr<Ensemble> ensemble_;
+    // The most images one optimiser batch held before the device ran out of memory (0: it
+    // never did); later batches are split to it from the start.
+    size_t largest_batch_ = 0;
 };
 
 }  // namespace bd

@@ -1,0 +1,147 @@
+// A batch that runs out of device memory is protected in halves: the same images come back,
+// the size that fitted is remembered, and one image that does not fit is still an error.
+#include <gtest/gtest.h>
+
+#include <c10/util/Exception.h>
+
+#include "encoders/encoder.h"
+#include "perturb/memory_split.h"
+#include "perturb/visibility/mask.h"
+#include "src/io/tensor_image.h"
+#include "util/test_images.h"
+#include "util/tiny_clip.h"
+
+namespace bd {
+namespace {
+
+// The tiny CLIP behind a device that holds at most `capacity` views per forward pass and
+// says so as a GPU's allocator does; counts the refusals and the largest pass it allowed.
+class SmallDevice : public Encoder {
+public:
+    explicit SmallDevice(Encoder& inner) : inner_(inner) {}
+    std::string name() const override { return inner_.name(); }
+    int64_t input_size() const override { return inner_.input_size(); }
+    int64_t embed_dim() const override { return inner_.embed_dim(); }
+    torch::Tensor encode_images(const torch::Tensor& images) override {
+        if (capacity > 0 && images.size(0) > capacity) {
+            ++refusals;
+            TORCH_CHECK_WITH(OutOfMemoryError, false, "out of memory: ", images.size(0), " views");
+        }
+        largest = std::max(largest, images.size(0));
+        return inner_.encode_images(images);
+    }
+    void to(torch::Device, bool) override {}
+    torch::Device device() const override { return inner_.device(); }
+
+    int64_t capacity = 0, largest = 0;
+    int refusals = 0;
+
+private:
+    Encoder& inner_;
+};
+
+class MemorySplit : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        dir_ = new test::TempDir();
+        encoder_ = load_encoder(test::write_tiny_clip(dir_->path(), test::TinyFormat::open_clip)).release();
+    }
+    static void TearDownTestSuite() {
+        delete encoder_;
+        delete dir_;
+    }
+
+    void SetUp() override {
+        settings_.steps = 4;
+        settings_.views = 2;
+        settings_.mode = Mode::cloak;
+        settings_.early_stop = false;
+        for (uint64_t i = 0; i < 5; ++i) {
+            PerturbItem it;
+            it.image = color_to_tensor(test::make_gradient(40 + 8 * uint32_t(i), 48, 3, 8));
+            it.budget = (8.0 / 255) * perceptual_mask(it.image);
+            it.seed = 10 + i;
+            it.aims = {EncoderAim{}};
+            items_.push_back(it);
+        }
+    }
+
+    // What perturb() gives for items [begin, end) as one batch, on an unlimited device.
+    std::vector<torch::Tensor> as_one_batch(size_t begin, size_t end) const {
+        const std::vector<PerturbItem> part(items_.begin() + long(begin), items_.begin() + long(end));
+        return perturb(*encoder_, part, settings_);
+    }
+
+    // The most views one image puts in a forward pass.
+    int64_t views_of_one_image() {
+        SmallDevice probe(*encoder_);
+        perturb({{&probe, 1.0f, 0}}, {items_[0]}, settings_);
+        return probe.largest;
+    }
+
+    static test::TempDir* dir_;
+    static Encoder* encoder_;
+    PerturbSettings settings_;
+    std::vector<PerturbItem> items_;
+};
+test::TempDir* MemorySplit::dir_ = nullptr;
+Encoder* MemorySplit::encoder_ = nullptr;
+
+TEST_F(MemorySplit, HalvesUntilABatchFitsAndGivesWhatThoseBatchesGive) {
+    SmallDevice device(*encoder_);
+    device.capacity = 2 * views_of_one_image();  // two images fit, three do not
+    size_t largest_batch = 0;
+    std::vector<float> reported;
+    PerturbStats stats;
+    const auto out = perturb_within_memory({{&device, 1.0f, 0}}, items_, settings_, largest_batch,
+                                           [&](float f) { reported.push_back(f); return true; }, &stats);
+    EXPECT_EQ(largest_batch, 2u);
+    // Five refused once -> {0, 1} and {2, 3, 4}, the three split to the size that fitted
+    // without being tried -> {2} and {3, 4}.
+    EXPECT_EQ(device.refusals, 1);
+    const auto first = as_one_batch(0, 2), middle = as_one_batch(2, 3), last = as_one_batch(3, 5);
+    ASSERT_EQ(out.size(), 5u);
+    EXPECT_TRUE(torch::equal(out[0], first[0]));
+    EXPECT_TRUE(torch::equal(out[1], first[1]));
+    EXPECT_TRUE(torch::equal(out[2], middle[0]));
+    EXPECT_TRUE(torch::equal(out[3], last[0]));
+    EXPECT_TRUE(torch::equal(out[4], last[1]));
+    ASSERT_EQ(stats.steps.size(), 5u);
+    for (int steps : stats.steps) EXPECT_EQ(steps, settings_.steps);
+    ASSERT_FALSE(reported.empty());
+    for (float f : reported) {
+        EXPECT_GE(f, 0.0f);
+        EXPECT_LE(f, 1.0f);
+    }
+    EXPECT_NEAR(reported.back(), 1.0f, 1e-6);
+}
+
+TEST_F(MemorySplit, ARememberedSizeSplitsBeforeAnythingFails) {
+    SmallDevice device(*encoder_);
+    device.capacity = 2 * views_of_one_image();
+    size_t largest_batch = 2;
+    const auto out = perturb_within_memory({{&device, 1.0f, 0}}, items_, settings_, largest_batch);
+    EXPECT_EQ(device.refusals, 0);
+    EXPECT_EQ(largest_batch, 2u);
+    EXPECT_TRUE(torch::equal(out[4], as_one_batch(4, 5)[0]));
+}
+
+TEST_F(MemorySplit, OneImageThatDoesNotFitIsAnError) {
+    SmallDevice device(*encoder_);
+    device.capacity = 1;
+    size_t largest_batch = 0;
+    EXPECT_THROW(perturb_within_memory({{&device, 1.0f, 0}}, items_, settings_, largest_batch),
+                 c10::OutOfMemoryError);
+}
+
+TEST_F(MemorySplit, OtherErrorsAreNotRetried) {
+    SmallDevice device(*encoder_);
+    size_t largest_batch = 0;
+    auto broken = items_;
+    broken[3].budget = torch::zeros({2, 2});  // a budget that does not match its image
+    EXPECT_ANY_THROW(perturb_within_memory({{&device, 1.0f, 0}}, broken, settings_, largest_batch));
+    EXPECT_EQ(largest_batch, 0u);
+}
+
+}  // namespace
+}  // namespace bd
