@@ -50,7 +50,7 @@ cxxopts::Options protect_options() {
         ("model-weight", "each --model's share of the loss, in order (default 1 each)", cxxopts::value<std::vector<float>>())
         ("vae-size", "side of the crops a VAE sees (multiple of 8; default its own, 512 for SD); 256 is 4x faster", cxxopts::value<int>()->default_value("0"))
         ("device", "auto | cpu | cuda | cuda:N", cxxopts::value<std::string>()->default_value("auto"))
-        ("batch-size", "images optimised together", cxxopts::value<int>()->default_value("1"))
+        ("batch-size", "images optimised together (0 = automatic: 1 on the CPU, 8 on a GPU, halved where its memory runs out)", cxxopts::value<int>()->default_value("0"))
         ("jobs", "pipeline workers for decoding and writing (0 = as many as cores); the optimiser always uses $BELLADONNA_THREADS or all cores", cxxopts::value<int>()->default_value("0"))
         ("seed", "random seed (same seed, same output)", cxxopts::value<uint64_t>()->default_value("0"))
         ("format", "same | png | jpeg", cxxopts::value<std::string>()->default_value("same"))
@@ -195,7 +195,8 @@ int cmd_protect(int argc, char** argv) {
         if (!quiet)
             std::fprintf(stderr, "protecting %zu image%s with %s on %s (%d optimiser threads, %d workers, batch %d)\n",
                          plan.size(), plan.size() == 1 ? "" : "s", protector->model_name().c_str(),
-                         protector->device_name().c_str(), intra_op_threads(), total_threads(), options.batch_size);
+                         protector->device_name().c_str(), intra_op_threads(), total_threads(),
+                         resolved_batch_size(options, protector->device_name()));
 
         Progress progress(Progress::detect(quiet));
         std::vector<FileResult> results;

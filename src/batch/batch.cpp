@@ -73,7 +73,7 @@ public:
     Pipeline(Protector& protector, const InputPlan& plan, const BatchOptions& options, const ProtectSettings& settings,
              const BatchCallback& callback, const std::atomic<bool>* cancel)
         : protector_(protector), plan_(plan), options_(options), settings_(settings), callback_(callback),
-          cancel_(cancel), batch_size_(size_t(std::max(1, options.batch_size))) {
+          cancel_(cancel), batch_size_(size_t(resolved_batch_size(options, protector.device_name()))) {
         limits_.max_pixels = options.max_pixels;
         write_.jpeg_quality = settings.jpeg_quality;
     }
@@ -299,9 +299,14 @@ private:
 
 void validate(const BatchOptions& o) {
     if (o.output_dir.empty()) throw std::invalid_argument("-o OUTDIR is empty");
-    if (o.batch_size < 1) throw std::invalid_argument("--batch-size must be at least 1");
+    if (o.batch_size < 0) throw std::invalid_argument("--batch-size must be 0 (automatic) or more");
     if (o.jobs < 0) throw std::invalid_argument("--jobs must be 0 (all cores) or more");
     if (o.max_pixels == 0) throw std::invalid_argument("--max-pixels must be positive");
+}
+
+int resolved_batch_size(const BatchOptions& o, const std::string& device) {
+    if (o.batch_size > 0) return o.batch_size;
+    return device.rfind("cpu", 0) == 0 ? 1 : 8;
 }
 
 InputPlan plan_inputs(const BatchOptions& o, OutputFormat format) {

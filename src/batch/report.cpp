@@ -94,7 +94,7 @@ json settings_object(const ReportContext& c) {
            {"metrics", s.metrics},
            {"device", c.device},
            {"models", models_array(c)},
-           {"batch_size", o.batch_size},
+           {"batch_size", resolved_batch_size(o, c.device)},
            {"jobs", o.jobs},
            {"format", to_string(s.output_format)},
            {"jpeg_quality", s.jpeg_quality},

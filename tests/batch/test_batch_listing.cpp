@@ -248,3 +248,17 @@ TEST_F(Listing, CollisionsAndHardLinksAreRefused) {
     EXPECT_NE(plan[1].error.find("already written for"), std::string::npos) << plan[1].error;
     EXPECT_NE(plan[2].error.find("is an input"), std::string::npos) << plan[2].error;
 }
+
+TEST(BatchSize, GivenIsKeptAutomaticIsOneOnTheCpuAndEightOnAGpu) {
+    BatchOptions o;
+    o.output_dir = "out";
+    EXPECT_EQ(o.batch_size, 0);  // automatic unless given
+    EXPECT_NO_THROW(validate(o));
+    EXPECT_EQ(resolved_batch_size(o, "cpu"), 1);
+    EXPECT_EQ(resolved_batch_size(o, "cuda:0"), 8);
+    o.batch_size = 3;
+    EXPECT_EQ(resolved_batch_size(o, "cpu"), 3);
+    EXPECT_EQ(resolved_batch_size(o, "cuda:1"), 3);
+    o.batch_size = -1;
+    EXPECT_THROW(validate(o), std::invalid_argument);
+}
