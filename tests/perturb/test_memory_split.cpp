@@ -43,13 +43,10 @@ private:
 class MemorySplit : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        dir_ = new test::TempDir();
-        encoder_ = load_encoder(test::write_tiny_clip(dir_->path(), test::TinyFormat::open_clip)).release();
+        clip_ = new test::LoadedTinyClip();
+        encoder_ = clip_->encoder.get();
     }
-    static void TearDownTestSuite() {
-        delete encoder_;
-        delete dir_;
-    }
+    static void TearDownTestSuite() { delete clip_; }
 
     void SetUp() override {
         settings_.steps = 4;
@@ -79,12 +76,12 @@ protected:
         return probe.largest;
     }
 
-    static test::TempDir* dir_;
+    static test::LoadedTinyClip* clip_;
     static Encoder* encoder_;
     PerturbSettings settings_;
     std::vector<PerturbItem> items_;
 };
-test::TempDir* MemorySplit::dir_ = nullptr;
+test::LoadedTinyClip* MemorySplit::clip_ = nullptr;
 Encoder* MemorySplit::encoder_ = nullptr;
 
 TEST_F(MemorySplit, HalvesUntilABatchFitsAndGivesWhatThoseBatchesGive) {

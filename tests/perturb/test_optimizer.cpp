@@ -18,13 +18,10 @@ namespace {
 class Optimizer : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        dir_ = new test::TempDir();
-        encoder_ = load_encoder(test::write_tiny_clip(dir_->path(), test::TinyFormat::open_clip)).release();
+        clip_ = new test::LoadedTinyClip();
+        encoder_ = clip_->encoder.get();
     }
-    static void TearDownTestSuite() {
-        delete encoder_;
-        delete dir_;
-    }
+    static void TearDownTestSuite() { delete clip_; }
 
     static torch::Tensor embed(const torch::Tensor& chw) {
         torch::NoGradGuard no_grad;
@@ -45,10 +42,10 @@ protected:
         return color_to_tensor(test::make_gradient(w, h, 3, 8));
     }
 
-    static test::TempDir* dir_;
+    static test::LoadedTinyClip* clip_;
     static Encoder* encoder_;
 };
-test::TempDir* Optimizer::dir_ = nullptr;
+test::LoadedTinyClip* Optimizer::clip_ = nullptr;
 Encoder* Optimizer::encoder_ = nullptr;
 
 TEST_F(Optimizer, PoisonMovesTowardTargetAndAwayFromSource) {

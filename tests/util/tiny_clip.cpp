@@ -196,6 +196,8 @@ std::string clip_vocab_path() {
     return path.string();
 }
 
+LoadedTinyClip::LoadedTinyClip() : encoder(load_encoder(write_tiny_clip(dir.path(), TinyFormat::open_clip))) {}
+
 std::string write_tiny_clip(const std::string& dir, TinyFormat format, const TinyClipOptions& o) {
     const auto w = tiny_clip_weights(o);
     const fs::path d(dir);

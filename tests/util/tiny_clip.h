@@ -12,9 +12,12 @@
 // format -- fp16 or fp32 storage -- holds exactly the same numbers.
 #pragma once
 
+#include "encoders/encoder.h"
 #include "encoders/formats/state_dict.h"
+#include "util/test_images.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace bd::test {
@@ -41,6 +44,14 @@ TinyClipOptions vit_b32_options();
 
 // Writes a tiny random CLIP (fixed seed) in `format` under `dir`; returns the path to pass as --model.
 std::string write_tiny_clip(const std::string& dir, TinyFormat format, const TinyClipOptions& options = {});
+
+// A tiny open_clip CLIP written to a folder of its own and loaded: what a suite of optimizer
+// tests shares (made in SetUpTestSuite, deleted in TearDownTestSuite).
+struct LoadedTinyClip {
+    LoadedTinyClip();
+    TempDir dir;
+    std::unique_ptr<Encoder> encoder;
+};
 
 // The random weights write_tiny_clip stores, by OpenAI name (fp32).
 StateDict tiny_clip_weights(const TinyClipOptions& options);
