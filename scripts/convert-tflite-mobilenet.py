@@ -11,8 +11,19 @@ helder0xff/coral_transfer). Each int8/uint8 weight is dequantised with its scale
 points (per channel where the model has them), each int32 bias likewise; the activations run
 in float (ReLU6 as trained). The encoder maps [N, 3, 224, 224] RGB in [0, 1], the range the
 model was fed, to the 1280-d global average of the backbone's last layer ("out_relu"); the
-retrained head is left out. The weights are never part of belladonna: write OUT outside the
-repository or under an ignored name (*.pt is ignored). Needs Debian's python3-torch; reads
+retrained head is left out.
+
+    scripts/convert-tflite-mobilenet.py MODEL.tflite OUT.pt --taps block_5_add,block_12_add
+
+With --taps the embedding also holds the global averages of those intermediate layers (Keras's
+block names): each part, the last layer's included, is scaled to unit length and the parts are
+concatenated, so the cosine between two embeddings is the mean of the parts' cosines;
+--last-weight W scales the last layer's part (its cosine then weighs W^2 against 1 for each
+tap). Aiming at mid-level features as well as the last layer's is how feature-level attacks
+make a change carry to networks they never saw (docs/POISONING.md, "Intermediate layers in
+the aim", measures it).
+
+The weights are never part of belladonna: write OUT outside the repository or under an ignored name (*.pt is ignored). Needs Debian's python3-torch; reads
 the TFLite flatbuffer itself (table field numbers from TFLite's schema.fbs).
 """
 import argparse
@@ -118,10 +129,12 @@ def same_padding(size, kernel, stride):
 
 
 class Backbone(torch.nn.Module):
-    """The TFLite graph's operators up to the backbone's end, as float torch operations."""
+    """The TFLite graph's operators up to the backbone's end, as float torch operations;
+    `taps` names intermediate layers whose averages join the embedding."""
 
-    def __init__(self, model):
+    def __init__(self, model, taps=(), last_weight=1.0):
         super().__init__()
+        self.last_weight = last_weight
         self.ops = []  # (kind, inputs, output, params)
         self.weights = torch.nn.ParameterList()
         codes = [max(c.scalar(0, "b"), c.scalar(3, "i")) for c in model["codes"]]
@@ -158,6 +171,14 @@ class Backbone(torch.nn.Module):
                 break
         if self.output is None:
             sys.exit(f"no tensor named *{BACKBONE_END}* in the graph")
+        self.taps = []
+        for name in taps:
+            # A layer's last operator gives its output (a fused name lists the layer first).
+            found = [out for _, _, out, _ in self.ops
+                     if f"/{name}/" in model["tensors"][out].string(3).split(";")[0]]
+            if not found:
+                sys.exit(f"--taps: no layer named {name} before the backbone's end")
+            self.taps.append(found[-1])
 
     def forward(self, x):
         values = {self.input: x}
@@ -183,14 +204,24 @@ class Backbone(torch.nn.Module):
                 values[out] = F.pad(values[ins], p["pad"])
             else:
                 values[out] = values[ins]
-        return values[self.output].mean(dim=(2, 3))
+        if not self.taps:
+            return values[self.output].mean(dim=(2, 3))
+        parts = [values[t].mean(dim=(2, 3)) for t in self.taps + [self.output]]
+        parts = [F.normalize(p, dim=1) for p in parts]
+        parts[-1] = self.last_weight * parts[-1]
+        return torch.cat(parts, dim=1)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("tflite")
     ap.add_argument("out")
+    ap.add_argument("--taps", default="", help="intermediate layers whose averages join the "
+                    "embedding, comma-separated Keras block names (e.g. block_5_add)")
+    ap.add_argument("--last-weight", type=float, default=1.0,
+                    help="with --taps: the scale of the last layer's part (default 1)")
     args = ap.parse_args()
+    taps = [t for t in args.taps.split(",") if t]
     with open(args.tflite, "rb") as f:
         buf = f.read()
     if buf[4:8] != b"TFL3":
@@ -199,14 +230,19 @@ def main():
     graph = root.tables(2)[0]
     model = dict(codes=root.tables(1), buffers=root.tables(4), tensors=graph.tables(0),
                  inputs=graph.vector(1, "i"), operators=graph.tables(3))
-    net = Backbone(model).eval()
+    if args.last_weight <= 0 or (args.last_weight != 1.0 and not taps):
+        sys.exit("--last-weight needs --taps and a positive value")
+    net = Backbone(model, taps, args.last_weight).eval()
     # The graph is fixed for 224 px, so the tracer's warnings about sizes read as numbers
     # (the padding) do not apply.
     warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
     traced = torch.jit.trace(net, torch.rand(2, 3, 224, 224))
     traced.save(args.out)
     dim = traced(torch.rand(1, 3, 224, 224)).shape[1]
-    sidecar = {"name": "mobilenet_v2_1.0_224_quant-backbone", "input_size": 224,
+    name = "-".join(["mobilenet_v2_1.0_224_quant-backbone"] + taps)
+    if args.last_weight != 1.0:
+        name += f"-last{args.last_weight:g}"
+    sidecar = {"name": name, "input_size": 224,
                "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0], "embed_dim": int(dim)}
     with open(args.out + ".json", "w") as f:
         json.dump(sidecar, f, indent=1)
