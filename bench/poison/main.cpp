@@ -4,7 +4,7 @@
 //                [--eval-model E ...] [--rates 1,0.75,0.5,0.25,0.1] [--intensities default]
 //                [--overshoots 0,1] [--linf 1,2] [--quality default] [--steps N] [--anchors 16]
 //                [--test-share 0.33] [--limit N] [--variants all|direct] [--seed N] [--batch 8]
-//                [--finetune-epochs N] [--anchor-each]
+//                [--finetune-epochs N] [--anchor-each] [--visibility D]
 //                --cache DIR [--json FILE]
 //
 // DIR holds one folder of images per concept. The source concept's training images are
@@ -15,7 +15,9 @@
 // poisons (none, JPEG q75, each purifier), a share P of the source's training images is
 // replaced by their poisons (still labelled as the source) and the learners of learners.h are
 // trained; they are measured on held-out clean images, which are never protected.
-// docs/POISONING.md explains the figures and how to reproduce the README's table.
+// --visibility D overrides the intensities' butteraugli targets, to compare two protections
+// at equal visibility. docs/POISONING.md explains the figures and how to reproduce the
+// README's table.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -51,6 +53,7 @@ struct Options {
     std::string quality = "default";
     int steps = 0, anchors = 16, limit = 0, batch = 8, finetune_epochs = 0;
     double test_share = 1.0 / 3.0;
+    float visibility = -1;  // < 0: the intensities' own targets
     bool all_variants = true, anchor_each = false;
     uint64_t seed = 0;
 };
@@ -74,6 +77,7 @@ Options parse(int argc, char** argv) {
         else if (a == "--overshoots") o.overshoots = bd::bench::comma_numbers(value());
         else if (a == "--quality") o.quality = value();
         else if (a == "--steps") o.steps = std::stoi(value());
+        else if (a == "--visibility") o.visibility = std::stof(value());
         else if (a == "--anchors") o.anchors = std::stoi(value());
         else if (a == "--test-share") o.test_share = std::stod(value());
         else if (a == "--limit") o.limit = std::stoi(value());
@@ -127,8 +131,9 @@ std::string slug(std::string s) {
 // What a preset resolves to (budget, visibility target, steps x views, the loss's terms),
 // in the cache folder's name, so poisons made under an earlier default are not taken for the
 // current one's.
-std::string preset_tag(const std::string& intensity, const std::string& quality, int steps, uint64_t seed) {
-    const auto p = bd::make_settings("poison", intensity, 0, quality, steps, seed);
+std::string preset_tag(const std::string& intensity, const std::string& quality, int steps, uint64_t seed,
+                       float visibility) {
+    const auto p = bd::make_settings("poison", intensity, 0, quality, steps, seed, visibility);
     char text[160];
     std::snprintf(text, sizeof text, "e%g-v%g-%dx%d-w%g-vl%g-dv%g-u%d-es%d%s", p.epsilon * 255, p.visibility, p.steps,
                   p.views, p.source_weight, p.visibility_loss, p.denoise_views, int(p.update), int(p.early_stop),
@@ -238,7 +243,13 @@ int main(int argc, char** argv) {
         for (double overshoot : o.overshoots) {
             Protection p;
             p.name = "belladonna " + intensity;
-            p.folder = key + "-belladonna-" + intensity + "-" + slug(preset_tag(intensity, o.quality, o.steps, o.seed));
+            p.folder = key + "-belladonna-" + intensity + "-" +
+                       slug(preset_tag(intensity, o.quality, o.steps, o.seed, o.visibility));
+            if (o.visibility >= 0) {
+                char given[40];
+                std::snprintf(given, sizeof given, " (visibility %g)", o.visibility);
+                p.name += given;
+            }
             if (overshoot > 0) {
                 char extra[32];
                 std::snprintf(extra, sizeof extra, " overshoot %g", overshoot);
@@ -268,6 +279,7 @@ int main(int argc, char** argv) {
     run.anchor_each = o.anchor_each;
     run.quality = o.quality;
     run.steps = o.steps;
+    run.visibility = o.visibility;
     run.seed = o.seed;
     run.batch = size_t(std::max(1, o.batch));
     run.cache = o.cache;

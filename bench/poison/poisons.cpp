@@ -49,6 +49,7 @@ PoisonSet make_poisons(Protector& protector, const Protection& protection, const
     settings.overshoot = protection.overshoot;
     settings.quality = parse_quality(run.quality);
     settings.steps = run.steps;
+    settings.visibility = run.visibility;
     settings.seed = run.seed;
     settings.output_format = OutputFormat::png;  // the poison as a lossless file; JPEG is a variant
     settings.metrics = false;                    // butteraugli alone is measured below

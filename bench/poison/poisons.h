@@ -39,6 +39,7 @@ struct PoisonRun {
     bool anchor_each = false;
     std::string quality = "default";
     int steps = 0;                     // 0 = the quality's
+    float visibility = -1;             // butteraugli target; < 0 = the intensity's
     uint64_t seed = 0;
     size_t batch = 8;                  // images optimised together
     std::string cache;                 // folder; each protection in a subfolder
