@@ -7,7 +7,6 @@
 // count plus two batches of decoded images.
 #include "src/batch/batch.h"
 
-#include <c10/core/Device.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/parallel_pipeline.h>
 #include <oneapi/tbb/task_arena.h>
@@ -307,7 +306,7 @@ void validate(const BatchOptions& o) {
 
 int resolved_batch_size(const BatchOptions& o, const std::string& device) {
     if (o.batch_size > 0) return o.batch_size;
-    return c10::Device(device).is_cpu() ? 1 : 8;
+    return device.rfind("cpu", 0) == 0 ? 1 : 8;
 }
 
 InputPlan plan_inputs(const BatchOptions& o, OutputFormat format) {
