@@ -1,8 +1,9 @@
 #include "perturb/visibility/butteraugli_torch.h"
 
-#include "perturb/device_constant.h"
 #include "perturb/visibility/asymmetric_diff.h"
+#include "perturb/visibility/combine.h"
 #include "perturb/visibility/malta.h"
+#include "perturb/visibility/opsin.h"
 #include "perturb/visibility/pixel_math.h"
 #include "perturb/visibility/separable.h"
 
@@ -19,9 +20,7 @@ namespace {
 namespace F = torch::nn::functional;
 using torch::indexing::Slice;
 
-constexpr double kIntensityTarget = 80.0;  // butteraugli_main's display, in nits
 constexpr double kHfAsymmetry = 0.8;       // butteraugli_main's default
-constexpr double kXmul = 1.0;
 
 // libjxl's ComputeKernel: a Gaussian cut at 2.25 sigma, not normalised. On the CPU: the blurs
 // take their taps there and place them on the image's device themselves.
@@ -44,58 +43,22 @@ torch::Tensor blur(const torch::Tensor& planes, double sigma) {
     return blurred.reshape(shape);
 }
 
-torch::Tensor remove_range_around_zero(const torch::Tensor& x, double w) {
-    return torch::where(x > w, x - w, torch::where(x < -w, x + w, torch::zeros_like(x)));
-}
+// libjxl's three piecewise-linear maps, each as a clamp and one more operation: the same
+// values as its selects (x - w and x + w are the same float operations either way), in two
+// passes forward and two back where the selects took seven and a dozen.
+torch::Tensor remove_range_around_zero(const torch::Tensor& x, double w) { return x - x.clamp(-w, w); }
 
-torch::Tensor amplify_range_around_zero(const torch::Tensor& x, double w) {
-    return torch::where(x > w, x + w, torch::where(x < -w, x - w, x + x));
-}
+torch::Tensor amplify_range_around_zero(const torch::Tensor& x, double w) { return x + x.clamp(-w, w); }
 
 torch::Tensor maximum_clamp(const torch::Tensor& v, double max_val) {
     const double mul = 0.724216145665;
-    return torch::where(v >= max_val, (v - max_val) * mul + max_val,
-                        torch::where(v < -max_val, (v + max_val) * mul - max_val, v));
-}
-
-// [B, 3, H, W] linear light (times the intensity target) -> the photoreceptor mix.
-torch::Tensor opsin_absorbance(const torch::Tensor& rgb, bool clamp) {
-    static const double mix[12] = {0.29956550340058319, 0.63373087833825936, 0.077705617820981968,
-                                   1.7557483643287353,  0.22158691104574774, 0.69391388044116142,
-                                   0.0987313588422,     1.7557483643287353,  0.02,
-                                   0.02,                0.20480129041026129, 12.226454707163354};
-    const auto c = rgb.unbind(1);
-    const auto &r = c[0], &g = c[1], &b = c[2];
-    auto out = torch::stack({r * mix[0] + g * mix[1] + b * mix[2] + mix[3],
-                             r * mix[4] + g * mix[5] + b * mix[6] + mix[7],
-                             r * mix[8] + g * mix[9] + b * mix[10] + mix[11]},
-                            1);
-    if (!clamp) return out;
-    const auto floor = device_constant(torch::tensor({mix[3], mix[7], mix[11]}).view({1, 3, 1, 1}), rgb.options());
-    return torch::maximum(out, floor);
-}
-
-// libjxl's Gamma: a log curve fitted to the eye's response.
-torch::Tensor gamma(const torch::Tensor& v) {
-    const double ret_mul = 19.245013259874995 * 0.693147180559945;
-    return torch::log2(v.clamp_min(0) + 9.9710635769299145) * ret_mul - 23.16046239805755;
+    const auto inside = v.clamp(-max_val, max_val);
+    return inside + (v - inside) * mul;
 }
 
 // libjxl's OpsinDynamicsImage: linear sRGB [B, 3, H, W] -> XYB [B, 3, H, W], each pixel's
 // sensitivity taken from its blurred surroundings.
-torch::Tensor opsin_dynamics(const torch::Tensor& linear) {
-    const auto rgb = linear * kIntensityTarget;
-    const auto blurred = blur(linear, 1.2) * kIntensityTarget;
-    const auto pre = opsin_absorbance(blurred, true).clamp_min(1e-4f);
-    const auto sensitivity = (gamma(pre) / pre).clamp_min(1e-4f);
-    const auto cur = opsin_absorbance(rgb, false) * sensitivity;
-    const auto floor = device_constant(
-        torch::tensor({1.7557483643287353f, 1.7557483643287353f, 12.226454707163354f}).view({1, 3, 1, 1}),
-        linear.options());
-    const auto mixed = torch::maximum(cur, floor);
-    const auto m = mixed.unbind(1);
-    return torch::stack({m[0] - m[1], m[0] + m[1], m[2]}, 1);
-}
+torch::Tensor opsin_dynamics(const torch::Tensor& linear) { return opsin_xyb(linear, blur(linear, 1.2)); }
 
 // libjxl's SeparateFrequencies and XybLowFreqToVals: XYB -> the bands butteraugli compares.
 ButteraugliPlanes separate_frequencies(const torch::Tensor& xyb) {
@@ -178,7 +141,9 @@ TorchButteraugli::Level TorchButteraugli::make_level(const torch::Tensor& linear
     Level level;
     level.planes = separate_frequencies(opsin_dynamics(linear));
     level.planes.mask_blurred = masking_activity(level.planes);
-    level.mask = fuzzy_erosion(level.planes.mask_blurred);
+    const auto mask = fuzzy_erosion(level.planes.mask_blurred);
+    level.mask_ac = mask_y(mask, 0.829591754942, 0.451936922203, 2.5485944793);
+    level.mask_dc = mask_y(mask, 0.20025578522, 3.87449418804, 0.505054525019);
     return level;
 }
 
@@ -196,13 +161,7 @@ TorchButteraugli::TorchButteraugli(const torch::Tensor& original_linear) {
 torch::Tensor TorchButteraugli::level_distmap(const Level& level, const torch::Tensor& linear) {
     const auto& p0 = level.planes;
     auto p1 = separate_frequencies(opsin_dynamics(linear));
-    // Channels by unbind, not select: each select's gradient would be a zeroed copy of all
-    // three planes, and with a dozen of them that was a third of the backward pass.
-    const auto mf0 = p0.mf.unbind(1), mf1 = p1.mf.unbind(1), lf0 = p0.lf.unbind(1), lf1 = p1.lf.unbind(1);
-    const auto squared_difference = [](const torch::Tensor& a, const torch::Tensor& b) {
-        const auto d = a - b;
-        return d * d;
-    };
+    const auto mf0 = p0.mf.unbind(1), mf1 = p1.mf.unbind(1);
     const double asym = kHfAsymmetry, sqrt_asym = std::sqrt(kHfAsymmetry);
 
     auto ac_x = malta_diff(p0.uhf[0], p1.uhf[0], 173.5 * asym, 173.5 / asym, 5.0, false);
@@ -212,25 +171,14 @@ torch::Tensor TorchButteraugli::level_distmap(const Level& level, const torch::T
     ac_y += malta_diff(mf0[1], mf1[1], 37.0819870399, 37.0819870399, 130262059.556, true);
     ac_x += malta_diff(mf0[0], mf1[0], 8246.75321353, 8246.75321353, 1009002.70582, true);
 
-    static const double wmul[9] = {400.0,         1.50815703118,  0,
-                                   2150.0,        10.6195433239,  16.2176043152,
-                                   29.2353797994, 0.844626970982, 0.703646627719};
+    // libjxl's wmul[0, 1]; the rest weigh the differences combine_to_distmap adds.
+    const double wmul[2] = {400.0, 1.50815703118};
     ac_x += l2_diff_asymmetric(p0.hf[0], p1.hf[0], wmul[0] * asym, wmul[0] / asym);
     ac_y += l2_diff_asymmetric(p0.hf[1], p1.hf[1], wmul[1] * asym, wmul[1] / asym);
-    ac_x += squared_difference(mf0[0], mf1[0]) * float(wmul[3]);
-    ac_y += squared_difference(mf0[1], mf1[1]) * float(wmul[4]);
-    const auto ac_b = squared_difference(mf0[2], mf1[2]) * float(wmul[5]);
-    const auto dc = squared_difference(lf0[0], lf1[0]) * float(wmul[6] * kXmul) +
-                    squared_difference(lf0[1], lf1[1]) * float(wmul[7]) +
-                    squared_difference(lf0[2], lf1[2]) * float(wmul[8]);
-
     // Masking: a change shows less where the original is busy; a change of busyness itself
     // is an error of its own.
-    ac_y += squared_difference(p0.mask_blurred, masking_activity(p1)) * 10.0f;
-    const auto ac = ac_x * float(kXmul) + ac_y + ac_b;
-    const auto mask_ac = mask_y(level.mask, 0.829591754942, 0.451936922203, 2.5485944793);
-    const auto mask_dc = mask_y(level.mask, 0.20025578522, 3.87449418804, 0.505054525019);
-    return safe_sqrt(mask_dc * dc + mask_ac * ac);
+    return combine_to_distmap(ac_x, ac_y, p1.mf, p1.lf, masking_activity(p1),
+                              {p0.mf, p0.lf, p0.mask_blurred, level.mask_ac, level.mask_dc});
 }
 
 torch::Tensor TorchButteraugli::distmap(const torch::Tensor& changed_linear) const {

@@ -40,7 +40,8 @@ public:
 private:
     struct Level {
         ButteraugliPlanes planes;
-        torch::Tensor mask;  // [B, H, W] the original's masking, eroded
+        // [B, H, W] how much an AC and a DC difference count under the original's masking
+        torch::Tensor mask_ac, mask_dc;
     };
     static Level make_level(const torch::Tensor& linear);
     static torch::Tensor level_distmap(const Level& level, const torch::Tensor& linear);

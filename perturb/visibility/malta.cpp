@@ -129,13 +129,20 @@ struct MaltaSquares : torch::autograd::Function<MaltaSquares> {
         const auto g = grad[0].contiguous();
         const int64_t planes = d.size(0), h = d.size(1), w = d.size(2);
         const auto pd = padded(d);
-        // Per line: u = 2 count g * (its sums), then spread back over the line's taps.
-        auto pu = torch::zeros_like(pd);
-        auto out = torch::zeros_like(d);
+        // Per line: u = 2 count g * (its sums), then spread back over the line's taps. Every
+        // line writes all of u's inside, so only its border is zeroed; the first line's
+        // spread writes `out`, the others add to it.
+        auto pu = torch::empty_like(pd);
+        pu.narrow(1, 0, kReach).zero_();
+        pu.narrow(1, h + kReach, kReach).zero_();
+        pu.narrow(2, 0, kReach).zero_();
+        pu.narrow(2, w + kReach, kReach).zero_();
+        auto out = torch::empty_like(d);
         const float *p = pd.data_ptr<float>(), *gp = g.data_ptr<float>();
         float *u = pu.data_ptr<float>(), *o = out.data_ptr<float>();
         const int64_t stride = w + 2 * kReach, plane = (h + 2 * kReach) * stride;
         const int64_t grain = std::max<int64_t>(1, 4096 / w);
+        bool first = true;
         for (const auto& line : counted_lines(ctx->saved_data["lf"].toBool())) {
             parallel_for_vectorised(0, planes * h, grain, [&](int64_t b, int64_t e) BD_INLINE {
                 std::vector<float> s(static_cast<size_t>(w));
@@ -152,9 +159,14 @@ struct MaltaSquares : torch::autograd::Function<MaltaSquares> {
                 for (int64_t by = b; by < e; ++by) {
                     line_sums(u + (by / h) * plane, by % h, w, line.taps, -1, s.data());
                     float* row = o + by * w;
-                    for (int64_t x = 0; x < w; ++x) row[x] += s[x];
+                    if (first) {
+                        for (int64_t x = 0; x < w; ++x) row[x] = s[x];
+                    } else {
+                        for (int64_t x = 0; x < w; ++x) row[x] += s[x];
+                    }
                 }
             });
+            first = false;
         }
         return {out, torch::Tensor()};
     }

@@ -2,6 +2,8 @@
 
 #include "perturb/vector_clones.h"
 
+#include <cmath>
+
 namespace bd {
 
 namespace {
@@ -44,9 +46,46 @@ torch::Tensor srgb_to_linear(const torch::Tensor& srgb) {
     return srgb_to_linear_operations(srgb);
 }
 
-torch::Tensor safe_sqrt(const torch::Tensor& x) {
+namespace {
+
+torch::Tensor safe_sqrt_operations(const torch::Tensor& x) {
     const auto positive = x > 0;
     return torch::where(positive, torch::where(positive, x, torch::ones_like(x)).sqrt(), torch::zeros_like(x));
+}
+
+// On the CPU one pass each way, the gradient 1 / (2 root) from the result, as autograd takes it: as operations it
+// was six passes forward (two selects and their filler planes) and as many back.
+struct SafeSqrt : torch::autograd::Function<SafeSqrt> {
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x) {
+        const auto in = x.contiguous();
+        auto root = torch::empty_like(in);
+        const float* xp = in.data_ptr<float>();
+        float* r = root.data_ptr<float>();
+        parallel_for_vectorised(0, root.numel(), 16384, [&](int64_t b, int64_t e) BD_INLINE {
+            for (int64_t i = b; i < e; ++i) r[i] = xp[i] > 0 ? std::sqrt(xp[i]) : 0.0f;
+        });
+        ctx->save_for_backward({root});
+        return root;
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grad) {
+        const auto root = ctx->get_saved_variables()[0];
+        const auto g = grad[0].contiguous();
+        auto out = torch::empty_like(g);
+        const float *r = root.data_ptr<float>(), *gp = g.data_ptr<float>();
+        float* o = out.data_ptr<float>();
+        parallel_for_vectorised(0, out.numel(), 16384, [&](int64_t b, int64_t e) BD_INLINE {
+            for (int64_t i = b; i < e; ++i) o[i] = r[i] > 0 ? gp[i] / (2.0f * r[i]) : 0.0f;
+        });
+        return {out};
+    }
+};
+
+}  // namespace
+
+torch::Tensor safe_sqrt(const torch::Tensor& x) {
+    if (x.requires_grad() && x.device().is_cpu() && x.scalar_type() == torch::kFloat) return SafeSqrt::apply(x);
+    return safe_sqrt_operations(x);
 }
 
 }  // namespace bd

@@ -5,11 +5,15 @@
 
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "perturb/visibility/asymmetric_diff.h"
 #include "perturb/visibility/butteraugli.h"
 #include "perturb/visibility/butteraugli_torch.h"
+#include "perturb/visibility/combine.h"
 #include "perturb/visibility/malta.h"
+#include "perturb/visibility/opsin.h"
 #include "src/io/image_io.h"
 #include "src/io/tensor_image.h"
 #include "util/test_images.h"
@@ -146,6 +150,88 @@ TEST(AsymmetricDiffs, FusedLoopsMatchTheOperations) {
     const auto r = changed_values / original;
     for (const auto& branch : {r < 0.4, (r > 0.56) & (r < 0.99), r > 1.06})
         EXPECT_GT(branch.sum().item<int64_t>(), 50);
+}
+
+// The CPU's fused eye model against the same formulas as libtorch operations (the path
+// double takes, as a GPU's float does), values and the gradients of both inputs, on pixels
+// from black to white with a sensitivity from surroundings darker and brighter than them.
+TEST(Opsin, FusedPassMatchesTheOperations) {
+    torch::manual_seed(11);
+    auto linear = torch::rand({2, 3, 17, 21});
+    linear.narrow(2, 0, 2).zero_();  // black rows: the absorbance at its floor
+    linear.narrow(2, 2, 2).fill_(1);
+    const auto blurred = (linear * (torch::rand_like(linear) + 0.5)).clamp(0, 1);
+    const auto grad_out = torch::randn({2, 3, 17, 21});
+    const auto run = [&](torch::ScalarType type) {
+        const auto l = linear.to(type).requires_grad_(), b = blurred.to(type).requires_grad_();
+        const auto xyb = opsin_xyb(l, b);
+        const auto grads = torch::autograd::grad({xyb}, {l, b}, {grad_out.to(type)});
+        return std::vector<torch::Tensor>{xyb.detach().to(torch::kFloat), grads[0].to(torch::kFloat),
+                                          grads[1].to(torch::kFloat)};
+    };
+    const auto fused = run(torch::kFloat), general = run(torch::kDouble);
+    for (size_t k = 0; k < fused.size(); ++k) {
+        SCOPED_TRACE(k);
+        // Within float rounding of the largest value (X is a difference of two large ones).
+        const double worst = (fused[k] - general[k]).abs().max().item<double>();
+        EXPECT_LT(worst, 1e-6 * general[k].abs().max().item<double>()) << worst;
+    }
+}
+
+// The CPU's fused last step against the same formulas as libtorch operations (double),
+// values and the gradients of every changed input, with unchanged pixels (a zero map, whose
+// gradient is zero) among them.
+TEST(Combine, FusedPassMatchesTheOperations) {
+    torch::manual_seed(12);
+    const int64_t b = 2, h = 13, w = 18;
+    const CombineOriginal original{torch::randn({b, 3, h, w}), torch::randn({b, 3, h, w}), torch::rand({b, h, w}),
+                                   torch::rand({b, h, w}), torch::rand({b, h, w})};
+    std::vector<torch::Tensor> changed{torch::rand({b, h, w}), torch::rand({b, h, w}),
+                                       original.mf + torch::randn({b, 3, h, w}) * 0.1,
+                                       original.lf + torch::randn({b, 3, h, w}) * 0.1,
+                                       original.mask_blurred + torch::randn({b, h, w}) * 0.1};
+    for (auto& t : changed) t.narrow(-2, 0, 2).zero_();
+    for (int64_t k : {2, 3}) changed[size_t(k)].narrow(2, 0, 2).copy_((k == 2 ? original.mf : original.lf).narrow(2, 0, 2));
+    changed[4].narrow(1, 0, 2).copy_(original.mask_blurred.narrow(1, 0, 2));
+    const auto grad_out = torch::randn({b, h, w});
+    const auto run = [&](torch::ScalarType type) {
+        std::vector<torch::Tensor> in;
+        for (const auto& t : changed) in.push_back(t.to(type).requires_grad_());
+        const CombineOriginal o{original.mf.to(type), original.lf.to(type), original.mask_blurred.to(type),
+                                original.mask_ac.to(type), original.mask_dc.to(type)};
+        const auto map = combine_to_distmap(in[0], in[1], in[2], in[3], in[4], o);
+        auto out = torch::autograd::grad({map}, in, {grad_out.to(type)});
+        out.insert(out.begin(), map.detach());
+        return out;
+    };
+    const auto fused = run(torch::kFloat), general = run(torch::kDouble);
+    EXPECT_EQ(fused[0].narrow(1, 0, 2).abs().max().item<double>(), 0.0);  // unchanged rows
+    for (size_t k = 0; k < fused.size(); ++k) {
+        SCOPED_TRACE(k);
+        const auto g = general[k].to(torch::kFloat);
+        const double worst = (fused[k] - g).abs().max().item<double>();
+        EXPECT_LT(worst, 1e-5 * g.abs().max().item<double>()) << worst;
+    }
+}
+
+// safe_sqrt's fused CPU pass against its operations (double): the root, and a gradient that
+// is zero, not infinite, at zero and below.
+TEST(SafeSqrt, FusedPassMatchesTheOperationsAndIsFiniteAtZero) {
+    const auto x = torch::tensor({-1.0f, 0.0f, 1e-6f, 0.25f, 4.0f});
+    const auto g = torch::tensor({1.0f, 1.0f, 1.0f, 2.0f, 1.0f});
+    const auto run = [&](torch::ScalarType type) {
+        const auto in = x.to(type).requires_grad_();
+        const auto root = safe_sqrt(in);
+        return std::make_pair(root.detach().to(torch::kFloat),
+                              torch::autograd::grad({root}, {in}, {g.to(type)})[0].to(torch::kFloat));
+    };
+    const auto [root, grad] = run(torch::kFloat);
+    const auto [root_general, grad_general] = run(torch::kDouble);
+    EXPECT_TRUE(torch::allclose(root, root_general, 1e-6, 0));
+    EXPECT_TRUE(torch::allclose(grad, grad_general, 1e-6, 0)) << grad << grad_general;
+    EXPECT_EQ(grad[0].item<float>(), 0.0f);
+    EXPECT_EQ(grad[1].item<float>(), 0.0f);
+    EXPECT_FLOAT_EQ(grad[3].item<float>(), 2.0f);  // 2 / (2 sqrt(0.25))
 }
 
 // The CPU's line sums with their gradient by hand, against finite differences, both

@@ -1,0 +1,159 @@
+#include "perturb/visibility/opsin.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "perturb/device_constant.h"
+#include "perturb/vector_clones.h"
+
+namespace bd {
+
+namespace {
+
+constexpr double kIntensityTarget = 80.0;  // butteraugli_main's display, in nits
+
+// libjxl's opsin absorbance: row k of the mix is kMix[4k .. 4k + 2], its bias kMix[4k + 3].
+constexpr double kMix[12] = {0.29956550340058319, 0.63373087833825936, 0.077705617820981968,
+                             1.7557483643287353,  0.22158691104574774, 0.69391388044116142,
+                             0.0987313588422,     1.7557483643287353,  0.02,
+                             0.02,                0.20480129041026129, 12.226454707163354};
+// libjxl's Gamma, log2(v + kGammaOffset) * kGammaMul + kGammaBias.
+constexpr double kGammaMul = 19.245013259874995 * 0.693147180559945;
+constexpr double kGammaOffset = 9.9710635769299145;
+constexpr double kGammaBias = -23.16046239805755;
+// The floors of the sensitivity and of the mixed result.
+constexpr float kMinimum = 1e-4f;
+constexpr float kFloor[3] = {1.7557483643287353f, 1.7557483643287353f, 12.226454707163354f};
+
+// [B, 3, H, W] linear light (times the intensity target) -> the photoreceptor mix.
+torch::Tensor opsin_absorbance(const torch::Tensor& rgb, bool clamp) {
+    const auto c = rgb.unbind(1);
+    const auto &r = c[0], &g = c[1], &b = c[2];
+    auto out = torch::stack({r * kMix[0] + g * kMix[1] + b * kMix[2] + kMix[3],
+                             r * kMix[4] + g * kMix[5] + b * kMix[6] + kMix[7],
+                             r * kMix[8] + g * kMix[9] + b * kMix[10] + kMix[11]},
+                            1);
+    if (!clamp) return out;
+    const auto floor = device_constant(torch::tensor({kMix[3], kMix[7], kMix[11]}).view({1, 3, 1, 1}), rgb.options());
+    return torch::maximum(out, floor);
+}
+
+torch::Tensor gamma(const torch::Tensor& v) {
+    return torch::log2(v.clamp_min(0) + kGammaOffset) * kGammaMul + kGammaBias;
+}
+
+torch::Tensor opsin_xyb_operations(const torch::Tensor& linear, const torch::Tensor& blurred) {
+    const auto pre = opsin_absorbance(blurred * kIntensityTarget, true).clamp_min(kMinimum);
+    const auto sensitivity = (gamma(pre) / pre).clamp_min(kMinimum);
+    const auto cur = opsin_absorbance(linear * kIntensityTarget, false) * sensitivity;
+    const auto floor = device_constant(torch::tensor({kFloor[0], kFloor[1], kFloor[2]}).view({1, 3, 1, 1}),
+                                       linear.options());
+    const auto m = torch::maximum(cur, floor).unbind(1);
+    return torch::stack({m[0] - m[1], m[0] + m[1], m[2]}, 1);
+}
+
+// The absorbance row k of a pixel's three samples (times the intensity target), as the
+// operations round it.
+BD_INLINE inline float absorbance(const float* p, int64_t plane, int k) {
+    const float scale = float(kIntensityTarget);
+    const float r = p[0] * scale, g = p[plane] * scale, b = p[2 * plane] * scale;
+    return r * float(kMix[4 * k]) + g * float(kMix[4 * k + 1]) + b * float(kMix[4 * k + 2]) + float(kMix[4 * k + 3]);
+}
+
+// Calls f(pixel offset, plane size) for every pixel of [B, 3, H, W], in parallel.
+template <class F>
+void each_pixel(const torch::Tensor& like, const F& f) {
+    const int64_t plane = like.size(2) * like.size(3), n = like.size(0) * plane;
+    parallel_for_vectorised(0, n, 16384, [&](int64_t begin, int64_t end) BD_INLINE {
+        // Pixel i of image b starts at i + 2 b plane; one run per image, so the inner loop
+        // has no division.
+        for (int64_t i = begin; i < end;) {
+            const int64_t b = i / plane, stop = std::min(end, (b + 1) * plane), shift = 2 * b * plane;
+            for (; i < stop; ++i) f(i + shift, plane);
+        }
+    });
+}
+
+// Saved for the way back: `pre` (the blurred absorbance, floored) and `ratio` (gamma(pre) /
+// pre before its floor), [B, 3, H, W] each; the linear input is saved as it is.
+struct OpsinXyb : torch::autograd::Function<OpsinXyb> {
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& linear_in,
+                                 const torch::Tensor& blurred_in) {
+        const auto linear = linear_in.contiguous(), blurred = blurred_in.contiguous();
+        auto pre = torch::empty_like(blurred);
+        const float* bp = blurred.data_ptr<float>();
+        float* pp = pre.data_ptr<float>();
+        each_pixel(pre, [&](int64_t o, int64_t plane) BD_INLINE {
+            for (int k = 0; k < 3; ++k)
+                pp[o + k * plane] = std::max(std::max(absorbance(bp + o, plane, k), float(kMix[4 * k + 3])), kMinimum);
+        });
+        // libtorch's vectorised logarithm: the one part of the curve a plain loop would
+        // compute a sample at a time.
+        auto ratio = torch::log2(pre + kGammaOffset);
+        auto out = torch::empty_like(linear);
+        const float* lp = linear.data_ptr<float>();
+        float *rp = ratio.data_ptr<float>(), *op = out.data_ptr<float>();
+        each_pixel(out, [&](int64_t o, int64_t plane) BD_INLINE {
+            float m[3];
+            for (int k = 0; k < 3; ++k) {
+                const int64_t at = o + k * plane;
+                const float r = (rp[at] * float(kGammaMul) + float(kGammaBias)) / pp[at];
+                rp[at] = r;
+                m[k] = std::max(absorbance(lp + o, plane, k) * std::max(r, kMinimum), kFloor[k]);
+            }
+            op[o] = m[0] - m[1];
+            op[o + plane] = m[0] + m[1];
+            op[o + 2 * plane] = m[2];
+        });
+        ctx->save_for_backward({linear, pre, ratio});
+        return out;
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grad) {
+        const auto saved = ctx->get_saved_variables();
+        const auto g = grad[0].contiguous();
+        auto d_linear = torch::empty_like(saved[0]), d_blurred = torch::empty_like(saved[0]);
+        const float *lp = saved[0].data_ptr<float>(), *pp = saved[1].data_ptr<float>(),
+                    *rp = saved[2].data_ptr<float>(), *gp = g.data_ptr<float>();
+        float *dl = d_linear.data_ptr<float>(), *db = d_blurred.data_ptr<float>();
+        const float scale = float(kIntensityTarget), ln2 = float(std::log(2.0));
+        each_pixel(g, [&](int64_t o, int64_t plane) BD_INLINE {
+            // The mix of the outputs: X = m0 - m1, Y = m0 + m1, B = m2.
+            const float gm[3] = {gp[o] + gp[o + plane], gp[o + plane] - gp[o], gp[o + 2 * plane]};
+            float d_absorbed[3], d_pre[3];
+            for (int k = 0; k < 3; ++k) {
+                const int64_t at = o + k * plane;
+                const float a = absorbance(lp + o, plane, k), r = rp[at], p = pp[at];
+                const float sensitivity = std::max(r, kMinimum);
+                const float d_cur = a * sensitivity > kFloor[k] ? gm[k] : 0.0f;
+                d_absorbed[k] = d_cur * sensitivity;
+                // d(gamma(p) / p) / dp = gamma'(p) / p - ratio / p, where the floor let it through.
+                const float d_ratio = r >= kMinimum ? d_cur * a : 0.0f;
+                const float d_gamma = float(kGammaMul) / ((p + float(kGammaOffset)) * ln2);
+                d_pre[k] = p > float(kMix[4 * k + 3]) ? d_ratio * (d_gamma / p - r / p) : 0.0f;
+            }
+            for (int j = 0; j < 3; ++j) {
+                const float mj[3] = {float(kMix[j]), float(kMix[4 + j]), float(kMix[8 + j])};
+                dl[o + j * plane] = scale * (d_absorbed[0] * mj[0] + d_absorbed[1] * mj[1] + d_absorbed[2] * mj[2]);
+                db[o + j * plane] = scale * (d_pre[0] * mj[0] + d_pre[1] * mj[1] + d_pre[2] * mj[2]);
+            }
+        });
+        return {d_linear, d_blurred};
+    }
+};
+
+bool fuses(const torch::Tensor& linear, const torch::Tensor& blurred) {
+    return linear.device().is_cpu() && blurred.device().is_cpu() && linear.scalar_type() == torch::kFloat &&
+           blurred.scalar_type() == torch::kFloat && linear.sizes() == blurred.sizes();
+}
+
+}  // namespace
+
+torch::Tensor opsin_xyb(const torch::Tensor& linear, const torch::Tensor& blurred) {
+    TORCH_CHECK(linear.dim() == 4 && linear.size(1) == 3, "opsin_xyb: expected [B, 3, H, W]");
+    if (fuses(linear, blurred)) return OpsinXyb::apply(linear, blurred);
+    return opsin_xyb_operations(linear, blurred);
+}
+
+}  // namespace bd
