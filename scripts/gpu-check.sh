@@ -32,7 +32,7 @@ b32=$(build-gpu/bin/bd-make-tiny-model "$model_dir" --size b32)
 echo
 echo "| butteraugli (bench_visibility) | time |"
 echo "|---|---|"
-build-gpu/bin/bench_visibility --benchmark_format=csv 2>/dev/null \
+timeout 90 build-gpu/bin/bench_visibility --benchmark_format=csv 2>/dev/null \
   | awk -F, 'NR>1 && $1 !~ /ERROR/ {printf "| %s | %s %s |\n", $1, $4, $5}'
 
 # A portfolio: 64 synthetic 1024 x 1024 paintings (smooth colour fields with texture,
@@ -57,23 +57,28 @@ peak=$(mktemp)
 (while sleep 0.5; do nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits; done > "$peak") &
 sampler=$!
 echo
-echo "| 64 x 1024 px, ViT-B/32 shape, default preset, --target cat | seconds | images/s |"
-echo "|---|---|---|"
+# Each run is cut at RUN_LIMIT seconds (default 120) so a slow path still leaves time for the
+# rest of the script in one call; the images written by then give the rate.
+echo "| 64 x 1024 px, ViT-B/32 shape, default preset, --target cat | seconds | images written | images/s |"
+echo "|---|---|---|---|"
 run=0
 for args in "--batch-size 16" "--batch-size 16 --no-metrics" "--batch-size 16 --visibility 0 --no-metrics"; do
   run=$((run + 1))
+  out="$portfolio-out$run"
   start=$(date +%s.%N)
   # shellcheck disable=SC2086
-  build-gpu/bin/belladonna protect "$portfolio" -o "$portfolio-out$run" --model "$b32" --target cat --device cuda \
-    $args >/tmp/gpu-protect.log 2>&1 || { tail -5 /tmp/gpu-protect.log; }
+  timeout "${RUN_LIMIT:-120}" build-gpu/bin/belladonna protect "$portfolio" -o "$out" --model "$b32" --target cat \
+    --device cuda $args >/tmp/gpu-protect.log 2>&1 || { tail -3 /tmp/gpu-protect.log; }
   end=$(date +%s.%N)
-  awk -v a="$args" -v s="$start" -v e="$end" 'BEGIN {printf "| %s | %.1f | %.2f |\n", a, e - s, 64 / (e - s)}'
+  done_count=$(find "$out" -name '*.png' 2>/dev/null | wc -l)
+  awk -v a="$args" -v s="$start" -v e="$end" -v n="$done_count" \
+    'BEGIN {printf "| %s | %.1f | %d | %.2f |\n", a, e - s, n, n / (e - s)}'
 done
 kill "$sampler" 2>/dev/null || true
 echo "peak GPU memory while protecting: $(sort -n "$peak" | tail -1) MiB"
 echo "| benchmark (ViT-B/32 random weights, bf16) | time |"
 echo "|---|---|"
-BD_BENCH_MODEL=$b32 BD_BENCH_DEVICE=cuda build-gpu/bin/bench_optimizer --benchmark_format=csv 2>/dev/null \
+BD_BENCH_MODEL=$b32 BD_BENCH_DEVICE=cuda timeout 150 build-gpu/bin/bench_optimizer --benchmark_format=csv 2>/dev/null \
   | awk -F, 'NR>1 {printf "| %s | %s %s |\n", $1, $4, $5}'
 nvidia-smi --query-gpu=memory.used --format=csv,noheader
 echo
