@@ -17,6 +17,7 @@
 #include "gui/preview_widget.h"
 #include "gui/queue_model.h"
 #include "gui/settings_panel.h"
+#include "src/runtime/allocator.h"
 
 namespace bd::gui {
 
@@ -162,6 +163,8 @@ void MainWindow::onImageFinished(const bd::FileResult& result) {
 }
 
 void MainWindow::onFinished(int ok, int failed, bool cancelled) {
+    // The run's working memory, kept for its steps, is not needed while the window waits.
+    bd::release_freed_memory();
     queue_->markUnfinishedCancelled(run_rows_);
     setRunning(false);
     image_progress_->setValue(cancelled ? 0 : 1000);

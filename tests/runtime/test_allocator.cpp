@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -32,6 +33,25 @@ TEST(Allocator, StepSizedBlocksStayInTheHeap) {
     std::free(p);
     // Freed, it stays with the process (up to the trim threshold) for the next step.
     EXPECT_GE(mallinfo2().arena, before.arena + kBlock);
+}
+
+// A step's worth of planes freed at once (more than glibc's old 256 MB threshold) stays for
+// the next step, and release_freed_memory() gives it back.
+TEST(Allocator, AStepsPlanesStayUntilReleased) {
+    bd::keep_freed_memory();
+    constexpr size_t kBlock = 12u << 20, kBlocks = 32;  // 384 MB, as 1024 px planes
+    std::vector<char*> blocks;
+    blocks.reserve(kBlocks);  // allocated first, so no small block sits between the large ones
+    for (size_t k = 0; k < kBlocks; ++k) {
+        blocks.push_back(static_cast<char*>(std::malloc(kBlock)));
+        ASSERT_NE(blocks.back(), nullptr);
+        std::memset(blocks.back(), 1, kBlock);
+    }
+    const auto held = mallinfo2().arena;
+    for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) std::free(*it);
+    EXPECT_GE(mallinfo2().arena, held);
+    bd::release_freed_memory();
+    EXPECT_LT(mallinfo2().arena, held - (kBlocks - 2) * kBlock);
 }
 
 TEST(Allocator, OtherThreadsShareTheOneHeap) {
