@@ -79,6 +79,7 @@ const std::vector<CountedLine>& counted_lines(bool lf) {
 }
 
 constexpr int64_t kReach = 4;  // the patterns' radius
+constexpr int64_t kBand = 32;  // rows of the gradient's pass at a time
 
 // Planes of [B, H + 8, W + 8] with the image in the middle and zeros around it.
 torch::Tensor padded(const torch::Tensor& d) { return torch::constant_pad_nd(d, {kReach, kReach, kReach, kReach}); }
@@ -129,45 +130,49 @@ struct MaltaSquares : torch::autograd::Function<MaltaSquares> {
         const auto g = grad[0].contiguous();
         const int64_t planes = d.size(0), h = d.size(1), w = d.size(2);
         const auto pd = padded(d);
-        // Per line: u = 2 count g * (its sums), then spread back over the line's taps. Every
-        // line writes all of u's inside, so only its border is zeroed; the first line's
-        // spread writes `out`, the others add to it.
-        auto pu = torch::empty_like(pd);
-        pu.narrow(1, 0, kReach).zero_();
-        pu.narrow(1, h + kReach, kReach).zero_();
-        pu.narrow(2, 0, kReach).zero_();
-        pu.narrow(2, w + kReach, kReach).zero_();
         auto out = torch::empty_like(d);
         const float *p = pd.data_ptr<float>(), *gp = g.data_ptr<float>();
-        float *u = pu.data_ptr<float>(), *o = out.data_ptr<float>();
+        float* o = out.data_ptr<float>();
         const int64_t stride = w + 2 * kReach, plane = (h + 2 * kReach) * stride;
-        const int64_t grain = std::max<int64_t>(1, 4096 / w);
-        bool first = true;
-        for (const auto& line : counted_lines(ctx->saved_data["lf"].toBool())) {
-            parallel_for_vectorised(0, planes * h, grain, [&](int64_t b, int64_t e) BD_INLINE {
-                std::vector<float> s(static_cast<size_t>(w));
-                for (int64_t by = b; by < e; ++by) {
-                    const int64_t pl = by / h, y = by % h;
-                    line_sums(p + pl * plane, y, w, line.taps, 1, s.data());
-                    float* ur = u + pl * plane + (y + kReach) * stride + kReach;
-                    const float* gr = gp + by * w;
-                    for (int64_t x = 0; x < w; ++x) ur[x] = 2.0f * line.count * gr[x] * s[x];
-                }
-            });
-            parallel_for_vectorised(0, planes * h, grain, [&](int64_t b, int64_t e) BD_INLINE {
-                std::vector<float> s(static_cast<size_t>(w));
-                for (int64_t by = b; by < e; ++by) {
-                    line_sums(u + (by / h) * plane, by % h, w, line.taps, -1, s.data());
-                    float* row = o + by * w;
-                    if (first) {
-                        for (int64_t x = 0; x < w; ++x) row[x] = s[x];
-                    } else {
-                        for (int64_t x = 0; x < w; ++x) row[x] += s[x];
+        const int64_t bands = (h + kBand - 1) / kBand;
+        const auto& lines = counted_lines(ctx->saved_data["lf"].toBool());
+        // Per line: u = 2 count g * (its sums), then spread back over the line's taps. A band
+        // of rows at a time, u for the band and the rows its taps reach kept in a buffer
+        // that stays in cache: a whole plane of u per line, written and read again, made
+        // this pass memory-bound.
+        parallel_for_vectorised(0, planes * bands, 1, [&](int64_t begin, int64_t end) BD_INLINE {
+            std::vector<float> u(static_cast<size_t>((kBand + 2 * kReach) * stride), 0.0f);
+            std::vector<float> s(static_cast<size_t>(w));
+            for (int64_t task = begin; task < end; ++task) {
+                const int64_t pl = task / bands, y0 = (task % bands) * kBand, y1 = std::min(h, y0 + kBand);
+                const float* pp = p + pl * plane;
+                bool first = true;
+                for (const auto& line : lines) {
+                    // Row r of the buffer is image row y0 - kReach + r; outside the image, zero.
+                    for (int64_t r = 0; r < y1 - y0 + 2 * kReach; ++r) {
+                        const int64_t y = y0 - kReach + r;
+                        float* ur = u.data() + r * stride + kReach;
+                        if (y < 0 || y >= h) {
+                            for (int64_t x = 0; x < w; ++x) ur[x] = 0.0f;
+                            continue;
+                        }
+                        line_sums(pp, y, w, line.taps, 1, s.data());
+                        const float* gr = gp + (pl * h + y) * w;
+                        for (int64_t x = 0; x < w; ++x) ur[x] = 2.0f * line.count * gr[x] * s[x];
                     }
+                    for (int64_t y = y0; y < y1; ++y) {
+                        line_sums(u.data(), y - y0, w, line.taps, -1, s.data());
+                        float* row = o + (pl * h + y) * w;
+                        if (first) {
+                            for (int64_t x = 0; x < w; ++x) row[x] = s[x];
+                        } else {
+                            for (int64_t x = 0; x < w; ++x) row[x] += s[x];
+                        }
+                    }
+                    first = false;
                 }
-            });
-            first = false;
-        }
+            }
+        });
         return {out, torch::Tensor()};
     }
 };
