@@ -35,8 +35,7 @@ torch::Tensor srgb_to_lab(const torch::Tensor& rgb) {
                                    lin.options());
     auto xyz = torch::matmul(m, lin.reshape({3, -1})).reshape(lin.sizes());
     xyz = xyz / device_constant(torch::tensor({0.95047, 1.0, 1.08883}).view({3, 1, 1}), lin.options());
-    const double e = 216.0 / 24389.0, k = 24389.0 / 27.0;
-    const auto f = torch::where(xyz > e, xyz.pow(1.0 / 3.0), (k * xyz + 16) / 116);
+    const auto f = lab_curve(xyz);
     return torch::stack({116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])});
 }
 

@@ -38,7 +38,51 @@ struct SrgbToLinear : torch::autograd::Function<SrgbToLinear> {
     }
 };
 
+constexpr double kLabBelow = 216.0 / 24389.0, kLabSlope = 24389.0 / 27.0;
+
+// The root of t clamped to where it is used: the root's gradient at 0 is infinite, and the
+// select's zero times it is NaN, which a pure black area (X = Y = Z = 0) made the gradient
+// of every pixel there, so such areas were never changed.
+torch::Tensor lab_curve_operations(const torch::Tensor& t) {
+    return torch::where(t > kLabBelow, t.clamp_min(kLabBelow).pow(1.0 / 3.0), (kLabSlope * t + 16) / 116);
+}
+
+// On the CPU the gradient comes from the result, root / (3 t) on the curve: autograd's own
+// takes a second power function of every sample, and the line's and the selects' planes.
+struct LabCurve : torch::autograd::Function<LabCurve> {
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& t_in) {
+        const auto t = t_in.contiguous();
+        auto f = t.pow(1.0 / 3.0);  // libtorch's vectorised power; the line below is set in place
+        const float* tp = t.data_ptr<float>();
+        float* fp = f.data_ptr<float>();
+        parallel_for_vectorised(0, f.numel(), 16384, [&](int64_t b, int64_t e) BD_INLINE {
+            for (int64_t i = b; i < e; ++i)
+                if (!(tp[i] > float(kLabBelow))) fp[i] = (float(kLabSlope) * tp[i] + 16.0f) / 116.0f;
+        });
+        ctx->save_for_backward({t, f});
+        return f;
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grad) {
+        const auto saved = ctx->get_saved_variables();
+        const auto g = grad[0].contiguous();
+        auto out = torch::empty_like(g);
+        const float *t = saved[0].data_ptr<float>(), *f = saved[1].data_ptr<float>(), *gp = g.data_ptr<float>();
+        float* o = out.data_ptr<float>();
+        parallel_for_vectorised(0, out.numel(), 16384, [&](int64_t b, int64_t e) BD_INLINE {
+            for (int64_t i = b; i < e; ++i)
+                o[i] = gp[i] * (t[i] > float(kLabBelow) ? f[i] / (3.0f * t[i]) : float(kLabSlope) / 116.0f);
+        });
+        return {out};
+    }
+};
+
 }  // namespace
+
+torch::Tensor lab_curve(const torch::Tensor& t) {
+    if (t.device().is_cpu() && t.scalar_type() == torch::kFloat) return LabCurve::apply(t);
+    return lab_curve_operations(t);
+}
 
 torch::Tensor srgb_to_linear(const torch::Tensor& srgb) {
     if (srgb.requires_grad() && srgb.device().is_cpu() && srgb.scalar_type() == torch::kFloat)

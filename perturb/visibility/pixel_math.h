@@ -8,6 +8,9 @@ namespace bd {
 // sRGB samples in [0, 1] -> linear light (the sRGB transfer function), any shape.
 torch::Tensor srgb_to_linear(const torch::Tensor& srgb);
 
+// CIELAB's companding of X/Xn, Y/Yn, Z/Zn: the cube root above (6/29)^3, a line below.
+torch::Tensor lab_curve(const torch::Tensor& t);
+
 // sqrt with a zero gradient, rather than an infinite or NaN one, where its argument is 0
 // (an unchanged pixel), so a loss built on it stays finite.
 torch::Tensor safe_sqrt(const torch::Tensor& x);

@@ -234,6 +234,23 @@ TEST(SafeSqrt, FusedPassMatchesTheOperationsAndIsFiniteAtZero) {
     EXPECT_FLOAT_EQ(grad[3].item<float>(), 2.0f);  // 2 / (2 sqrt(0.25))
 }
 
+// CIELAB's curve, fused on the CPU, against its operations (double), on both sides of
+// where the cube root meets the line.
+TEST(LabCurve, FusedPassMatchesTheOperations) {
+    const auto t = torch::cat({torch::linspace(0, 0.02, 41), torch::linspace(0.02, 1.1, 41)});
+    const auto g = torch::rand_like(t) + 0.5;
+    const auto run = [&](torch::ScalarType type) {
+        const auto in = t.to(type).requires_grad_();
+        const auto f = lab_curve(in);
+        return std::make_pair(f.detach().to(torch::kFloat),
+                              torch::autograd::grad({f}, {in}, {g.to(type)})[0].to(torch::kFloat));
+    };
+    const auto [f, grad] = run(torch::kFloat);
+    const auto [f_general, grad_general] = run(torch::kDouble);
+    EXPECT_TRUE(torch::allclose(f, f_general, 1e-6, 1e-7));
+    EXPECT_TRUE(torch::allclose(grad, grad_general, 1e-5, 1e-6)) << (grad - grad_general).abs().max();
+}
+
 // The CPU's line sums with their gradient by hand, against finite differences, both
 // pattern sets, on planes whose lines run off every border. The changed plane stays between
 // 0.6 and 1 of the original, where the asymmetric difference in front has no kink (its

@@ -62,6 +62,18 @@ TEST(VisibilityLoss, GradientPointsBackTowardTheOriginal) {
     EXPECT_LT(loss(stepped).item<double>(), value.item<double>());
 }
 
+// An area of pure black (X = Y = Z = 0 after the colour part's blur) at the first step, where
+// the image is still the original: the gradient there is finite. It was NaN (the cube root's
+// infinite slope at 0 times a select's zero), and such areas were left unprotected.
+TEST(VisibilityLoss, APureBlackAreaGetsAFiniteGradient) {
+    auto x = smooth();
+    x.narrow(2, 0, 48).zero_();
+    const auto changed = x.clone().requires_grad_();
+    VisibilityLoss loss(x, 1.5, {}, 1);
+    const auto grad = torch::autograd::grad({loss(changed)}, {changed})[0];
+    EXPECT_TRUE(torch::isfinite(grad).all().item<bool>());
+}
+
 TEST(VisibilityLoss, ALargeImageIsJudgedInAWindowAndTransparentPixelsDoNotCount) {
     const auto x = smooth(kVisibilityLossWindow + 40, kVisibilityLossWindow + 8);
     torch::manual_seed(4);
