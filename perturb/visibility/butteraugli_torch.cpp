@@ -190,7 +190,10 @@ torch::Tensor TorchButteraugli::distmap(const torch::Tensor& changed_linear) con
     // block, mixed in.
     const double w = 0.5, mixing = 0.3;
     const auto half = level_distmap(half_.front(), subsample_2x(linear));
-    const auto up = half.repeat_interleave(2, 1).repeat_interleave(2, 2);
+    // Each value over its 2 x 2 block by a broadcast: repeat_interleave gathers by index, and
+    // its gradient scatters back by index, two passes each way.
+    const int64_t hh = half.size(1), hw = half.size(2);
+    const auto up = half.view({-1, hh, 1, hw, 1}).expand({-1, hh, 2, hw, 2}).reshape({-1, 2 * hh, 2 * hw});
     return result * float(1.0 - mixing * w) + up.narrow(1, 0, result.size(1)).narrow(2, 0, result.size(2)) * float(w);
 }
 
