@@ -10,6 +10,21 @@ namespace {
 
 constexpr double kLinearBelow = 0.04045;  // sRGB's straight segment ends here
 
+// out[i] = f(grad[i], a[i], b[i]) over float tensors of grad's shape, in parallel: the
+// gradients by hand of the per-sample functions here, from what their forward pass saved.
+template <class F>
+torch::Tensor gradient_per_sample(const torch::Tensor& grad, const torch::Tensor& a, const torch::Tensor& b,
+                                  const F& f) {
+    const auto g = grad.contiguous();
+    auto out = torch::empty_like(g);
+    const float *ap = a.data_ptr<float>(), *bp = b.data_ptr<float>(), *gp = g.data_ptr<float>();
+    float* o = out.data_ptr<float>();
+    parallel_for_vectorised(0, out.numel(), 16384, [&](int64_t begin, int64_t end) BD_INLINE {
+        for (int64_t i = begin; i < end; ++i) o[i] = f(gp[i], ap[i], bp[i]);
+    });
+    return out;
+}
+
 torch::Tensor srgb_to_linear_operations(const torch::Tensor& srgb) {
     return torch::where(srgb <= kLinearBelow, srgb / 12.92, ((srgb + 0.055) / 1.055).pow(2.4));
 }
@@ -26,15 +41,9 @@ struct SrgbToLinear : torch::autograd::Function<SrgbToLinear> {
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                    torch::autograd::variable_list grad) {
         const auto saved = ctx->get_saved_variables();
-        const auto g = grad[0].contiguous();
-        auto out = torch::empty_like(g);
-        const float *s = saved[0].data_ptr<float>(), *l = saved[1].data_ptr<float>(), *gp = g.data_ptr<float>();
-        float* o = out.data_ptr<float>();
-        parallel_for_vectorised(0, out.numel(), 16384, [&](int64_t b, int64_t e) BD_INLINE {
-            for (int64_t i = b; i < e; ++i)
-                o[i] = gp[i] * (s[i] <= float(kLinearBelow) ? 1.0f / 12.92f : 2.4f * l[i] / (s[i] + 0.055f));
-        });
-        return {out};
+        return {gradient_per_sample(grad[0], saved[0], saved[1], [](float g, float s, float linear) BD_INLINE {
+            return g * (s <= float(kLinearBelow) ? 1.0f / 12.92f : 2.4f * linear / (s + 0.055f));
+        })};
     }
 };
 
@@ -65,15 +74,9 @@ struct LabCurve : torch::autograd::Function<LabCurve> {
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                    torch::autograd::variable_list grad) {
         const auto saved = ctx->get_saved_variables();
-        const auto g = grad[0].contiguous();
-        auto out = torch::empty_like(g);
-        const float *t = saved[0].data_ptr<float>(), *f = saved[1].data_ptr<float>(), *gp = g.data_ptr<float>();
-        float* o = out.data_ptr<float>();
-        parallel_for_vectorised(0, out.numel(), 16384, [&](int64_t b, int64_t e) BD_INLINE {
-            for (int64_t i = b; i < e; ++i)
-                o[i] = gp[i] * (t[i] > float(kLabBelow) ? f[i] / (3.0f * t[i]) : float(kLabSlope) / 116.0f);
-        });
-        return {out};
+        return {gradient_per_sample(grad[0], saved[0], saved[1], [](float g, float t, float f) BD_INLINE {
+            return g * (t > float(kLabBelow) ? f / (3.0f * t) : float(kLabSlope) / 116.0f);
+        })};
     }
 };
 
@@ -97,8 +100,9 @@ torch::Tensor safe_sqrt_operations(const torch::Tensor& x) {
     return torch::where(positive, torch::where(positive, x, torch::ones_like(x)).sqrt(), torch::zeros_like(x));
 }
 
-// On the CPU one pass each way, the gradient 1 / (2 root) from the result, as autograd takes it: as operations it
-// was six passes forward (two selects and their filler planes) and as many back.
+// On the CPU one pass each way, the gradient 1 / (2 root) from the result, as autograd
+// takes it: as operations it was six passes forward (two selects and their filler planes)
+// and as many back.
 struct SafeSqrt : torch::autograd::Function<SafeSqrt> {
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x) {
         const auto in = x.contiguous();
@@ -114,14 +118,9 @@ struct SafeSqrt : torch::autograd::Function<SafeSqrt> {
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                    torch::autograd::variable_list grad) {
         const auto root = ctx->get_saved_variables()[0];
-        const auto g = grad[0].contiguous();
-        auto out = torch::empty_like(g);
-        const float *r = root.data_ptr<float>(), *gp = g.data_ptr<float>();
-        float* o = out.data_ptr<float>();
-        parallel_for_vectorised(0, out.numel(), 16384, [&](int64_t b, int64_t e) BD_INLINE {
-            for (int64_t i = b; i < e; ++i) o[i] = r[i] > 0 ? gp[i] / (2.0f * r[i]) : 0.0f;
-        });
-        return {out};
+        return {gradient_per_sample(grad[0], root, root, [](float g, float r, float) BD_INLINE {
+            return r > 0 ? g / (2.0f * r) : 0.0f;
+        })};
     }
 };
 

@@ -14,6 +14,7 @@
 #include "perturb/visibility/combine.h"
 #include "perturb/visibility/malta.h"
 #include "perturb/visibility/opsin.h"
+#include "perturb/visibility/pixel_math.h"
 #include "src/io/image_io.h"
 #include "src/io/tensor_image.h"
 #include "util/test_images.h"
@@ -214,19 +215,23 @@ TEST(Combine, FusedPassMatchesTheOperations) {
     }
 }
 
-// safe_sqrt's fused CPU pass against its operations (double): the root, and a gradient that
-// is zero, not infinite, at zero and below.
+// A per-sample function's value and gradient (for the output gradient `g`) at `x`, as float
+// (the CPU's fused pass) or double (its operations, a GPU's way), both returned as float.
+std::pair<torch::Tensor, torch::Tensor> value_and_gradient(torch::Tensor (*f)(const torch::Tensor&),
+                                                           const torch::Tensor& x, const torch::Tensor& g,
+                                                           torch::ScalarType type) {
+    const auto in = x.to(type).requires_grad_();
+    const auto out = f(in);
+    return {out.detach().to(torch::kFloat), torch::autograd::grad({out}, {in}, {g.to(type)})[0].to(torch::kFloat)};
+}
+
+// safe_sqrt's fused CPU pass against its operations: the root, and a gradient that is zero,
+// not infinite, at zero and below.
 TEST(SafeSqrt, FusedPassMatchesTheOperationsAndIsFiniteAtZero) {
     const auto x = torch::tensor({-1.0f, 0.0f, 1e-6f, 0.25f, 4.0f});
     const auto g = torch::tensor({1.0f, 1.0f, 1.0f, 2.0f, 1.0f});
-    const auto run = [&](torch::ScalarType type) {
-        const auto in = x.to(type).requires_grad_();
-        const auto root = safe_sqrt(in);
-        return std::make_pair(root.detach().to(torch::kFloat),
-                              torch::autograd::grad({root}, {in}, {g.to(type)})[0].to(torch::kFloat));
-    };
-    const auto [root, grad] = run(torch::kFloat);
-    const auto [root_general, grad_general] = run(torch::kDouble);
+    const auto [root, grad] = value_and_gradient(safe_sqrt, x, g, torch::kFloat);
+    const auto [root_general, grad_general] = value_and_gradient(safe_sqrt, x, g, torch::kDouble);
     EXPECT_TRUE(torch::allclose(root, root_general, 1e-6, 0));
     EXPECT_TRUE(torch::allclose(grad, grad_general, 1e-6, 0)) << grad << grad_general;
     EXPECT_EQ(grad[0].item<float>(), 0.0f);
@@ -234,19 +239,13 @@ TEST(SafeSqrt, FusedPassMatchesTheOperationsAndIsFiniteAtZero) {
     EXPECT_FLOAT_EQ(grad[3].item<float>(), 2.0f);  // 2 / (2 sqrt(0.25))
 }
 
-// CIELAB's curve, fused on the CPU, against its operations (double), on both sides of
-// where the cube root meets the line.
+// CIELAB's curve, fused on the CPU, against its operations, on both sides of where the cube
+// root meets the line, from 0 (pure black) on.
 TEST(LabCurve, FusedPassMatchesTheOperations) {
     const auto t = torch::cat({torch::linspace(0, 0.02, 41), torch::linspace(0.02, 1.1, 41)});
     const auto g = torch::rand_like(t) + 0.5;
-    const auto run = [&](torch::ScalarType type) {
-        const auto in = t.to(type).requires_grad_();
-        const auto f = lab_curve(in);
-        return std::make_pair(f.detach().to(torch::kFloat),
-                              torch::autograd::grad({f}, {in}, {g.to(type)})[0].to(torch::kFloat));
-    };
-    const auto [f, grad] = run(torch::kFloat);
-    const auto [f_general, grad_general] = run(torch::kDouble);
+    const auto [f, grad] = value_and_gradient(lab_curve, t, g, torch::kFloat);
+    const auto [f_general, grad_general] = value_and_gradient(lab_curve, t, g, torch::kDouble);
     EXPECT_TRUE(torch::allclose(f, f_general, 1e-6, 1e-7));
     EXPECT_TRUE(torch::allclose(grad, grad_general, 1e-5, 1e-6)) << (grad - grad_general).abs().max();
 }
