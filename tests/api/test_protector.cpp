@@ -187,6 +187,19 @@ TEST_F(ProtectorTest, TransparentPixelsAndMaskedAreasNeverChange) {
     EXPECT_TRUE(torch::equal(alpha_to_tensor(result.image), alpha_to_tensor(original)));
 }
 
+TEST_F(ProtectorTest, PureBlackStaysBlack) {
+    Image original = test::make_gradient(64, 64, 3, 8);
+    // Left half pure black.
+    for (uint32_t y = 0; y < 64; ++y)
+        for (uint32_t x = 0; x < 32; ++x)
+            for (uint32_t c = 0; c < 3; ++c) original.data[(y * 64 + x) * 3 + c] = 0;
+    const auto result = protector_->protect(original, quick());
+    const auto a = color_to_tensor(original), b = color_to_tensor(result.image);
+    const auto diff = (a - b).abs();
+    EXPECT_EQ(diff.slice(2, 0, 32).max().item<float>(), 0.0f) << "pure black changed";
+    EXPECT_GT(diff.slice(2, 32, 64).max().item<float>(), 0.0f) << "the rest unchanged";
+}
+
 // The tiny model sees 32x32 pixels. Each sample is scaled to a 96-pixel short side first,
 // so the encoder downscales it 3x, as ViT-B/32 (224 px) does with the 512-1024 px samples;
 // at full size the test would spend minutes on a 30x downscale that averages everything.
