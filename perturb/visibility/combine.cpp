@@ -5,7 +5,7 @@
 #include <initializer_list>
 #include <vector>
 
-#include "perturb/vector_clones.h"
+#include "perturb/visibility/per_pixel.h"
 #include "perturb/visibility/pixel_math.h"
 
 namespace bd {
@@ -36,23 +36,6 @@ torch::Tensor combine_operations(const torch::Tensor& ac_x_in, const torch::Tens
                     squared_difference(lf0[2], lf1[2]) * kLow[2];
     const auto ac = ac_x * float(kXmul) + ac_y + ac_b;
     return safe_sqrt(o.mask_dc * dc + o.mask_ac * ac);
-}
-
-// Pointers to the planes of one image's pixel: [B, H, W] ones at i, the channels of
-// [B, 3, H, W] ones at c + k plane.
-struct Pixel {
-    int64_t i, c, plane;
-};
-
-// Calls f(Pixel) for every pixel of [B, H, W] planes, in parallel.
-template <class F>
-void each_pixel(int64_t images, int64_t plane, const F& f) {
-    parallel_for_vectorised(0, images * plane, 16384, [&](int64_t begin, int64_t end) BD_INLINE {
-        for (int64_t i = begin; i < end;) {
-            const int64_t b = i / plane, stop = std::min(end, (b + 1) * plane), shift = 2 * b * plane;
-            for (; i < stop; ++i) f(Pixel{i, i + shift, plane});
-        }
-    });
 }
 
 // Inputs in the order the autograd function takes them: the changed side (differentiable),

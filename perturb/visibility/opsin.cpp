@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "perturb/device_constant.h"
-#include "perturb/vector_clones.h"
+#include "perturb/visibility/per_pixel.h"
 
 namespace bd {
 
@@ -60,20 +60,6 @@ BD_INLINE inline float absorbance(const float* p, int64_t plane, int k) {
     return r * float(kMix[4 * k]) + g * float(kMix[4 * k + 1]) + b * float(kMix[4 * k + 2]) + float(kMix[4 * k + 3]);
 }
 
-// Calls f(pixel offset, plane size) for every pixel of [B, 3, H, W], in parallel.
-template <class F>
-void each_pixel(const torch::Tensor& like, const F& f) {
-    const int64_t plane = like.size(2) * like.size(3), n = like.size(0) * plane;
-    parallel_for_vectorised(0, n, 16384, [&](int64_t begin, int64_t end) BD_INLINE {
-        // Pixel i of image b starts at i + 2 b plane; one run per image, so the inner loop
-        // has no division.
-        for (int64_t i = begin; i < end;) {
-            const int64_t b = i / plane, stop = std::min(end, (b + 1) * plane), shift = 2 * b * plane;
-            for (; i < stop; ++i) f(i + shift, plane);
-        }
-    });
-}
-
 // Saved for the way back: `pre` (the blurred absorbance, floored) and `ratio` (gamma(pre) /
 // pre before its floor), [B, 3, H, W] each; the linear input is saved as it is.
 struct OpsinXyb : torch::autograd::Function<OpsinXyb> {
@@ -83,7 +69,8 @@ struct OpsinXyb : torch::autograd::Function<OpsinXyb> {
         auto pre = torch::empty_like(blurred);
         const float* bp = blurred.data_ptr<float>();
         float* pp = pre.data_ptr<float>();
-        each_pixel(pre, [&](int64_t o, int64_t plane) BD_INLINE {
+        each_pixel(pre.size(0), pre.size(2) * pre.size(3), [&](const Pixel& px) BD_INLINE {
+            const int64_t o = px.c, plane = px.plane;
             for (int k = 0; k < 3; ++k)
                 pp[o + k * plane] = std::max(std::max(absorbance(bp + o, plane, k), float(kMix[4 * k + 3])), kMinimum);
         });
@@ -93,7 +80,8 @@ struct OpsinXyb : torch::autograd::Function<OpsinXyb> {
         auto out = torch::empty_like(linear);
         const float* lp = linear.data_ptr<float>();
         float *rp = ratio.data_ptr<float>(), *op = out.data_ptr<float>();
-        each_pixel(out, [&](int64_t o, int64_t plane) BD_INLINE {
+        each_pixel(out.size(0), out.size(2) * out.size(3), [&](const Pixel& px) BD_INLINE {
+            const int64_t o = px.c, plane = px.plane;
             float m[3];
             for (int k = 0; k < 3; ++k) {
                 const int64_t at = o + k * plane;
@@ -118,7 +106,8 @@ struct OpsinXyb : torch::autograd::Function<OpsinXyb> {
                     *rp = saved[2].data_ptr<float>(), *gp = g.data_ptr<float>();
         float *dl = d_linear.data_ptr<float>(), *db = d_blurred.data_ptr<float>();
         const float scale = float(kIntensityTarget), ln2 = float(std::log(2.0));
-        each_pixel(g, [&](int64_t o, int64_t plane) BD_INLINE {
+        each_pixel(g.size(0), g.size(2) * g.size(3), [&](const Pixel& px) BD_INLINE {
+            const int64_t o = px.c, plane = px.plane;
             // The mix of the outputs: X = m0 - m1, Y = m0 + m1, B = m2.
             const float gm[3] = {gp[o] + gp[o + plane], gp[o + plane] - gp[o], gp[o + 2 * plane]};
             float d_absorbed[3], d_pre[3];
