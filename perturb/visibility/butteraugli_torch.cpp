@@ -2,6 +2,7 @@
 
 #include "perturb/visibility/asymmetric_diff.h"
 #include "perturb/visibility/combine.h"
+#include "perturb/visibility/frequencies.h"
 #include "perturb/visibility/malta.h"
 #include "perturb/visibility/opsin.h"
 #include "perturb/visibility/pixel_math.h"
@@ -43,62 +44,27 @@ torch::Tensor blur(const torch::Tensor& planes, double sigma) {
     return blurred.reshape(shape);
 }
 
-// libjxl's three piecewise-linear maps, each as a clamp and one more operation: the same
-// values as its selects (x - w and x + w are the same float operations either way), in two
-// passes forward and two back where the selects took seven and a dozen.
-torch::Tensor remove_range_around_zero(const torch::Tensor& x, double w) { return x - x.clamp(-w, w); }
-
-torch::Tensor amplify_range_around_zero(const torch::Tensor& x, double w) { return x + x.clamp(-w, w); }
-
-torch::Tensor maximum_clamp(const torch::Tensor& v, double max_val) {
-    const double mul = 0.724216145665;
-    const auto inside = v.clamp(-max_val, max_val);
-    return inside + (v - inside) * mul;
-}
-
 // libjxl's OpsinDynamicsImage: linear sRGB [B, 3, H, W] -> XYB [B, 3, H, W], each pixel's
 // sensitivity taken from its blurred surroundings.
 torch::Tensor opsin_dynamics(const torch::Tensor& linear) { return opsin_xyb(linear, blur(linear, 1.2)); }
 
-// libjxl's SeparateFrequencies and XybLowFreqToVals: XYB -> the bands butteraugli compares.
+// libjxl's SeparateFrequencies, XybLowFreqToVals and MaskPsychoImage: XYB -> the bands
+// butteraugli compares and the blurred activity that masks them. The blurs here, the steps
+// between them in split_middle and split_high.
 ButteraugliPlanes separate_frequencies(const torch::Tensor& xyb) {
     const double kSigmaLf = 7.15593339443, kSigmaHf = 3.22489901262, kSigmaUhf = 1.56416327805;
-    ButteraugliPlanes ps;
+    const double kSigmaActivity = 2.7;
     const auto lf = blur(xyb, kSigmaLf);
     const auto mf_all = xyb - lf;
-    const auto mf_blurred = blur(mf_all, kSigmaHf);
-    // X: the middle band loses its values near zero; Y: they count double.
-    const auto all = mf_all.unbind(1), blurred = mf_blurred.unbind(1);
-    auto hf0 = all[0] - blurred[0];
-    const auto hf1 = all[1] - blurred[1];
-    ps.mf = torch::stack({remove_range_around_zero(blurred[0], 0.29), amplify_range_around_zero(blurred[1], 0.1),
-                          blurred[2]},
-                         1);
-    // SuppressXByY: red-green changes matter less where the intensity changes too.
-    const double s = 0.653020556257, yw = 46.0;
-    hf0 = ((yw / (hf1 * hf1 + yw)) * (1.0 - s) + s) * hf0;
-
-    const auto hf0_blurred = blur(hf0, kSigmaUhf);
-    ps.uhf[0] = remove_range_around_zero(hf0 - hf0_blurred, 0.04);
-    ps.hf[0] = remove_range_around_zero(hf0_blurred, 1.5);
-    const auto hf1_clamped = maximum_clamp(blur(hf1, kSigmaUhf), 28.4691806922);
-    ps.uhf[1] = maximum_clamp(hf1 - hf1_clamped, 5.19175294647) * 2.69313763794;
-    ps.hf[1] = amplify_range_around_zero(hf1_clamped * 2.155, 0.132);
-
-    const auto xyb_lf = lf.unbind(1);
-    const auto &x = xyb_lf[0], &y = xyb_lf[1], &b = xyb_lf[2];
-    ps.lf = torch::stack({x * 32.2217497012, y * 13.7697791434, (y * -0.362267051518 + b) * 47.504615728}, 1);
+    const auto middle = split_middle(mf_all, blur(mf_all, kSigmaHf), lf);
+    const auto high = split_high(middle.hf0, blur(middle.hf0, kSigmaUhf), middle.hf1, blur(middle.hf1, kSigmaUhf));
+    ButteraugliPlanes ps;
+    ps.lf = middle.lf;
+    ps.mf = middle.mf;
+    ps.hf = {high.hf0, high.hf1};
+    ps.uhf = {high.uhf0, high.uhf1};
+    ps.mask_blurred = blur(high.activity, kSigmaActivity);
     return ps;
-}
-
-// libjxl's MaskPsychoImage up to the blur: how busy each place of an image is.
-torch::Tensor masking_activity(const ButteraugliPlanes& p) {
-    const auto xdiff = (p.uhf[0] + p.hf[0]) * 2.5f;
-    const auto ydiff = p.uhf[1] * 0.4f + p.hf[1] * 0.4f;
-    const auto mask = safe_sqrt(xdiff * xdiff + ydiff * ydiff);
-    // DiffPrecompute: the bias makes the square root behave more linearly.
-    const float mul = 6.19424080439f, bias = mul * 12.61050594197f;
-    return blur((mask.abs() * mul + bias).sqrt() - std::sqrt(bias), 2.7);
 }
 
 // libjxl's FuzzyErosion: a weighted mean of the three smallest of a pixel (counted as
@@ -140,7 +106,6 @@ torch::Tensor subsample_2x(const torch::Tensor& x) {
 TorchButteraugli::Level TorchButteraugli::make_level(const torch::Tensor& linear) {
     Level level;
     level.planes = separate_frequencies(opsin_dynamics(linear));
-    level.planes.mask_blurred = masking_activity(level.planes);
     const auto mask = fuzzy_erosion(level.planes.mask_blurred);
     level.mask_ac = mask_y(mask, 0.829591754942, 0.451936922203, 2.5485944793);
     level.mask_dc = mask_y(mask, 0.20025578522, 3.87449418804, 0.505054525019);
@@ -177,7 +142,7 @@ torch::Tensor TorchButteraugli::level_distmap(const Level& level, const torch::T
     ac_y += l2_diff_asymmetric(p0.hf[1], p1.hf[1], wmul[1] * asym, wmul[1] / asym);
     // Masking: a change shows less where the original is busy; a change of busyness itself
     // is an error of its own.
-    return combine_to_distmap(ac_x, ac_y, p1.mf, p1.lf, masking_activity(p1),
+    return combine_to_distmap(ac_x, ac_y, p1.mf, p1.lf, p1.mask_blurred,
                               {p0.mf, p0.lf, p0.mask_blurred, level.mask_ac, level.mask_dc});
 }
 

@@ -12,6 +12,7 @@
 #include "perturb/visibility/butteraugli.h"
 #include "perturb/visibility/butteraugli_torch.h"
 #include "perturb/visibility/combine.h"
+#include "perturb/visibility/frequencies.h"
 #include "perturb/visibility/malta.h"
 #include "perturb/visibility/opsin.h"
 #include "perturb/visibility/pixel_math.h"
@@ -213,6 +214,63 @@ TEST(Combine, FusedPassMatchesTheOperations) {
         const double worst = (fused[k] - g).abs().max().item<double>();
         EXPECT_LT(worst, 1e-5 * g.abs().max().item<double>()) << worst;
     }
+}
+
+// Values over many magnitudes, so every threshold of the frequency split is crossed.
+torch::Tensor spread(at::IntArrayRef sizes) {
+    return torch::randn(sizes) * torch::exp(torch::rand(sizes) * 8 - 4);
+}
+
+// The outputs and the gradients of every input, as float, of `f` on `inputs` taken as `type`
+// (float: the CPU's fused passes; double: the operations, a GPU's way), with output
+// gradients `grad_out`.
+std::vector<torch::Tensor> outputs_and_gradients(
+    const std::function<std::vector<torch::Tensor>(const std::vector<torch::Tensor>&)>& f,
+    const std::vector<torch::Tensor>& inputs, const std::vector<torch::Tensor>& grad_out, torch::ScalarType type) {
+    std::vector<torch::Tensor> in, g;
+    for (const auto& t : inputs) in.push_back(t.to(type).requires_grad_());
+    for (const auto& t : grad_out) g.push_back(t.to(type));
+    const auto out = f(in);
+    auto result = torch::autograd::grad(out, in, g);
+    for (const auto& t : out) result.push_back(t.detach());
+    for (auto& t : result) t = t.to(torch::kFloat);
+    return result;
+}
+
+void expect_fused_matches_operations(
+    const std::function<std::vector<torch::Tensor>(const std::vector<torch::Tensor>&)>& f,
+    const std::vector<torch::Tensor>& inputs, const std::vector<torch::Tensor>& grad_out) {
+    const auto fused = outputs_and_gradients(f, inputs, grad_out, torch::kFloat);
+    const auto general = outputs_and_gradients(f, inputs, grad_out, torch::kDouble);
+    for (size_t k = 0; k < fused.size(); ++k) {
+        SCOPED_TRACE(k);
+        const double worst = (fused[k] - general[k]).abs().max().item<double>();
+        EXPECT_LT(worst, 1e-5 * general[k].abs().max().item<double>() + 1e-7) << worst;
+    }
+}
+
+// The CPU's fused steps of the frequency split against the same formulas as operations,
+// outputs and the gradients of every input.
+TEST(Frequencies, FusedPassesMatchTheOperations) {
+    torch::manual_seed(13);
+    const int64_t b = 2, h = 15, w = 22;
+    expect_fused_matches_operations(
+        [](const std::vector<torch::Tensor>& in) {
+            const auto m = split_middle(in[0], in[1], in[2]);
+            return std::vector<torch::Tensor>{m.mf, m.hf0, m.hf1, m.lf};
+        },
+        {spread({b, 3, h, w}), spread({b, 3, h, w}), spread({b, 3, h, w})},
+        {torch::randn({b, 3, h, w}), torch::randn({b, h, w}), torch::randn({b, h, w}), torch::randn({b, 3, h, w})});
+    std::vector<torch::Tensor> high_in;
+    for (double scale : {1.0, 1.0, 20.0, 20.0}) high_in.push_back(spread({b, h, w}) * scale);
+    std::vector<torch::Tensor> high_grad;
+    for (int k = 0; k < 5; ++k) high_grad.push_back(torch::randn({b, h, w}));
+    expect_fused_matches_operations(
+        [](const std::vector<torch::Tensor>& in) {
+            const auto v = split_high(in[0], in[1], in[2], in[3]);
+            return std::vector<torch::Tensor>{v.uhf0, v.hf0, v.uhf1, v.hf1, v.activity};
+        },
+        high_in, high_grad);
 }
 
 // A per-sample function's value and gradient (for the output gradient `g`) at `x`, as float
