@@ -14,7 +14,7 @@ void keep_freed_memory() {
     const char* tunables = std::getenv("GLIBC_TUNABLES");
     if (tunables && std::strstr(tunables, "glibc.malloc.")) return;
     mallopt(M_MMAP_THRESHOLD, 24 << 20);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
     mallopt(M_ARENA_MAX, 1);
 #endif
 }

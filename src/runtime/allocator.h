@@ -6,15 +6,13 @@ namespace bd {
 // glibc hands freed memory at the top of its heap back to the system, and maps large blocks
 // afresh from it: every optimisation step frees and takes again tens of megabytes (views,
 // activations, gradients), and each page taken afresh costs a fault and a clearing. This
-// keeps blocks up to 24 MB in the heap and up to 1 GB of freed heap for reuse.
-// Once more than the threshold is free at the top, glibc gives back all of it, not the
-// excess: the visibility term's pass over a 1024 px image frees some 300-500 MB each step, so
-// with 256 MB kept every step took its planes afresh. Measured (tiny CLIP, protect of a
-// 1024 px photo, default preset, two interleaved runs): 1.11-1.85 M minor faults with
-// 256 MB, 0.27-0.28 M with 1 GB; 28.6-29.2 s -> 26.7-28.6 s; peak 1.15-1.16 -> 1.11-1.13 GB.
-// At 4096 x 3072 (--steps 8): 4.9 -> 2.1 M faults, peak 2.54 -> 2.45 GB. What is kept is
-// what the run's peak took anyway; a process that goes on idle after a run gives it back
-// with release_freed_memory().
+// keeps blocks up to 24 MB in the heap and up to 256 MB of freed heap for reuse.
+// 1 GB was tried (2026-12-06), since glibc gives back all of the free top once it passes
+// the threshold, not the excess: with a tiny CLIP at 1024 px it cut minor faults from
+// 0.5-1.0 M to 0.24 M, but the time not measurably (24.7-26.8 s against 24.2-25.5 s, two
+// interleaved pairs, after the visibility term's fused passes), and a 4096 x 3072 ViT-B/32
+// run with --steps 8 peaked at 3.06-3.11 GB against 2.89-2.94 GB. A program that goes on
+// idle after a run gives the kept memory back with release_freed_memory().
 // Measured (bench_optimizer, MobileNet, 1024 px, 6 runs each): a step took 0.134-0.159 s
 // (median 0.138) instead of 0.143-0.165 s (median 0.151). With 128 MB kept, a tiny CLIP's
 // protect of a 1024 px image spent a quarter of its CPU time in page faults (0.50 M faults,
