@@ -10,7 +10,7 @@ namespace bd {
 namespace {
 
 bool plain_cpu_float(const torch::Tensor& t) {
-    return t.device().is_cpu() && t.scalar_type() == torch::kFloat && t.is_contiguous();
+    return takes_fused_kernels(t) && t.is_contiguous();
 }
 
 // The sign step, image = clamp(image - fraction * budget * sign(grad), lo, hi), in one pass
@@ -22,7 +22,7 @@ bool fused_sign_step(torch::Tensor& image, const torch::Tensor& grad, const torc
     const auto sizes = image.sizes();
     if (image.dim() != 3 || !plain_cpu_float(image) || !plain_cpu_float(lo) || !plain_cpu_float(hi) ||
         !plain_cpu_float(budget) || lo.sizes() != sizes || hi.sizes() != sizes || grad.sizes() != sizes ||
-        !grad.device().is_cpu() || grad.scalar_type() != torch::kFloat)
+        !takes_fused_kernels(grad))
         return false;
     if (budget.dim() != 3 || (budget.size(0) != 1 && budget.size(0) != sizes[0]) || budget.size(1) != sizes[1] ||
         budget.size(2) != sizes[2])

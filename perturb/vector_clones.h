@@ -16,6 +16,7 @@
 #pragma once
 
 #include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
 
 #include <cstdint>
 
@@ -31,6 +32,15 @@ namespace bd {
 template <class F>
 BD_VECTOR_CLONES void run_vectorised(const F& f, int64_t begin, int64_t end) {
     f(begin, end);
+}
+
+// Whether tensors take the fused CPU loops: float on the CPU, all of them. Others (a GPU;
+// double, which the tests use to run the operations' way on the CPU) take the same
+// arithmetic as libtorch operations.
+inline bool takes_fused_kernels(const at::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == at::kFloat; }
+template <class... Rest>
+bool takes_fused_kernels(const at::Tensor& t, const Rest&... rest) {
+    return takes_fused_kernels(t) && (takes_fused_kernels(rest) && ...);
 }
 
 // at::parallel_for, each chunk through the clone for this CPU.

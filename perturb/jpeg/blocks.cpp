@@ -320,7 +320,7 @@ torch::Tensor from_blocks_420(const torch::Tensor& luma, const torch::Tensor& ch
                               int64_t w, const ChannelMix& to_rgb) {
     TORCH_CHECK(h % 16 == 0 && w % 16 == 0 && luma.numel() == n * h * w && chroma.numel() * 2 == n * h * w,
                 "from_blocks_420: blocks do not make [", n, ", 3, ", h, ", ", w, "]");
-    if (takes_fused_kernels(luma) && takes_fused_kernels(chroma)) return FromBlocksFunction::apply(luma, chroma, n, h, w, to_rgb);
+    if (takes_fused_kernels(luma, chroma)) return FromBlocksFunction::apply(luma, chroma, n, h, w, to_rgb);
     const auto y = blocks_to_plane(luma, n, h, w).unsqueeze(1);
     const auto c = F::interpolate(blocks_to_plane(chroma, n * 2, h / 2, w / 2).view({n, 2, h / 2, w / 2}),
                                   F::InterpolateFuncOptions()

@@ -230,8 +230,6 @@ struct CompressFunction : public torch::autograd::Function<CompressFunction> {
 
 }  // namespace
 
-bool takes_fused_kernels(const torch::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == torch::kFloat; }
-
 void save_matrix(AutogradContext* ctx, const ChannelMix& mix) {
     ctx->saved_data["matrix"] = std::vector<double>(mix.matrix.begin(), mix.matrix.end());
 }
@@ -276,7 +274,7 @@ torch::Tensor smooth_quantize(const torch::Tensor& coeffs, const torch::Tensor& 
 torch::Tensor compress_blocks(const torch::Tensor& blocks, const torch::Tensor& table) {
     TORCH_CHECK(blocks.dim() == 2 && blocks.size(1) == 64 && table.numel() == 64,
                 "compress_blocks: expected blocks [B, 64] and a table of 64");
-    if (takes_fused_kernels(blocks) && takes_fused_kernels(table)) return CompressFunction::apply(blocks, table.detach());
+    if (takes_fused_kernels(blocks, table)) return CompressFunction::apply(blocks, table.detach());
     const auto dct = dct_matrix(blocks.options());
     return torch::matmul(smooth_quantize(torch::matmul(blocks, dct.t()), table), dct);
 }

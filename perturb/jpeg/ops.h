@@ -7,6 +7,8 @@
 
 #include <torch/torch.h>
 
+#include "perturb/vector_clones.h"
+
 #include <array>
 #include <utility>
 
@@ -27,9 +29,9 @@ struct ChannelMix {
 std::pair<torch::Tensor, torch::Tensor> mix_channels(const torch::Tensor& first, const torch::Tensor& rest,
                                                      const ChannelMix& mix, int64_t split);
 
-// Pieces the fused kernels here and in perturb/jpeg/blocks share: which tensors take them,
-// a mix's matrix kept for the backward pass, and an unused output's gradient as zeros.
-bool takes_fused_kernels(const torch::Tensor& t);
+// Pieces the fused kernels here and in perturb/jpeg/blocks share: a mix's matrix kept for
+// the backward pass, and an unused output's gradient as zeros. Which tensors take them:
+// takes_fused_kernels (perturb/vector_clones.h).
 void save_matrix(torch::autograd::AutogradContext* ctx, const ChannelMix& mix);
 std::array<float, 9> saved_matrix(torch::autograd::AutogradContext* ctx);
 torch::Tensor grad_or_zeros(const torch::Tensor& grad, at::IntArrayRef sizes, const torch::TensorOptions& opts);

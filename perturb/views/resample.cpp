@@ -332,14 +332,14 @@ std::vector<torch::Tensor> resample_axes(const torch::Tensor& images, const std:
     TORCH_CHECK(images.dim() == 4, "resample_axes: expected [N, C, H, W]");
     for (const auto& v : views)
         TORCH_CHECK(v.h.in == images.size(2) && v.w.in == images.size(3), "resample_axes: taps for another size");
-    if (images.device().is_cpu() && images.scalar_type() == torch::kFloat) return ResampleFunction::apply(images, views);
+    if (takes_fused_kernels(images)) return ResampleFunction::apply(images, views);
     return resample_dense(images, views);
 }
 
 torch::Tensor resample(const torch::Tensor& images, int64_t h, int64_t w, ResampleFilter filter) {
     TORCH_CHECK(images.dim() == 4 && h > 0 && w > 0, "resample: expected [N, C, H, W] and a positive size");
     if (images.size(2) == h && images.size(3) == w) return images;
-    if (!images.device().is_cpu() || images.scalar_type() != torch::kFloat) {
+    if (!takes_fused_kernels(images)) {
         return F::interpolate(images, F::InterpolateFuncOptions()
                                           .size(std::vector<int64_t>{h, w})
                                           .mode(filter == ResampleFilter::bilinear ? F::InterpolateFuncOptions::mode_t(torch::kBilinear)

@@ -30,7 +30,7 @@ struct UnitClampFunction : public torch::autograd::Function<UnitClampFunction> {
 }  // namespace
 
 torch::Tensor clamp_to_unit(const torch::Tensor& x) {
-    if (!x.requires_grad() || !x.device().is_cpu() || x.scalar_type() != torch::kFloat || !x.is_contiguous())
+    if (!x.requires_grad() || !takes_fused_kernels(x) || !x.is_contiguous())
         return x.clamp(0, 1);
     return UnitClampFunction::apply(x);
 }

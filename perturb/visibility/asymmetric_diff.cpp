@@ -9,8 +9,7 @@ namespace bd {
 namespace {
 
 bool fuses(const torch::Tensor& original, const torch::Tensor& changed) {
-    return original.device().is_cpu() && changed.device().is_cpu() && original.scalar_type() == torch::kFloat &&
-           changed.scalar_type() == torch::kFloat && original.sizes() == changed.sizes() && !original.requires_grad();
+    return takes_fused_kernels(original, changed) && original.sizes() == changed.sizes() && !original.requires_grad();
 }
 
 // Where lum1 stands against lum0 in MaltaDiffMap's penalty: its value, and its derivative

@@ -1,8 +1,6 @@
 #include "perturb/visibility/combine.h"
 
-#include <algorithm>
 #include <cmath>
-#include <initializer_list>
 #include <vector>
 
 #include "perturb/visibility/per_pixel.h"
@@ -112,19 +110,13 @@ struct Combine : torch::autograd::Function<Combine> {
     }
 };
 
-bool fuses(std::initializer_list<const torch::Tensor*> tensors) {
-    return std::all_of(tensors.begin(), tensors.end(), [](const torch::Tensor* t) {
-        return t->device().is_cpu() && t->scalar_type() == torch::kFloat;
-    });
-}
-
 }  // namespace
 
 torch::Tensor combine_to_distmap(const torch::Tensor& ac_x, const torch::Tensor& ac_y, const torch::Tensor& mf,
                                  const torch::Tensor& lf, const torch::Tensor& mask_blurred,
                                  const CombineOriginal& o) {
     TORCH_CHECK(mf.dim() == 4 && mf.size(1) == 3 && ac_x.dim() == 3, "combine_to_distmap: bad shapes");
-    if (fuses({&ac_x, &ac_y, &mf, &lf, &mask_blurred, &o.mf, &o.lf, &o.mask_blurred, &o.mask_ac, &o.mask_dc}) &&
+    if (takes_fused_kernels(ac_x, ac_y, mf, lf, mask_blurred, o.mf, o.lf, o.mask_blurred, o.mask_ac, o.mask_dc) &&
         !o.mf.requires_grad() && !o.lf.requires_grad() && !o.mask_blurred.requires_grad())
         return Combine::apply(ac_x, ac_y, mf, lf, mask_blurred, o.mf, o.lf, o.mask_blurred, o.mask_ac, o.mask_dc);
     return combine_operations(ac_x, ac_y, mf, lf, mask_blurred, o);

@@ -222,24 +222,18 @@ struct SplitHigh : torch::autograd::Function<SplitHigh> {
     }
 };
 
-bool fuses(std::initializer_list<const torch::Tensor*> tensors) {
-    for (const auto* t : tensors)
-        if (!t->device().is_cpu() || t->scalar_type() != torch::kFloat) return false;
-    return true;
-}
-
 }  // namespace
 
 MiddleBands split_middle(const torch::Tensor& middle_all, const torch::Tensor& middle_blurred,
                          const torch::Tensor& lf) {
-    if (!fuses({&middle_all, &middle_blurred, &lf})) return split_middle_operations(middle_all, middle_blurred, lf);
+    if (!takes_fused_kernels(middle_all, middle_blurred, lf)) return split_middle_operations(middle_all, middle_blurred, lf);
     const auto out = SplitMiddle::apply(middle_all, middle_blurred, lf);
     return {out[0], out[1], out[2], out[3]};
 }
 
 HighBands split_high(const torch::Tensor& hf0, const torch::Tensor& hf0_blurred, const torch::Tensor& hf1,
                      const torch::Tensor& hf1_blurred) {
-    if (!fuses({&hf0, &hf0_blurred, &hf1, &hf1_blurred}))
+    if (!takes_fused_kernels(hf0, hf0_blurred, hf1, hf1_blurred))
         return split_high_operations(hf0, hf0_blurred, hf1, hf1_blurred);
     const auto out = SplitHigh::apply(hf0, hf0_blurred, hf1, hf1_blurred);
     return {out[0], out[1], out[2], out[3], out[4]};

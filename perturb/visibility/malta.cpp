@@ -192,7 +192,7 @@ torch::Tensor malta_diff(const torch::Tensor& lum0, const torch::Tensor& lum1, d
 
     const auto diffs = malta_asymmetric_diff(lum0, lum1, norm2_0gt1, norm2_0lt1, float(norm1));
 
-    if (!diffs.device().is_cpu() || diffs.scalar_type() != torch::kFloat) {
+    if (!takes_fused_kernels(diffs)) {
         const auto sums = torch::conv2d(diffs.unsqueeze(1), malta_weights(lf, diffs.options()), {}, 1, 4);
         return sums.square().sum(1);
     }

@@ -132,16 +132,11 @@ struct OpsinXyb : torch::autograd::Function<OpsinXyb> {
     }
 };
 
-bool fuses(const torch::Tensor& linear, const torch::Tensor& blurred) {
-    return linear.device().is_cpu() && blurred.device().is_cpu() && linear.scalar_type() == torch::kFloat &&
-           blurred.scalar_type() == torch::kFloat && linear.sizes() == blurred.sizes();
-}
-
 }  // namespace
 
 torch::Tensor opsin_xyb(const torch::Tensor& linear, const torch::Tensor& blurred) {
     TORCH_CHECK(linear.dim() == 4 && linear.size(1) == 3, "opsin_xyb: expected [B, 3, H, W]");
-    if (fuses(linear, blurred)) return OpsinXyb::apply(linear, blurred);
+    if (takes_fused_kernels(linear, blurred) && linear.sizes() == blurred.sizes()) return OpsinXyb::apply(linear, blurred);
     return opsin_xyb_operations(linear, blurred);
 }
 

@@ -83,12 +83,12 @@ struct LabCurve : torch::autograd::Function<LabCurve> {
 }  // namespace
 
 torch::Tensor lab_curve(const torch::Tensor& t) {
-    if (t.device().is_cpu() && t.scalar_type() == torch::kFloat) return LabCurve::apply(t);
+    if (takes_fused_kernels(t)) return LabCurve::apply(t);
     return lab_curve_operations(t);
 }
 
 torch::Tensor srgb_to_linear(const torch::Tensor& srgb) {
-    if (srgb.requires_grad() && srgb.device().is_cpu() && srgb.scalar_type() == torch::kFloat)
+    if (srgb.requires_grad() && takes_fused_kernels(srgb))
         return SrgbToLinear::apply(srgb);
     return srgb_to_linear_operations(srgb);
 }
@@ -127,7 +127,7 @@ struct SafeSqrt : torch::autograd::Function<SafeSqrt> {
 }  // namespace
 
 torch::Tensor safe_sqrt(const torch::Tensor& x) {
-    if (x.requires_grad() && x.device().is_cpu() && x.scalar_type() == torch::kFloat) return SafeSqrt::apply(x);
+    if (x.requires_grad() && takes_fused_kernels(x)) return SafeSqrt::apply(x);
     return safe_sqrt_operations(x);
 }
 

@@ -3,16 +3,15 @@
 #include <vector>
 
 #include "perturb/device_constant.h"
+#include "perturb/vector_clones.h"
 #include "perturb/views/resample.h"
 
 namespace bd {
 
 namespace {
 
-// Float on the CPU: the banded kernels. Anything else (a GPU; double, which tests use to
-// check the GPU's way on the CPU) convolves.
-bool takes_banded(const torch::Tensor& x) { return x.device().is_cpu() && x.scalar_type() == torch::kFloat; }
-
+// The blur as banded taps through the views' resize kernels, where takes_fused_kernels:
+// anything else (a GPU; double in the tests) convolves.
 torch::Tensor banded(const torch::Tensor& x, const torch::Tensor& taps, Border border) {
     const auto t = taps.to(torch::kCPU, torch::kDouble).contiguous();
     const std::vector<double> k(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
@@ -38,7 +37,7 @@ torch::Tensor pad_mirror_last(const torch::Tensor& x, int64_t r) {
 
 torch::Tensor normalised_blur(const torch::Tensor& x, const torch::Tensor& taps) {
     TORCH_CHECK(x.dim() == 4 && taps.size(0) % 2 == 1, "normalised_blur: bad arguments");
-    if (takes_banded(x)) return banded(x, taps, Border::renormalise);
+    if (takes_fused_kernels(x)) return banded(x, taps, Border::renormalise);
     const int64_t r = taps.size(0) / 2, h = x.size(2), w = x.size(3);
     const auto k = device_constant(taps, x.options().dtype(torch::kFloat));
     const auto inside = [&](int64_t n) {
@@ -51,7 +50,7 @@ torch::Tensor normalised_blur(const torch::Tensor& x, const torch::Tensor& taps)
 torch::Tensor mirrored_blur(const torch::Tensor& x, const torch::Tensor& taps) {
     const int64_t r = taps.size(0) / 2, h = x.size(2), w = x.size(3);
     TORCH_CHECK(x.dim() == 4 && taps.size(0) % 2 == 1 && r <= h && r <= w, "mirrored_blur: bad arguments");
-    if (takes_banded(x)) return banded(x, taps, Border::mirror);
+    if (takes_fused_kernels(x)) return banded(x, taps, Border::mirror);
     const auto padded = pad_mirror_last(pad_mirror_last(x, r).transpose(2, 3), r).transpose(2, 3);
     // Mirrored, so no tap falls outside: the interior of the zero-padded result.
     return convolve(convolve(padded, taps, 3), taps, 2).narrow(2, r, h).narrow(3, r, w);
