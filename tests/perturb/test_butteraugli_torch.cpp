@@ -154,35 +154,53 @@ TEST(AsymmetricDiffs, FusedLoopsMatchTheOperations) {
         EXPECT_GT(branch.sum().item<int64_t>(), 50);
 }
 
-// The CPU's fused eye model against the same formulas as libtorch operations (the path
-// double takes, as a GPU's float does), values and the gradients of both inputs, on pixels
-// from black to white with a sensitivity from surroundings darker and brighter than them.
+// The gradients of every input, then the outputs, as float, of `f` on `inputs` taken as
+// `type` (float: the CPU's fused passes; double: the same formulas as libtorch operations,
+// the way a GPU's float goes), with output gradients `grad_out`.
+using Function = std::function<std::vector<torch::Tensor>(const std::vector<torch::Tensor>&)>;
+std::vector<torch::Tensor> gradients_and_outputs(const Function& f, const std::vector<torch::Tensor>& inputs,
+                                                 const std::vector<torch::Tensor>& grad_out, torch::ScalarType type) {
+    std::vector<torch::Tensor> in, g;
+    for (const auto& t : inputs) in.push_back(t.to(type).requires_grad_());
+    for (const auto& t : grad_out) g.push_back(t.to(type));
+    const auto out = f(in);
+    auto result = torch::autograd::grad(out, in, g);
+    for (const auto& t : out) result.push_back(t.detach());
+    for (auto& t : result) t = t.to(torch::kFloat);
+    return result;
+}
+
+// Each of gradients_and_outputs fused within `relative` of its largest value (plus
+// `absolute`) of the operations' own; returns the fused ones.
+std::vector<torch::Tensor> expect_fused_matches_operations(const Function& f, const std::vector<torch::Tensor>& inputs,
+                                                           const std::vector<torch::Tensor>& grad_out,
+                                                           double relative, double absolute = 0) {
+    const auto fused = gradients_and_outputs(f, inputs, grad_out, torch::kFloat);
+    const auto general = gradients_and_outputs(f, inputs, grad_out, torch::kDouble);
+    for (size_t k = 0; k < fused.size(); ++k) {
+        SCOPED_TRACE(k);
+        const double worst = (fused[k] - general[k]).abs().max().item<double>();
+        EXPECT_LT(worst, relative * general[k].abs().max().item<double>() + absolute) << worst;
+    }
+    return fused;
+}
+
+// The CPU's fused eye model against its operations, on pixels from black to white with a
+// sensitivity from surroundings darker and brighter than them. Within float rounding of
+// the largest value (X is a difference of two large ones).
 TEST(Opsin, FusedPassMatchesTheOperations) {
     torch::manual_seed(11);
     auto linear = torch::rand({2, 3, 17, 21});
     linear.narrow(2, 0, 2).zero_();  // black rows: the absorbance at its floor
     linear.narrow(2, 2, 2).fill_(1);
     const auto blurred = (linear * (torch::rand_like(linear) + 0.5)).clamp(0, 1);
-    const auto grad_out = torch::randn({2, 3, 17, 21});
-    const auto run = [&](torch::ScalarType type) {
-        const auto l = linear.to(type).requires_grad_(), b = blurred.to(type).requires_grad_();
-        const auto xyb = opsin_xyb(l, b);
-        const auto grads = torch::autograd::grad({xyb}, {l, b}, {grad_out.to(type)});
-        return std::vector<torch::Tensor>{xyb.detach().to(torch::kFloat), grads[0].to(torch::kFloat),
-                                          grads[1].to(torch::kFloat)};
-    };
-    const auto fused = run(torch::kFloat), general = run(torch::kDouble);
-    for (size_t k = 0; k < fused.size(); ++k) {
-        SCOPED_TRACE(k);
-        // Within float rounding of the largest value (X is a difference of two large ones).
-        const double worst = (fused[k] - general[k]).abs().max().item<double>();
-        EXPECT_LT(worst, 1e-6 * general[k].abs().max().item<double>()) << worst;
-    }
+    expect_fused_matches_operations(
+        [](const std::vector<torch::Tensor>& in) { return std::vector<torch::Tensor>{opsin_xyb(in[0], in[1])}; },
+        {linear, blurred}, {torch::randn({2, 3, 17, 21})}, 1e-6);
 }
 
-// The CPU's fused last step against the same formulas as libtorch operations (double),
-// values and the gradients of every changed input, with unchanged pixels (a zero map, whose
-// gradient is zero) among them.
+// The CPU's fused last step against its operations, values and the gradients of every
+// changed input, with unchanged pixels (a zero map, whose gradient is zero) among them.
 TEST(Combine, FusedPassMatchesTheOperations) {
     torch::manual_seed(12);
     const int64_t b = 2, h = 13, w = 18;
@@ -195,25 +213,15 @@ TEST(Combine, FusedPassMatchesTheOperations) {
     for (auto& t : changed) t.narrow(-2, 0, 2).zero_();
     for (int64_t k : {2, 3}) changed[size_t(k)].narrow(2, 0, 2).copy_((k == 2 ? original.mf : original.lf).narrow(2, 0, 2));
     changed[4].narrow(1, 0, 2).copy_(original.mask_blurred.narrow(1, 0, 2));
-    const auto grad_out = torch::randn({b, h, w});
-    const auto run = [&](torch::ScalarType type) {
-        std::vector<torch::Tensor> in;
-        for (const auto& t : changed) in.push_back(t.to(type).requires_grad_());
-        const CombineOriginal o{original.mf.to(type), original.lf.to(type), original.mask_blurred.to(type),
-                                original.mask_ac.to(type), original.mask_dc.to(type)};
-        const auto map = combine_to_distmap(in[0], in[1], in[2], in[3], in[4], o);
-        auto out = torch::autograd::grad({map}, in, {grad_out.to(type)});
-        out.insert(out.begin(), map.detach());
-        return out;
-    };
-    const auto fused = run(torch::kFloat), general = run(torch::kDouble);
-    EXPECT_EQ(fused[0].narrow(1, 0, 2).abs().max().item<double>(), 0.0);  // unchanged rows
-    for (size_t k = 0; k < fused.size(); ++k) {
-        SCOPED_TRACE(k);
-        const auto g = general[k].to(torch::kFloat);
-        const double worst = (fused[k] - g).abs().max().item<double>();
-        EXPECT_LT(worst, 1e-5 * g.abs().max().item<double>()) << worst;
-    }
+    const auto fused = expect_fused_matches_operations(
+        [&](const std::vector<torch::Tensor>& in) {
+            const auto type = in[0].scalar_type();
+            const CombineOriginal o{original.mf.to(type), original.lf.to(type), original.mask_blurred.to(type),
+                                    original.mask_ac.to(type), original.mask_dc.to(type)};
+            return std::vector<torch::Tensor>{combine_to_distmap(in[0], in[1], in[2], in[3], in[4], o)};
+        },
+        changed, {torch::randn({b, h, w})}, 1e-5);
+    EXPECT_EQ(fused.back().narrow(1, 0, 2).abs().max().item<double>(), 0.0);  // unchanged rows
 }
 
 // Values over many magnitudes, so every threshold of the frequency split is crossed.
@@ -221,36 +229,8 @@ torch::Tensor spread(at::IntArrayRef sizes) {
     return torch::randn(sizes) * torch::exp(torch::rand(sizes) * 8 - 4);
 }
 
-// The outputs and the gradients of every input, as float, of `f` on `inputs` taken as `type`
-// (float: the CPU's fused passes; double: the operations, a GPU's way), with output
-// gradients `grad_out`.
-std::vector<torch::Tensor> outputs_and_gradients(
-    const std::function<std::vector<torch::Tensor>(const std::vector<torch::Tensor>&)>& f,
-    const std::vector<torch::Tensor>& inputs, const std::vector<torch::Tensor>& grad_out, torch::ScalarType type) {
-    std::vector<torch::Tensor> in, g;
-    for (const auto& t : inputs) in.push_back(t.to(type).requires_grad_());
-    for (const auto& t : grad_out) g.push_back(t.to(type));
-    const auto out = f(in);
-    auto result = torch::autograd::grad(out, in, g);
-    for (const auto& t : out) result.push_back(t.detach());
-    for (auto& t : result) t = t.to(torch::kFloat);
-    return result;
-}
-
-void expect_fused_matches_operations(
-    const std::function<std::vector<torch::Tensor>(const std::vector<torch::Tensor>&)>& f,
-    const std::vector<torch::Tensor>& inputs, const std::vector<torch::Tensor>& grad_out) {
-    const auto fused = outputs_and_gradients(f, inputs, grad_out, torch::kFloat);
-    const auto general = outputs_and_gradients(f, inputs, grad_out, torch::kDouble);
-    for (size_t k = 0; k < fused.size(); ++k) {
-        SCOPED_TRACE(k);
-        const double worst = (fused[k] - general[k]).abs().max().item<double>();
-        EXPECT_LT(worst, 1e-5 * general[k].abs().max().item<double>() + 1e-7) << worst;
-    }
-}
-
-// The CPU's fused steps of the frequency split against the same formulas as operations,
-// outputs and the gradients of every input.
+// The CPU's fused steps of the frequency split against their operations, outputs and the
+// gradients of every input.
 TEST(Frequencies, FusedPassesMatchTheOperations) {
     torch::manual_seed(13);
     const int64_t b = 2, h = 15, w = 22;
@@ -260,7 +240,8 @@ TEST(Frequencies, FusedPassesMatchTheOperations) {
             return std::vector<torch::Tensor>{m.mf, m.hf0, m.hf1, m.lf};
         },
         {spread({b, 3, h, w}), spread({b, 3, h, w}), spread({b, 3, h, w})},
-        {torch::randn({b, 3, h, w}), torch::randn({b, h, w}), torch::randn({b, h, w}), torch::randn({b, 3, h, w})});
+        {torch::randn({b, 3, h, w}), torch::randn({b, h, w}), torch::randn({b, h, w}), torch::randn({b, 3, h, w})},
+        1e-5, 1e-7);
     std::vector<torch::Tensor> high_in;
     for (double scale : {1.0, 1.0, 20.0, 20.0}) high_in.push_back(spread({b, h, w}) * scale);
     std::vector<torch::Tensor> high_grad;
@@ -270,17 +251,17 @@ TEST(Frequencies, FusedPassesMatchTheOperations) {
             const auto v = split_high(in[0], in[1], in[2], in[3]);
             return std::vector<torch::Tensor>{v.uhf0, v.hf0, v.uhf1, v.hf1, v.activity};
         },
-        high_in, high_grad);
+        high_in, high_grad, 1e-5, 1e-7);
 }
 
-// A per-sample function's value and gradient (for the output gradient `g`) at `x`, as float
-// (the CPU's fused pass) or double (its operations, a GPU's way), both returned as float.
-std::pair<torch::Tensor, torch::Tensor> value_and_gradient(torch::Tensor (*f)(const torch::Tensor&),
+// A per-sample function's gradient (for the output gradient `g`) and value at `x`, fused
+// (float) or by its operations (double), as float.
+std::pair<torch::Tensor, torch::Tensor> gradient_and_value(torch::Tensor (*f)(const torch::Tensor&),
                                                            const torch::Tensor& x, const torch::Tensor& g,
                                                            torch::ScalarType type) {
-    const auto in = x.to(type).requires_grad_();
-    const auto out = f(in);
-    return {out.detach().to(torch::kFloat), torch::autograd::grad({out}, {in}, {g.to(type)})[0].to(torch::kFloat)};
+    const auto both = gradients_and_outputs(
+        [f](const std::vector<torch::Tensor>& in) { return std::vector<torch::Tensor>{f(in[0])}; }, {x}, {g}, type);
+    return {both[0], both[1]};
 }
 
 // safe_sqrt's fused CPU pass against its operations: the root, and a gradient that is zero,
@@ -288,8 +269,8 @@ std::pair<torch::Tensor, torch::Tensor> value_and_gradient(torch::Tensor (*f)(co
 TEST(SafeSqrt, FusedPassMatchesTheOperationsAndIsFiniteAtZero) {
     const auto x = torch::tensor({-1.0f, 0.0f, 1e-6f, 0.25f, 4.0f});
     const auto g = torch::tensor({1.0f, 1.0f, 1.0f, 2.0f, 1.0f});
-    const auto [root, grad] = value_and_gradient(safe_sqrt, x, g, torch::kFloat);
-    const auto [root_general, grad_general] = value_and_gradient(safe_sqrt, x, g, torch::kDouble);
+    const auto [grad, root] = gradient_and_value(safe_sqrt, x, g, torch::kFloat);
+    const auto [grad_general, root_general] = gradient_and_value(safe_sqrt, x, g, torch::kDouble);
     EXPECT_TRUE(torch::allclose(root, root_general, 1e-6, 0));
     EXPECT_TRUE(torch::allclose(grad, grad_general, 1e-6, 0)) << grad << grad_general;
     EXPECT_EQ(grad[0].item<float>(), 0.0f);
@@ -302,8 +283,8 @@ TEST(SafeSqrt, FusedPassMatchesTheOperationsAndIsFiniteAtZero) {
 TEST(LabCurve, FusedPassMatchesTheOperations) {
     const auto t = torch::cat({torch::linspace(0, 0.02, 41), torch::linspace(0.02, 1.1, 41)});
     const auto g = torch::rand_like(t) + 0.5;
-    const auto [f, grad] = value_and_gradient(lab_curve, t, g, torch::kFloat);
-    const auto [f_general, grad_general] = value_and_gradient(lab_curve, t, g, torch::kDouble);
+    const auto [grad, f] = gradient_and_value(lab_curve, t, g, torch::kFloat);
+    const auto [grad_general, f_general] = gradient_and_value(lab_curve, t, g, torch::kDouble);
     EXPECT_TRUE(torch::allclose(f, f_general, 1e-6, 1e-7));
     EXPECT_TRUE(torch::allclose(grad, grad_general, 1e-5, 1e-6)) << (grad - grad_general).abs().max();
 }
