@@ -9,12 +9,15 @@
 //
 //   bench_effect --model PATH --target-image A.png [--target-image B.png ...]
 //                [--steps N] [--quality fast|default|slow] [--intensities low,default,high]
-//                [--linf 1,2,4,8] [--visibility D] [--visibility-loss W] [--denoise-views P]
-//                [--file-jpeg-view 0|1] [--seed N] [--out DIR] [--per-image] IMAGE...
+//                [--linf 1,2,4,8] [--visibility D] [--visibility-loss W] [--visibility-every K]
+//                [--denoise-views P] [--file-jpeg-view 0|1] [--seed N] [--out DIR] [--per-image]
+//                IMAGE...
 //
 // --visibility-loss W sets the weight of the optimizer's visibility term (0: off, steering
-// alone; default: the optimizer's own). --denoise-views P: the share of the optimizer's
-// random views without JPEG that are noised and median-filtered first (default: its own).
+// alone; default: the optimizer's own); --visibility-every K takes that term's gradient on
+// every K-th step and reuses it between (default: the preset's). --denoise-views P: the
+// share of the optimizer's random views without JPEG that are noised and median-filtered
+// first (default: its own).
 // --file-jpeg-view 0|1: the optimizer's view of the whole file after a JPEG re-save off or on
 // (default: its own).
 // --visibility D overrides the intensities' visibility targets (0: the L-inf budget alone,
@@ -57,6 +60,7 @@ struct Options {
     int steps = 0;
     float visibility = -1;  // < 0: from the intensity
     float visibility_loss = -1;  // < 0: the optimizer's default
+    int visibility_loss_every = 0;  // 0: the preset's
     float denoise_views = -1;    // < 0: the optimizer's default
     int file_jpeg_view = -1;     // < 0: the optimizer's default
     uint64_t seed = 0;
@@ -88,6 +92,7 @@ Options parse(int argc, char** argv) {
         else if (a == "--out") o.out = value();
         else if (a == "--seed") o.seed = std::stoull(value());
         else if (a == "--visibility-loss") o.visibility_loss = std::stof(value());
+        else if (a == "--visibility-every") o.visibility_loss_every = std::stoi(value());
         else if (a == "--denoise-views") o.denoise_views = std::stof(value());
         else if (a == "--file-jpeg-view") o.file_jpeg_view = std::stoi(value());
         else if (a == "--visibility") o.visibility = std::stof(value());
@@ -250,6 +255,7 @@ int main(int argc, char** argv) {
         s.intensity = bd::parse_intensity(intensity);
         s.visibility = o.visibility;
         s.visibility_loss = o.visibility_loss;
+        s.visibility_loss_every = o.visibility_loss_every;
         s.denoise_views = o.denoise_views;
         s.file_jpeg_view = o.file_jpeg_view;
         for (size_t i = 0; i < images.size(); ++i) {

@@ -8,6 +8,7 @@
 #include "perturb/cancelled.h"
 #include "perturb/early_stop.h"
 #include "perturb/objective.h"
+#include "perturb/reused_gradient.h"
 #include "perturb/step_rule.h"
 #include "perturb/views/views.h"
 #include "perturb/visibility/visibility.h"
@@ -47,6 +48,7 @@ struct ItemState {
     std::unique_ptr<StepRule> rule;
     std::unique_ptr<StepSchedule> schedule;
     std::unique_ptr<VisibilityLoss> visibility_term;  // when steering (and at least 8 x 8)
+    std::unique_ptr<ReusedGradient> visibility_grad;  // the term's gradient, beside it
     bool active() const { return !schedule->done(); }
 };
 
@@ -138,8 +140,10 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
         s.rule = std::make_unique<StepRule>(settings.update);
         s.schedule = std::make_unique<StepSchedule>(settings.steps, settings.early_stop);
         if (settings.visibility_loss > 0 && settings.visibility > 0 && butteraugli_available() &&
-            std::min(s.x.size(1), s.x.size(2)) >= 8)
+            std::min(s.x.size(1), s.x.size(2)) >= 8) {
             s.visibility_term = std::make_unique<VisibilityLoss>(s.x, settings.visibility, s.alpha, item.seed);
+            s.visibility_grad = std::make_unique<ReusedGradient>(settings.visibility_loss_every);
+        }
         for (size_t m = 0; m < members.size(); ++m) {
             MemberState ms;
             const bool latent = is_latent(*members[m].encoder);
@@ -179,6 +183,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
                 set_box(s);
                 s.image.clamp_(s.lo, s.hi);
                 s.schedule->disturbed();
+                if (s.visibility_grad) s.visibility_grad->forget();
             }
         }
         // Settled images leave the batch; each image's progress is its negated loss.
@@ -247,7 +252,9 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
             // The visibility term's gradient, one image at a time: its graph holds dozens of
             // full-resolution planes (1.9 GB at 1024 x 1024), so a batch never holds two.
             if (s.visibility_term)
-                grads[i] += settings.visibility_loss * torch::autograd::grad({(*s.visibility_term)(s.image)}, {s.image})[0];
+                grads[i] += s.visibility_grad->at(s.schedule->steps_taken(), [&] {
+                    return settings.visibility_loss * torch::autograd::grad({(*s.visibility_term)(s.image)}, {s.image})[0];
+                });
             s.rule->apply(s.image, grads[i], s.budget, step_fraction(s.schedule->position()), s.lo, s.hi);
             s.schedule->record(item_progress[i]);
         }

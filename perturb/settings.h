@@ -38,6 +38,10 @@ struct PerturbSettings {
     // there is a visibility target; 0 leaves the change's placement to the steering alone
     // (the fast preset).
     float visibility_loss = 1.0f;
+    // The visibility term's gradient is taken on every this many steps and reused on the
+    // steps between (perturb/reused_gradient.h); the presets' choice is measured in
+    // perturb/settings.cpp.
+    int visibility_loss_every = 1;
     // Share of the random views without JPEG that are noised and denoised (a 3 x 3 median)
     // first, as protection-removal tools do (perturb/views/views.h). Off: at the presets'
     // visibility it kept no more of the gain after noise + denoise and less after JPEG

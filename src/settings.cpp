@@ -50,6 +50,7 @@ void validate(const ProtectSettings& s) {
 PerturbSettings resolve(const ProtectSettings& s) {
     PerturbSettings p = make_settings(s.mode, s.intensity, s.epsilon, s.quality, s.steps, s.seed, s.visibility);
     if (s.visibility_loss >= 0) p.visibility_loss = s.visibility_loss;
+    if (s.visibility_loss_every > 0) p.visibility_loss_every = s.visibility_loss_every;
     if (s.denoise_views >= 0) p.denoise_views = std::min(1.0f, s.denoise_views);
     if (s.file_jpeg_view >= 0) p.file_jpeg_view = s.file_jpeg_view > 0;
     p.robust = s.robust;

@@ -38,6 +38,9 @@ struct ProtectSettings {
     float visibility = -1;            // butteraugli max-norm target; < 0 = from intensity, 0 = off
     // Weight of the optimizer's visibility term; < 0 = its default (benchmarks compare).
     float visibility_loss = -1;
+    // The visibility term's gradient taken on every this many steps; 0 = the preset's
+    // (benchmarks compare).
+    int visibility_loss_every = 0;
     // Share of the optimizer's random views without JPEG that are noised and denoised; < 0 =
     // its default (benchmarks compare).
     float denoise_views = -1;

@@ -16,6 +16,12 @@ TEST(Settings, PresetsAndOverrides) {
     EXPECT_FLOAT_EQ(make_settings("poison", "high", 0, "slow", 0, 0).epsilon, 16.0f / 255);
     EXPECT_EQ(make_settings("poison", "high", 0, "slow", 0, 0).steps, 500);
     EXPECT_EQ(make_settings("poison", "high", 0, "fast", 0, 0).views, 2);
+    // The visibility term: off in the fast preset, its gradient every second step in the
+    // default, every step in the slow one.
+    EXPECT_FLOAT_EQ(make_settings("poison", "default", 0, "fast", 0, 0).visibility_loss, 0.0f);
+    EXPECT_FLOAT_EQ(s.visibility_loss, 1.0f);
+    EXPECT_EQ(s.visibility_loss_every, 2);
+    EXPECT_EQ(make_settings("poison", "default", 0, "slow", 0, 0).visibility_loss_every, 1);
     EXPECT_FLOAT_EQ(make_settings("poison", "high", 3, "fast", 0, 0).epsilon, 3.0f / 255);
     EXPECT_EQ(make_settings("poison", "default", 0, "fast", 17, 0).steps, 17);
     // A preset's steps are a most (it may stop early); a number asked for is run in full.
