@@ -16,8 +16,17 @@
 #include "perturb/cancelled.h"
 #include "src/models/download.h"
 #include "src/models/registry.h"
+#include "src/upscaler.h"
 
 namespace bd::cli {
+
+void check_upscaler() {
+    try {
+        configured_upscaler();
+    } catch (const std::exception& e) {
+        throw ModelError(std::string("BELLADONNA_UPSCALER: ") + e.what());
+    }
+}
 
 int run_command(const char* command, const std::function<int()>& body) {
     try {

@@ -8,6 +8,7 @@
 #include "perturb/views/views.h"
 #include "src/io/image_io.h"
 #include "src/io/tensor_image.h"
+#include "src/upscaler.h"
 
 namespace bd {
 
@@ -93,6 +94,8 @@ torch::Tensor purify(const torch::Tensor& upright, size_t index, uint64_t seed) 
         }
         case 4: {
             const auto small = scaled(add_noise(x, 0.10, seed + 2), 0.25);
+            if (auto* upscaler = configured_upscaler())
+                return resized(upscaler->upscale(small), x.size(1), x.size(2));
             return F::interpolate(small.unsqueeze(0), F::InterpolateFuncOptions()
                                                           .size(std::vector<int64_t>{x.size(1), x.size(2)})
                                                           .mode(torch::kBicubic)

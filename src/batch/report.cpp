@@ -6,6 +6,7 @@
 
 #include "src/io/atomic_file.h"
 #include "src/purifiers.h"
+#include "src/upscaler.h"
 
 namespace bd {
 namespace {
@@ -103,7 +104,9 @@ json settings_object(const ReportContext& c) {
            {"shard", std::to_string(o.shard_index) + "/" + std::to_string(o.shard_count)},
            {"max_pixels", o.max_pixels},
            {"output_dir", o.output_dir},
-           {"inputs", o.inputs}};
+           {"inputs", o.inputs},
+           // What the noisy-upscaling clean-up's figures were measured with (src/upscaler.h).
+           {"noisy_upscaling", noisy_upscaling_method()}};
     // The values the presets resolved to, so a report alone says what was done.
     try {
         const PerturbSettings p = resolve(s);

@@ -85,6 +85,7 @@ void check_PortfolioRunReportsEveryFileAndExitsOne(const std::string& tmp_dir) {
     EXPECT_EQ(r["version"], 1);
     EXPECT_TRUE(r["model"].is_string());
     EXPECT_EQ(r["settings"]["steps"], 3);
+    EXPECT_EQ(r["settings"]["noisy_upscaling"], "bicubic");
     std::map<std::string, json> by_input;
     for (auto& img : r["images"]) by_input[fs::path(img["input"].get<std::string>()).lexically_relative(g->pf.root).string()] = img;
     EXPECT_EQ(by_input.size(), g->pf.good.size() + g->pf.bad.size()) << r.dump(1);
@@ -322,6 +323,15 @@ TEST_F(E2E, UsageErrorsAndModelErrors) {
         EXPECT_NE(r.err.find(c.words), std::string::npos) << r.err;
         EXPECT_EQ(bd::test::line_count(r.err), 1u) << "one line: " << r.err;
     }
+    // A file that is no upscaler, named for the noisy-upscaling clean-up: refused once,
+    // before any image, as a model that cannot be loaded.
+    const std::string junk = tmp() + "/junk-upscaler.pt";
+    std::ofstream(junk) << "not a model";
+    const auto up = bd::test::run_belladonna({"protect", g->pf.root, "-o", out, "--model", g->pf.model, "--target", "cat"},
+                                             {"BELLADONNA_UPSCALER=" + junk});
+    EXPECT_EQ(up.status, 3) << up.err;
+    EXPECT_NE(up.err.find(junk), std::string::npos) << up.err;
+    EXPECT_EQ(bd::test::line_count(up.err), 1u) << "one line: " << up.err;
     EXPECT_FALSE(fs::exists(out)) << "a refused command wrote nothing";
 }
 
