@@ -28,8 +28,9 @@ struct QualityPreset {
 // MobileNetV2, 9 images from flat art to photographs and wallpapers (bench_effect
 // --visibility-every), that took 23 % less time per image (16.4 -> 12.6 s) for a mean target
 // cosine of 0.701 instead of 0.704 (after JPEG q75 0.662 instead of 0.665) at the same
-// butteraugli (1.39 / 1.38); every third step lost 0.010. The slow preset, where time
-// matters least, takes it every step.
+// butteraugli (1.39 / 1.38); every third step lost 0.010. Encoders with random weights lose
+// more of their (smaller) gain, 7 % on a ViT-B/32 shape (README, "Speed"). The slow preset,
+// where time matters least, takes it every step.
 // In the enum's order: indexed by it.
 constexpr QualityPreset kQualities[] = {{Quality::fast, "fast", 50, 2, false, 1},
                                         {Quality::standard, "default", 64, 4, true, 2},
