@@ -6,16 +6,11 @@
 #include "encoders/encoder.h"
 
 #include "encoders/preprocess.h"
+#include "src/error_text.h"
 #include "src/io/image_io.h"
 #include "src/io/tensor_image.h"
 
 namespace bd::cli {
-
-std::string first_line(const char* message) {
-    std::string s = message ? message : "";
-    const auto nl = s.find('\n');
-    return nl == std::string::npos ? s : s.substr(0, nl);
-}
 
 torch::Tensor load_clip_input(const std::string& path, int64_t size) {
     const Image image = read_image(path);  // ImageError names the file

@@ -25,7 +25,4 @@ int encode_image_files(Encoder& encoder, const std::vector<std::string>& paths, 
                        const std::function<void(const std::vector<std::string>& names,
                                                 const torch::Tensor& embeddings)>& each);
 
-// The first line of an exception message (libtorch appends C++ backtraces on later lines).
-std::string first_line(const char* message);
-
 }  // namespace bd::cli

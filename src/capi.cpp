@@ -13,6 +13,7 @@
 
 #include "encoders/encoder.h"
 #include "perturb/cancelled.h"
+#include "src/error_text.h"
 #include "src/io/image_io.h"
 #include "src/protector.h"
 #include "src/purifiers.h"
@@ -38,11 +39,9 @@ namespace {
 // threads each using their own context never see each other's messages.
 thread_local std::string t_error;
 
-// c10::Error messages carry a multi-line backtrace; the API promises one line.
-std::string first_line(const char* what) {
-    std::string s = what ? what : "";
-    size_t nl = s.find('\n');
-    if (nl != std::string::npos) s.resize(nl);
+// The API promises one line, and never an empty one.
+std::string error_line(const char* what) {
+    const std::string s = bd::first_line(what ? what : "");
     return s.empty() ? std::string("unknown error") : s;
 }
 
@@ -60,16 +59,16 @@ bd_status guarded(std::string& error, Fn&& fn) noexcept {
         error = "out of memory";
         return BD_ERR_OUT_OF_MEMORY;
     } catch (const bd::ModelError& e) {
-        error = first_line(e.what());
+        error = error_line(e.what());
         return BD_ERR_MODEL;
     } catch (const bd::ImageError& e) {
-        error = first_line(e.what());
+        error = error_line(e.what());
         return BD_ERR_IO;
     } catch (const std::invalid_argument& e) {
-        error = first_line(e.what());
+        error = error_line(e.what());
         return BD_ERR_INVALID_ARGUMENT;
     } catch (const std::exception& e) {
-        error = "internal error: " + first_line(e.what());
+        error = "internal error: " + error_line(e.what());
         return BD_ERR_INTERNAL;
     } catch (...) {
         error = "internal error: unknown exception";

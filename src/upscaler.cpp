@@ -5,6 +5,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "src/error_text.h"
+
 namespace bd {
 
 namespace {
@@ -30,8 +32,7 @@ LearnedUpscaler::LearnedUpscaler(const std::string& path) : path_(path) {
         module_ = torch::jit::load(path, torch::kCPU);
         module_.eval();
     } catch (const std::exception& e) {
-        throw std::runtime_error(path + ": not a TorchScript upscaler (" +
-                                 std::string(e.what()).substr(0, std::string(e.what()).find('\n')) + ")");
+        throw std::runtime_error(path + ": not a TorchScript upscaler (" + first_line(e.what()) + ")");
     }
 }
 

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "src/error_text.h"
 #include "src/io/image_io.h"
 #include "src/runtime/threads.h"
 
@@ -27,8 +28,7 @@ namespace {
 // "PATH: cause": so the error is one line without the path that read_image and the
 // writers put in front (libtorch adds backtraces on later lines).
 std::string cause_of(const std::exception& e, const std::string& path) {
-    std::string m = e.what();
-    m = m.substr(0, m.find('\n'));
+    std::string m = first_line(e.what());
     if (m.rfind(path + ": ", 0) == 0) m.erase(0, path.size() + 2);
     return m;
 }
