@@ -35,7 +35,10 @@ struct UpscalerVariable {
         if (const char* v = std::getenv("BELLADONNA_UPSCALER")) saved = v, had = true;
         ::setenv("BELLADONNA_UPSCALER", value.c_str(), 1);
     }
-    ~UpscalerVariable() { had ? (void)::setenv("BELLADONNA_UPSCALER", saved.c_str(), 1) : (void)::unsetenv("BELLADONNA_UPSCALER"); }
+    ~UpscalerVariable() {
+        if (had) ::setenv("BELLADONNA_UPSCALER", saved.c_str(), 1);
+        else ::unsetenv("BELLADONNA_UPSCALER");
+    }
     std::string saved;
     bool had = false;
 };
