@@ -7,8 +7,7 @@
 
 namespace bd {
 
-// The 3 x 3 median of each channel of [N, C, H, W], edges replicated. A channel at a time:
-// the nine shifted copies of a 1024 px plane are 38 MB, of all three 113.
+// The 3 x 3 median of each channel of [N, C, H, W], edges replicated.
 torch::Tensor median3x3(const torch::Tensor& images);
 
 }  // namespace bd

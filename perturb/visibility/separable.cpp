@@ -47,6 +47,15 @@ torch::Tensor normalised_blur(const torch::Tensor& x, const torch::Tensor& taps)
     return convolve(rows, taps, 2) / inside(h).view({1, 1, h, 1});
 }
 
+torch::Tensor replicated_blur(const torch::Tensor& x, const torch::Tensor& taps) {
+    const int64_t r = taps.size(0) / 2, h = x.size(2), w = x.size(3);
+    TORCH_CHECK(x.dim() == 4 && taps.size(0) % 2 == 1, "replicated_blur: bad arguments");
+    if (takes_fused_kernels(x)) return banded(x, taps, Border::replicate);
+    namespace F = torch::nn::functional;
+    const auto padded = F::pad(x, F::PadFuncOptions({r, r, r, r}).mode(torch::kReplicate));
+    return convolve(convolve(padded, taps, 3), taps, 2).narrow(2, r, h).narrow(3, r, w);
+}
+
 torch::Tensor mirrored_blur(const torch::Tensor& x, const torch::Tensor& taps) {
     const int64_t r = taps.size(0) / 2, h = x.size(2), w = x.size(3);
     TORCH_CHECK(x.dim() == 4 && taps.size(0) % 2 == 1 && r <= h && r <= w, "mirrored_blur: bad arguments");

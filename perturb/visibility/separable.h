@@ -13,6 +13,10 @@ namespace bd {
 // what is there, not of zeros). Differentiable.
 torch::Tensor normalised_blur(const torch::Tensor& x, const torch::Tensor& taps);
 
+// The same with the edge sample repeated past the borders (a replicate pad), the taps as
+// they are.
+torch::Tensor replicated_blur(const torch::Tensor& x, const torch::Tensor& taps);
+
 // The same with the image mirrored at its borders, the edge sample repeated once (libjxl's
 // WrapMirror: x1, x0 | x0 ... xn | xn, xn-1) and the taps as they are. Needs K / 2 <= H, W.
 torch::Tensor mirrored_blur(const torch::Tensor& x, const torch::Tensor& taps);

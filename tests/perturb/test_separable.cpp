@@ -34,6 +34,8 @@ void expect_same_both_ways(torch::Tensor (*blur)(const torch::Tensor&, const tor
 
 TEST(SeparableBlur, NormalisedTheSameBothWays) { expect_same_both_ways(normalised_blur, gaussian(6, 2.0)); }
 
+TEST(SeparableBlur, ReplicatedTheSameBothWays) { expect_same_both_ways(replicated_blur, gaussian(3, 1.0)); }
+
 TEST(SeparableBlur, MirroredTheSameBothWays) { expect_same_both_ways(mirrored_blur, gaussian(2, 1.0)); }
 
 }  // namespace

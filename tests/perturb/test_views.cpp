@@ -126,10 +126,14 @@ TEST(Views, FileJpegViewIsTheReencodedFileFramed) {
     EXPECT_EQ(quality_of(two.sample(image)[1]), 0);
 }
 
-// The median against a direct count, edges replicated, one channel independent of another.
-TEST(Median, IsTheMiddleOfEachNeighbourhood) {
+// The median against a direct count, edges replicated, one channel independent of another;
+// on 8-bit levels too, where a window holds ties.
+class Median : public ::testing::TestWithParam<bool> {};
+
+TEST_P(Median, IsTheMiddleOfEachNeighbourhood) {
     torch::manual_seed(5);
-    const auto x = torch::rand({2, 3, 7, 9});
+    auto x = torch::rand({2, 3, 7, 9});
+    if (GetParam()) x = torch::round(x * 4) / 4;
     const auto m = median3x3(x);
     ASSERT_EQ(m.sizes(), x.sizes());
     for (int64_t n = 0; n < 2; ++n)
@@ -145,6 +149,8 @@ TEST(Median, IsTheMiddleOfEachNeighbourhood) {
                     ASSERT_EQ(m[n][c][i][j].item<float>(), window[4]) << n << c << i << j;
                 }
 }
+
+INSTANTIATE_TEST_SUITE_P(Levels, Median, ::testing::Values(false, true));
 
 // A denoise view sees the median of the clamped noisy image, and its gradient is the clamp's:
 // whole where the noisy image is in range, nothing where it was clipped.
