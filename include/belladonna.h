@@ -135,8 +135,8 @@ typedef struct bd_metrics {
      * the order bd_purifier_name gives (0 noise + denoise, 1 strong noise + denoise, 2 a JPEG
      * chain, 3 blur + sharpen, 4 noisy upscaling): the first encoder's protected figure after
      * each (the target cosine; in cloak mode the cosine to the image itself; a VAE's latent
-     * distance), and the share of the protection's gain each keeps (NaN where there was no
-     * gain). Added in ABI version 4. */
+     * distance), and the share of the protection's gain each keeps over the original put
+     * through the same clean-up (NaN where there was no gain). Added in ABI version 4. */
     double after_purifiers[BD_PURIFIERS];
     double kept_after_purifiers[BD_PURIFIERS];
 } bd_metrics;

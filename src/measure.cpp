@@ -51,17 +51,21 @@ Figure protected_figure(const Member& member, const EncoderAim& aim, const torch
 
 // What `member` makes of the protected image `upright` (and of it after a JPEG re-encode at
 // quality 75 and a 50 % downscale, given when the member has a target or is a latent, and
-// after each purifier), against its aim and its clean output.
+// after each purifier, as of the original after the same purifiers), against its aim and
+// its clean output.
 EncoderMetrics measure_member(Member& member, const torch::Tensor& upright, const torch::Tensor& jpeg75,
                               const torch::Tensor& half, const std::vector<torch::Tensor>& purified,
-                              const EncoderAim& aim, const torch::Tensor& clean) {
+                              const std::vector<torch::Tensor>& purified_original, const EncoderAim& aim,
+                              const torch::Tensor& clean) {
     EncoderMetrics m;
     m.model = member.model;
     const auto after = member.embed(upright);
     const bool with_target = aim.target.defined();
     const Figure figure = protected_figure(member, aim, clean);
     for (const auto& p : purified) m.after_purifiers.push_back(figure.of(member.embed(p)));
-    m.kept_after_purifiers = kept_shares(figure.before, figure.of(after), m.after_purifiers, figure.raises);
+    for (const auto& p : purified_original) m.before_purifiers.push_back(figure.of(member.embed(p)));
+    m.kept_after_purifiers =
+        kept_shares(figure.before, figure.of(after), m.before_purifiers, m.after_purifiers, figure.raises);
     if (member.latent()) {
         auto dist = [](const torch::Tensor& a, const torch::Tensor& b) { return latent_distance(a, b).item<double>(); };
         const auto after_jpeg = member.embed(jpeg75), after_half = member.embed(half);
@@ -146,10 +150,14 @@ ProtectMetrics measure(Ensemble& ensemble, const Image& original, const Image& p
                                              std::max<int64_t>(1, upright.size(2) / 2)).squeeze(0)
                                  : torch::Tensor();
     // Each purifier once per image, seeded by a constant: the report's figures depend only on
-    // the image.
-    const auto purified = purify_all(upright, 0x70757269ULL);
+    // the image. The original goes through the same draws, so the noise's own effect cancels
+    // in the kept share.
+    constexpr uint64_t kPurifierSeed = 0x70757269ULL;
+    const auto purified = purify_all(upright, kPurifierSeed);
+    const auto purified_original = purify_all(orient(a, original.metadata.orientation), kPurifierSeed);
     for (size_t i = 0; i < members.size(); ++i) {
-        auto e = measure_member(members[i], upright, jpeg75, half, purified, aim.members[i], clean[i]);
+        auto e = measure_member(members[i], upright, jpeg75, half, purified, purified_original, aim.members[i],
+                                clean[i]);
         // Encoders without text aim at the anchors (or away from themselves), whatever the concept.
         const bool text = members[i].has_text();
         e.target_concept = text ? aim.target_concept : aim.members[i].target.defined() ? "(target images)" : "";

@@ -28,8 +28,9 @@ struct EncoderMetrics {
     // After each purifier of purifiers() (src/purifiers.h), in its order: the figure this
     // encoder is protected by (the target cosine; without a target the cosine to what the
     // image moves away from; for a latent its distance to the target, or from the clean
-    // latent), and the share of the protection's gain in that figure each keeps.
-    std::vector<double> after_purifiers, kept_after_purifiers;
+    // latent) for the protected image and for the original put through the same purifier,
+    // and the share of the protection's gain each keeps over that original.
+    std::vector<double> before_purifiers, after_purifiers, kept_after_purifiers;
 };
 
 // Everything the report JSON says about one protected image. The encoder figures it

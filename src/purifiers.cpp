@@ -6,6 +6,7 @@
 
 #include "perturb/views/median.h"
 #include "perturb/views/views.h"
+#include "perturb/visibility/separable.h"
 #include "src/io/image_io.h"
 #include "src/io/tensor_image.h"
 #include "src/upscaler.h"
@@ -28,12 +29,7 @@ torch::Tensor gaussian_blur(const torch::Tensor& x, double sigma) {
     const int64_t r = std::max<int64_t>(1, int64_t(std::ceil(3 * sigma)));
     auto taps = torch::arange(-r, r + 1, torch::kFloat);
     taps = (-(taps * taps) / (2 * sigma * sigma)).exp();
-    taps = (taps / taps.sum()).to(x.device());
-    const int64_t c = x.size(0);
-    auto y = F::pad(x.unsqueeze(0), F::PadFuncOptions({r, r, r, r}).mode(torch::kReplicate));
-    y = F::conv2d(y, taps.view({1, 1, 1, -1}).expand({c, 1, 1, 2 * r + 1}), F::Conv2dFuncOptions().groups(c));
-    y = F::conv2d(y, taps.view({1, 1, -1, 1}).expand({c, 1, 2 * r + 1, 1}), F::Conv2dFuncOptions().groups(c));
-    return y.squeeze(0);
+    return replicated_blur(x.unsqueeze(0).contiguous(), taps / taps.sum()).squeeze(0);
 }
 
 torch::Tensor resized(const torch::Tensor& x, int64_t h, int64_t w) {
@@ -118,13 +114,17 @@ std::vector<torch::Tensor> purify_all(const torch::Tensor& upright, uint64_t see
     return purified;
 }
 
-std::vector<double> kept_shares(double before, double after, const std::vector<double>& after_purified,
-                                bool raises) {
+std::vector<double> kept_shares(double before, double after, const std::vector<double>& before_purified,
+                                const std::vector<double>& after_purified, bool raises) {
+    if (before_purified.size() != after_purified.size())
+        throw std::invalid_argument("kept_shares: one original figure per purified figure");
     const double sign = raises ? 1 : -1;
     const double gain = sign * (after - before);
     std::vector<double> kept;
-    for (double p : after_purified)
-        kept.push_back(std::isfinite(gain) && gain > 1e-6 && std::isfinite(p) ? sign * (p - before) / gain : NAN);
+    for (size_t i = 0; i < after_purified.size(); ++i) {
+        const double moved = sign * (after_purified[i] - before_purified[i]);
+        kept.push_back(std::isfinite(gain) && gain > 1e-6 && std::isfinite(moved) ? moved / gain : NAN);
+    }
     return kept;
 }
 

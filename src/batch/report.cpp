@@ -43,6 +43,7 @@ json encoder_object(const EncoderMetrics& m) {
                 {"source_concept", text(m.source_concept)},
                 {"top1_before", text(m.top1_before)},
                 {"top1_after", text(m.top1_after)},
+                {"before_purifiers", per_purifier(m.before_purifiers)},
                 {"after_purifiers", per_purifier(m.after_purifiers)},
                 {"kept_after_purifiers", per_purifier(m.kept_after_purifiers)}};
 }

@@ -302,18 +302,25 @@ TEST_F(ProtectorTest, CloakLowersSimilarityToTheCleanImage) {
 
 TEST_F(ProtectorTest, EveryPurifiersFigureAndAVerdictAreReported) {
     const auto m = protector_->protect(test::make_gradient(96, 64, 3, 8), quick(8)).metrics;
+    ASSERT_EQ(m.before_purifiers.size(), purifiers().size());
     ASSERT_EQ(m.after_purifiers.size(), purifiers().size());
     ASSERT_EQ(m.kept_after_purifiers.size(), purifiers().size());
     ASSERT_GT(m.target_sim_after, m.target_sim_before);
     for (size_t p = 0; p < purifiers().size(); ++p) {
         SCOPED_TRACE(purifiers()[p].key);
+        EXPECT_TRUE(std::isfinite(m.before_purifiers[p]));
         EXPECT_TRUE(std::isfinite(m.after_purifiers[p]));
-        // The share is that of the gain, from the same figures.
+        // The share is that of the gain over the original put through the same clean-up.
         EXPECT_NEAR(m.kept_after_purifiers[p],
-                    (m.after_purifiers[p] - m.target_sim_before) / (m.target_sim_after - m.target_sim_before), 1e-9);
+                    (m.after_purifiers[p] - m.before_purifiers[p]) / (m.target_sim_after - m.target_sim_before), 1e-9);
     }
     EXPECT_EQ(m.purifier_verdict, purifier_verdict(m.kept_after_purifiers));
     EXPECT_FALSE(m.purifier_verdict.empty());
+    // The original meets the same noise as the protected image: an image compared with
+    // itself has the same figure before and after each clean-up.
+    const Image same = test::make_gradient(96, 64, 3, 8);
+    const auto self = protector_->compare(same, same, quick(8));
+    for (size_t p = 0; p < purifiers().size(); ++p) EXPECT_EQ(self.before_purifiers[p], self.after_purifiers[p]);
     // A cloak is judged by how far the image moved from itself.
     ProtectSettings cloak;
     cloak.mode = Mode::cloak;
@@ -322,7 +329,7 @@ TEST_F(ProtectorTest, EveryPurifiersFigureAndAVerdictAreReported) {
     const auto c = protector_->protect(test::make_gradient(96, 64, 3, 8), cloak).metrics;
     ASSERT_EQ(c.after_purifiers.size(), purifiers().size());
     EXPECT_NEAR(c.kept_after_purifiers[0],
-                (c.source_sim_before - c.after_purifiers[0]) / (c.source_sim_before - c.source_sim_after), 1e-9);
+                (c.before_purifiers[0] - c.after_purifiers[0]) / (c.source_sim_before - c.source_sim_after), 1e-9);
 }
 
 TEST_F(ProtectorTest, AutomaticTargetIsReportedAndDeterministic) {

@@ -92,16 +92,30 @@ TEST(Purifiers, TheJpegRoundTripHalvesTheChromaAsPlatformsDo) {
 }
 
 TEST(Purifiers, KeptSharesAreTheShareOfTheGain) {
-    const auto kept = kept_shares(0.2, 0.6, {0.5, 0.2, 0.7, NAN});
+    // A clean-up that leaves the original's figure where it was.
+    const auto kept = kept_shares(0.2, 0.6, {0.2, 0.2, 0.2, 0.2}, {0.5, 0.2, 0.7, NAN});
     EXPECT_NEAR(kept[0], 0.75, 1e-9);
     EXPECT_NEAR(kept[1], 0.0, 1e-9);
     EXPECT_NEAR(kept[2], 1.25, 1e-9);
     EXPECT_TRUE(std::isnan(kept[3]));
     // A figure the protection lowers (a cloak's similarity to the image itself).
-    EXPECT_NEAR(kept_shares(1.0, 0.6, {0.9}, false)[0], 0.25, 1e-9);
+    EXPECT_NEAR(kept_shares(1.0, 0.6, {1.0}, {0.9}, false)[0], 0.25, 1e-9);
     // No gain, nothing to keep.
-    EXPECT_TRUE(std::isnan(kept_shares(0.5, 0.5, {0.4})[0]));
-    EXPECT_TRUE(std::isnan(kept_shares(0.5, 0.4, {0.4})[0]));
+    EXPECT_TRUE(std::isnan(kept_shares(0.5, 0.5, {0.5}, {0.4})[0]));
+    EXPECT_TRUE(std::isnan(kept_shares(0.5, 0.4, {0.5}, {0.4})[0]));
+    EXPECT_THROW(kept_shares(0.2, 0.6, {0.2}, {0.5, 0.5}), std::invalid_argument);
+}
+
+TEST(Purifiers, WhatTheCleanUpDoesToTheOriginalIsNotKept) {
+    // The clean-up raises the original's figure by 0.1 and the protected one's by as much:
+    // the protection kept all of its gain, not more.
+    EXPECT_NEAR(kept_shares(0.2, 0.6, {0.3}, {0.7})[0], 1.0, 1e-9);
+    // It moves the original as far as the protected image: nothing of the gain is left,
+    // though the protected figure is still above the original's unpurified one.
+    EXPECT_NEAR(kept_shares(0.2, 0.6, {0.45}, {0.45})[0], 0.0, 1e-9);
+    // A cloak's similarity to the image itself: the clean-up alone lowers it to 0.9, the
+    // protected image's to 0.7, from 1.0 and 0.6.
+    EXPECT_NEAR(kept_shares(1.0, 0.6, {0.9}, {0.7}, false)[0], 0.5, 1e-9);
 }
 
 TEST(Purifiers, TheVerdictSaysWhatHoldsAndWhatDoesNot) {
