@@ -16,15 +16,20 @@
 #include "perturb/cancelled.h"
 #include "src/models/download.h"
 #include "src/models/registry.h"
-#include "src/upscaler.h"
+#include "src/purifier_networks.h"
 
 namespace bd::cli {
 
-void check_upscaler() {
+void check_purifier_networks() {
     try {
         configured_upscaler();
     } catch (const std::exception& e) {
         throw ModelError(std::string("BELLADONNA_UPSCALER: ") + e.what());
+    }
+    try {
+        configured_denoiser();
+    } catch (const std::exception& e) {
+        throw ModelError(std::string("BELLADONNA_DENOISER: ") + e.what());
     }
 }
 

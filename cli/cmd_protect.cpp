@@ -185,7 +185,7 @@ int cmd_protect(int argc, char** argv) {
                          e.what());
             return model_failed;
         }
-        if (settings.metrics) check_upscaler();
+        if (settings.metrics) check_purifier_networks();
         // What cannot work with these encoders (a concept and no text tower, ...): say so once,
         // before any image.
         try {

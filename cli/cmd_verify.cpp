@@ -127,7 +127,7 @@ int cmd_verify(int argc, char** argv) {
             std::fprintf(stderr, "belladonna verify: cannot load model: %s\n", e.what());
             return model_failed;
         }
-        check_upscaler();
+        check_purifier_networks();
         ProtectMetrics m;
         try {
             m = protector->compare(original, protected_image, settings);

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Converts a trained FSRCNN 4x super-resolution network (a frozen TensorFlow graph) into a
-TorchScript upscaler, for the learned "noisy upscaling" clean-up (`--upscaler`): the
+TorchScript upscaler, for the learned "noisy upscaling" clean-up (BELLADONNA_UPSCALER): the
 published attack on Glaze and Mist adds noise and lets a super-resolution network redraw the
 image; without such a network belladonna can only approximate that with a bicubic resize.
 

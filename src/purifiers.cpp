@@ -9,7 +9,7 @@
 #include "perturb/visibility/separable.h"
 #include "src/io/image_io.h"
 #include "src/io/tensor_image.h"
-#include "src/upscaler.h"
+#include "src/purifier_networks.h"
 
 namespace bd {
 
@@ -40,9 +40,12 @@ torch::Tensor scaled(const torch::Tensor& x, double factor) {
     return resized(x, int64_t(std::lround(x.size(1) * factor)), int64_t(std::lround(x.size(2) * factor)));
 }
 
-// Noise, the median, then half size and back: what a denoising pass of a scraper does.
+// Noise, a denoiser (the median, or the trained one BELLADONNA_DENOISER names), then half size
+// and back: what a denoising pass of a scraper does.
 torch::Tensor noise_denoise(const torch::Tensor& x, double sigma, uint64_t seed) {
-    const auto denoised = median3x3(add_noise(x, sigma, seed).unsqueeze(0)).squeeze(0);
+    const auto noisy = add_noise(x, sigma, seed);
+    auto* denoiser = configured_denoiser();
+    const auto denoised = denoiser ? denoise_with(*denoiser, noisy) : median3x3(noisy.unsqueeze(0)).squeeze(0);
     return resized(scaled(denoised, 0.5), x.size(1), x.size(2));
 }
 
@@ -91,7 +94,7 @@ torch::Tensor purify(const torch::Tensor& upright, size_t index, uint64_t seed) 
         case 4: {
             const auto small = scaled(add_noise(x, 0.10, seed + 2), 0.25);
             if (auto* upscaler = configured_upscaler())
-                return resized(upscaler->upscale(small), x.size(1), x.size(2));
+                return resized(upscale_with(*upscaler, small), x.size(1), x.size(2));
             return F::interpolate(small.unsqueeze(0), F::InterpolateFuncOptions()
                                                           .size(std::vector<int64_t>{x.size(1), x.size(2)})
                                                           .mode(torch::kBicubic)

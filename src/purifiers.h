@@ -5,10 +5,10 @@
 // pipelines resize first), so the report says what survives. Deterministic: the same image
 // and seed give the same result.
 //
-// Approximated: the denoiser is a 3 x 3 median, and noisy upscaling (noise, then a 4x
+// Approximated unless trained networks are named (src/purifier_networks.h): the denoiser is a
+// 3 x 3 median, or the network BELLADONNA_DENOISER names; noisy upscaling (noise, then a 4x
 // super-resolution network in the published attack) is noise, a 4x antialiased downscale and
-// a 4x upscale back: bicubic, or the luma through a trained network where
-// BELLADONNA_UPSCALER names one (src/upscaler.h).
+// a 4x upscale back: bicubic, or the luma through the network BELLADONNA_UPSCALER names.
 #pragma once
 
 #include <torch/torch.h>

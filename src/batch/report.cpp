@@ -6,7 +6,7 @@
 
 #include "src/io/atomic_file.h"
 #include "src/purifiers.h"
-#include "src/upscaler.h"
+#include "src/purifier_networks.h"
 
 namespace bd {
 namespace {
@@ -106,8 +106,9 @@ json settings_object(const ReportContext& c) {
            {"max_pixels", o.max_pixels},
            {"output_dir", o.output_dir},
            {"inputs", o.inputs},
-           // What the noisy-upscaling clean-up's figures were measured with (src/upscaler.h).
-           {"noisy_upscaling", noisy_upscaling_method()}};
+           // What the clean-ups' figures were measured with (src/purifier_networks.h).
+           {"noisy_upscaling", noisy_upscaling_method()},
+           {"denoising", denoising_method()}};
     // The values the presets resolved to, so a report alone says what was done.
     try {
         const PerturbSettings p = resolve(s);

@@ -86,6 +86,7 @@ void check_PortfolioRunReportsEveryFileAndExitsOne(const std::string& tmp_dir) {
     EXPECT_TRUE(r["model"].is_string());
     EXPECT_EQ(r["settings"]["steps"], 3);
     EXPECT_EQ(r["settings"]["noisy_upscaling"], "bicubic");
+    EXPECT_EQ(r["settings"]["denoising"], "median");
     std::map<std::string, json> by_input;
     for (auto& img : r["images"]) by_input[fs::path(img["input"].get<std::string>()).lexically_relative(g->pf.root).string()] = img;
     EXPECT_EQ(by_input.size(), g->pf.good.size() + g->pf.bad.size()) << r.dump(1);
@@ -323,16 +324,18 @@ TEST_F(E2E, UsageErrorsAndModelErrors) {
         EXPECT_NE(r.err.find(c.words), std::string::npos) << r.err;
         EXPECT_EQ(bd::test::line_count(r.err), 1u) << "one line: " << r.err;
     }
-    // A file that is no upscaler, named for the noisy-upscaling clean-up: refused once,
+    // A file that is no network, named for a clean-up's upscaler or denoiser: refused once,
     // before any image, as a model that cannot be loaded.
-    const std::string junk = tmp() + "/junk-upscaler.pt";
+    const std::string junk = tmp() + "/junk-network.pt";
     std::ofstream(junk) << "not a model";
-    const auto up = bd::test::run_belladonna({"protect", g->pf.root, "-o", out, "--model", g->pf.model, "--target", "cat"},
-                                             {"BELLADONNA_UPSCALER=" + junk});
-    EXPECT_EQ(up.status, 3) << up.err;
-    EXPECT_NE(up.err.find(junk), std::string::npos) << up.err;
-    EXPECT_EQ(bd::test::line_count(up.err), 1u) << "one line: " << up.err;
-    EXPECT_FALSE(fs::exists(out)) << "a refused command wrote nothing";
+    for (const std::string variable : {"BELLADONNA_UPSCALER", "BELLADONNA_DENOISER"}) {
+        const auto up = bd::test::run_belladonna(
+            {"protect", g->pf.root, "-o", out, "--model", g->pf.model, "--target", "cat"}, {variable + "=" + junk});
+        EXPECT_EQ(up.status, 3) << up.err;
+        EXPECT_NE(up.err.find(variable + ": " + junk), std::string::npos) << up.err;
+        EXPECT_EQ(bd::test::line_count(up.err), 1u) << "one line: " << up.err;
+        EXPECT_FALSE(fs::exists(out)) << "a refused command wrote nothing";
+    }
 }
 
 void check_VerifyMeasuresAPair(const std::string& tmp_dir) {
