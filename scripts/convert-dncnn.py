@@ -34,7 +34,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from encoder_export import read_checked
+from encoder_export import read_checked, save_purifier_network
 
 SHA256 = "dc25406eff05b9f4d1b30084a7a774e458e963f67d4a0ad1d2d9efbef4325b39"
 SOURCE = "github.com/SaoYan/DnCNN-PyTorch @ 6b08049, logs/DnCNN-B/net.pth"
@@ -110,15 +110,8 @@ def main():
     args = ap.parse_args()
     buf, digest = read_checked(args.pth, SHA256, SOURCE)
     model = build(torch.load(io.BytesIO(buf), map_location="cpu"))
-    scripted = torch.jit.script(model)
-    probe = torch.rand(1, 1, 20, 24)
-    with torch.no_grad():
-        if not torch.allclose(scripted(probe), model(probe), atol=1e-6):
-            sys.exit("convert-dncnn: the TorchScript module differs from the eager one")
-    if args.check:
-        check(model, args.check)
-    scripted.save(args.out)
-    print(f"convert-dncnn: wrote {args.out} (grey denoiser); source {SOURCE}, sha256 {digest}, licence {LICENCE}")
+    save_purifier_network(model, args.out, "convert-dncnn", check, args.check,
+                          f"grey denoiser; source {SOURCE}, sha256 {digest}, licence {LICENCE}")
 
 
 if __name__ == "__main__":

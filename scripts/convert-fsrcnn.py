@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from encoder_export import read_checked
+from encoder_export import read_checked, save_purifier_network
 
 SHA256 = "5c68d18db561aed8ead4ffedf1b897ea615baaf60ebf6c35f8e641f8fa4a21bf"
 SOURCE = "github.com/Saafke/FSRCNN_Tensorflow @ 6a4812c, models/FSRCNN_x4.pb"
@@ -190,15 +190,8 @@ def main():
     args = ap.parse_args()
     buf, digest = read_checked(args.pb, SHA256, SOURCE)
     model = build(constants(buf))
-    scripted = torch.jit.script(model)
-    probe = torch.rand(1, 1, 20, 24)
-    with torch.no_grad():
-        if not torch.allclose(scripted(probe), model(probe), atol=1e-6):
-            sys.exit("convert-fsrcnn: the TorchScript module differs from the eager one")
-    if args.check:
-        check(model, args.check)
-    scripted.save(args.out)
-    print(f"convert-fsrcnn: wrote {args.out} (4x luma upscaler); source {SOURCE}, sha256 {digest}, licence {LICENCE}")
+    save_purifier_network(model, args.out, "convert-fsrcnn", check, args.check,
+                          f"4x luma upscaler; source {SOURCE}, sha256 {digest}, licence {LICENCE}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-"""What the trained-encoder converters (scripts/convert-*.py) share: reading a source file
+"""What the trained-network converters (scripts/convert-*.py) share: reading a source file
 checked by its sha256, an optional top-5 class check of the full classifier, and saving the
 TorchScript encoder with belladonna's JSON sidecar after checking that the saved module
-reproduces the eager features and passes gradients to its input. Needs Debian's
+reproduces the eager features and passes gradients to its input; for the clean-ups' networks
+(an upscaler, a denoiser), saving the TorchScript module after the same kind of check. Needs Debian's
 python3-torch and python3-numpy (python3-pil for the class check).
 """
 import hashlib
@@ -91,3 +92,17 @@ def save_encoder(encoder, out, size, name):
     print(f"saved module matches eager features (max diff {diff:.1e}); gradients reach the input")
     print(f"wrote {out} (+ .json): {size} px in, {dim}-d features; sha256 {out_digest}")
     return dim
+
+
+def save_purifier_network(model, out, tool, check, image, provenance):
+    """Scripts `model` (grey planes [N, 1, H, W] in), exits unless the TorchScript module
+    reproduces the eager one, runs `check(model, image)` when an image is given, and saves it."""
+    scripted = torch.jit.script(model)
+    probe = torch.rand(1, 1, 20, 24)
+    with torch.no_grad():
+        if not torch.allclose(scripted(probe), model(probe), atol=1e-6):
+            sys.exit(f"{tool}: the TorchScript module differs from the eager one")
+    if image:
+        check(model, image)
+    scripted.save(out)
+    print(f"{tool}: wrote {out}; {provenance}")
