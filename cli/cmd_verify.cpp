@@ -46,14 +46,20 @@ void print_encoder(const EncoderMetrics& m) {
     line("source similarity after", m.source_sim_after, "%.4f");
     if (!m.top1_before.empty())
         std::printf("  %-28s %s -> %s\n", "zero-shot top-1", m.top1_before.c_str(), m.top1_after.c_str());
-    // What a scraper's clean-up leaves of the protection.
+    // What a scraper's clean-up leaves of the protection, beside what the same clean-up makes
+    // of the original (the gain is measured between the two).
     const auto& all = purifiers();
     for (size_t p = 0; p < all.size() && p < m.after_purifiers.size(); ++p) {
         if (!std::isfinite(m.after_purifiers[p])) continue;
         const std::string label = std::string("after ") + all[p].words;
         std::printf("  %-28s %.4f", label.c_str(), m.after_purifiers[p]);
-        if (p < m.kept_after_purifiers.size() && std::isfinite(m.kept_after_purifiers[p]))
-            std::printf("  (%.0f %% of the gain kept)", 100 * m.kept_after_purifiers[p]);
+        const bool original = p < m.before_purifiers.size() && std::isfinite(m.before_purifiers[p]);
+        const bool kept = p < m.kept_after_purifiers.size() && std::isfinite(m.kept_after_purifiers[p]);
+        if (original && kept)
+            std::printf("  (original %.4f: %.0f %% of the gain kept)", m.before_purifiers[p],
+                        100 * m.kept_after_purifiers[p]);
+        else if (original)
+            std::printf("  (original %.4f)", m.before_purifiers[p]);
         std::printf("\n");
     }
 }

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <cstdlib>
 #include <filesystem>
@@ -352,6 +353,13 @@ void check_VerifyMeasuresAPair(const std::string& tmp_dir) {
             EXPECT_NEAR(m["butteraugli"].get<double>(), img["metrics"]["butteraugli"].get<double>(), 1e-4);
         }
     EXPECT_TRUE(m["target_sim_after"].is_number());
+    // In words, each clean-up's figure stands beside the original's after the same clean-up,
+    // the one its share of the gain is measured from.
+    const auto words = bd::test::run_belladonna({"verify", a, b, "--model", g->pf.model, "--target", "cat"});
+    ASSERT_EQ(words.status, 0) << words.err;
+    char expected[64];
+    std::snprintf(expected, sizeof expected, "(original %.4f", m["before_purifiers"]["noise05_denoise"].get<double>());
+    EXPECT_NE(words.out.find(expected), std::string::npos) << words.out;
 }
 
 // One test (one process under ctest) so the portfolio runs are made once.
