@@ -16,22 +16,8 @@
 #include "perturb/cancelled.h"
 #include "src/models/download.h"
 #include "src/models/registry.h"
-#include "src/purifier_networks.h"
 
 namespace bd::cli {
-
-void check_purifier_networks() {
-    try {
-        configured_upscaler();
-    } catch (const std::exception& e) {
-        throw ModelError(std::string("BELLADONNA_UPSCALER: ") + e.what());
-    }
-    try {
-        configured_denoiser();
-    } catch (const std::exception& e) {
-        throw ModelError(std::string("BELLADONNA_DENOISER: ") + e.what());
-    }
-}
 
 int run_command(const char* command, const std::function<int()>& body) {
     try {

@@ -31,11 +31,6 @@ public:
 // --help')"), ModelError -> 3, Cancelled -> 130, any other exception -> 1.
 int run_command(const char* command, const std::function<int()>& body);
 
-// Loads the networks BELLADONNA_UPSCALER and BELLADONNA_DENOISER name for the clean-ups
-// (src/purifier_networks.h), so that a bad file fails the command once, before any image, as
-// a ModelError.
-void check_purifier_networks();
-
 // "cat, dog ,,bird" -> {"cat", "dog", "bird"}: trimmed, empty items dropped.
 std::vector<std::string> split_list(const std::string& text, char sep = ',');
 

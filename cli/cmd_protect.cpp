@@ -21,6 +21,7 @@
 #include "src/models/registry.h"
 #include "src/batch/report.h"
 #include "src/models/target_images.h"
+#include "src/purifier_networks.h"
 #include "src/runtime/threads.h"
 
 namespace bd::cli {
@@ -185,7 +186,7 @@ int cmd_protect(int argc, char** argv) {
                          e.what());
             return model_failed;
         }
-        if (settings.metrics) check_purifier_networks();
+        if (settings.metrics) load_purifier_networks();
         // What cannot work with these encoders (a concept and no text tower, ...): say so once,
         // before any image.
         try {

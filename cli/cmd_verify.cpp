@@ -14,6 +14,7 @@
 #include "src/protector.h"
 #include "src/models/registry.h"
 #include "src/batch/report.h"
+#include "src/purifier_networks.h"
 #include "src/purifiers.h"
 #include "src/runtime/threads.h"
 
@@ -133,7 +134,7 @@ int cmd_verify(int argc, char** argv) {
             std::fprintf(stderr, "belladonna verify: cannot load model: %s\n", e.what());
             return model_failed;
         }
-        check_purifier_networks();
+        load_purifier_networks();
         ProtectMetrics m;
         try {
             m = protector->compare(original, protected_image, settings);

@@ -2,6 +2,8 @@
 
 #include <QElapsedTimer>
 
+#include "src/purifier_networks.h"
+
 namespace bd::gui {
 
 ProtectWorker::ProtectWorker(QObject* parent) : QObject(parent) {
@@ -59,6 +61,14 @@ void ProtectWorker::run(const RunRequest& request) {
             Q_EMIT runFailed(QString::fromStdString(e.what()));
             return;
         }
+    }
+    try {
+        // A bad clean-up network (BELLADONNA_UPSCALER, BELLADONNA_DENOISER) fails the drop
+        // once, not every image.
+        load_purifier_networks();
+    } catch (const std::exception& e) {
+        Q_EMIT runFailed(QString::fromStdString(e.what()));
+        return;
     }
     if (cancel_.load()) {
         Q_EMIT finished(0, 0, true);

@@ -16,6 +16,7 @@
 #include "src/error_text.h"
 #include "src/io/image_io.h"
 #include "src/protector.h"
+#include "src/purifier_networks.h"
 #include "src/purifiers.h"
 #include "src/runtime/runtime_env.h"
 
@@ -210,6 +211,9 @@ bd_status bd_open_ensemble(const char* const* models, const float* weights, size
         auto ctx = std::make_unique<bd_context>();
         ctx->protector = bd::Protector::open(choices, device && *device ? device : "auto");
         if (!ctx->protector) throw std::logic_error("Protector::open returned nothing");
+        // The clean-ups' networks every protected image is measured with: a bad one is one
+        // error here, not one per image.
+        bd::load_purifier_networks();
         ctx->model_name = ctx->protector->model_name();
         ctx->device_name = ctx->protector->device_name();
         *out = ctx.release();

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "encoders/encoder.h"
 #include "src/error_text.h"
 
 namespace bd {
@@ -90,6 +91,18 @@ torch::Tensor denoise_with(PurifierNetwork& denoiser, const torch::Tensor& color
 
 PurifierNetwork* configured_upscaler() { return configured(kUpscalerVariable, "upscaler", 4); }
 PurifierNetwork* configured_denoiser() { return configured(kDenoiserVariable, "denoiser", 1); }
+
+void load_purifier_networks() {
+    const std::pair<const char*, PurifierNetwork* (*)()> networks[] = {{kUpscalerVariable, configured_upscaler},
+                                                                      {kDenoiserVariable, configured_denoiser}};
+    for (const auto& [variable, load] : networks) {
+        try {
+            load();
+        } catch (const std::exception& e) {
+            throw ModelError(std::string(variable) + ": " + e.what());
+        }
+    }
+}
 
 std::string noisy_upscaling_method() {
     const char* path = path_in(kUpscalerVariable);

@@ -46,6 +46,10 @@ torch::Tensor denoise_with(PurifierNetwork& denoiser, const torch::Tensor& color
 PurifierNetwork* configured_upscaler();
 PurifierNetwork* configured_denoiser();
 
+// Loads both configured networks, so that a client can refuse a bad file once, before any
+// image: throws ModelError (encoders/encoder.h) "BELLADONNA_UPSCALER: PATH: cause".
+void load_purifier_networks();
+
 // What the clean-ups ran, for a report: the file the variable names, or the stand-in
 // ("bicubic", "median").
 std::string noisy_upscaling_method();

@@ -70,6 +70,30 @@ static void test_open_errors(void) {
     remove(bogus);
 }
 
+/* A clean-up network the environment names that is no network: one model error from bd_open
+ * naming the variable and the file, not one per image. */
+static void test_bad_clean_up_network(const char *model) {
+    bd_context *ctx = NULL;
+    char bogus[300];
+    FILE *f;
+
+    snprintf(bogus, sizeof bogus, "%s/not-a-denoiser.pt", model_dir);
+    f = fopen(bogus, "wb");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs("this is not a network\n", f);
+    fclose(f);
+    setenv("BELLADONNA_DENOISER", bogus, 1);
+    CHECK(bd_open(model, "cpu", &ctx) == BD_ERR_MODEL);
+    CHECK(ctx == NULL);
+    CHECK(strstr(bd_last_error(NULL), "BELLADONNA_DENOISER") != NULL);
+    CHECK(strstr(bd_last_error(NULL), "not-a-denoiser.pt") != NULL);
+    CHECK(strchr(bd_last_error(NULL), '\n') == NULL); /* one line */
+    unsetenv("BELLADONNA_DENOISER");
+    remove(bogus);
+    bd_close(ctx);
+}
+
 static void test_invalid_arguments(bd_context *ctx) {
     owned_image good = make_image(16, 12, 3, 8, 0);
     owned_image before = copy_image(&good);
@@ -333,6 +357,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     test_open_errors();
+    test_bad_clean_up_network(model);
 
     CHECK(bd_open(model, "cpu", &ctx) == BD_OK);
     if (!ctx) {

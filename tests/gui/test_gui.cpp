@@ -342,6 +342,20 @@ private Q_SLOTS:
         QVERIFY(w->lastMessage().contains("junk.pt"));
         QCOMPARE(w->queue()->item(0).status, ItemStatus::queued);
         QVERIFY(!QDir(tmp(d, "protected")).exists());
+
+        // A good model, but a clean-up network that is no network: the same, naming the
+        // variable, and again on the next run with the model already open.
+        w->settings()->modelPicker()->setCustomPath(model_);
+        qputenv("BELLADONNA_DENOISER", junk.toUtf8());
+        for (int run = 0; run < 2; ++run) {
+            QSignalSpy again(w.get(), &MainWindow::runFinished);
+            QVERIFY(w->startProtect());
+            QVERIFY(again.wait(30000));
+            QVERIFY2(w->lastMessage().contains("BELLADONNA_DENOISER"), qPrintable(w->lastMessage()));
+            QCOMPARE(w->queue()->item(0).status, ItemStatus::queued);
+            QVERIFY(!QDir(tmp(d, "protected")).exists());
+        }
+        qunsetenv("BELLADONNA_DENOISER");
     }
 
     void vaeModelsAreListedWithANote() {
