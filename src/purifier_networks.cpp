@@ -23,13 +23,6 @@ const char* path_in(const char* variable) {
     return path && *path ? path : nullptr;
 }
 
-torch::Tensor bicubic(const torch::Tensor& x, int64_t h, int64_t w) {
-    return F::interpolate(x, F::InterpolateFuncOptions()
-                                 .size(std::vector<int64_t>{h, w})
-                                 .mode(torch::kBicubic)
-                                 .align_corners(false));
-}
-
 PurifierNetwork* configured(const char* variable, const char* kind, int64_t scale) {
     // Loaded once per process, variable and path; a failed load is retried (and throws) on
     // each use.
@@ -44,6 +37,13 @@ PurifierNetwork* configured(const char* variable, const char* kind, int64_t scal
 }
 
 }  // namespace
+
+torch::Tensor bicubic_resize(const torch::Tensor& images, int64_t h, int64_t w) {
+    return F::interpolate(images, F::InterpolateFuncOptions()
+                                      .size(std::vector<int64_t>{h, w})
+                                      .mode(torch::kBicubic)
+                                      .align_corners(false));
+}
 
 PurifierNetwork::PurifierNetwork(const std::string& path, std::string kind, int64_t scale)
     : path_(path), kind_(std::move(kind)), scale_(scale) {
@@ -78,7 +78,7 @@ torch::Tensor upscale_with(PurifierNetwork& upscaler, const torch::Tensor& color
     const auto y = (0.299 * r + 0.587 * g + 0.114 * b).unsqueeze(1);
     const auto cb = (-0.168736 * r - 0.331264 * g + 0.5 * b).unsqueeze(1);
     const auto cr = (0.5 * r - 0.418688 * g - 0.081312 * b).unsqueeze(1);
-    const auto y4 = upscaler.run(y), cb4 = bicubic(cb, h, w), cr4 = bicubic(cr, h, w);
+    const auto y4 = upscaler.run(y), cb4 = bicubic_resize(cb, h, w), cr4 = bicubic_resize(cr, h, w);
     const auto rgb = torch::cat({y4 + 1.402 * cr4, y4 - 0.344136 * cb4 - 0.714136 * cr4, y4 + 1.772 * cb4}, 1);
     return rgb.squeeze(0).clamp(0, 1).to(color.device());
 }

@@ -33,6 +33,10 @@ private:
     int64_t scale_;
 };
 
+// [N, C, H, W] to [N, C, h, w], bicubic without antialiasing (torch's interpolate): how the
+// noisy-upscaling clean-up enlarges without a network, and the chroma beside one.
+torch::Tensor bicubic_resize(const torch::Tensor& images, int64_t h, int64_t w);
+
 // [C, H, W] colour in [0, 1] (C = 1 or 3) to [C, 4H, 4W] in [0, 1]: the luma (the JPEG's
 // YCbCr, as super-resolution networks are trained on) through `upscaler`, the chroma bicubic.
 torch::Tensor upscale_with(PurifierNetwork& upscaler, const torch::Tensor& color);

@@ -15,8 +15,6 @@ namespace bd {
 
 namespace {
 
-namespace F = torch::nn::functional;
-
 // Gaussian noise of standard deviation `sigma` (on the [0, 1] scale), seeded.
 torch::Tensor add_noise(const torch::Tensor& x, double sigma, uint64_t seed) {
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
@@ -95,12 +93,7 @@ torch::Tensor purify(const torch::Tensor& upright, size_t index, uint64_t seed) 
             const auto small = scaled(add_noise(x, 0.10, seed + 2), 0.25);
             if (auto* upscaler = configured_upscaler())
                 return resized(upscale_with(*upscaler, small), x.size(1), x.size(2));
-            return F::interpolate(small.unsqueeze(0), F::InterpolateFuncOptions()
-                                                          .size(std::vector<int64_t>{x.size(1), x.size(2)})
-                                                          .mode(torch::kBicubic)
-                                                          .align_corners(false))
-                .squeeze(0)
-                .clamp(0, 1);
+            return bicubic_resize(small.unsqueeze(0), x.size(1), x.size(2)).squeeze(0).clamp(0, 1);
         }
     }
     throw std::out_of_range("purifier " + std::to_string(index) + " does not exist");
