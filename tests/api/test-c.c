@@ -41,10 +41,21 @@ static void test_static_functions(void) {
     CHECK(bd_model_name(NULL)[0] == '\0' && bd_device_name(NULL)[0] == '\0');
 }
 
+/* Writes `text` to model_dir/name and puts its path in `path`; 0 when it cannot. */
+static int write_bogus_file(char *path, size_t size, const char *name, const char *text) {
+    FILE *f;
+    snprintf(path, size, "%s/%s", model_dir, name);
+    f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f) return 0;
+    fputs(text, f);
+    fclose(f);
+    return 1;
+}
+
 static void test_open_errors(void) {
     bd_context *ctx = (bd_context *)&ctx; /* garbage that bd_open must clear */
     char bogus[300];
-    FILE *f;
 
     CHECK_INVALID(bd_open("x", "cpu", NULL), NULL);
     CHECK_INVALID(bd_open(NULL, "cpu", &ctx), NULL);
@@ -54,12 +65,7 @@ static void test_open_errors(void) {
     CHECK(ctx == NULL);
 
     /* An existing file that is not a model: a model error naming the file. */
-    snprintf(bogus, sizeof bogus, "%s/not-a-model.pt", model_dir);
-    f = fopen(bogus, "wb");
-    CHECK(f != NULL);
-    if (!f) return;
-    fputs("this is not a checkpoint\n", f);
-    fclose(f);
+    if (!write_bogus_file(bogus, sizeof bogus, "not-a-model.pt", "this is not a checkpoint\n")) return;
     ctx = (bd_context *)&ctx;
     CHECK(bd_open(bogus, "cpu", &ctx) == BD_ERR_MODEL);
     CHECK(ctx == NULL);
@@ -75,14 +81,8 @@ static void test_open_errors(void) {
 static void test_bad_clean_up_network(const char *model) {
     bd_context *ctx = NULL;
     char bogus[300];
-    FILE *f;
 
-    snprintf(bogus, sizeof bogus, "%s/not-a-denoiser.pt", model_dir);
-    f = fopen(bogus, "wb");
-    CHECK(f != NULL);
-    if (!f) return;
-    fputs("this is not a network\n", f);
-    fclose(f);
+    if (!write_bogus_file(bogus, sizeof bogus, "not-a-denoiser.pt", "this is not a network\n")) return;
     setenv("BELLADONNA_DENOISER", bogus, 1);
     CHECK(bd_open(model, "cpu", &ctx) == BD_ERR_MODEL);
     CHECK(ctx == NULL);
