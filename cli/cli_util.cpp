@@ -154,4 +154,19 @@ bool print_help_if_asked(const cxxopts::Options& options, const cxxopts::ParseRe
     return true;
 }
 
+cxxopts::ParseResult parse_with_anchor_lists(cxxopts::Options& options, int argc, char** argv) {
+    std::vector<std::string> spread;
+    bool in_list = false;
+    for (int i = 0; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a.size() > 1 && a[0] == '-') in_list = false;
+        else if (in_list && spread.back() != "--target-image") spread.push_back("--target-image");
+        spread.push_back(a);
+        if (a == "--target-image") in_list = true;
+    }
+    std::vector<char*> spread_argv;
+    for (auto& a : spread) spread_argv.push_back(a.data());
+    return options.parse(int(spread_argv.size()), spread_argv.data());
+}
+
 }  // namespace bd::cli

@@ -70,4 +70,10 @@ void add_encoder_options(cxxopts::Options& options, const std::string& model_hel
 // Prints the help and returns true when --help was given.
 bool print_help_if_asked(const cxxopts::Options& options, const cxxopts::ParseResult& args);
 
+// `options.parse` with every argument after `--target-image` up to the next option taken as
+// one more anchor (`--target-image A B C` is `--target-image A --target-image B
+// --target-image C`), rather than the extra anchors silently joining the positional
+// arguments. So positional arguments go before it or after another option.
+cxxopts::ParseResult parse_with_anchor_lists(cxxopts::Options& options, int argc, char** argv);
+
 }  // namespace bd::cli

@@ -69,22 +69,6 @@ cxxopts::Options protect_options() {
     return o;
 }
 
-// `--target-image A B C` -> `--target-image A --target-image B --target-image C`: every
-// argument up to the next option belongs to the flag (so INPUTs go before it or after
-// another option), rather than the extra anchors silently joining the images to protect.
-std::vector<std::string> spread_target_images(int argc, char** argv) {
-    std::vector<std::string> out;
-    bool in_list = false;
-    for (int i = 0; i < argc; ++i) {
-        const std::string a = argv[i];
-        if (a.size() > 1 && a[0] == '-') in_list = false;
-        else if (in_list && !out.empty() && out.back() != "--target-image") out.push_back("--target-image");
-        out.push_back(a);
-        if (a == "--target-image") in_list = true;
-    }
-    return out;
-}
-
 // The flags as settings and options; UsageError for what cannot be parsed or validated.
 void read_flags(const cxxopts::ParseResult& args, ProtectSettings& settings, BatchOptions& options,
                 std::vector<ModelChoice>& models) {
@@ -145,10 +129,7 @@ void read_flags(const cxxopts::ParseResult& args, ProtectSettings& settings, Bat
 int cmd_protect(int argc, char** argv) {
     return run_command("protect", [&]() -> int {
         auto spec = protect_options();
-        const auto spread = spread_target_images(argc, argv);
-        std::vector<char*> spread_argv;
-        for (const auto& a : spread) spread_argv.push_back(const_cast<char*>(a.c_str()));
-        const auto args = spec.parse(int(spread_argv.size()), spread_argv.data());
+        const auto args = parse_with_anchor_lists(spec, argc, argv);
         if (print_help_if_asked(spec, args)) return ok;
 
         BatchOptions options;

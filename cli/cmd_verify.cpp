@@ -78,7 +78,7 @@ int cmd_verify(int argc, char** argv) {
             ("target", "concept the protection aimed at", cxxopts::value<std::string>())
             ("source", "concept the image shows", cxxopts::value<std::string>())
             ("mode", "poison | cloak", cxxopts::value<std::string>()->default_value("poison"))
-            ("target-image", "anchor images the protection aimed at (their latent, for a VAE)", cxxopts::value<std::vector<std::string>>())
+            ("target-image", "anchor images the protection aimed at (their latent, for a VAE): files or folders, several after one flag, as given to protect", cxxopts::value<std::vector<std::string>>())
             ("model", "model name or path; repeat for an ensemble", cxxopts::value<std::vector<std::string>>()->default_value(default_model_name()))
             ("vae-size", "side of the crops a VAE sees (as given to protect)", cxxopts::value<int>()->default_value("0"))
             ("seed", "the seed given to protect: an automatic target is drawn with it", cxxopts::value<uint64_t>()->default_value("0"))
@@ -88,7 +88,7 @@ int cmd_verify(int argc, char** argv) {
             ("h,help", "show this help")
             ("files", "", cxxopts::value<std::vector<std::string>>());
         spec.parse_positional({"files"});
-        const auto args = spec.parse(argc, argv);
+        const auto args = parse_with_anchor_lists(spec, argc, argv);
         if (print_help_if_asked(spec, args)) return ok;
         std::vector<std::string> files;
         ProtectSettings settings;

@@ -76,6 +76,23 @@ TEST_F(Targets, TargetImageTakesSeveralPathsOrAFolder) {
     EXPECT_EQ(files_below(d_->file("repeated")), listed);
 }
 
+// verify takes the anchors as protect does: several after one flag measure what the flag
+// repeated measures, and none of them is taken for the pair.
+TEST_F(Targets, VerifyTakesSeveralAnchorsAfterOneFlag) {
+    ASSERT_EQ(run_belladonna(args("anchored", {"--target-image", d_->file("anchors")})).status, 0);
+    const auto pair = std::vector<std::string>{"verify", d_->file("in/a.png"), d_->file("anchored/a-protected.png"),
+                                               "--model", model_, "--device", "cpu", "--json"};
+    auto listed = pair, repeated = pair;
+    listed.insert(listed.end(), {"--target-image", d_->file("anchors/x.png"), d_->file("anchors/y.jpg")});
+    repeated.insert(repeated.end(), {"--target-image", d_->file("anchors/x.png"), "--target-image", d_->file("anchors/y.jpg")});
+    const auto l = run_belladonna(listed), r = run_belladonna(repeated);
+    ASSERT_EQ(l.status, 0) << l.err;
+    ASSERT_EQ(r.status, 0) << r.err;
+    const auto lj = nlohmann::json::parse(l.out), rj = nlohmann::json::parse(r.out);
+    EXPECT_EQ(lj["target_concept"], "(target images)");
+    EXPECT_EQ(lj["target_sim_after"], rj["target_sim_after"]);
+}
+
 TEST_F(Targets, TargetImageThatIsAlsoAnInputIsRefused) {
     for (const auto& anchor : {d_->file("in/a.png"), d_->file("in"), d_->file("anchors/../in/b.png")}) {
         const auto r = run_belladonna(args("overlap", {"--target-image", anchor}));
