@@ -63,6 +63,7 @@ struct Options {
     int visibility_loss_every = 0;  // 0: the preset's
     float denoise_views = -1;    // < 0: the optimizer's default
     int file_jpeg_view = -1;     // < 0: the optimizer's default
+    float file_jpeg_weight = 0;  // <= 0: the optimizer's default
     uint64_t seed = 0;
     std::string out;
     bool per_image = false;
@@ -95,6 +96,7 @@ Options parse(int argc, char** argv) {
         else if (a == "--visibility-every") o.visibility_loss_every = std::stoi(value());
         else if (a == "--denoise-views") o.denoise_views = std::stof(value());
         else if (a == "--file-jpeg-view") o.file_jpeg_view = std::stoi(value());
+        else if (a == "--file-jpeg-weight") o.file_jpeg_weight = std::stof(value());
         else if (a == "--visibility") o.visibility = std::stof(value());
         else if (a == "--linf") o.linf = bd::bench::comma_numbers(value());
         else if (a == "--per-image") o.per_image = true;
@@ -258,6 +260,7 @@ int main(int argc, char** argv) {
         s.visibility_loss_every = o.visibility_loss_every;
         s.denoise_views = o.denoise_views;
         s.file_jpeg_view = o.file_jpeg_view;
+        s.file_jpeg_weight = o.file_jpeg_weight;
         for (size_t i = 0; i < images.size(); ++i) {
             const auto t0 = Clock::now();
             const auto r = protector->protect(images[i], s);

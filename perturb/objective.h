@@ -33,7 +33,10 @@ torch::Tensor latent_distance(const torch::Tensor& a, const torch::Tensor& b);
 //   outputs: [K, D], the encoder's raw output for the views (not normalised);
 //   clean: [K, D] the clean image's output under the same views (latent encoders without a
 //   target; otherwise undefined). Embedding aims must already be unit vectors.
+//   view_weights: [K] summing to 1, each view's share of an embedding's loss; undefined:
+//   the views' mean. Latents take the mean either way.
 torch::Tensor aim_loss(bool latent, const torch::Tensor& outputs, const EncoderAim& aim,
-                       const torch::Tensor& clean, float source_weight);
+                       const torch::Tensor& clean, float source_weight,
+                       const torch::Tensor& view_weights = {});
 
 }  // namespace bd

@@ -159,7 +159,8 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
             // change the views another one sees.
             ms.views = std::make_unique<ViewSampler>(s.x, view_size(members[m]), settings.views,
                                                      settings.robust, item.seed + 0x632be59bd9b4e019ULL * m,
-                                                     settings.denoise_views, settings.file_jpeg_view);
+                                                     settings.denoise_views, settings.file_jpeg_view,
+                                                     settings.file_jpeg_weight);
             s.members.push_back(std::move(ms));
         }
         if (std::any_of(s.members.begin(), s.members.end(), [](const MemberState& ms) { return ms.paired; })) {
@@ -233,7 +234,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
                 }
                 const auto l = members[m].weight * ms.scale *
                                aim_loss(is_latent(encoder), outputs.narrow(0, offset, counts[k]), ms.aim,
-                                        c, settings.source_weight).to(device);
+                                        c, settings.source_weight, ms.views->weights()).to(device);
                 offset += counts[k];
                 loss = loss.defined() ? loss + l : l;
                 item_progress[i] = item_progress[i].defined() ? item_progress[i] - l.detach() : -l.detach();

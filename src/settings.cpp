@@ -53,6 +53,7 @@ PerturbSettings resolve(const ProtectSettings& s) {
     if (s.visibility_loss_every > 0) p.visibility_loss_every = s.visibility_loss_every;
     if (s.denoise_views >= 0) p.denoise_views = std::min(1.0f, s.denoise_views);
     if (s.file_jpeg_view >= 0) p.file_jpeg_view = s.file_jpeg_view > 0;
+    if (s.file_jpeg_weight > 0) p.file_jpeg_weight = s.file_jpeg_weight;
     p.robust = s.robust;
     return p;
 }

@@ -47,6 +47,9 @@ struct ProtectSettings {
     // The optimizer's view of the whole file after a JPEG re-save: 0 off, 1 on, < 0 its
     // default (benchmarks compare).
     int file_jpeg_view = -1;
+    // Each of those views' share of the loss against another view's; <= 0: its default
+    // (benchmarks compare).
+    float file_jpeg_weight = 0;
     // How the result will be written, so the visibility target and the metrics hold for the
     // file itself.
     OutputFormat output_format = OutputFormat::same;

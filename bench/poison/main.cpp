@@ -134,11 +134,13 @@ std::string slug(std::string s) {
 std::string preset_tag(const std::string& intensity, const std::string& quality, int steps, uint64_t seed,
                        float visibility) {
     const auto p = bd::make_settings("poison", intensity, 0, quality, steps, seed, visibility);
+    char file_jpeg[32] = "";
+    if (p.file_jpeg_view) std::snprintf(file_jpeg, sizeof file_jpeg, p.file_jpeg_weight != 1 ? "-fj2x%g" : "-fj2", p.file_jpeg_weight);
     char text[160];
     std::snprintf(text, sizeof text, "e%g-v%g-%dx%d-w%g-vl%g%s-dv%g-u%d-es%d%s", p.epsilon * 255, p.visibility,
                   p.steps, p.views, p.source_weight, p.visibility_loss,
                   p.visibility_loss_every > 1 ? ("x" + std::to_string(p.visibility_loss_every)).c_str() : "",
-                  p.denoise_views, int(p.update), int(p.early_stop), p.file_jpeg_view ? "-fj2" : "");
+                  p.denoise_views, int(p.update), int(p.early_stop), file_jpeg);
     return text;
 }
 

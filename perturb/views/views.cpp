@@ -56,13 +56,20 @@ bool chance(std::mt19937_64& rng, double p) { return uniform(rng, 0, 1) < p; }
 }  // namespace
 
 ViewSampler::ViewSampler(const torch::Tensor& image, int64_t size, int views, bool robust,
-                         uint64_t seed, double denoise, bool file_jpeg)
+                         uint64_t seed, double denoise, bool file_jpeg, double file_jpeg_weight)
     : size_(size), views_(robust ? std::max(1, views) : 1), robust_(robust), denoise_(denoise),
       file_jpeg_views_(file_jpeg && views_ >= 3 ? std::min(2, views_ - 2) : 0), rng_(seed) {
     if (robust_) {
         auto gen = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0x9e3779b97f4a7c15ULL);
         noise_bank_ = at::randn({kNoiseBank, 3, size, size}, gen, torch::kFloat)
                           .to(image.device());
+    }
+    if (file_jpeg_views_ > 0 && file_jpeg_weight != 1) {
+        TORCH_CHECK(file_jpeg_weight > 0, "ViewSampler: the file's JPEG views need a positive weight");
+        std::vector<float> w(views_, 1.0f);
+        for (int k = 1; k <= file_jpeg_views_; ++k) w[k] = float(file_jpeg_weight);
+        weights_ = torch::tensor(w);
+        weights_ = (weights_ / weights_.sum()).to(image.device());
     }
 }
 

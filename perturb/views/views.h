@@ -32,9 +32,14 @@ public:
     // random views without JPEG that get Gaussian noise and a 3 x 3 median at the copy's
     // resolution (0: none, and the same views as before such views existed). `file_jpeg`:
     // with at least 3 views, views 1 and 2 (only view 1 with 3 views) are the re-encoded
-    // file (see sample()).
+    // file (see sample()); `file_jpeg_weight`: each such view's share of the loss against
+    // one other view's (weights()).
     ViewSampler(const torch::Tensor& image, int64_t size, int views, bool robust, uint64_t seed,
-                double denoise = 0, bool file_jpeg = false);
+                double denoise = 0, bool file_jpeg = false, double file_jpeg_weight = 1);
+
+    // [views] summing to 1 on the image's device: each view's share of the loss, in the
+    // order sample() returns them. Undefined where every view weighs the same.
+    const torch::Tensor& weights() const { return weights_; }
 
     // [C, H, W] (C = 1 or 3) -> [views, 3, size, size]. View 0 is always CLIP's framing
     // of the whole image; with `file_jpeg`, views 1 and 2 are the same framing of the whole
@@ -76,6 +81,7 @@ private:
     int file_jpeg_views_;  // views 1 .. file_jpeg_views_ are the re-encoded file
     std::mt19937_64 rng_;
     torch::Tensor noise_bank_;  // [B, 3, size, size], drawn once so steps need no RNG on device
+    torch::Tensor weights_;
 };
 
 }  // namespace bd

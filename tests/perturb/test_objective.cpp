@@ -44,5 +44,24 @@ TEST(Objective, EmbeddingCloakIsTheSimilarityToLeave) {
                 torch::matmul(views, away).mean().item<double>(), 1e-6);
 }
 
+// Each view's term counts by its weight; without weights the views count alike; a latent's
+// loss stays the mean whatever the weights.
+TEST(Objective, ViewWeightsShareTheEmbeddingLoss) {
+    const auto target = unit(torch::randn({8})), away = unit(torch::randn({8}));
+    const auto views = unit(torch::randn({4, 8}));
+    const auto weights = torch::tensor({0.1f, 0.4f, 0.3f, 0.2f});
+    const auto per_view = -torch::matmul(views, target) + 0.5 * torch::matmul(views, away);
+    EXPECT_NEAR(aim_loss(false, views, {target, away}, {}, 0.5f, weights).item<double>(),
+                (per_view * weights).sum().item<double>(), 1e-6);
+    EXPECT_NEAR(aim_loss(false, views, {target, away}, {}, 0.5f, torch::full({4}, 0.25f)).item<double>(),
+                aim_loss(false, views, {target, away}, {}, 0.5f).item<double>(), 1e-6);
+    EXPECT_NEAR(aim_loss(false, views, {{}, away}, {}, 0.5f, weights).item<double>(),
+                (torch::matmul(views, away) * weights).sum().item<double>(), 1e-6);
+    const auto latent_target = torch::randn({8});
+    EXPECT_NEAR(aim_loss(true, views, {latent_target, {}}, {}, 0.5f, weights).item<double>(),
+                aim_loss(true, views, {latent_target, {}}, {}, 0.5f).item<double>(), 1e-9);
+    EXPECT_THROW(aim_loss(false, views, {target, away}, {}, 0.5f, torch::full({3}, 1.0f / 3)), c10::Error);
+}
+
 }  // namespace
 }  // namespace bd

@@ -126,6 +126,20 @@ TEST(Views, FileJpegViewIsTheReencodedFileFramed) {
     EXPECT_EQ(quality_of(two.sample(image)[1]), 0);
 }
 
+// The file's JPEG views weigh what they are asked to, in the order the views come, and the
+// weights sum to 1; with one weight for all, or no such views, the views count alike.
+TEST(Views, FileJpegViewsWeighTheirShare) {
+    const auto image = torch::rand({3, 40, 48});
+    ViewSampler weighted(image, 32, 4, true, 1, 0, true, 2.0);
+    ASSERT_TRUE(weighted.weights().defined());
+    EXPECT_TRUE(torch::allclose(weighted.weights(), torch::tensor({1.0f, 2.0f, 2.0f, 1.0f}) / 6));
+    ViewSampler three(image, 32, 3, true, 1, 0, true, 3.0);
+    EXPECT_TRUE(torch::allclose(three.weights(), torch::tensor({1.0f, 3.0f, 1.0f}) / 5));
+    EXPECT_FALSE(ViewSampler(image, 32, 4, true, 1, 0, true, 1.0).weights().defined());
+    EXPECT_FALSE(ViewSampler(image, 32, 4, true, 1, 0, false, 2.0).weights().defined());
+    EXPECT_FALSE(ViewSampler(image, 32, 2, true, 1, 0, true, 2.0).weights().defined()) << "no room for the file's view";
+}
+
 // The median against a direct count, edges replicated, one channel independent of another;
 // on 8-bit levels too, where a window holds ties.
 class Median : public ::testing::TestWithParam<bool> {};
