@@ -4,6 +4,7 @@
 #include "perturb/jpeg/blocks.h"
 #include "perturb/jpeg/ops.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace bd {
@@ -44,10 +45,26 @@ const ChannelMix kToRgb{{1.0f / 255, 0.0f, 1.402f / 255, 1.0f / 255, -0.344136f 
                         {128.0f / 255, 128.0f / 255, 128.0f / 255},
                         true};
 
+// One quantisation table per image ([N, 64], each image's blocks in one run), or one for
+// all ([64]) where every image has the same quality.
+torch::Tensor quant_tables(const float* base, const std::vector<int>& qualities, const torch::TensorOptions& opts) {
+    if (std::all_of(qualities.begin(), qualities.end(), [&](int q) { return q == qualities.front(); }))
+        return quant_table(base, qualities.front(), opts);
+    std::vector<torch::Tensor> tables;
+    for (int q : qualities) tables.push_back(quant_table(base, q, opts));
+    return torch::stack(tables);
+}
+
 }  // namespace
 
 torch::Tensor differentiable_jpeg(const torch::Tensor& rgb, int quality, bool subsample_chroma) {
+    return differentiable_jpeg(rgb, std::vector<int>{quality}, subsample_chroma);
+}
+
+torch::Tensor differentiable_jpeg(const torch::Tensor& rgb, const std::vector<int>& qualities, bool subsample_chroma) {
     TORCH_CHECK(rgb.dim() == 4 && rgb.size(1) == 3, "differentiable_jpeg expects [N,3,H,W]");
+    TORCH_CHECK(qualities.size() == 1 || int64_t(qualities.size()) == rgb.size(0),
+                "differentiable_jpeg: one quality, or one per image");
     const auto opts = rgb.options();
     const int64_t h = rgb.size(2), w = rgb.size(3);
     const int64_t block = subsample_chroma ? 16 : 8;
@@ -55,8 +72,8 @@ torch::Tensor differentiable_jpeg(const torch::Tensor& rgb, int quality, bool su
     auto x = (ph || pw) ? F::pad(rgb, F::PadFuncOptions({0, pw, 0, ph}).mode(torch::kReplicate)) : rgb;
 
     const int64_t n = x.size(0), xh = x.size(2), xw = x.size(3);
-    const auto luma_q = quant_table(kLumaTable, quality, opts);
-    const auto chroma_q = quant_table(kChromaTable, quality, opts);
+    const auto luma_q = quant_tables(kLumaTable, qualities, opts);
+    const auto chroma_q = quant_tables(kChromaTable, qualities, opts);
     torch::Tensor out;
     if (subsample_chroma) {
         const auto [luma, chroma] = to_blocks_420(x, kToYcc);

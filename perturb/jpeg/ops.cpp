@@ -164,6 +164,15 @@ BD_INLINE inline void transform8x8(const float* in, const float* l, const float*
     rows_times(l, rows, out);  // l . (in . r^T)
 }
 
+// Blocks [B, 64] and one table of 64 or T of them, B a multiple of T.
+void check_tables(const torch::Tensor& blocks, const torch::Tensor& table, const char* what) {
+    const int64_t runs = table.numel() / 64;
+    TORCH_CHECK(blocks.dim() == 2 && blocks.size(1) == 64 && table.numel() % 64 == 0 && runs >= 1 &&
+                    (table.dim() == 1 ? runs == 1 : table.dim() == 2 && table.size(1) == 64) &&
+                    blocks.size(0) % runs == 0,
+                what, ": expected blocks [B, 64] and a table [64] or [T, 64] with B a multiple of T");
+}
+
 // The 2-D DCT of an 8x8 block as one [64, 64] matrix on the row-major flattened block
 // (kron(D, D)): the non-fused path's transform.
 torch::Tensor dct_matrix(const torch::TensorOptions& opts) {
@@ -182,13 +191,15 @@ struct CompressFunction : public torch::autograd::Function<CompressFunction> {
         auto coeffs = torch::empty_like(blocks);
         auto out = torch::empty_like(blocks);
         const float* x = blocks.data_ptr<float>();
-        const float* t = table.data_ptr<float>();
+        const float* tables = table.data_ptr<float>();
+        const int64_t run = blocks.size(0) / std::max<int64_t>(1, table.numel() / 64);
         float* c = coeffs.data_ptr<float>();
         float* o = out.data_ptr<float>();
         const auto d = dct8(), dt = transposed8(d);
         parallel_for_vectorised(0, blocks.size(0), kGrain / 64, [&](int64_t b0, int64_t b1) BD_INLINE {
             float q[64];
             for (int64_t b = b0; b < b1; ++b) {
+                const float* t = tables + (b / run) * 64;
                 transform8x8(x + b * 64, d.data(), dt.data(), c + b * 64);
                 for (int k = 0; k < 64; ++k) {
                     const auto r = rounded(c[b * 64 + k], t[k]);
@@ -208,13 +219,15 @@ struct CompressFunction : public torch::autograd::Function<CompressFunction> {
         const auto g = grads[0].contiguous();
         auto gx = torch::empty_like(coeffs);
         const float* c = coeffs.data_ptr<float>();
-        const float* t = table.data_ptr<float>();
+        const float* tables = table.data_ptr<float>();
+        const int64_t run = coeffs.size(0) / std::max<int64_t>(1, table.numel() / 64);
         const float* gp = g.data_ptr<float>();
         float* o = gx.data_ptr<float>();
         const auto d = dct8(), dt = transposed8(d);
         parallel_for_vectorised(0, coeffs.size(0), kGrain / 64, [&](int64_t b0, int64_t b1) BD_INLINE {
             float gq[64];
             for (int64_t b = b0; b < b1; ++b) {
+                const float* t = tables + (b / run) * 64;
                 transform8x8(gp + b * 64, d.data(), dt.data(), gq);
                 for (int k = 0; k < 64; ++k) {
                     // d/dc of (level + rest^3) t, with rest = c / t - level and the level held: 3 rest^2.
@@ -264,16 +277,18 @@ std::pair<torch::Tensor, torch::Tensor> mix_channels(const torch::Tensor& first,
 }
 
 torch::Tensor smooth_quantize(const torch::Tensor& coeffs, const torch::Tensor& table) {
-    TORCH_CHECK(coeffs.dim() == 2 && coeffs.size(1) == 64 && table.numel() == 64,
-                "smooth_quantize: expected coefficients [B, 64] and a table of 64");
-    const auto q = coeffs / table;
+    check_tables(coeffs, table, "smooth_quantize");
+    // [T, B / T, 64] against [T, 1, 64]: each run of blocks by its own row.
+    const int64_t runs = table.numel() / 64;
+    const auto c = coeffs.reshape({runs, -1, 64});
+    const auto t = table.view({runs, 1, 64});
+    const auto q = c / t;
     const auto r = torch::round(q).detach();
-    return (r + torch::pow(q - r, 3)) * table;
+    return ((r + torch::pow(q - r, 3)) * t).reshape(coeffs.sizes());
 }
 
 torch::Tensor compress_blocks(const torch::Tensor& blocks, const torch::Tensor& table) {
-    TORCH_CHECK(blocks.dim() == 2 && blocks.size(1) == 64 && table.numel() == 64,
-                "compress_blocks: expected blocks [B, 64] and a table of 64");
+    check_tables(blocks, table, "compress_blocks");
     if (takes_fused_kernels(blocks, table)) return CompressFunction::apply(blocks, table.detach());
     const auto dct = dct_matrix(blocks.options());
     return torch::matmul(smooth_quantize(torch::matmul(blocks, dct.t()), table), dct);

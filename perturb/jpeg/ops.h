@@ -36,13 +36,16 @@ void save_matrix(torch::autograd::AutogradContext* ctx, const ChannelMix& mix);
 std::array<float, 9> saved_matrix(torch::autograd::AutogradContext* ctx);
 torch::Tensor grad_or_zeros(const torch::Tensor& grad, at::IntArrayRef sizes, const torch::TensorOptions& opts);
 
-// JPEG's quantisation of DCT coefficients [B, 64] by `table` [64], with a rounding whose
+// JPEG's quantisation of DCT coefficients [B, 64] by `table`, with a rounding whose
 // gradient is not zero almost everywhere: (r + (c / t - r)^3) * t, r = round(c / t).
+// `table`: [64] for every block, or [T, 64] with B a multiple of T: the blocks are T equal
+// runs (one per image, as the images' blocks come in order), run t quantised by row t.
 torch::Tensor smooth_quantize(const torch::Tensor& coeffs, const torch::Tensor& table);
 
 // The lossy core of a JPEG: 8x8 blocks [B, 64] (row-major, level-shifted 0..255 units)
-// through the DCT, smooth_quantize by `table` and back. The fused path works block by
-// block; others are matrix products with the DCT as one [64, 64] matrix.
+// through the DCT, smooth_quantize by `table` ([64] or [T, 64], as there) and back. The
+// fused path works block by block; others are matrix products with the DCT as one
+// [64, 64] matrix.
 torch::Tensor compress_blocks(const torch::Tensor& blocks, const torch::Tensor& table);
 
 }  // namespace bd

@@ -116,12 +116,25 @@ torch::Tensor ViewSampler::sample_batch(const torch::Tensor& batch) {
     std::vector<Plan> plans;
     for (int k = 1; k < views_; ++k) {
         plans.push_back(k <= file_jpeg_views_ ? draw_file_jpeg(copy.h.out, copy.w.out) : draw(copy.h.out, copy.w.out));
-        cuts.push_back(cut(plans.back(), copy));
+        // The file's views all start from the whole copy: it is cut once.
+        if (k <= 1 || k > file_jpeg_views_) cuts.push_back(cut(plans.back(), copy));
     }
     const auto cropped = resample_axes(source, cuts);
     std::vector<torch::Tensor> views{clamp_to_unit(cropped[0])};
-    for (size_t k = 0; k < plans.size(); ++k) views.push_back(finish(cropped[k + 1], plans[k]));
+    size_t next = 1;
+    if (file_jpeg_views_ > 0) views.push_back(file_jpeg_views(cropped[next++], plans));
+    for (size_t k = file_jpeg_views_; k < plans.size(); ++k) views.push_back(finish(cropped[next++], plans[k]));
     return torch::cat(views, 0);
+}
+
+torch::Tensor ViewSampler::file_jpeg_views(const torch::Tensor& whole, const std::vector<Plan>& plans) const {
+    // All of them in one JPEG, each image of the batch at its view's quality, and one
+    // framing: what finish() does to each, in one pass instead of one per view.
+    const int64_t batch = whole.size(0);
+    std::vector<int> qualities;
+    for (int k = 0; k < file_jpeg_views_; ++k) qualities.insert(qualities.end(), batch, plans[k].quality);
+    const auto encoded = differentiable_jpeg(whole.repeat({file_jpeg_views_, 1, 1, 1}), qualities);
+    return clamp_to_unit(resample_axes(encoded, {to_encoder(plans.front())})[0]);
 }
 
 Axes ViewSampler::working_copy(int64_t h, int64_t w) const {

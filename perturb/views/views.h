@@ -10,6 +10,7 @@
 
 #include <random>
 #include <utility>
+#include <vector>
 
 namespace bd {
 
@@ -71,6 +72,9 @@ private:
     Axes cut(const Plan& p, const Axes& copy) const;
     // The rest of `p` on what cut() took.
     torch::Tensor finish(torch::Tensor v, const Plan& p) const;
+    // finish() of the file's JPEG views, plans[0 .. file_jpeg_views_), on the whole copy
+    // [B, 3, h, w] each starts from: [file_jpeg_views_ * B, 3, size, size], view-major.
+    torch::Tensor file_jpeg_views(const torch::Tensor& whole, const std::vector<Plan>& plans) const;
     // [1, 3, h, w] of the noise bank's entry `p.noise`, tiled from (p.noise_top, p.noise_left).
     torch::Tensor tiled_noise(const Plan& p, int64_t h, int64_t w) const;
 

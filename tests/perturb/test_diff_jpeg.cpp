@@ -36,6 +36,29 @@ TEST(DifferentiableJpeg, TracksRealJpeg) {
     }
 }
 
+// A batch at one quality per image is each image at its own, forward and backward, on the
+// fused path (float) and the tensor expressions (double); one quality still serves all.
+TEST(DifferentiableJpeg, OneQualityPerImageIsEachImageAtItsOwn) {
+    torch::manual_seed(9);
+    for (auto dtype : {torch::kFloat, torch::kDouble}) {
+        const auto x = torch::rand({3, 3, 24, 40}, dtype);
+        const std::vector<int> qualities{50, 75, 90};
+        auto batched = x.clone().requires_grad_(true);
+        const auto y = differentiable_jpeg(batched, qualities);
+        const auto g = torch::randn_like(x);
+        const auto gy = torch::autograd::grad({y}, {batched}, {g})[0];
+        for (int64_t n = 0; n < 3; ++n) {
+            auto single = x.narrow(0, n, 1).clone().requires_grad_(true);
+            const auto expected = differentiable_jpeg(single, qualities[n]);
+            EXPECT_LT((y.narrow(0, n, 1) - expected).abs().max().item<double>(), 1e-5) << "image " << n;
+            const auto ge = torch::autograd::grad({expected}, {single}, {g.narrow(0, n, 1)})[0];
+            EXPECT_LT((gy.narrow(0, n, 1) - ge).abs().max().item<double>(), 1e-5) << "image " << n;
+        }
+        EXPECT_LT((differentiable_jpeg(x, std::vector<int>{60}) - differentiable_jpeg(x, 60)).abs().max().item<double>(), 1e-9);
+        EXPECT_THROW(differentiable_jpeg(x, std::vector<int>{60, 70}), c10::Error);
+    }
+}
+
 TEST(DifferentiableJpeg, PassesGradientsAndKeepsShape) {
     auto x = torch::rand({2, 3, 37, 29}).requires_grad_(true);
     const auto y = differentiable_jpeg(x, 60);
