@@ -76,7 +76,7 @@ struct Walker {
         }
         ImageFormat f = detect_format(head);
         if (f == ImageFormat::unknown) {
-            if (named) error(path, rel, "not a PNG or JPEG image (unrecognised contents)");
+            if (named) error(path, rel, "not a PNG or JPEG image (unrecognised content)");
             return;
         }
         ListedInput e;

@@ -316,6 +316,9 @@ TEST_F(E2E, UsageErrorsAndModelErrors) {
         {{"protect", g->pf.root, "-o", out, "--device", "gpu"}, 2, "device"},
         {{"protect", g->pf.root, "-o", out, "--format", "gif"}, 2, "gif"},
         {{"protect", g->pf.root, "-o", out, "--model", tmp() + "/no-such-model"}, 3, "no-such-model"},
+        // A file where the output folder goes: refused before any image is protected.
+        {{"protect", g->pf.root, "-o", g->pf.root + "/png/rgba8.png"}, 2, "not a folder"},
+        {{"protect", g->pf.root, "-o", g->pf.root + "/png/rgba8.png/out"}, 2, "rgba8.png is a file"},
         {{"verify", g->pf.root + "/png/rgba8.png"}, 2, "two files"},
     };
     for (auto& c : cases) {
