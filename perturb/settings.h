@@ -57,7 +57,9 @@ struct PerturbSettings {
     // --file-jpeg-weight, four images from a smooth gradient wallpaper to a photograph) the
     // target cosine after JPEG q75 rose on every image (the gradient 0.464 -> 0.485) for a
     // direct one 0.005-0.023 lower; at 3 and 4 the direct figure fell further and the one
-    // after JPEG no higher. Applied to embedding encoders, where it was measured.
+    // after JPEG no higher. In cloak mode it held the direct figure and kept more after
+    // JPEG on every image (docs/POISONING.md, "The file's views weigh double"). Applied to
+    // embedding encoders, where it was measured.
     float file_jpeg_weight = 2.0f;
     UpdateRule update = UpdateRule::sign;  // momentum measured no better (README)
     // Settle and stop once an image's loss stops improving (steps is then the most it
