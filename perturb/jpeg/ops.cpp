@@ -164,9 +164,12 @@ BD_INLINE inline void transform8x8(const float* in, const float* l, const float*
     rows_times(l, rows, out);  // l . (in . r^T)
 }
 
+// How many tables `table` holds: 1 for [64], T for [T, 64].
+int64_t table_rows(const torch::Tensor& table) { return table.numel() / 64; }
+
 // Blocks [B, 64] and one table of 64 or T of them, B a multiple of T.
 void check_tables(const torch::Tensor& blocks, const torch::Tensor& table, const char* what) {
-    const int64_t runs = table.numel() / 64;
+    const int64_t runs = table_rows(table);
     TORCH_CHECK(blocks.dim() == 2 && blocks.size(1) == 64 && table.numel() % 64 == 0 && runs >= 1 &&
                     (table.dim() == 1 ? runs == 1 : table.dim() == 2 && table.size(1) == 64) &&
                     blocks.size(0) % runs == 0,
@@ -192,7 +195,7 @@ struct CompressFunction : public torch::autograd::Function<CompressFunction> {
         auto out = torch::empty_like(blocks);
         const float* x = blocks.data_ptr<float>();
         const float* tables = table.data_ptr<float>();
-        const int64_t run = blocks.size(0) / std::max<int64_t>(1, table.numel() / 64);
+        const int64_t run = blocks.size(0) / table_rows(table);  // compress_blocks checked: at least 1
         float* c = coeffs.data_ptr<float>();
         float* o = out.data_ptr<float>();
         const auto d = dct8(), dt = transposed8(d);
@@ -220,7 +223,7 @@ struct CompressFunction : public torch::autograd::Function<CompressFunction> {
         auto gx = torch::empty_like(coeffs);
         const float* c = coeffs.data_ptr<float>();
         const float* tables = table.data_ptr<float>();
-        const int64_t run = coeffs.size(0) / std::max<int64_t>(1, table.numel() / 64);
+        const int64_t run = coeffs.size(0) / table_rows(table);  // compress_blocks checked: at least 1
         const float* gp = g.data_ptr<float>();
         float* o = gx.data_ptr<float>();
         const auto d = dct8(), dt = transposed8(d);
@@ -279,7 +282,7 @@ std::pair<torch::Tensor, torch::Tensor> mix_channels(const torch::Tensor& first,
 torch::Tensor smooth_quantize(const torch::Tensor& coeffs, const torch::Tensor& table) {
     check_tables(coeffs, table, "smooth_quantize");
     // [T, B / T, 64] against [T, 1, 64]: each run of blocks by its own row.
-    const int64_t runs = table.numel() / 64;
+    const int64_t runs = table_rows(table);
     const auto c = coeffs.reshape({runs, -1, 64});
     const auto t = table.view({runs, 1, 64});
     const auto q = c / t;
