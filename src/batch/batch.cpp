@@ -297,22 +297,28 @@ private:
 
 }  // namespace
 
-void validate(const BatchOptions& o) {
-    if (o.output_dir.empty()) throw std::invalid_argument("-o OUTDIR is empty");
-    // The folder, or the nearest of its parents that exists, must be a folder: a file in the
-    // way would fail every image, each only after it was protected.
+namespace {
+
+// The output folder, or the nearest of its parents that exists, must be a folder: a file in
+// the way would fail every image, each only after it was protected.
+void check_no_file_in_the_way(const std::string& output_dir) {
     namespace fs = std::filesystem;
     std::error_code ec;
-    for (fs::path p = fs::absolute(o.output_dir, ec); !ec && !p.empty(); p = p.parent_path()) {
+    for (fs::path p = fs::absolute(output_dir, ec); !ec && !p.empty(); p = p.parent_path()) {
         std::error_code unreadable;  // a path that does not exist (yet) is no error here
         const auto status = fs::status(p, unreadable);
-        if (status.type() != fs::file_type::not_found && status.type() != fs::file_type::none) {
-            if (!fs::is_directory(status))
-                throw std::invalid_argument("-o " + o.output_dir + ": " + p.string() + " is a file, not a folder");
-            break;
-        }
-        if (p == p.parent_path()) break;
+        const bool exists = status.type() != fs::file_type::not_found && status.type() != fs::file_type::none;
+        if (exists && !fs::is_directory(status))
+            throw std::invalid_argument("-o " + output_dir + ": " + p.string() + " is a file, not a folder");
+        if (exists || p == p.parent_path()) return;
     }
+}
+
+}  // namespace
+
+void validate(const BatchOptions& o) {
+    if (o.output_dir.empty()) throw std::invalid_argument("-o OUTDIR is empty");
+    check_no_file_in_the_way(o.output_dir);
     if (o.batch_size < 0) throw std::invalid_argument("--batch-size must be 0 (automatic) or more");
     if (o.jobs < 0) throw std::invalid_argument("--jobs must be 0 (all cores) or more");
     if (o.max_pixels == 0) throw std::invalid_argument("--max-pixels must be positive");
