@@ -10,8 +10,8 @@
 //   bench_effect --model PATH --target-image A.png [--target-image B.png ...]
 //                [--steps N] [--quality fast|default|slow] [--intensities low,default,high]
 //                [--linf 1,2,4,8] [--visibility D] [--visibility-loss W] [--visibility-every K]
-//                [--denoise-views P] [--file-jpeg-view 0|1] [--seed N] [--out DIR] [--per-image]
-//                IMAGE...
+//                [--denoise-views P] [--file-jpeg-view 0|1] [--file-jpeg-weight W]
+//                [--lagging-extra-steps N] [--seed N] [--out DIR] [--per-image] IMAGE...
 //
 // --visibility-loss W sets the weight of the optimizer's visibility term (0: off, steering
 // alone; default: the optimizer's own); --visibility-every K takes that term's gradient on
@@ -19,7 +19,9 @@
 // share of the optimizer's random views without JPEG that are noised and median-filtered
 // first (default: its own).
 // --file-jpeg-view 0|1: the optimizer's view of the whole file after a JPEG re-save off or on
-// (default: its own).
+// (default: its own); --file-jpeg-weight W: each such view's share of the loss against
+// another view's; --lagging-extra-steps N: the steps an image whose file views lag may add
+// (0: none; default: the preset's).
 // --visibility D overrides the intensities' visibility targets (0: the L-inf budget alone,
 // as belladonna's first optimizer did); --linf '' leaves out the plain PGD. --seed N changes every run's views
 // (and random start), to see how much a figure moves with them.
@@ -64,6 +66,7 @@ struct Options {
     float denoise_views = -1;    // < 0: the optimizer's default
     int file_jpeg_view = -1;     // < 0: the optimizer's default
     float file_jpeg_weight = 0;  // <= 0: the optimizer's default
+    int lagging_extra_steps = -1;  // < 0: the preset's
     uint64_t seed = 0;
     std::string out;
     bool per_image = false;
@@ -97,6 +100,7 @@ Options parse(int argc, char** argv) {
         else if (a == "--denoise-views") o.denoise_views = std::stof(value());
         else if (a == "--file-jpeg-view") o.file_jpeg_view = std::stoi(value());
         else if (a == "--file-jpeg-weight") o.file_jpeg_weight = std::stof(value());
+        else if (a == "--lagging-extra-steps") o.lagging_extra_steps = std::stoi(value());
         else if (a == "--visibility") o.visibility = std::stof(value());
         else if (a == "--linf") o.linf = bd::bench::comma_numbers(value());
         else if (a == "--per-image") o.per_image = true;
@@ -261,6 +265,7 @@ int main(int argc, char** argv) {
         s.denoise_views = o.denoise_views;
         s.file_jpeg_view = o.file_jpeg_view;
         s.file_jpeg_weight = o.file_jpeg_weight;
+        s.lagging_extra_steps = o.lagging_extra_steps;
         for (size_t i = 0; i < images.size(); ++i) {
             const auto t0 = Clock::now();
             const auto r = protector->protect(images[i], s);

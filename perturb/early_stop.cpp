@@ -46,7 +46,8 @@ void StepSchedule::record(const torch::Tensor& progress) {
         position_ = settle_from_ + (1 - settle_from_) * double(into + 1) / double(settle_steps_);
     } else {
         done_ = taken_ >= steps_;
-        position_ = steps_ > 1 ? double(taken_) / double(steps_ - 1) : 1.0;
+        const int left = steps_ - 1 - plan_at_;
+        position_ = left > 0 ? plan_from_ + (1 - plan_from_) * double(taken_ - plan_at_) / double(left) : 1.0;
     }
     position_ = std::min(position_, 1.0);
 }
@@ -56,6 +57,13 @@ void StepSchedule::disturbed() {
     // stays as the baseline of the total gain.
     pending_.clear();
     if (window_means_.size() > 1) window_means_.resize(1);
+}
+
+void StepSchedule::extend(int extra) {
+    if (extra <= 0 || done_ || settle_at_ >= 0) return;
+    plan_at_ = taken_;
+    plan_from_ = position_;
+    steps_ += extra;
 }
 
 bool StepSchedule::flattened() {

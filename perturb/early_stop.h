@@ -27,6 +27,10 @@ public:
     // The problem changed under the image (its budget was steered): progress before and
     // after are not compared.
     void disturbed();
+    // `extra` more steps at most, spread over what is left of the schedule: the position
+    // goes on from where it is, each step moving it less. Not while settling.
+    void extend(int extra);
+    int steps() const { return steps_; }
 
 private:
     bool flattened();
@@ -36,6 +40,9 @@ private:
     int window_;
     int taken_ = 0;
     double position_ = 0, previous_ = -1;
+    // The schedule runs from position plan_from_ at step plan_at_ to 1 at the last step.
+    int plan_at_ = 0;
+    double plan_from_ = 0;
     bool done_ = false;
     // Settling: from settle_from_ (a position) to 1 over settle_steps_ steps from settle_at_.
     int settle_at_ = -1, settle_steps_ = 0;

@@ -18,6 +18,13 @@ torch::Tensor mean_over_views(const torch::Tensor& per_view, const torch::Tensor
 
 }  // namespace
 
+torch::Tensor view_losses(const torch::Tensor& outputs, const EncoderAim& aim, float source_weight) {
+    const auto e = unit_length(outputs);
+    TORCH_CHECK(aim.away.defined(), "aim_loss: an embedding aim needs what to move away from");
+    if (!aim.target.defined()) return torch::matmul(e, aim.away);
+    return -torch::matmul(e, aim.target) + source_weight * torch::matmul(e, aim.away);
+}
+
 torch::Tensor aim_loss(bool latent, const torch::Tensor& outputs, const EncoderAim& aim,
                        const torch::Tensor& clean, float source_weight, const torch::Tensor& view_weights) {
     if (latent) {
@@ -26,12 +33,9 @@ torch::Tensor aim_loss(bool latent, const torch::Tensor& outputs, const EncoderA
                     "aim_loss: a latent aim without a target needs the clean views' latents");
         return -latent_distance(outputs, clean);
     }
-    const auto e = unit_length(outputs);
-    TORCH_CHECK(aim.away.defined(), "aim_loss: an embedding aim needs what to move away from");
     TORCH_CHECK(!view_weights.defined() || view_weights.numel() == outputs.size(0),
                 "aim_loss: one weight per view");
-    if (!aim.target.defined()) return mean_over_views(torch::matmul(e, aim.away), view_weights);
-    return mean_over_views(-torch::matmul(e, aim.target) + source_weight * torch::matmul(e, aim.away), view_weights);
+    return mean_over_views(view_losses(outputs, aim, source_weight), view_weights);
 }
 
 }  // namespace bd

@@ -35,6 +35,9 @@ torch::Tensor latent_distance(const torch::Tensor& a, const torch::Tensor& b);
 //   target; otherwise undefined). Embedding aims must already be unit vectors.
 //   view_weights: [K] summing to 1, each view's share of an embedding's loss; undefined:
 //   the views' mean. Latents take the mean either way.
+// An embedding aim's loss of each of K views, [K]: what aim_loss() weighs and sums.
+torch::Tensor view_losses(const torch::Tensor& outputs, const EncoderAim& aim, float source_weight);
+
 torch::Tensor aim_loss(bool latent, const torch::Tensor& outputs, const EncoderAim& aim,
                        const torch::Tensor& clean, float source_weight,
                        const torch::Tensor& view_weights = {});

@@ -7,6 +7,7 @@
 #include "perturb/visibility/butteraugli.h"
 #include "perturb/cancelled.h"
 #include "perturb/early_stop.h"
+#include "perturb/file_view_share.h"
 #include "perturb/objective.h"
 #include "perturb/reused_gradient.h"
 #include "perturb/step_rule.h"
@@ -49,6 +50,10 @@ struct ItemState {
     std::unique_ptr<StepSchedule> schedule;
     std::unique_ptr<VisibilityLoss> visibility_term;  // when steering (and at least 8 x 8)
     std::unique_ptr<ReusedGradient> visibility_grad;  // the term's gradient, beside it
+    // The file views' share of the gain, until it is judged at half the run (where it may
+    // lengthen the run), and this step's view losses for it, summed over embedding members.
+    std::unique_ptr<FileViewShare> file_share;
+    torch::Tensor step_view_losses;
     bool active() const { return !schedule->done(); }
 };
 
@@ -163,6 +168,10 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
                                                      settings.file_jpeg_weight);
             s.members.push_back(std::move(ms));
         }
+        const int file_views = s.members.front().views->file_views();
+        if (settings.lagging_extra_steps > 0 && file_views > 0)
+            // Judged over the last eighth of the first half, as the early stop judges progress.
+            s.file_share = std::make_unique<FileViewShare>(file_views, std::max(3, settings.steps / 8));
         if (std::any_of(s.members.begin(), s.members.end(), [](const MemberState& ms) { return ms.paired; })) {
             torch::NoGradGuard no_grad;
             s.image.copy_((s.x + random_start(s.budget, s.x, item.seed)).clamp(s.lo, s.hi));
@@ -235,6 +244,14 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
                 const auto l = members[m].weight * ms.scale *
                                aim_loss(is_latent(encoder), outputs.narrow(0, offset, counts[k]), ms.aim,
                                         c, settings.source_weight, ms.views->weights()).to(device);
+                if (state[i].file_share && !is_latent(encoder)) {
+                    torch::NoGradGuard no_grad;
+                    const auto v = members[m].weight *
+                                   view_losses(outputs.narrow(0, offset, counts[k]).detach(), ms.aim,
+                                               settings.source_weight).to(device);
+                    auto& sum = state[i].step_view_losses;
+                    sum = sum.defined() ? sum + v : v;
+                }
                 offset += counts[k];
                 loss = loss.defined() ? loss + l : l;
                 item_progress[i] = item_progress[i].defined() ? item_progress[i] - l.detach() : -l.detach();
@@ -258,11 +275,21 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
                 });
             s.rule->apply(s.image, grads[i], s.budget, step_fraction(s.schedule->position()), s.lo, s.hi);
             s.schedule->record(item_progress[i]);
+            if (s.file_share && s.step_view_losses.defined()) {
+                s.file_share->record(s.step_view_losses);
+                s.step_view_losses = torch::Tensor();
+                if (s.schedule->position() >= 0.5) {
+                    const auto share = s.file_share->share();
+                    if (share && *share < settings.lagging_file_share) s.schedule->extend(settings.lagging_extra_steps);
+                    s.file_share.reset();
+                }
+            }
         }
         if (progress) {
             double done = 0;
             for (const auto& s : state)
-                done += s.schedule->done() ? 1.0 : double(s.schedule->steps_taken()) / double(settings.steps);
+                // The schedule's position, which never goes back when a run is lengthened.
+                done += s.schedule->done() ? 1.0 : s.schedule->position();
             if (!progress(float(done / double(state.size())))) throw Cancelled();
         }
     }

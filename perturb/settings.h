@@ -61,6 +61,17 @@ struct PerturbSettings {
     // JPEG on every image (docs/POISONING.md, "The file's views weigh double"). Applied to
     // embedding encoders, where it was measured.
     float file_jpeg_weight = 2.0f;
+    // An image whose file views have kept less than `lagging_file_share` of the plain
+    // view's gain by half its run (perturb/file_view_share.h) may take this many more
+    // steps, spread over the rest of its run; 0: none. Smooth gradients are such images:
+    // JPEG quantises a fine change away in flat blocks, and the file views catch up only
+    // with more steps. On a trained MobileNetV2, 9 images (bench_effect
+    // --lagging-extra-steps): of the two under 70 % at half the run, a radial gradient
+    // wallpaper went from keeping 75 % of its gain after JPEG q75 to 85 % (0.480 -> 0.522),
+    // a horse emoji 85 -> 87 %; images above 70 % ended at 86-99 % without more steps
+    // (docs/POISONING.md, "More steps for images whose file views lag").
+    int lagging_extra_steps = 0;
+    float lagging_file_share = 0.7f;
     UpdateRule update = UpdateRule::sign;  // momentum measured no better (README)
     // Settle and stop once an image's loss stops improving (steps is then the most it
     // takes); false runs every step.
@@ -69,8 +80,8 @@ struct PerturbSettings {
 
 // The one place the optimizer's numbers are checked and the presets resolved. intensity: an
 // L-inf cap and a visibility target; quality: steps and views. epsilon255 > 0, steps > 0 and
-// visibility >= 0 (0 = L-inf only) override the presets; a preset may stop early, a given
-// number of steps always runs in full. Throws std::invalid_argument naming a bad value.
+// visibility >= 0 (0 = L-inf only) override the presets; a preset may stop early, or take
+// more steps for an image whose file views lag; a given number of steps is taken exactly. Throws std::invalid_argument naming a bad value.
 PerturbSettings make_settings(Mode mode, Intensity intensity, float epsilon255, Quality quality,
                               int steps, uint64_t seed, float visibility = -1);
 // The same from names, as a user types them.

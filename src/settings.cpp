@@ -54,6 +54,7 @@ PerturbSettings resolve(const ProtectSettings& s) {
     if (s.denoise_views >= 0) p.denoise_views = std::min(1.0f, s.denoise_views);
     if (s.file_jpeg_view >= 0) p.file_jpeg_view = s.file_jpeg_view > 0;
     if (s.file_jpeg_weight > 0) p.file_jpeg_weight = s.file_jpeg_weight;
+    if (s.lagging_extra_steps >= 0) p.lagging_extra_steps = s.lagging_extra_steps;
     p.robust = s.robust;
     return p;
 }

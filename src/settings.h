@@ -50,6 +50,8 @@ struct ProtectSettings {
     // Each of those views' share of the loss against another view's; <= 0: its default
     // (benchmarks compare).
     float file_jpeg_weight = 0;
+    // More steps for an image whose file views lag; < 0: the preset's (benchmarks compare).
+    int lagging_extra_steps = -1;
     // How the result will be written, so the visibility target and the metrics hold for the
     // file itself.
     OutputFormat output_format = OutputFormat::same;

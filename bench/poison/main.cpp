@@ -136,11 +136,14 @@ std::string preset_tag(const std::string& intensity, const std::string& quality,
     const auto p = bd::make_settings("poison", intensity, 0, quality, steps, seed, visibility);
     char file_jpeg[32] = "";
     if (p.file_jpeg_view) std::snprintf(file_jpeg, sizeof file_jpeg, p.file_jpeg_weight != 1 ? "-fj2x%g" : "-fj2", p.file_jpeg_weight);
-    char text[160];
-    std::snprintf(text, sizeof text, "e%g-v%g-%dx%d-w%g-vl%g%s-dv%g-u%d-es%d%s", p.epsilon * 255, p.visibility,
+    char lagging[32] = "";
+    if (p.lagging_extra_steps > 0)
+        std::snprintf(lagging, sizeof lagging, "-lag%g+%d", p.lagging_file_share, p.lagging_extra_steps);
+    char text[192];
+    std::snprintf(text, sizeof text, "e%g-v%g-%dx%d-w%g-vl%g%s-dv%g-u%d-es%d%s%s", p.epsilon * 255, p.visibility,
                   p.steps, p.views, p.source_weight, p.visibility_loss,
                   p.visibility_loss_every > 1 ? ("x" + std::to_string(p.visibility_loss_every)).c_str() : "",
-                  p.denoise_views, int(p.update), int(p.early_stop), file_jpeg);
+                  p.denoise_views, int(p.update), int(p.early_stop), file_jpeg, lagging);
     return text;
 }
 

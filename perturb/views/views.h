@@ -41,6 +41,8 @@ public:
     // [views] summing to 1 on the image's device: each view's share of the loss, in the
     // order sample() returns them. Undefined where every view weighs the same.
     const torch::Tensor& weights() const { return weights_; }
+    // How many views, after view 0, are the re-encoded file (0, 1 or 2).
+    int file_views() const { return file_jpeg_views_; }
 
     // [C, H, W] (C = 1 or 3) -> [views, 3, size, size]. View 0 is always CLIP's framing
     // of the whole image; with `file_jpeg`, views 1 and 2 are the same framing of the whole

@@ -53,6 +53,7 @@ TEST(Objective, ViewWeightsShareTheEmbeddingLoss) {
     const auto per_view = -torch::matmul(views, target) + 0.5 * torch::matmul(views, away);
     EXPECT_NEAR(aim_loss(false, views, {target, away}, {}, 0.5f, weights).item<double>(),
                 (per_view * weights).sum().item<double>(), 1e-6);
+    EXPECT_TRUE(torch::allclose(view_losses(views, {target, away}, 0.5f), per_view));
     EXPECT_NEAR(aim_loss(false, views, {target, away}, {}, 0.5f, torch::full({4}, 0.25f)).item<double>(),
                 aim_loss(false, views, {target, away}, {}, 0.5f).item<double>(), 1e-6);
     EXPECT_NEAR(aim_loss(false, views, {{}, away}, {}, 0.5f, weights).item<double>(),

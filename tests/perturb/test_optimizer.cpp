@@ -108,6 +108,28 @@ TEST_F(Optimizer, ZeroBudgetChangesNothing) {
     EXPECT_TRUE(torch::equal(perturb(*encoder_, {it}, s)[0], x));
 }
 
+// An image whose file views keep less of the gain than the settings' share at half the run
+// takes the extra steps; one that keeps more, or has no file views, takes its steps.
+TEST_F(Optimizer, LaggingFileViewsGetTheExtraSteps) {
+    auto it = item(picture(48, 48), 5);
+    it.aims = {EncoderAim{test::seeded_direction(encoder_->embed_dim(), 2), {}}};
+    PerturbSettings s;
+    s.steps = 16;
+    s.views = 4;
+    s.early_stop = false;
+    s.lagging_extra_steps = 8;
+    auto steps_taken = [&](float share, int views) {
+        s.lagging_file_share = share;
+        s.views = views;
+        PerturbStats stats;
+        perturb(*encoder_, {it}, s, {}, &stats);
+        return stats.steps.at(0);
+    };
+    EXPECT_EQ(steps_taken(1e9f, 4), 24);   // any share is under this
+    EXPECT_EQ(steps_taken(-1e9f, 4), 16);  // and over this
+    EXPECT_EQ(steps_taken(1e9f, 2), 16);   // two views leave no room for the file's
+}
+
 TEST_F(Optimizer, CancellationStopsPromptly) {
     auto it = item(picture(48, 48), 4);
     it.aims = {EncoderAim{torch::ones({encoder_->embed_dim()}), {}}};

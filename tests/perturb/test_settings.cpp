@@ -28,6 +28,11 @@ TEST(Settings, PresetsAndOverrides) {
     EXPECT_TRUE(make_settings("poison", "default", 0, "fast", 0, 0).early_stop);
     EXPECT_FALSE(make_settings("poison", "default", 0, "fast", 17, 0).early_stop);
     EXPECT_EQ(make_settings("cloak", "default", 0, "fast", 0, 0).mode, Mode::cloak);
+    // More steps where the file views lag: the default's, not in a number asked for.
+    EXPECT_EQ(s.lagging_extra_steps, 64);
+    EXPECT_EQ(make_settings("poison", "default", 0, "default", 17, 0).lagging_extra_steps, 0);
+    EXPECT_EQ(make_settings("poison", "default", 0, "fast", 0, 0).lagging_extra_steps, 0);
+    EXPECT_EQ(make_settings("poison", "default", 0, "slow", 0, 0).lagging_extra_steps, 0);
     // Intensity is a visibility target (butteraugli max-norm) under its L-inf cap.
     EXPECT_FLOAT_EQ(make_settings("poison", "low", 0, "fast", 0, 0).visibility, 1.0f);
     EXPECT_FLOAT_EQ(make_settings("poison", "default", 0, "fast", 0, 0).visibility, 1.5f);

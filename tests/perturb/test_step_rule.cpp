@@ -118,5 +118,36 @@ TEST(StepSchedule, ADisturbanceRestartsTheComparison) {
     EXPECT_GT(t.position(), 72.0 / 99.0 + 0.01);
 }
 
+// More steps for an image carry on from where its schedule is: the position neither jumps
+// nor goes back, each step moves it less, and it reaches 1 at the new last step.
+TEST(StepSchedule, ExtendingSpreadsTheRestOverMoreSteps) {
+    StepSchedule s(64, false);
+    for (int i = 0; i < 32; ++i) s.record(torch::tensor(0.0));
+    const double at = s.position();
+    EXPECT_NEAR(at, 32.0 / 63.0, 1e-12);
+    s.extend(64);
+    EXPECT_EQ(s.steps(), 128);
+    EXPECT_DOUBLE_EQ(s.position(), at);
+    s.record(torch::tensor(0.0));
+    EXPECT_NEAR(s.position() - at, (1 - at) / 95.0, 1e-12);
+    EXPECT_EQ(run(s, [](int) { return 0.0; }), 128);
+    EXPECT_DOUBLE_EQ(s.position(), 1.0);
+}
+
+TEST(StepSchedule, NoExtensionOnceSettlingOrDone) {
+    StepSchedule settling(200, true);
+    // Flat after 50 steps: it settles (its position jumps ahead of the step count).
+    for (int i = 0; settling.position() <= settling.steps_taken() / 199.0 + 1e-9; ++i)
+        settling.record(torch::tensor(std::min(i, 50) * 0.01));
+    ASSERT_FALSE(settling.done());
+    settling.extend(100);
+    EXPECT_EQ(settling.steps(), 200);
+    StepSchedule done(4, false);
+    EXPECT_EQ(run(done, [](int) { return 0.0; }), 4);
+    done.extend(4);
+    EXPECT_TRUE(done.done());
+    EXPECT_EQ(done.steps(), 4);
+}
+
 }  // namespace
 }  // namespace bd
