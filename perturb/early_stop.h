@@ -1,6 +1,6 @@
 // When more steps stop paying: one image's position in its step schedule, which jumps to
 // a short settling tail once the image's progress (its negated loss, whatever the
-// objective) has flattened.
+// objective) has flattened, and which the optimizer may lengthen for an image that needs it.
 #pragma once
 
 #include <torch/torch.h>
@@ -30,6 +30,7 @@ public:
     // `extra` more steps at most, spread over what is left of the schedule: the position
     // goes on from where it is, each step moving it less. Not while settling.
     void extend(int extra);
+    // The most steps the image takes, extensions included.
     int steps() const { return steps_; }
 
 private:
