@@ -63,15 +63,16 @@ struct PerturbSettings {
     float file_jpeg_weight = 2.0f;
     // An image whose file views have kept less than `lagging_file_share` of the plain
     // view's gain by half its run (perturb/file_view_share.h) may take this many more
-    // steps, spread over the rest of its run; 0: none. Smooth gradients are such images:
-    // JPEG quantises a fine change away in flat blocks, and the file views catch up only
-    // with more steps. On a trained MobileNetV2, 9 images (bench_effect
-    // --lagging-extra-steps): of the two under 70 % at half the run, a radial gradient
-    // wallpaper went from keeping 75 % of its gain after JPEG q75 to 85 % (0.480 -> 0.522),
-    // a horse emoji 85 -> 87 %; images above 70 % ended at 86-99 % without more steps
-    // (docs/POISONING.md, "More steps for images whose file views lag").
+    // steps, spread over the rest of its run; 0: none. Smooth gradients and flat colour are
+    // such images: JPEG quantises a fine change away in flat blocks, and the file views
+    // catch up only with more steps. On a trained MobileNetV2 (bench_effect
+    // --lagging-extra-steps, 9 images, then 8 others to check), every image that took them
+    // kept more of its gain after JPEG q75 (a radial gradient wallpaper 75 -> 85 %, a
+    // penguin emoji 76 -> 82 %); at 70 % instead of 75 % the penguin (70.5 % at half its
+    // run) ended at 76 %. Two synthetic gradients stay under 80 % whatever the steps
+    // (docs/POISONING.md, "More steps where the file views lag").
     int lagging_extra_steps = 0;
-    float lagging_file_share = 0.7f;
+    float lagging_file_share = 0.75f;
     UpdateRule update = UpdateRule::sign;  // momentum measured no better (README)
     // Settle and stop once an image's loss stops improving (steps is then the most it
     // takes); false runs every step.
