@@ -170,7 +170,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
         }
         const int file_views = s.members.front().views->file_views();
         if (settings.lagging_extra_steps > 0 && file_views > 0)
-            // Judged over the last eighth of the first half, as the early stop judges progress.
+            // Averaged over the steps of one early-stop window (an eighth of the run) before half.
             s.file_share = std::make_unique<FileViewShare>(file_views, std::max(3, settings.steps / 8));
         if (std::any_of(s.members.begin(), s.members.end(), [](const MemberState& ms) { return ms.paired; })) {
             torch::NoGradGuard no_grad;
