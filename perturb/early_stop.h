@@ -32,6 +32,8 @@ public:
     void extend(int extra);
     // The most steps the image takes, extensions included.
     int steps() const { return steps_; }
+    // How many steps each mean of progress covers (an eighth of the steps first planned).
+    int window() const { return window_; }
 
 private:
     bool flattened();

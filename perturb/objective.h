@@ -29,15 +29,15 @@ bool is_latent(const Encoder& encoder);
 // an ensemble (two unrelated images are about 2 apart).
 torch::Tensor latent_distance(const torch::Tensor& a, const torch::Tensor& b);
 
+// An embedding aim's loss of each of K views, [K]: what aim_loss() weighs and sums.
+torch::Tensor view_losses(const torch::Tensor& outputs, const EncoderAim& aim, float source_weight);
+
 // Loss (lower = closer to the aim) of one image's K views.
 //   outputs: [K, D], the encoder's raw output for the views (not normalised);
 //   clean: [K, D] the clean image's output under the same views (latent encoders without a
 //   target; otherwise undefined). Embedding aims must already be unit vectors.
 //   view_weights: [K] summing to 1, each view's share of an embedding's loss; undefined:
 //   the views' mean. Latents take the mean either way.
-// An embedding aim's loss of each of K views, [K]: what aim_loss() weighs and sums.
-torch::Tensor view_losses(const torch::Tensor& outputs, const EncoderAim& aim, float source_weight);
-
 torch::Tensor aim_loss(bool latent, const torch::Tensor& outputs, const EncoderAim& aim,
                        const torch::Tensor& clean, float source_weight,
                        const torch::Tensor& view_weights = {});

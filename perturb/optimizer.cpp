@@ -51,9 +51,8 @@ struct ItemState {
     std::unique_ptr<VisibilityLoss> visibility_term;  // when steering (and at least 8 x 8)
     std::unique_ptr<ReusedGradient> visibility_grad;  // the term's gradient, beside it
     // The file views' share of the gain, until it is judged at half the run (where it may
-    // lengthen the run), and this step's view losses for it, summed over embedding members.
+    // lengthen the run).
     std::unique_ptr<FileViewShare> file_share;
-    torch::Tensor step_view_losses;
     bool active() const { return !schedule->done(); }
 };
 
@@ -170,8 +169,8 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
         }
         const int file_views = s.members.front().views->file_views();
         if (settings.lagging_extra_steps > 0 && file_views > 0)
-            // Averaged over the steps of one early-stop window (an eighth of the run) before half.
-            s.file_share = std::make_unique<FileViewShare>(file_views, std::max(3, settings.steps / 8));
+            // Averaged over the early stop's last window before half the run.
+            s.file_share = std::make_unique<FileViewShare>(file_views, s.schedule->window());
         if (std::any_of(s.members.begin(), s.members.end(), [](const MemberState& ms) { return ms.paired; })) {
             torch::NoGradGuard no_grad;
             s.image.copy_((s.x + random_start(s.budget, s.x, item.seed)).clamp(s.lo, s.hi));
@@ -201,6 +200,8 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
         for (size_t i = 0; i < state.size(); ++i)
             if (state[i].active()) live.push_back(i);
         std::vector<torch::Tensor> item_progress(state.size());
+        // Each image's loss per view, summed over embedding members, while its share is judged.
+        std::vector<torch::Tensor> item_view_losses(state.size());
         // One backward pass per member, gradients summed: the members' graphs are never held
         // in memory together.
         std::vector<torch::Tensor> grads(state.size());
@@ -249,8 +250,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
                     const auto v = members[m].weight *
                                    view_losses(outputs.narrow(0, offset, counts[k]).detach(), ms.aim,
                                                settings.source_weight).to(device);
-                    auto& sum = state[i].step_view_losses;
-                    sum = sum.defined() ? sum + v : v;
+                    item_view_losses[i] = item_view_losses[i].defined() ? item_view_losses[i] + v : v;
                 }
                 offset += counts[k];
                 loss = loss.defined() ? loss + l : l;
@@ -275,9 +275,8 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
                 });
             s.rule->apply(s.image, grads[i], s.budget, step_fraction(s.schedule->position()), s.lo, s.hi);
             s.schedule->record(item_progress[i]);
-            if (s.file_share && s.step_view_losses.defined()) {
-                s.file_share->record(s.step_view_losses);
-                s.step_view_losses = torch::Tensor();
+            if (s.file_share && item_view_losses[i].defined()) {
+                s.file_share->record(item_view_losses[i]);
                 if (s.schedule->position() >= 0.5) {
                     const auto share = s.file_share->share();
                     if (share && *share < settings.lagging_file_share) s.schedule->extend(settings.lagging_extra_steps);

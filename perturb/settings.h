@@ -82,7 +82,8 @@ struct PerturbSettings {
 // The one place the optimizer's numbers are checked and the presets resolved. intensity: an
 // L-inf cap and a visibility target; quality: steps and views. epsilon255 > 0, steps > 0 and
 // visibility >= 0 (0 = L-inf only) override the presets; a preset may stop early, or take
-// more steps for an image whose file views lag; a given number of steps is taken exactly. Throws std::invalid_argument naming a bad value.
+// more steps for an image whose file views lag; a given number of steps is taken exactly.
+// Throws std::invalid_argument naming a bad value.
 PerturbSettings make_settings(Mode mode, Intensity intensity, float epsilon255, Quality quality,
                               int steps, uint64_t seed, float visibility = -1);
 // The same from names, as a user types them.

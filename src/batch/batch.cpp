@@ -295,10 +295,6 @@ private:
     std::vector<FileResult> results_;
 };
 
-}  // namespace
-
-namespace {
-
 // The output folder, or the nearest of its parents that exists, must be a folder: a file in
 // the way would fail every image, each only after it was protected.
 void check_no_file_in_the_way(const std::string& output_dir) {
