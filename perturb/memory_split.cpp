@@ -7,37 +7,29 @@
 namespace bd {
 namespace {
 
-// Items [begin, end) protected as one batch, or as halves when that runs out of memory.
-void perturb_range(const std::vector<EnsembleMember>& members, const std::vector<PerturbItem>& items,
-                   size_t begin, size_t end, const PerturbSettings& settings, size_t& largest_batch,
-                   const PerturbProgress& progress, std::vector<torch::Tensor>& out, PerturbStats& stats) {
+void run_range(size_t begin, size_t end, size_t& largest, const std::function<void(size_t, size_t)>& run) {
     const size_t n = end - begin;
-    if (largest_batch == 0 || n <= largest_batch) {
-        const std::vector<PerturbItem> batch(items.begin() + long(begin), items.begin() + long(end));
-        const double share = double(n) / double(items.size()), before = double(begin) / double(items.size());
-        PerturbProgress batch_progress;
-        if (progress) batch_progress = [&](float f) { return progress(float(before + share * double(f))); };
-        PerturbStats batch_stats;
+    if (largest == 0 || n <= largest) {
         try {
-            auto done = perturb(members, batch, settings, batch_progress, &batch_stats);
-            for (size_t k = 0; k < n; ++k) {
-                out[begin + k] = std::move(done[k]);
-                stats.steps[begin + k] = batch_stats.steps[k];
-            }
+            run(begin, end);
             return;
         } catch (const c10::OutOfMemoryError&) {
             if (n == 1) throw;
             // What the failed attempt held is freed by now (its tensors went with the
-            // unwound frames), so the halves start with the memory the whole batch had.
-            largest_batch = n / 2;
+            // unwound frames), so the halves start with the memory the whole part had.
+            largest = n / 2;
         }
     }
-    const size_t middle = begin + std::min(n / 2, largest_batch);
-    perturb_range(members, items, begin, middle, settings, largest_batch, progress, out, stats);
-    perturb_range(members, items, middle, end, settings, largest_batch, progress, out, stats);
+    const size_t middle = begin + std::min(n / 2, largest);
+    run_range(begin, middle, largest, run);
+    run_range(middle, end, largest, run);
 }
 
 }  // namespace
+
+void in_parts_within_memory(size_t n, size_t& largest, const std::function<void(size_t, size_t)>& run) {
+    if (n > 0) run_range(0, n, largest, run);
+}
 
 std::vector<torch::Tensor> perturb_within_memory(const std::vector<EnsembleMember>& members,
                                                  const std::vector<PerturbItem>& items,
@@ -46,7 +38,19 @@ std::vector<torch::Tensor> perturb_within_memory(const std::vector<EnsembleMembe
     std::vector<torch::Tensor> out(items.size());
     PerturbStats all;
     all.steps.assign(items.size(), 0);
-    if (!items.empty()) perturb_range(members, items, 0, items.size(), settings, largest_batch, progress, out, all);
+    in_parts_within_memory(items.size(), largest_batch, [&](size_t begin, size_t end) {
+        const size_t n = end - begin;
+        const std::vector<PerturbItem> batch(items.begin() + long(begin), items.begin() + long(end));
+        const double share = double(n) / double(items.size()), before = double(begin) / double(items.size());
+        PerturbProgress batch_progress;
+        if (progress) batch_progress = [&](float f) { return progress(float(before + share * double(f))); };
+        PerturbStats batch_stats;
+        auto done = perturb(members, batch, settings, batch_progress, &batch_stats);
+        for (size_t k = 0; k < n; ++k) {
+            out[begin + k] = std::move(done[k]);
+            all.steps[begin + k] = batch_stats.steps[k];
+        }
+    });
     if (stats) *stats = std::move(all);
     return out;
 }

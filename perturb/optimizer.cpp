@@ -8,9 +8,11 @@
 #include "perturb/cancelled.h"
 #include "perturb/early_stop.h"
 #include "perturb/file_view_share.h"
+#include "perturb/memory_split.h"
 #include "perturb/objective.h"
 #include "perturb/reused_gradient.h"
 #include "perturb/step_rule.h"
+#include "perturb/vector_clones.h"
 #include "perturb/views/views.h"
 #include "perturb/visibility/visibility.h"
 #include "perturb/visibility/visibility_loss.h"
@@ -111,6 +113,50 @@ torch::Tensor random_start(const torch::Tensor& budget, const torch::Tensor& lik
     return (u * 2 - 1) * budget * 0.25;
 }
 
+// How many pixels one call of the visibility term judges at first. Off the CPU, live images
+// of one shape whose term's gradient is due are judged together: butteraugli's port is
+// about 2100 operations forward and backward, each a kernel launch on a GPU, and a group
+// launches them once (bench/bench_launches). Its graph holds about 2.5 GB a megapixel
+// (measured the operations' way on the CPU), so a group starts at 4 megapixels and is halved
+// where a card has no room for it (in_parts_within_memory). Where the fused CPU loops run
+// (takes_fused_kernels) a group gains nothing and memory would only grow: one image at a time.
+constexpr int64_t kVisibilityPixelsAtOnce = int64_t(4) << 20;
+
+// The visibility term's gradient of each live image due for a fresh one this step (undefined
+// for the others), weighted as the loss weighs it. `pixels_at_once`: a group's size, lowered
+// for the rest of the run where a group ran out of memory.
+std::vector<torch::Tensor> fresh_visibility_gradients(std::vector<ItemState>& state, const std::vector<size_t>& live,
+                                                      const PerturbSettings& settings, int64_t& pixels_at_once) {
+    std::vector<torch::Tensor> fresh(state.size());
+    std::vector<std::vector<size_t>> groups;  // due images, by shape
+    for (size_t i : live) {
+        auto& s = state[i];
+        if (!s.visibility_term || !s.visibility_grad->due(s.schedule->steps_taken())) continue;
+        auto same = std::find_if(groups.begin(), groups.end(),
+                                 [&](const std::vector<size_t>& g) { return state[g.front()].x.sizes() == s.x.sizes(); });
+        if (same == groups.end() || takes_fused_kernels(s.x)) groups.push_back({i});
+        else same->push_back(i);
+    }
+    for (const auto& group : groups) {
+        const auto& x = state[group.front()].x;
+        const int64_t pixels = std::min(x.size(1), kVisibilityLossWindow) * std::min(x.size(2), kVisibilityLossWindow);
+        size_t at_once = size_t(std::max<int64_t>(1, pixels_at_once / pixels));
+        in_parts_within_memory(group.size(), at_once, [&](size_t begin, size_t end) {
+            std::vector<VisibilityLoss*> terms;
+            std::vector<torch::Tensor> images;
+            for (size_t k = begin; k < end; ++k) {
+                terms.push_back(state[group[k]].visibility_term.get());
+                images.push_back(state[group[k]].image);
+            }
+            // Each image's term depends on that image alone: the sum's gradient is each one's own.
+            const auto grads = torch::autograd::grad({visibility_terms(terms, images).sum()}, images);
+            for (size_t k = begin; k < end; ++k) fresh[group[k]] = settings.visibility_loss * grads[k - begin];
+        });
+        pixels_at_once = std::min(pixels_at_once, int64_t(at_once) * pixels);
+    }
+    return fresh;
+}
+
 }  // namespace
 
 std::vector<torch::Tensor> perturb(Encoder& encoder, const std::vector<PerturbItem>& items,
@@ -178,6 +224,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
     }
 
     const bool steer = settings.visibility > 0 && butteraugli_available();
+    int64_t visibility_pixels_at_once = kVisibilityPixelsAtOnce;
     while (std::any_of(state.begin(), state.end(), [](const ItemState& s) { return s.active(); })) {
         if (steer) {
             torch::NoGradGuard no_grad;
@@ -265,14 +312,10 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
             }
         }
 
+        const auto fresh = fresh_visibility_gradients(state, live, settings, visibility_pixels_at_once);
         for (size_t i : live) {
             auto& s = state[i];
-            // The visibility term's gradient, one image at a time: its graph holds dozens of
-            // full-resolution planes (1.9 GB at 1024 x 1024), so a batch never holds two.
-            if (s.visibility_term)
-                grads[i] += s.visibility_grad->at(s.schedule->steps_taken(), [&] {
-                    return settings.visibility_loss * torch::autograd::grad({(*s.visibility_term)(s.image)}, {s.image})[0];
-                });
+            if (s.visibility_term) grads[i] += s.visibility_grad->at(s.schedule->steps_taken(), [&] { return fresh[i]; });
             s.rule->apply(s.image, grads[i], s.budget, step_fraction(s.schedule->position()), s.lo, s.hi);
             s.schedule->record(item_progress[i]);
             if (s.file_share && item_view_losses[i].defined()) {

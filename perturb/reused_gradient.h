@@ -20,9 +20,11 @@ public:
     // step after forget(), else the last one taken.
     template <typename Compute>
     const torch::Tensor& at(int step, Compute&& compute) {
-        if (!last_.defined() || step % every_ == 0) last_ = std::forward<Compute>(compute)();
+        if (due(step)) last_ = std::forward<Compute>(compute)();
         return last_;
     }
+    // Whether at(step, ...) computes: so a caller can compute several images' at once.
+    bool due(int step) const { return !last_.defined() || step % every_ == 0; }
 
     // The problem changed (the budget was steered): the next step takes a fresh gradient.
     void forget() { last_ = torch::Tensor(); }

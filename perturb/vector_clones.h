@@ -18,6 +18,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
 
+#include <atomic>
 #include <cstdint>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -34,10 +35,18 @@ BD_VECTOR_CLONES void run_vectorised(const F& f, int64_t begin, int64_t end) {
     f(begin, end);
 }
 
+// Whether the fused CPU loops may run at all. Off, float CPU tensors take the operations'
+// way too, as a GPU takes them: so a GPU step's kernel launches can be counted on the CPU
+// (bench/bench_launches) and the GPU's way tested there. Starts as BELLADONNA_FUSED_KERNELS
+// says (0: off), else on.
+std::atomic<bool>& fused_kernels_allowed();
+
 // Whether tensors take the fused CPU loops: float on the CPU, all of them. Others (a GPU;
 // double, which the tests use to run the operations' way on the CPU) take the same
 // arithmetic as libtorch operations.
-inline bool takes_fused_kernels(const at::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == at::kFloat; }
+inline bool takes_fused_kernels(const at::Tensor& t) {
+    return t.device().is_cpu() && t.scalar_type() == at::kFloat && fused_kernels_allowed().load(std::memory_order_relaxed);
+}
 template <class... Rest>
 bool takes_fused_kernels(const at::Tensor& t, const Rest&... rest) {
     return takes_fused_kernels(t) && (takes_fused_kernels(rest) && ...);

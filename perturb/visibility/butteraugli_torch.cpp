@@ -122,6 +122,37 @@ TorchButteraugli::TorchButteraugli(const torch::Tensor& original_linear) {
     if (half.size(2) >= 8 && half.size(3) >= 8) half_.push_back(make_level(half));
 }
 
+TorchButteraugli TorchButteraugli::joined(const std::vector<const TorchButteraugli*>& parts) {
+    TORCH_CHECK(!parts.empty(), "butteraugli: nothing to join");
+    if (parts.size() == 1) return *parts.front();
+    const auto cat = [&](auto field) {
+        std::vector<torch::Tensor> t;
+        for (const auto* p : parts) t.push_back(field(*p));
+        return torch::cat(t, 0);
+    };
+    const auto level = [&](auto pick) {
+        Level l;
+        l.planes.lf = cat([&](const TorchButteraugli& b) { return pick(b).planes.lf; });
+        l.planes.mf = cat([&](const TorchButteraugli& b) { return pick(b).planes.mf; });
+        for (int k = 0; k < 2; ++k) {
+            l.planes.hf[k] = cat([&](const TorchButteraugli& b) { return pick(b).planes.hf[k]; });
+            l.planes.uhf[k] = cat([&](const TorchButteraugli& b) { return pick(b).planes.uhf[k]; });
+        }
+        l.planes.mask_blurred = cat([&](const TorchButteraugli& b) { return pick(b).planes.mask_blurred; });
+        l.mask_ac = cat([&](const TorchButteraugli& b) { return pick(b).mask_ac; });
+        l.mask_dc = cat([&](const TorchButteraugli& b) { return pick(b).mask_dc; });
+        return l;
+    };
+    for (const auto* p : parts)
+        TORCH_CHECK(p->full_.planes.mf.sizes().slice(1) == parts.front()->full_.planes.mf.sizes().slice(1),
+                    "butteraugli: images of different shapes");
+    TorchButteraugli joined;
+    joined.full_ = level([](const TorchButteraugli& b) -> const Level& { return b.full_; });
+    if (!parts.front()->half_.empty())
+        joined.half_.push_back(level([](const TorchButteraugli& b) -> const Level& { return b.half_.front(); }));
+    return joined;
+}
+
 // libjxl's DiffmapPsychoImage and CombineChannelsToDiffmap at one resolution.
 torch::Tensor TorchButteraugli::level_distmap(const Level& level, const torch::Tensor& linear) {
     const auto& p0 = level.planes;

@@ -34,10 +34,17 @@ public:
     // original: [B, 3, H, W] linear sRGB in [0, 1] (see srgb_to_linear), H and W >= 8.
     explicit TorchButteraugli(const torch::Tensor& original_linear);
 
+    // Several comparators' originals as one batch, in order, each compared as its own
+    // comparator would (every operation works image by image): one launch of each operation
+    // for all of them, where a GPU would make one for each. Their images must share a shape.
+    static TorchButteraugli joined(const std::vector<const TorchButteraugli*>& parts);
+
     // changed: like the original. Returns the [B, H, W] distance map.
     torch::Tensor distmap(const torch::Tensor& changed_linear) const;
 
 private:
+    TorchButteraugli() = default;
+
     struct Level {
         ButteraugliPlanes planes;
         // [B, H, W] how much an AC and a DC difference count under the original's masking

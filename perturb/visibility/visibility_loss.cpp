@@ -18,9 +18,10 @@ constexpr double kColourFrom = 1.0 / 3.0;  // of the target in butteraugli units
 constexpr double kColourWeight = 10.0;
 constexpr double kColourSigma = 2.0;
 
-torch::Tensor linear_rgb(const torch::Tensor& chw) {
-    const auto rgb = chw.size(0) == 1 ? chw.expand({3, -1, -1}) : chw;
-    return srgb_to_linear(rgb.clamp(0, 1).unsqueeze(0));
+// [N, C, H, W] sRGB, C = 1 or 3 -> [N, 3, H, W] linear, as the port takes it.
+torch::Tensor linear_rgb(const torch::Tensor& nchw) {
+    const auto rgb = nchw.size(1) == 1 ? nchw.expand({-1, 3, -1, -1}) : nchw;
+    return srgb_to_linear(rgb.clamp(0, 1));
 }
 
 }  // namespace
@@ -31,38 +32,68 @@ VisibilityLoss::VisibilityLoss(const torch::Tensor& original, double target, con
     if (alpha.defined()) alpha_ = alpha.detach().to(original_.device(), torch::kFloat);
     torch::NoGradGuard no_grad;
     if (original_.size(1) <= kVisibilityLossWindow && original_.size(2) <= kVisibilityLossWindow) {
-        whole_ = std::make_unique<TorchButteraugli>(linear_rgb(original_));
+        whole_ = std::make_unique<TorchButteraugli>(linear_rgb(original_.unsqueeze(0)));
         whole_colour_ = std::make_unique<ColourShiftLoss>(original_, kColourSigma);
     }
 }
 
 VisibilityLoss::~VisibilityLoss() = default;
 
-torch::Tensor VisibilityLoss::operator()(const torch::Tensor& changed) {
+VisibilityLoss::Window VisibilityLoss::window(const torch::Tensor& changed) {
     const int64_t h = original_.size(1), w = original_.size(2);
-    torch::Tensor a = original_, b = changed, alpha = alpha_;
-    torch::Tensor distmap, colour;
-    if (whole_) {
-        distmap = whole_->distmap(linear_rgb(b))[0];
-        colour = (*whole_colour_)(b);
+    if (whole_) return {original_, changed, alpha_, true};
+    const int64_t wh = std::min(h, kVisibilityLossWindow), ww = std::min(w, kVisibilityLossWindow);
+    const int64_t top = std::uniform_int_distribution<int64_t>(0, h - wh)(rng_);
+    const int64_t left = std::uniform_int_distribution<int64_t>(0, w - ww)(rng_);
+    const auto cut = [&](const torch::Tensor& t) {
+        return t.defined() ? t.narrow(1, top, wh).narrow(2, left, ww) : torch::Tensor();
+    };
+    return {cut(original_), cut(changed), cut(alpha_), false};
+}
+
+torch::Tensor VisibilityLoss::operator()(const torch::Tensor& changed) { return visibility_terms({this}, {changed})[0]; }
+
+torch::Tensor visibility_terms(const std::vector<VisibilityLoss*>& terms, const std::vector<torch::Tensor>& changed) {
+    TORCH_CHECK(!terms.empty() && terms.size() == changed.size(), "visibility_terms: one changed image per term");
+    const double target = terms.front()->target_;
+    std::vector<VisibilityLoss::Window> windows;
+    std::vector<torch::Tensor> originals, changes, colours;
+    bool whole = true, any_alpha = false;
+    for (size_t k = 0; k < terms.size(); ++k) {
+        TORCH_CHECK(terms[k]->target_ == target, "visibility_terms: the terms have different targets");
+        windows.push_back(terms[k]->window(changed[k]));
+        const auto& w = windows.back();
+        TORCH_CHECK(w.changed.sizes() == windows.front().changed.sizes(), "visibility_terms: images of different shapes");
+        whole = whole && w.whole;
+        any_alpha = any_alpha || w.alpha.defined();
+        originals.push_back(w.original);
+        changes.push_back(w.changed);
+        // The colour part image by image: a tenth of the port's operations.
+        colours.push_back(w.whole ? (*terms[k]->whole_colour_)(w.changed)
+                                  : ColourShiftLoss(w.original, kColourSigma)(w.changed));
+    }
+    const auto changed_linear = linear_rgb(torch::stack(changes));
+    torch::Tensor distmap;  // [N, h, w]
+    if (whole) {
+        std::vector<const TorchButteraugli*> parts;
+        for (auto* t : terms) parts.push_back(t->whole_.get());
+        distmap = parts.size() == 1 ? parts.front()->distmap(changed_linear)
+                                    : TorchButteraugli::joined(parts).distmap(changed_linear);
     } else {
-        const int64_t wh = std::min(h, kVisibilityLossWindow), ww = std::min(w, kVisibilityLossWindow);
-        const int64_t top = std::uniform_int_distribution<int64_t>(0, h - wh)(rng_);
-        const int64_t left = std::uniform_int_distribution<int64_t>(0, w - ww)(rng_);
-        const auto window = [&](const torch::Tensor& t) { return t.narrow(1, top, wh).narrow(2, left, ww); };
-        a = window(a);
-        b = window(b);
-        if (alpha.defined()) alpha = window(alpha);
-        distmap = TorchButteraugli(linear_rgb(a)).distmap(linear_rgb(b))[0];
-        colour = ColourShiftLoss(a, kColourSigma)(b);
+        distmap = TorchButteraugli(linear_rgb(torch::stack(originals))).distmap(changed_linear);
     }
-    auto seen = (distmap - kButteraugliFrom * target_).clamp_min(0).square();
-    auto shift = (colour / kColourShiftPerUnit - kColourFrom * target_).clamp_min(0).square();
-    if (alpha.defined()) {
-        seen = seen * alpha[0];
-        shift = shift * alpha[0];
+    auto seen = (distmap - kButteraugliFrom * target).clamp_min(0).square();
+    auto shift = (torch::stack(colours) / kColourShiftPerUnit - kColourFrom * target).clamp_min(0).square();
+    if (any_alpha) {
+        // Opaque images weigh every pixel fully.
+        std::vector<torch::Tensor> alphas;
+        for (const auto& w : windows)
+            alphas.push_back(w.alpha.defined() ? w.alpha[0] : torch::ones_like(distmap[0]));
+        const auto alpha = torch::stack(alphas);
+        seen = seen * alpha;
+        shift = shift * alpha;
     }
-    return seen.mean() + kColourWeight * shift.mean();
+    return seen.mean({1, 2}) + kColourWeight * shift.mean({1, 2});
 }
 
 }  // namespace bd

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <random>
+#include <vector>
 
 namespace bd {
 
@@ -37,6 +38,14 @@ public:
     torch::Tensor operator()(const torch::Tensor& changed);
 
 private:
+    friend torch::Tensor visibility_terms(const std::vector<VisibilityLoss*>&, const std::vector<torch::Tensor>&);
+    // What one call compares: both images whole, or the same window of each.
+    struct Window {
+        torch::Tensor original, changed, alpha;  // alpha: undefined when opaque
+        bool whole = false;                      // the comparators made once fit it
+    };
+    Window window(const torch::Tensor& changed);
+
     torch::Tensor original_, alpha_;
     double target_;
     // The original decomposed once for each part, when it fits in one window.
@@ -44,5 +53,11 @@ private:
     std::unique_ptr<ColourShiftLoss> whole_colour_;
     std::mt19937_64 rng_;
 };
+
+// The terms of several images at once, [N]: terms[k] judging changed[k], each as its own call
+// would (up to float rounding), with butteraugli's port run once for all of them, so a GPU
+// launches each of its operations once, not once per image. The images must share one shape,
+// and the terms one target.
+torch::Tensor visibility_terms(const std::vector<VisibilityLoss*>& terms, const std::vector<torch::Tensor>& changed);
 
 }  // namespace bd

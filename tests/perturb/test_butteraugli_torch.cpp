@@ -87,6 +87,22 @@ TEST(ButteraugliTorch, ABatchIsItsImagesOneByOne) {
         EXPECT_TRUE(torch::allclose(batch[i], butteraugli_distmap_torch(a[i], b[i]), 1e-5, 1e-6)) << i;
 }
 
+TEST(ButteraugliTorch, JoinedComparatorsCompareEachImageAsItsOwn) {
+    torch::manual_seed(7);
+    // 40 x 48 has a half-resolution pass, 9 x 12 none.
+    for (const auto& [h, w] : std::vector<std::pair<int64_t, int64_t>>{{40, 48}, {9, 12}}) {
+        const auto a = torch::rand({3, 3, h, w});
+        const auto b = (a + torch::randn_like(a) * 0.02).clamp(0, 1);
+        const TorchButteraugli first(a.slice(0, 0, 1)), rest(a.slice(0, 1, 3));
+        const auto joined = TorchButteraugli::joined({&first, &rest}).distmap(b);
+        ASSERT_EQ(joined.sizes(), (std::vector<int64_t>{3, h, w}));
+        EXPECT_TRUE(torch::allclose(joined.slice(0, 0, 1), first.distmap(b.slice(0, 0, 1)), 1e-5, 1e-6));
+        EXPECT_TRUE(torch::allclose(joined.slice(0, 1, 3), rest.distmap(b.slice(0, 1, 3)), 1e-5, 1e-6));
+    }
+    const TorchButteraugli small(torch::rand({1, 3, 16, 16})), large(torch::rand({1, 3, 16, 20}));
+    EXPECT_THROW(TorchButteraugli::joined({&small, &large}), c10::Error);
+}
+
 TEST(ButteraugliTorch, GradientsFlowToTheChangedImage) {
     torch::manual_seed(7);
     const auto a = torch::rand({1, 3, 32, 32});

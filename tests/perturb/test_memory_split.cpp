@@ -140,5 +140,41 @@ TEST_F(MemorySplit, OtherErrorsAreNotRetried) {
     EXPECT_EQ(largest_batch, 0u);
 }
 
+// The parts themselves: a part over the capacity is halved until it fits, every item is run
+// once by a part that fitted, in order, and the size that fitted is kept.
+TEST(InPartsWithinMemory, HalvesUntilAPartFitsAndKeepsThatSize) {
+    const size_t capacity = 3;
+    std::vector<std::pair<size_t, size_t>> fitted;
+    int refusals = 0;
+    const auto run = [&](size_t begin, size_t end) {
+        if (end - begin > capacity) {
+            ++refusals;
+            TORCH_CHECK_WITH(OutOfMemoryError, false, "out of memory: ", end - begin, " items");
+        }
+        fitted.push_back({begin, end});
+    };
+    size_t largest = 0;
+    in_parts_within_memory(10, largest, run);
+    EXPECT_EQ(largest, 2u);  // 10 -> 5 -> 2
+    EXPECT_EQ(refusals, 2);
+    size_t next = 0;
+    for (const auto& [begin, end] : fitted) {
+        EXPECT_EQ(begin, next);
+        EXPECT_LE(end - begin, 2u);
+        next = end;
+    }
+    EXPECT_EQ(next, 10u);
+    // Kept: the next call splits from the start and is refused nothing.
+    fitted.clear();
+    in_parts_within_memory(4, largest, run);
+    EXPECT_EQ(refusals, 2);
+    EXPECT_EQ(fitted, (std::vector<std::pair<size_t, size_t>>{{0, 2}, {2, 4}}));
+    size_t one = 0;
+    EXPECT_THROW(in_parts_within_memory(2, one, [](size_t, size_t) {
+                     TORCH_CHECK_WITH(OutOfMemoryError, false, "out of memory");
+                 }),
+                 c10::OutOfMemoryError);
+}
+
 }  // namespace
 }  // namespace bd

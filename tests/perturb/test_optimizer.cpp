@@ -6,10 +6,12 @@
 #include "perturb/cancelled.h"
 #include "perturb/visibility/mask.h"
 #include "perturb/optimizer.h"
+#include "perturb/visibility/butteraugli.h"
 #include "perturb/views/views.h"
 #include "util/seeded_weights.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"
+#include "util/fused_kernels_off.h"
 #include "src/io/tensor_image.h"
 
 namespace bd {
@@ -96,6 +98,28 @@ TEST_F(Optimizer, SameSeedSameResultAndBatchEqualsSingle) {
     // A different seed gives a different result (the views differ).
     ia.seed = 99;
     EXPECT_FALSE(torch::equal(perturb(*encoder_, {ia}, s)[0], single_a));
+}
+
+// The way a GPU runs it, images of one shape have their visibility terms judged together:
+// each image's result is still its own.
+TEST_F(Optimizer, VisibilityTermsJudgedTogetherLeaveEachImageItsOwnResult) {
+    if (!butteraugli_available()) GTEST_SKIP() << "built without libjxl's butteraugli";
+    test::FusedKernelsOff off;
+    auto target = torch::ones({encoder_->embed_dim()}) / std::sqrt(double(encoder_->embed_dim()));
+    // Two of one shape (different pictures, so a mix-up shows), one of another.
+    std::vector<PerturbItem> items{item(picture(48, 40), 21), item(picture(48, 40).flip({2}).contiguous(), 22),
+                                   item(picture(40, 56), 23)};
+    for (auto& it : items) it.aims = {EncoderAim{target, {}}};
+    PerturbSettings s;
+    s.steps = 6;
+    s.views = 3;
+    s.visibility = 1.0f;
+    s.visibility_loss = 4.0f;
+    const auto batch = perturb(*encoder_, items, s);
+    for (size_t k = 0; k < items.size(); ++k) {
+        const auto single = perturb(*encoder_, {items[k]}, s)[0];
+        EXPECT_LT((batch[k] - single).abs().gt(1e-5).to(torch::kFloat).mean().item<float>(), 0.01f) << k;
+    }
 }
 
 TEST_F(Optimizer, ZeroBudgetChangesNothing) {

@@ -3,9 +3,13 @@
 // grain of the same amplitude, and bounded cost on images larger than its window.
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <vector>
+
 #include "perturb/visibility/butteraugli.h"
 #include "perturb/visibility/visibility_loss.h"
 #include "perturb/settings.h"
+#include "util/fused_kernels_off.h"
 
 namespace bd {
 namespace {
@@ -88,6 +92,46 @@ TEST(VisibilityLoss, ALargeImageIsJudgedInAWindowAndTransparentPixelsDoNotCount)
     const auto small = smooth(), noisy = (small + torch::randn_like(small) * 8 / 255).clamp(0, 1);
     VisibilityLoss hidden(small, 1.5, torch::zeros({1, 96, 128}), 1);
     EXPECT_EQ(hidden(noisy).item<double>(), 0.0);
+}
+
+// Several images judged at once: each term and its gradient as the image's own call gives
+// them, on the CPU's fused loops and on the operations a GPU runs; whole images with and
+// without alpha, and images larger than the window (each its own window; on the fused loops
+// only, which keep this test quick).
+TEST(VisibilityLoss, SeveralImagesAtOnceEachGetTheirOwnTerm) {
+    for (const auto& [fused, side] : std::vector<std::pair<bool, int64_t>>{
+             {true, 64}, {false, 64}, {true, kVisibilityLossWindow + 24}}) {
+        SCOPED_TRACE(fused ? "fused loops" : "operations");
+        SCOPED_TRACE(side);
+        test::FusedKernelsOff off(!fused);
+        torch::manual_seed(9);
+        const auto x = smooth(side, side);
+        std::vector<torch::Tensor> originals{x, x.flip({2}).contiguous(), (x * 0.8).contiguous()};
+        std::vector<torch::Tensor> alphas{torch::Tensor(), torch::rand({1, side, side}), torch::Tensor()};
+        std::vector<torch::Tensor> changed;
+        for (const auto& o : originals)
+            changed.push_back((o + torch::randn_like(o) * 6 / 255).clamp(0, 1).requires_grad_(true));
+        // The same seeds: the same windows, alone or together.
+        std::vector<std::unique_ptr<VisibilityLoss>> alone, together;
+        for (size_t k = 0; k < 3; ++k) {
+            alone.push_back(std::make_unique<VisibilityLoss>(originals[k], 1.5, alphas[k], k));
+            together.push_back(std::make_unique<VisibilityLoss>(originals[k], 1.5, alphas[k], k));
+        }
+        const auto terms = visibility_terms({together[0].get(), together[1].get(), together[2].get()}, changed);
+        ASSERT_EQ(terms.sizes(), (std::vector<int64_t>{3}));
+        const auto grads = torch::autograd::grad({terms.sum()}, changed);
+        for (size_t k = 0; k < 3; ++k) {
+            const auto own = (*alone[k])(changed[k]);
+            const auto own_grad = torch::autograd::grad({own}, {changed[k]})[0];
+            EXPECT_GT(own.item<double>(), 0.0) << k;
+            EXPECT_NEAR(terms[k].item<double>(), own.item<double>(), 1e-5 * own.item<double>()) << k;
+            EXPECT_TRUE(torch::allclose(grads[k], own_grad, 1e-4, 1e-4 * own_grad.abs().max().item<double>()))
+                << k;
+        }
+    }
+    VisibilityLoss a(smooth(), 1.5, {}, 1), b(smooth(64, 64), 1.5, {}, 1), c(smooth(), 1.0, {}, 1);
+    EXPECT_THROW(visibility_terms({&a, &b}, {smooth(), smooth(64, 64)}), c10::Error);
+    EXPECT_THROW(visibility_terms({&a, &c}, {smooth(), smooth()}), c10::Error);
 }
 
 TEST(VisibilityLoss, TheFastPresetGoesWithoutIt) {
