@@ -26,40 +26,43 @@ torch::Tensor blur(const torch::Tensor& x, double sigma) {
     return normalised_blur(x, torch::tensor(k));
 }
 
-// [3, H, W] sRGB in [0, 1] -> CIELAB (D65), [3, H, W].
+// [N, 3, H, W] sRGB in [0, 1] -> CIELAB (D65), [N, 3, H, W].
 torch::Tensor srgb_to_lab(const torch::Tensor& rgb) {
     const auto lin = srgb_to_linear(rgb);
     const auto m = device_constant(torch::tensor({0.4124564, 0.3575761, 0.1804375,  //
                                                   0.2126729, 0.7151522, 0.0721750,  //
                                                   0.0193339, 0.1191920, 0.9503041}).view({3, 3}),
                                    lin.options());
-    auto xyz = torch::matmul(m, lin.reshape({3, -1})).reshape(lin.sizes());
+    auto xyz = torch::matmul(m, lin.reshape({lin.size(0), 3, -1})).reshape(lin.sizes());
     xyz = xyz / device_constant(torch::tensor({0.95047, 1.0, 1.08883}).view({3, 1, 1}), lin.options());
-    const auto f = lab_curve(xyz);
-    return torch::stack({116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])});
+    const auto f = lab_curve(xyz).unbind(1);
+    return torch::stack({116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])}, 1);
 }
 
 }  // namespace
 
 namespace {
 
-// An image as the colour comparison sees it: shrunk by `factor`, blurred, in CIELAB.
-torch::Tensor blurred_lab(const torch::Tensor& image, const torch::Device& device, int64_t factor, double sigma) {
-    auto rgb = image.to(device, torch::kFloat).unsqueeze(0);
+// Images as the colour comparison sees them: shrunk by `factor`, blurred, in CIELAB.
+// [N, C, H, W] -> [N, 3, h, w].
+torch::Tensor blurred_lab(const torch::Tensor& images, const torch::Device& device, int64_t factor, double sigma) {
+    auto rgb = images.to(device, torch::kFloat);
     if (factor > 1) rgb = F::avg_pool2d(rgb, F::AvgPool2dFuncOptions(factor).ceil_mode(true));
     if (rgb.size(1) == 1) rgb = rgb.expand({-1, 3, -1, -1});
-    return srgb_to_lab(blur(rgb, sigma / double(factor)).squeeze(0).clamp(0, 1));
+    return srgb_to_lab(blur(rgb, sigma / double(factor)).clamp(0, 1));
 }
 
+// [N, 3, h, w] each -> [N, h, w].
 torch::Tensor delta_e(const torch::Tensor& lab_a, const torch::Tensor& lab_b) {
     const auto d = lab_a - lab_b;
-    return safe_sqrt((d * d).sum(0));
+    return safe_sqrt((d * d).sum(1));
 }
 
 // Delta E of the two images blurred, at the scale it is computed at (up to 4x smaller than
 // the images): gradients flow to `b` where it asks for them.
 torch::Tensor shift_at_own_scale(const torch::Tensor& a, const torch::Tensor& b, int64_t factor, double sigma = kSigma) {
-    return delta_e(blurred_lab(a, a.device(), factor, sigma), blurred_lab(b, a.device(), factor, sigma));
+    return delta_e(blurred_lab(a.unsqueeze(0), a.device(), factor, sigma),
+                   blurred_lab(b.unsqueeze(0), a.device(), factor, sigma))[0];
 }
 
 // The blur keeps nothing finer than a few pixels, so it runs on a 4x smaller image (the
@@ -83,11 +86,26 @@ torch::Tensor colour_shift_map(const torch::Tensor& a, const torch::Tensor& b, c
 ColourShiftLoss::ColourShiftLoss(const torch::Tensor& original, double sigma)
     : sigma_(sigma), factor_(sigma >= 8 ? shrink_factor(original) : 1) {
     torch::NoGradGuard no_grad;
-    original_ = blurred_lab(original.detach(), original.device(), factor_, sigma_);
+    original_ = blurred_lab(original.detach().unsqueeze(0), original.device(), factor_, sigma_);
 }
 
 torch::Tensor ColourShiftLoss::operator()(const torch::Tensor& changed) const {
-    return delta_e(original_, blurred_lab(changed, original_.device(), factor_, sigma_));
+    return joined({this}, changed.unsqueeze(0))[0];
+}
+
+torch::Tensor ColourShiftLoss::joined(const std::vector<const ColourShiftLoss*>& losses, const torch::Tensor& changed) {
+    TORCH_CHECK(!losses.empty() && changed.dim() == 4 && changed.size(0) == int64_t(losses.size()),
+                "ColourShiftLoss: one changed image per loss");
+    const auto& first = *losses.front();
+    std::vector<torch::Tensor> originals;
+    for (const auto* l : losses) {
+        TORCH_CHECK(l->sigma_ == first.sigma_ && l->factor_ == first.factor_ &&
+                        l->original_.sizes() == first.original_.sizes(),
+                    "ColourShiftLoss: losses of different images' shapes or blurs");
+        originals.push_back(l->original_);
+    }
+    const auto original = originals.size() == 1 ? originals.front() : torch::cat(originals, 0);
+    return delta_e(original, blurred_lab(changed, original.device(), first.factor_, first.sigma_));
 }
 
 }  // namespace bd

@@ -7,6 +7,8 @@
 
 #include <torch/torch.h>
 
+#include <vector>
+
 namespace bd {
 
 // Delta E (CIE76) that counts as one unit of visibility, butteraugli's scale: a difference
@@ -25,7 +27,11 @@ torch::Tensor colour_shift_map(const torch::Tensor& a, const torch::Tensor& b, c
 class ColourShiftLoss {
 public:
     ColourShiftLoss(const torch::Tensor& original, double sigma = 8.0);
+    // changed: [C, H, W] like the original. Returns [h, w].
     torch::Tensor operator()(const torch::Tensor& changed) const;
+    // Several at once, [N, h, w]: losses[k] comparing changed[k] ([N, C, H, W]), each as its
+    // own call would, one launch of each operation for all. Their images must share a shape.
+    static torch::Tensor joined(const std::vector<const ColourShiftLoss*>& losses, const torch::Tensor& changed);
 
 private:
     double sigma_;

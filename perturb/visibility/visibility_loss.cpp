@@ -57,7 +57,9 @@ torch::Tensor visibility_terms(const std::vector<VisibilityLoss*>& terms, const 
     TORCH_CHECK(!terms.empty() && terms.size() == changed.size(), "visibility_terms: one changed image per term");
     const double target = terms.front()->target_;
     std::vector<VisibilityLoss::Window> windows;
-    std::vector<torch::Tensor> originals, changes, colours;
+    std::vector<torch::Tensor> originals, changes;
+    std::vector<std::unique_ptr<ColourShiftLoss>> window_colours;  // of windows, made for this call
+    std::vector<const ColourShiftLoss*> colours;
     bool whole = true, any_alpha = false;
     for (size_t k = 0; k < terms.size(); ++k) {
         TORCH_CHECK(terms[k]->target_ == target, "visibility_terms: the terms have different targets");
@@ -68,11 +70,11 @@ torch::Tensor visibility_terms(const std::vector<VisibilityLoss*>& terms, const 
         any_alpha = any_alpha || w.alpha.defined();
         originals.push_back(w.original);
         changes.push_back(w.changed);
-        // The colour part image by image: a tenth of the port's operations.
-        colours.push_back(w.whole ? (*terms[k]->whole_colour_)(w.changed)
-                                  : ColourShiftLoss(w.original, kColourSigma)(w.changed));
+        if (!w.whole) window_colours.push_back(std::make_unique<ColourShiftLoss>(w.original, kColourSigma));
+        colours.push_back(w.whole ? terms[k]->whole_colour_.get() : window_colours.back().get());
     }
-    const auto changed_linear = linear_rgb(torch::stack(changes));
+    const auto stacked = torch::stack(changes);
+    const auto changed_linear = linear_rgb(stacked);
     torch::Tensor distmap;  // [N, h, w]
     if (whole) {
         std::vector<const TorchButteraugli*> parts;
@@ -83,7 +85,7 @@ torch::Tensor visibility_terms(const std::vector<VisibilityLoss*>& terms, const 
         distmap = TorchButteraugli(linear_rgb(torch::stack(originals))).distmap(changed_linear);
     }
     auto seen = (distmap - kButteraugliFrom * target).clamp_min(0).square();
-    auto shift = (torch::stack(colours) / kColourShiftPerUnit - kColourFrom * target).clamp_min(0).square();
+    auto shift = (ColourShiftLoss::joined(colours, stacked) / kColourShiftPerUnit - kColourFrom * target).clamp_min(0).square();
     if (any_alpha) {
         // Opaque images weigh every pixel fully.
         std::vector<torch::Tensor> alphas;

@@ -55,9 +55,9 @@ private:
 };
 
 // The terms of several images at once, [N]: terms[k] judging changed[k], each as its own call
-// would (up to float rounding), with butteraugli's port run once for all of them, so a GPU
-// launches each of its operations once, not once per image. The images must share one shape,
-// and the terms one target.
+// would (up to float rounding), with butteraugli's port and the colour comparison run once
+// for all of them, so a GPU launches each of their operations once, not once per image. The
+// images must share one shape, and the terms one target.
 torch::Tensor visibility_terms(const std::vector<VisibilityLoss*>& terms, const std::vector<torch::Tensor>& changed);
 
 }  // namespace bd

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "perturb/visibility/butteraugli.h"
 #include "perturb/visibility/colour_shift.h"
@@ -124,6 +125,31 @@ TEST(ColourShift, CountsAreaColourChangesNotFineNoise) {
     alpha.slice(1, 0, x.size(1) / 2).zero_();
     const auto seen = colour_shift_map(x, cast, alpha);
     EXPECT_EQ(seen.slice(0, 0, x.size(1) / 2).max().item<float>(), 0.0f);
+}
+
+// Several colour comparisons at once: each image's map and gradient as its own call gives them.
+TEST(ColourShift, SeveralAtOnceEachAsItsOwn) {
+    const auto x = sky_and_texture();
+    std::vector<torch::Tensor> originals{x, x.flip({2}).contiguous()};
+    std::vector<torch::Tensor> changed;
+    for (size_t k = 0; k < 2; ++k) {
+        auto c = originals[k].clone();
+        c[int64_t(k)] = (c[int64_t(k)] - 6.0f / 255).clamp(0, 1);  // a cast, in another channel for each
+        changed.push_back(c.requires_grad_(true));
+    }
+    const ColourShiftLoss first(originals[0], 2.0), second(originals[1], 2.0);
+    const auto together = ColourShiftLoss::joined({&first, &second}, torch::stack(changed));
+    const auto grads = torch::autograd::grad({together.sum()}, changed);
+    const std::vector<const ColourShiftLoss*> losses{&first, &second};
+    for (size_t k = 0; k < 2; ++k) {
+        const auto own = (*losses[k])(changed[k]);
+        EXPECT_GT(own.max().item<double>(), 1.0) << k;
+        EXPECT_TRUE(torch::allclose(together[int64_t(k)], own, 1e-5, 1e-5)) << k;
+        const auto own_grad = torch::autograd::grad({own.sum()}, {changed[k]})[0];
+        EXPECT_TRUE(torch::allclose(grads[k], own_grad, 1e-4, 1e-4 * own_grad.abs().max().item<double>())) << k;
+    }
+    const ColourShiftLoss other(x.slice(2, 0, x.size(2) / 2).contiguous(), 2.0);
+    EXPECT_THROW(ColourShiftLoss::joined({&first, &other}, torch::stack(changed)), c10::Error);
 }
 
 TEST(Visibility, FitHoldsAColourCastThatButteraugliUnderrates) {
