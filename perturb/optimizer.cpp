@@ -132,14 +132,16 @@ std::vector<torch::Tensor> fresh_visibility_gradients(std::vector<ItemState>& st
     for (size_t i : live) {
         auto& s = state[i];
         if (!s.visibility_term || !s.visibility_grad->due(s.schedule->steps_taken())) continue;
-        auto same = std::find_if(groups.begin(), groups.end(),
-                                 [&](const std::vector<size_t>& g) { return state[g.front()].x.sizes() == s.x.sizes(); });
+        auto same = std::find_if(groups.begin(), groups.end(), [&](const std::vector<size_t>& g) {
+            return state[g.front()].x.sizes() == s.x.sizes();
+        });
         if (same == groups.end() || takes_fused_kernels(s.x)) groups.push_back({i});
         else same->push_back(i);
     }
     for (const auto& group : groups) {
         const auto& x = state[group.front()].x;
-        const int64_t pixels = std::min(x.size(1), kVisibilityLossWindow) * std::min(x.size(2), kVisibilityLossWindow);
+        const int64_t pixels =
+            std::min(x.size(1), kVisibilityLossWindow) * std::min(x.size(2), kVisibilityLossWindow);
         size_t at_once = size_t(std::max<int64_t>(1, pixels_at_once / pixels));
         in_parts_within_memory(group.size(), at_once, [&](size_t begin, size_t end) {
             std::vector<VisibilityLoss*> terms;
@@ -315,7 +317,8 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
         const auto fresh = fresh_visibility_gradients(state, live, settings, visibility_pixels_at_once);
         for (size_t i : live) {
             auto& s = state[i];
-            if (s.visibility_term) grads[i] += s.visibility_grad->at(s.schedule->steps_taken(), [&] { return fresh[i]; });
+            if (s.visibility_term)
+                grads[i] += s.visibility_grad->at(s.schedule->steps_taken(), [&] { return fresh[i]; });
             s.rule->apply(s.image, grads[i], s.budget, step_fraction(s.schedule->position()), s.lo, s.hi);
             s.schedule->record(item_progress[i]);
             if (s.file_share && item_view_losses[i].defined()) {

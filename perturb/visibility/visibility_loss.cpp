@@ -51,7 +51,9 @@ VisibilityLoss::Window VisibilityLoss::window(const torch::Tensor& changed) {
     return {cut(original_), cut(changed), cut(alpha_), false};
 }
 
-torch::Tensor VisibilityLoss::operator()(const torch::Tensor& changed) { return visibility_terms({this}, {changed})[0]; }
+torch::Tensor VisibilityLoss::operator()(const torch::Tensor& changed) {
+    return visibility_terms({this}, {changed})[0];
+}
 
 torch::Tensor visibility_terms(const std::vector<VisibilityLoss*>& terms, const std::vector<torch::Tensor>& changed) {
     TORCH_CHECK(!terms.empty() && terms.size() == changed.size(), "visibility_terms: one changed image per term");
@@ -65,7 +67,8 @@ torch::Tensor visibility_terms(const std::vector<VisibilityLoss*>& terms, const 
         TORCH_CHECK(terms[k]->target_ == target, "visibility_terms: the terms have different targets");
         windows.push_back(terms[k]->window(changed[k]));
         const auto& w = windows.back();
-        TORCH_CHECK(w.changed.sizes() == windows.front().changed.sizes(), "visibility_terms: images of different shapes");
+        TORCH_CHECK(w.changed.sizes() == windows.front().changed.sizes(),
+                    "visibility_terms: images of different shapes");
         whole = whole && w.whole;
         any_alpha = any_alpha || w.alpha.defined();
         originals.push_back(w.original);
@@ -85,7 +88,8 @@ torch::Tensor visibility_terms(const std::vector<VisibilityLoss*>& terms, const 
         distmap = TorchButteraugli(linear_rgb(torch::stack(originals))).distmap(changed_linear);
     }
     auto seen = (distmap - kButteraugliFrom * target).clamp_min(0).square();
-    auto shift = (ColourShiftLoss::joined(colours, stacked) / kColourShiftPerUnit - kColourFrom * target).clamp_min(0).square();
+    const auto colour = ColourShiftLoss::joined(colours, stacked);
+    auto shift = (colour / kColourShiftPerUnit - kColourFrom * target).clamp_min(0).square();
     if (any_alpha) {
         // Opaque images weigh every pixel fully.
         std::vector<torch::Tensor> alphas;
