@@ -3,7 +3,8 @@
 // of a batch costs its launch count, not its arithmetic, until that count is small. The
 // count is the same on any device, so it is taken on the CPU: float tensors sent the
 // operations' way (BELLADONNA_FUSED_KERNELS=0) and butteraugli's port where the CPU would
-// ask libjxl, as a GPU does. Prints the whole step and its parts, per image.
+// ask libjxl, as a GPU does. Prints the whole step and its parts measured alone, per image,
+// and the run itself part by part (the optimizer's StepPart names).
 // Usage: bench_launches [--side N] [--batch B] [--steps S] [--preset fast|default|slow]
 //                       [--by-op K]  (the K most frequent operators of the whole run)
 #include <ATen/record_function.h>
@@ -56,6 +57,7 @@ bool launches_nothing(const char* name) {
 struct Counts {
     std::mutex mutex;
     std::map<std::string, long> by_name;
+    std::map<std::string, long> by_part;  // the optimizer's part of a step (its StepPart names)
     long launches = 0;
     long host_reads = 0;  // a device value read into the host: the host waits for the GPU
 };
@@ -67,6 +69,7 @@ struct Running {
     bool launched_below = false;
 };
 thread_local std::vector<Running> running;
+thread_local std::vector<std::string> parts;  // the optimizer's parts running, innermost last
 
 // A conversion an operator makes of its own inputs (a float times a double scalar): the
 // CPU's kernels copy such inputs first, a GPU's kernels convert as they read.
@@ -80,10 +83,15 @@ bool converts_own_input_below() {
 at::RecordFunctionCallback counting_callback() {
     return at::RecordFunctionCallback(
                [](const at::RecordFunction& fn) -> std::unique_ptr<at::ObserverContext> {
-                   running.push_back({fn.name(), false});
+                   if (fn.scope() == at::RecordScope::USER_SCOPE) parts.push_back(fn.name());
+                   else running.push_back({fn.name(), false});
                    return nullptr;
                },
                [](const at::RecordFunction& fn, at::ObserverContext*) {
+                   if (fn.scope() == at::RecordScope::USER_SCOPE) {
+                       parts.pop_back();
+                       return;
+                   }
                    const bool below = running.back().launched_below;
                    const bool read = !std::strcmp(fn.name(), "aten::_local_scalar_dense");
                    const bool launch = !below && !read && fn.scope() != at::RecordScope::BACKWARD_FUNCTION &&
@@ -92,18 +100,23 @@ at::RecordFunctionCallback counting_callback() {
                    running.pop_back();
                    if (launch || read) {
                        std::lock_guard<std::mutex> lock(counts.mutex);
-                       if (launch) ++counts.launches, ++counts.by_name[fn.name()];
+                       if (launch) {
+                           ++counts.launches;
+                           ++counts.by_name[fn.name()];
+                           ++counts.by_part[parts.empty() ? "set-up, outside the steps" : parts.back()];
+                       }
                        else ++counts.host_reads;
                    }
                    if ((launch || below) && !running.empty()) running.back().launched_below = true;
                })
-        .scopes({at::RecordScope::FUNCTION, at::RecordScope::BACKWARD_FUNCTION});
+        .scopes({at::RecordScope::FUNCTION, at::RecordScope::BACKWARD_FUNCTION, at::RecordScope::USER_SCOPE});
 }
 
 // Launches and host reads of one call of `run`.
 std::pair<long, long> counted(const std::function<void()>& run) {
     counts.launches = counts.host_reads = 0;
     counts.by_name.clear();
+    counts.by_part.clear();
     const auto handle = at::addGlobalCallback(counting_callback());
     run();
     at::removeCallback(handle);
@@ -148,6 +161,7 @@ int main(int argc, char** argv) {
 
     const auto [whole, reads] = counted([&] { bd::perturb(*enc, items, s); });
     const auto by_name = counts.by_name;
+    const auto by_part = counts.by_part;
     const double per = double(steps) * double(batch);
     std::printf("side %lld, batch %d, %d steps, preset %s, the way a GPU runs it\n", (long long)side, batch, steps,
                 preset.c_str());
@@ -190,6 +204,9 @@ int main(int argc, char** argv) {
     const auto [rule_launches, rule_reads] = counted([&] { rule.apply(delta, grad, x.budget, 0.1f, lo, hi); });
     std::printf("| the update | %ld |\n", rule_launches);
     std::printf("host reads in the whole run: %ld (%.2f per image and step)\n", reads, double(reads) / per);
+
+    std::printf("\n| part of the run | launches per image and step |\n|---|---|\n");
+    for (const auto& [part, n] : by_part) std::printf("| %s | %.0f |\n", part.c_str(), double(n) / per);
 
     std::vector<std::pair<long, std::string>> ranked;
     for (const auto& [name, n] : by_name) ranked.push_back({n, name});

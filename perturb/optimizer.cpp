@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+
+#include <ATen/record_function.h>
 
 #include "encoders/encoder.h"
 #include "perturb/visibility/butteraugli.h"
@@ -20,6 +23,19 @@
 namespace bd {
 
 namespace {
+
+// A named part of a step, for profilers and bench/bench_launches, which count a GPU step's
+// launches part by part; nothing is recorded unless one listens. A part ends where the next
+// one begins (std::optional::emplace) or at the end of its scope.
+class StepPart {
+public:
+    explicit StepPart(const char* name) : guard_(at::RecordScope::USER_SCOPE) {
+        if (guard_.isActive()) guard_.before(name, c10::ArrayRef<const c10::IValue>{});
+    }
+
+private:
+    at::RecordFunction guard_;
+};
 
 // Steering by butteraugli when the schedule passes these positions: early enough for the
 // optimizer to use what is freed, the last one leaving a quarter of the run to settle.
@@ -113,6 +129,28 @@ torch::Tensor random_start(const torch::Tensor& budget, const torch::Tensor& lik
     return (u * 2 - 1) * budget * 0.25;
 }
 
+// Whether images like `x` are compared in groups: where butteraugli's port compares them and
+// its operations are launches (a GPU), not the fused CPU loops or libjxl.
+bool compared_together(const torch::Tensor& x) {
+    return butteraugli_backend_for(x.device()) == ButteraugliBackend::torch && !takes_fused_kernels(x);
+}
+
+// The items' indices by shape, each alone where `together` says no, in order.
+template <class Together>
+std::vector<std::vector<size_t>> by_shape(const std::vector<ItemState>& state, const std::vector<size_t>& items,
+                                          Together&& together) {
+    std::vector<std::vector<size_t>> groups;
+    for (size_t i : items) {
+        const auto& x = state[i].x;
+        auto same = std::find_if(groups.begin(), groups.end(), [&](const std::vector<size_t>& g) {
+            return state[g.front()].x.sizes() == x.sizes();
+        });
+        if (same == groups.end() || !together(x)) groups.push_back({i});
+        else same->push_back(i);
+    }
+    return groups;
+}
+
 // How many pixels one call of the visibility term judges at first. Off the CPU, live images
 // of one shape whose term's gradient is due are judged together: butteraugli's port is
 // about 2100 operations forward and backward, each a kernel launch on a GPU, and a group
@@ -128,16 +166,11 @@ constexpr int64_t kVisibilityPixelsAtOnce = int64_t(4) << 20;
 std::vector<torch::Tensor> fresh_visibility_gradients(std::vector<ItemState>& state, const std::vector<size_t>& live,
                                                       const PerturbSettings& settings, int64_t& pixels_at_once) {
     std::vector<torch::Tensor> fresh(state.size());
-    std::vector<std::vector<size_t>> groups;  // due images, by shape
-    for (size_t i : live) {
-        auto& s = state[i];
-        if (!s.visibility_term || !s.visibility_grad->due(s.schedule->steps_taken())) continue;
-        auto same = std::find_if(groups.begin(), groups.end(), [&](const std::vector<size_t>& g) {
-            return state[g.front()].x.sizes() == s.x.sizes();
-        });
-        if (same == groups.end() || takes_fused_kernels(s.x)) groups.push_back({i});
-        else same->push_back(i);
-    }
+    std::vector<size_t> due;
+    for (size_t i : live)
+        if (state[i].visibility_term && state[i].visibility_grad->due(state[i].schedule->steps_taken()))
+            due.push_back(i);
+    const auto groups = by_shape(state, due, [](const torch::Tensor& x) { return !takes_fused_kernels(x); });
     for (const auto& group : groups) {
         const auto& x = state[group.front()].x;
         const int64_t pixels =
@@ -157,6 +190,50 @@ std::vector<torch::Tensor> fresh_visibility_gradients(std::vector<ItemState>& st
         pixels_at_once = std::min(pixels_at_once, int64_t(at_once) * pixels);
     }
     return fresh;
+}
+
+// The budgets of the images `due`, steered toward the visibility `target`: shrunk where the
+// change shows, grown where it does not. Off the CPU, images of one shape are compared in
+// one call (seen_change_maps), in parts of at most `pixels_at_once`, as the term is.
+void steer_budgets(std::vector<ItemState>& state, const std::vector<size_t>& due, double target,
+                   int64_t& pixels_at_once) {
+    torch::NoGradGuard no_grad;
+    // Measured on the 8-bit grid the file will most likely have.
+    const auto on_grid = [](const torch::Tensor& image) { return torch::round(image * 255.0) / 255.0; };
+    std::vector<size_t> measurable;
+    for (size_t i : due)
+        if (std::min(state[i].x.size(1), state[i].x.size(2)) >= 8) measurable.push_back(i);  // else too small
+    std::vector<torch::Tensor> maps(state.size());
+    for (const auto& group : by_shape(state, measurable, compared_together)) {
+        const auto& x = state[group.front()].x;
+        if (group.size() == 1 && !compared_together(x)) {
+            maps[group.front()] = seen_change(x, on_grid(state[group.front()].image), state[group.front()].alpha).distmap;
+            continue;
+        }
+        size_t at_once = size_t(std::max<int64_t>(1, pixels_at_once / (x.size(1) * x.size(2))));
+        in_parts_within_memory(group.size(), at_once, [&](size_t begin, size_t end) {
+            std::vector<torch::Tensor> originals, changed, alphas;
+            for (size_t k = begin; k < end; ++k) {
+                const auto& s = state[group[k]];
+                originals.push_back(s.x);
+                changed.push_back(on_grid(s.image));
+                alphas.push_back(s.alpha);
+            }
+            const auto seen = seen_change_maps(originals, changed, alphas);
+            for (size_t k = begin; k < end; ++k) maps[group[k]] = seen[int64_t(k - begin)];
+        });
+        pixels_at_once = std::min(pixels_at_once, int64_t(at_once) * x.size(1) * x.size(2));
+    }
+    for (size_t i : measurable) {
+        auto& s = state[i];
+        if (!maps[i].defined()) continue;
+        // A little under the target, so the final fit to it rarely has to cut.
+        s.budget = steer_budget(s.budget, s.limit, maps[i], 0.9 * target);
+        set_box(s);
+        s.image.clamp_(s.lo, s.hi);
+        s.schedule->disturbed();
+        if (s.visibility_grad) s.visibility_grad->forget();
+    }
 }
 
 }  // namespace
@@ -228,21 +305,13 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
     const bool steer = settings.visibility > 0 && butteraugli_available();
     int64_t visibility_pixels_at_once = kVisibilityPixelsAtOnce;
     while (std::any_of(state.begin(), state.end(), [](const ItemState& s) { return s.active(); })) {
+        std::optional<StepPart> part;
         if (steer) {
-            torch::NoGradGuard no_grad;
-            for (auto& s : state) {
-                if (!s.active() || !steering_due(*s.schedule)) continue;
-                // Measured on the 8-bit grid the file will most likely have.
-                const auto now = torch::round(s.image * 255.0) / 255.0;
-                const auto seen = seen_change(s.x, now, s.alpha);
-                if (!seen.distmap.defined()) continue;  // too small to measure
-                // A little under the target, so the final fit to it rarely has to cut.
-                s.budget = steer_budget(s.budget, s.limit, seen.distmap, 0.9 * settings.visibility);
-                set_box(s);
-                s.image.clamp_(s.lo, s.hi);
-                s.schedule->disturbed();
-                if (s.visibility_grad) s.visibility_grad->forget();
-            }
+            part.emplace("belladonna::steering");
+            std::vector<size_t> due;
+            for (size_t i = 0; i < state.size(); ++i)
+                if (state[i].active() && steering_due(*state[i].schedule)) due.push_back(i);
+            steer_budgets(state, due, settings.visibility, visibility_pixels_at_once);
         }
         // Settled images leave the batch; each image's progress is its negated loss.
         std::vector<size_t> live;
@@ -260,6 +329,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
             const auto member_device = encoder.device();
             std::vector<torch::Tensor> views, clean_views;
             std::vector<int64_t> counts;
+            part.emplace("belladonna::views");
             for (size_t i : live) {
                 auto& s = state[i];
                 auto& ms = s.members[m];
@@ -274,6 +344,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
                 counts.push_back(v.size(0));
                 views.push_back(v.to(member_device));
             }
+            part.emplace("belladonna::encoder");
             const auto outputs = encoder.encode_images(torch::cat(views, 0));  // [sum K, D]
             torch::Tensor clean;
             if (!clean_views.empty()) {
@@ -282,6 +353,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
             }
             // Each image's loss is a mean over its own views, summed over images, so an
             // image's gradient does not depend on what else is in the batch.
+            part.emplace("belladonna::loss");
             int64_t offset = 0, clean_offset = 0;
             for (size_t k = 0; k < live.size(); ++k) {
                 const size_t i = live[k];
@@ -307,6 +379,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
             }
             std::vector<torch::Tensor> images;
             for (size_t i : live) images.push_back(state[i].image);
+            part.emplace("belladonna::backward");
             const auto member_grads = torch::autograd::grad({loss}, images);
             for (size_t k = 0; k < live.size(); ++k) {
                 const size_t i = live[k];
@@ -314,7 +387,9 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
             }
         }
 
+        part.emplace("belladonna::visibility_term");
         const auto fresh = fresh_visibility_gradients(state, live, settings, visibility_pixels_at_once);
+        part.emplace("belladonna::update");
         for (size_t i : live) {
             auto& s = state[i];
             if (s.visibility_term)

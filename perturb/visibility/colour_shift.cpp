@@ -58,13 +58,6 @@ torch::Tensor delta_e(const torch::Tensor& lab_a, const torch::Tensor& lab_b) {
     return safe_sqrt((d * d).sum(1));
 }
 
-// Delta E of the two images blurred, at the scale it is computed at (up to 4x smaller than
-// the images): gradients flow to `b` where it asks for them.
-torch::Tensor shift_at_own_scale(const torch::Tensor& a, const torch::Tensor& b, int64_t factor, double sigma = kSigma) {
-    return delta_e(blurred_lab(a.unsqueeze(0), a.device(), factor, sigma),
-                   blurred_lab(b.unsqueeze(0), a.device(), factor, sigma))[0];
-}
-
 // The blur keeps nothing finer than a few pixels, so it runs on a 4x smaller image (the
 // same Gaussian in its pixels): 16x less work on a 12-megapixel photograph.
 int64_t shrink_factor(const torch::Tensor& a) { return std::min(a.size(1), a.size(2)) >= 64 ? 4 : 1; }
@@ -72,14 +65,20 @@ int64_t shrink_factor(const torch::Tensor& a) { return std::min(a.size(1), a.siz
 }  // namespace
 
 torch::Tensor colour_shift_map(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& alpha) {
+    return colour_shift_maps(a.unsqueeze(0), b.unsqueeze(0), alpha.defined() ? alpha.unsqueeze(0) : alpha)[0];
+}
+
+torch::Tensor colour_shift_maps(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& alpha) {
     torch::NoGradGuard no_grad;
-    const int64_t h = a.size(1), w = a.size(2), factor = shrink_factor(a);
-    auto de = shift_at_own_scale(a.detach(), b.detach(), factor).unsqueeze(0).unsqueeze(0);  // [1, 1, h', w']
+    const int64_t h = a.size(2), w = a.size(3), factor = shrink_factor(a[0]);
+    const auto device = a.device();
+    auto de = delta_e(blurred_lab(a.detach(), device, factor, kSigma), blurred_lab(b.detach(), device, factor, kSigma))
+                  .unsqueeze(1);  // [N, 1, h', w']
     if (factor > 1)
         de = F::interpolate(de, F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w})
                                     .mode(torch::kBilinear).align_corners(false));
-    de = de.squeeze(0).squeeze(0);
-    if (alpha.defined()) de = de * alpha.detach().to(de.device(), torch::kFloat).squeeze(0);
+    de = de.squeeze(1);
+    if (alpha.defined()) de = de * alpha.detach().to(de.device(), torch::kFloat).squeeze(1);
     return de;
 }
 

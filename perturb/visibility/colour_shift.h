@@ -19,6 +19,9 @@ constexpr double kColourShiftPerUnit = 2.0;
 // device: delta E between the two images after a Gaussian blur (sigma 8 pixels). alpha
 // ([1, H, W], optional) weights it: transparent pixels show nothing.
 torch::Tensor colour_shift_map(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& alpha = {});
+// The same for N images of one shape at once: a, b [N, C, H, W], alpha [N, 1, H, W] or
+// undefined. Returns [N, H, W].
+torch::Tensor colour_shift_maps(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& alpha = {});
 
 // The same delta E after a Gaussian blur of `sigma` pixels, at the scale it is computed at
 // (4x smaller than the images for sigma 8 on images of 64 px and more, else full size),

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "perturb/visibility/budget.h"
+#include "perturb/visibility/butteraugli_torch.h"
 #include "perturb/visibility/colour_shift.h"
 
 namespace bd {
@@ -27,6 +28,45 @@ Visibility seen_change(const torch::Tensor& original, const torch::Tensor& chang
     v.colour_shift = shift.max().item<double>();
     if (v.distmap.defined()) v.distmap = torch::max(v.distmap, shift.to(v.distmap.device()) / kColourShiftPerUnit);
     return v;
+}
+
+torch::Tensor seen_change_maps(const std::vector<torch::Tensor>& originals, const std::vector<torch::Tensor>& changed,
+                               const std::vector<torch::Tensor>& alphas) {
+    TORCH_CHECK(!originals.empty() && originals.size() == changed.size() &&
+                    (alphas.empty() || alphas.size() == originals.size()),
+                "seen_change_maps: one changed image (and alpha, if any) per original");
+    torch::NoGradGuard no_grad;
+    const auto n = int64_t(originals.size());
+    const auto a = torch::stack(originals).to(torch::kFloat);
+    const auto b = torch::stack(changed).to(a.device(), torch::kFloat);
+    // As butteraugli() judges transparency: over black and over white, the worse of the two
+    // at every pixel. Opaque images are compared once; those with alpha twice, in one batch.
+    std::vector<int64_t> with_alpha;
+    torch::Tensor alpha;  // [N, 1, H, W], ones where opaque; undefined when all are
+    for (int64_t k = 0; k < n; ++k)
+        if (!alphas.empty() && alphas[size_t(k)].defined()) with_alpha.push_back(k);
+    auto first = a, second = b;
+    if (!with_alpha.empty()) {
+        std::vector<torch::Tensor> al;
+        for (int64_t k = 0; k < n; ++k)
+            al.push_back(alphas[size_t(k)].defined() ? alphas[size_t(k)].to(a.device(), torch::kFloat)
+                                                     : torch::ones({1, a.size(2), a.size(3)}, a.options()));
+        alpha = torch::stack(al);
+        const auto index = torch::tensor(with_alpha, torch::kLong).to(a.device());
+        const auto over_white = [&](const torch::Tensor& x) {
+            const auto al_k = alpha.index_select(0, index);
+            return x.index_select(0, index) * al_k + (1 - al_k);
+        };
+        first = torch::cat({a * alpha, over_white(a)});
+        second = torch::cat({b * alpha, over_white(b)});
+    }
+    auto maps = butteraugli_distmap_torch(first, second);  // [N (+ those with alpha), H, W]
+    if (!with_alpha.empty()) {
+        const auto index = torch::tensor(with_alpha, torch::kLong).to(a.device());
+        maps = maps.narrow(0, 0, n).index_copy(0, index, torch::max(maps.narrow(0, 0, n).index_select(0, index),
+                                                                      maps.narrow(0, n, index.size(0))));
+    }
+    return torch::max(maps, colour_shift_maps(a, b, alpha).to(maps.device()) / kColourShiftPerUnit);
 }
 
 torch::Tensor steer_budget(const torch::Tensor& budget, const torch::Tensor& limit,

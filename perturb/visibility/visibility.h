@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <vector>
 
 #include "perturb/visibility/butteraugli.h"
 
@@ -15,6 +16,14 @@ namespace bd {
 // steering and the fit see both); max_norm and norm3 stay butteraugli's own figures.
 Visibility seen_change(const torch::Tensor& original, const torch::Tensor& changed,
                        const torch::Tensor& alpha = {});
+
+// seen_change's maps for several images of one shape at once, compared by butteraugli's
+// libtorch port (the comparator of images on a GPU): one launch of each operation for all
+// of them, and nothing read back to the host, for steering, which needs the maps alone.
+// originals, changed: [C, H, W] each, H and W >= 8; alphas: one per image, each [1, H, W] or
+// undefined (or none at all). Returns [N, H, W].
+torch::Tensor seen_change_maps(const std::vector<torch::Tensor>& originals, const std::vector<torch::Tensor>& changed,
+                               const std::vector<torch::Tensor>& alphas = {});
 
 // budget, limit: [1 or C, H, W]; distmap: [H, W] visibility of the current change
 // (seen_change). Returns the budget scaled down where the change shows more than `target` and up

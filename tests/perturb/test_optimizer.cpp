@@ -100,11 +100,12 @@ TEST_F(Optimizer, SameSeedSameResultAndBatchEqualsSingle) {
     EXPECT_FALSE(torch::equal(perturb(*encoder_, {ia}, s)[0], single_a));
 }
 
-// The way a GPU runs it, images of one shape have their visibility terms judged together:
-// each image's result is still its own.
+// The way a GPU runs it, images of one shape have their visibility terms judged and their
+// steering compared together: each image's result is still its own.
 TEST_F(Optimizer, VisibilityTermsJudgedTogetherLeaveEachImageItsOwnResult) {
     if (!butteraugli_available()) GTEST_SKIP() << "built without libjxl's butteraugli";
     test::FusedKernelsOff off;
+    set_butteraugli_backend(ButteraugliBackend::torch);  // the steering compares them together too
     auto target = torch::ones({encoder_->embed_dim()}) / std::sqrt(double(encoder_->embed_dim()));
     // Two of one shape (different pictures, so a mix-up shows), one of another.
     std::vector<PerturbItem> items{item(picture(48, 40), 21), item(picture(48, 40).flip({2}).contiguous(), 22),
@@ -120,6 +121,7 @@ TEST_F(Optimizer, VisibilityTermsJudgedTogetherLeaveEachImageItsOwnResult) {
         const auto single = perturb(*encoder_, {items[k]}, s)[0];
         EXPECT_LT((batch[k] - single).abs().gt(1e-5).to(torch::kFloat).mean().item<float>(), 0.01f) << k;
     }
+    set_butteraugli_backend(ButteraugliBackend::automatic);
 }
 
 TEST_F(Optimizer, ZeroBudgetChangesNothing) {

@@ -152,6 +152,33 @@ TEST(ColourShift, SeveralAtOnceEachAsItsOwn) {
     EXPECT_THROW(ColourShiftLoss::joined({&first, &other}, torch::stack(changed)), c10::Error);
 }
 
+// The steering's maps of several images at once: each image's as seen_change gives it on the
+// port (the GPU's comparator), opaque or over black and white where it has alpha.
+TEST(Visibility, SeenChangeMapsOfSeveralImagesAreEachImagesOwn) {
+    REQUIRE_BUTTERAUGLI();
+    set_butteraugli_backend(ButteraugliBackend::torch);
+    const auto x = sky_and_texture();
+    torch::manual_seed(3);
+    std::vector<torch::Tensor> originals{x, x.flip({2}).contiguous(), (x * 0.7).contiguous()};
+    std::vector<torch::Tensor> changed, alphas{torch::Tensor(), torch::rand({1, x.size(1), x.size(2)}), torch::Tensor()};
+    for (size_t k = 0; k < 3; ++k) {
+        auto c = (originals[k] + 3 * signs(x, 10 + k) / 255).clamp(0, 1);
+        c[0] = (c[0] - 5.0f / 255).clamp(0, 1);  // and a cast, for the colour part
+        changed.push_back(c);
+    }
+    const auto maps = seen_change_maps(originals, changed, alphas);
+    ASSERT_EQ(maps.sizes(), (std::vector<int64_t>{3, x.size(1), x.size(2)}));
+    for (size_t k = 0; k < 3; ++k) {
+        const auto own = seen_change(originals[k], changed[k], alphas[k]).distmap;
+        EXPECT_GT(own.max().item<double>(), 0.5) << k;
+        EXPECT_TRUE(torch::allclose(maps[int64_t(k)], own, 1e-4, 1e-4 * own.max().item<double>())) << k;
+    }
+    // All opaque: no alpha given at all.
+    const auto opaque = seen_change_maps({originals[0], originals[2]}, {changed[0], changed[2]});
+    EXPECT_TRUE(torch::allclose(opaque[1], maps[2], 1e-5, 1e-5));
+    set_butteraugli_backend(ButteraugliBackend::automatic);
+}
+
 TEST(Visibility, FitHoldsAColourCastThatButteraugliUnderrates) {
     REQUIRE_BUTTERAUGLI();
     const auto x = sky_and_texture();
