@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <optional>
 
 #include <ATen/record_function.h>
@@ -160,6 +161,16 @@ std::vector<std::vector<size_t>> by_shape(const std::vector<ItemState>& state, c
 // (takes_fused_kernels) a group gains nothing and memory would only grow: one image at a time.
 constexpr int64_t kVisibilityPixelsAtOnce = int64_t(4) << 20;
 
+// run(begin, end) over a group of `count` images of `pixels` each, in parts of at most
+// `pixels_at_once` pixels (one image at least), halved where memory runs out; the size that
+// fitted holds for the rest of the run.
+void in_parts_of_pixels(size_t count, int64_t pixels, int64_t& pixels_at_once,
+                        const std::function<void(size_t, size_t)>& run) {
+    size_t at_once = size_t(std::max<int64_t>(1, pixels_at_once / pixels));
+    in_parts_within_memory(count, at_once, run);
+    pixels_at_once = std::min(pixels_at_once, int64_t(at_once) * pixels);
+}
+
 // The visibility term's gradient of each live image due for a fresh one this step (undefined
 // for the others), weighted as the loss weighs it. `pixels_at_once`: a group's size, lowered
 // for the rest of the run where a group ran out of memory.
@@ -175,8 +186,7 @@ std::vector<torch::Tensor> fresh_visibility_gradients(std::vector<ItemState>& st
         const auto& x = state[group.front()].x;
         const int64_t pixels =
             std::min(x.size(1), kVisibilityLossWindow) * std::min(x.size(2), kVisibilityLossWindow);
-        size_t at_once = size_t(std::max<int64_t>(1, pixels_at_once / pixels));
-        in_parts_within_memory(group.size(), at_once, [&](size_t begin, size_t end) {
+        in_parts_of_pixels(group.size(), pixels, pixels_at_once, [&](size_t begin, size_t end) {
             std::vector<VisibilityLoss*> terms;
             std::vector<torch::Tensor> images;
             for (size_t k = begin; k < end; ++k) {
@@ -187,7 +197,6 @@ std::vector<torch::Tensor> fresh_visibility_gradients(std::vector<ItemState>& st
             const auto grads = torch::autograd::grad({visibility_terms(terms, images).sum()}, images);
             for (size_t k = begin; k < end; ++k) fresh[group[k]] = settings.visibility_loss * grads[k - begin];
         });
-        pixels_at_once = std::min(pixels_at_once, int64_t(at_once) * pixels);
     }
     return fresh;
 }
@@ -205,13 +214,13 @@ void steer_budgets(std::vector<ItemState>& state, const std::vector<size_t>& due
         if (std::min(state[i].x.size(1), state[i].x.size(2)) >= 8) measurable.push_back(i);  // else too small
     std::vector<torch::Tensor> maps(state.size());
     for (const auto& group : by_shape(state, measurable, compared_together)) {
-        const auto& x = state[group.front()].x;
-        if (group.size() == 1 && !compared_together(x)) {
-            maps[group.front()] = seen_change(x, on_grid(state[group.front()].image), state[group.front()].alpha).distmap;
+        const auto& first = state[group.front()];
+        if (!compared_together(first.x)) {  // a group of one
+            maps[group.front()] = seen_change(first.x, on_grid(first.image), first.alpha).distmap;
             continue;
         }
-        size_t at_once = size_t(std::max<int64_t>(1, pixels_at_once / (x.size(1) * x.size(2))));
-        in_parts_within_memory(group.size(), at_once, [&](size_t begin, size_t end) {
+        const int64_t pixels = first.x.size(1) * first.x.size(2);
+        in_parts_of_pixels(group.size(), pixels, pixels_at_once, [&](size_t begin, size_t end) {
             std::vector<torch::Tensor> originals, changed, alphas;
             for (size_t k = begin; k < end; ++k) {
                 const auto& s = state[group[k]];
@@ -222,7 +231,6 @@ void steer_budgets(std::vector<ItemState>& state, const std::vector<size_t>& due
             const auto seen = seen_change_maps(originals, changed, alphas);
             for (size_t k = begin; k < end; ++k) maps[group[k]] = seen[int64_t(k - begin)];
         });
-        pixels_at_once = std::min(pixels_at_once, int64_t(at_once) * x.size(1) * x.size(2));
     }
     for (size_t i : measurable) {
         auto& s = state[i];

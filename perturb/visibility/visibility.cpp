@@ -43,6 +43,7 @@ torch::Tensor seen_change_maps(const std::vector<torch::Tensor>& originals, cons
     // at every pixel. Opaque images are compared once; those with alpha twice, in one batch.
     std::vector<int64_t> with_alpha;
     torch::Tensor alpha;  // [N, 1, H, W], ones where opaque; undefined when all are
+    torch::Tensor index;  // of the images with alpha
     for (int64_t k = 0; k < n; ++k)
         if (!alphas.empty() && alphas[size_t(k)].defined()) with_alpha.push_back(k);
     auto first = a, second = b;
@@ -52,19 +53,19 @@ torch::Tensor seen_change_maps(const std::vector<torch::Tensor>& originals, cons
             al.push_back(alphas[size_t(k)].defined() ? alphas[size_t(k)].to(a.device(), torch::kFloat)
                                                      : torch::ones({1, a.size(2), a.size(3)}, a.options()));
         alpha = torch::stack(al);
-        const auto index = torch::tensor(with_alpha, torch::kLong).to(a.device());
+        index = torch::tensor(with_alpha, torch::kLong).to(a.device());
+        const auto their_alpha = alpha.index_select(0, index);
         const auto over_white = [&](const torch::Tensor& x) {
-            const auto al_k = alpha.index_select(0, index);
-            return x.index_select(0, index) * al_k + (1 - al_k);
+            return x.index_select(0, index) * their_alpha + (1 - their_alpha);
         };
         first = torch::cat({a * alpha, over_white(a)});
         second = torch::cat({b * alpha, over_white(b)});
     }
     auto maps = butteraugli_distmap_torch(first, second);  // [N (+ those with alpha), H, W]
-    if (!with_alpha.empty()) {
-        const auto index = torch::tensor(with_alpha, torch::kLong).to(a.device());
-        maps = maps.narrow(0, 0, n).index_copy(0, index, torch::max(maps.narrow(0, 0, n).index_select(0, index),
-                                                                      maps.narrow(0, n, index.size(0))));
+    if (index.defined()) {
+        const auto over_black = maps.narrow(0, 0, n);
+        maps = over_black.index_copy(0, index, torch::max(over_black.index_select(0, index),
+                                                          maps.narrow(0, n, index.size(0))));
     }
     return torch::max(maps, colour_shift_maps(a, b, alpha).to(maps.device()) / kColourShiftPerUnit);
 }

@@ -82,8 +82,7 @@ torch::Tensor visibility_terms(const std::vector<VisibilityLoss*>& terms, const 
     if (whole) {
         std::vector<const TorchButteraugli*> parts;
         for (auto* t : terms) parts.push_back(t->whole_.get());
-        distmap = parts.size() == 1 ? parts.front()->distmap(changed_linear)
-                                    : TorchButteraugli::joined(parts).distmap(changed_linear);
+        distmap = TorchButteraugli::joined(parts).distmap(changed_linear);
     } else {
         distmap = TorchButteraugli(linear_rgb(torch::stack(originals))).distmap(changed_linear);
     }
