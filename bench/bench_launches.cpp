@@ -7,6 +7,7 @@
 // and the run itself part by part (the optimizer's StepPart names).
 // Usage: bench_launches [--side N] [--batch B] [--steps S] [--preset fast|default|slow]
 //                       [--by-op K]  (the K most frequent operators of the whole run)
+//                       [--part NAME]  (with --by-op: of that part of the run only)
 #include <ATen/record_function.h>
 
 #include <algorithm>
@@ -58,6 +59,7 @@ struct Counts {
     std::mutex mutex;
     std::map<std::string, long> by_name;
     std::map<std::string, long> by_part;  // the optimizer's part of a step (its StepPart names)
+    std::map<std::pair<std::string, std::string>, long> by_part_and_name;
     long launches = 0;
     long host_reads = 0;  // a device value read into the host: the host waits for the GPU
 };
@@ -102,8 +104,10 @@ at::RecordFunctionCallback counting_callback() {
                        std::lock_guard<std::mutex> lock(counts.mutex);
                        if (launch) {
                            ++counts.launches;
+                           const std::string part = parts.empty() ? "set-up, outside the steps" : parts.back();
                            ++counts.by_name[fn.name()];
-                           ++counts.by_part[parts.empty() ? "set-up, outside the steps" : parts.back()];
+                           ++counts.by_part[part];
+                           ++counts.by_part_and_name[{part, fn.name()}];
                        }
                        else ++counts.host_reads;
                    }
@@ -117,6 +121,7 @@ std::pair<long, long> counted(const std::function<void()>& run) {
     counts.launches = counts.host_reads = 0;
     counts.by_name.clear();
     counts.by_part.clear();
+    counts.by_part_and_name.clear();
     const auto handle = at::addGlobalCallback(counting_callback());
     run();
     at::removeCallback(handle);
@@ -139,13 +144,14 @@ bd::PerturbItem item(int64_t side, const bd::Encoder& enc, uint64_t seed) {
 int main(int argc, char** argv) {
     int64_t side = 1024;
     int batch = 1, steps = 8, by_op = 0;
-    std::string preset = "default";
+    std::string preset = "default", only_part;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--side")) side = std::atoll(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--batch")) batch = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--steps")) steps = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--preset")) preset = argv[i + 1];
         else if (!std::strcmp(argv[i], "--by-op")) by_op = std::atoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--part")) only_part = argv[i + 1];
     }
     // Read once, at first use: set before anything runs.
     setenv("BELLADONNA_FUSED_KERNELS", "0", 0);
@@ -162,6 +168,7 @@ int main(int argc, char** argv) {
     const auto [whole, reads] = counted([&] { bd::perturb(*enc, items, s); });
     const auto by_name = counts.by_name;
     const auto by_part = counts.by_part;
+    const auto by_part_and_name = counts.by_part_and_name;
     const double per = double(steps) * double(batch);
     std::printf("side %lld, batch %d, %d steps, preset %s, the way a GPU runs it\n", (long long)side, batch, steps,
                 preset.c_str());
@@ -175,7 +182,25 @@ int main(int argc, char** argv) {
                           s.file_jpeg_weight);
     const auto [view_launches, view_reads] =
         counted([&] { torch::autograd::grad({views.sample(image).sum()}, {image}); });
-    std::printf("| its %d views, forward and backward | %ld |\n", s.views, view_launches);
+    std::printf("| its %d views, forward and backward, 1 image alone | %ld |\n", s.views, view_launches);
+    if (batch > 1) {
+        // All the batch's images at once, as the optimizer samples images of one shape off the CPU.
+        std::vector<std::unique_ptr<bd::ViewSampler>> samplers;
+        std::vector<bd::ViewSampler*> group;
+        std::vector<torch::Tensor> images;
+        for (const auto& it : items) {
+            samplers.push_back(std::make_unique<bd::ViewSampler>(it.image, enc->input_size(), s.views, s.robust,
+                                                                 it.seed, s.denoise_views, s.file_jpeg_view,
+                                                                 s.file_jpeg_weight));
+            group.push_back(samplers.back().get());
+            images.push_back(it.image.clone().requires_grad_(true));
+        }
+        const auto [together, together_reads] = counted([&] {
+            torch::autograd::grad({bd::ViewSampler::sample_together(group, images).sum()}, images);
+        });
+        std::printf("| its %d views, forward and backward, %d images together | %.0f |\n", s.views, batch,
+                    double(together) / batch);
+    }
     const auto in = torch::rand({long(s.views), 3, enc->input_size(), enc->input_size()}).requires_grad_(true);
     const auto [enc_launches, enc_reads] =
         counted([&] { torch::autograd::grad({enc->encode_images(in).sum()}, {in}); });
@@ -209,7 +234,13 @@ int main(int argc, char** argv) {
     for (const auto& [part, n] : by_part) std::printf("| %s | %.0f |\n", part.c_str(), double(n) / per);
 
     std::vector<std::pair<long, std::string>> ranked;
-    for (const auto& [name, n] : by_name) ranked.push_back({n, name});
+    if (only_part.empty()) {
+        for (const auto& [name, n] : by_name) ranked.push_back({n, name});
+    } else {
+        std::printf("\nin %s:\n", only_part.c_str());
+        for (const auto& [key, n] : by_part_and_name)
+            if (key.first == only_part) ranked.push_back({n, key.second});
+    }
     std::sort(ranked.rbegin(), ranked.rend());
     for (int k = 0; k < by_op && k < int(ranked.size()); ++k)
         std::printf("  %8.1f  %s\n", double(ranked[k].first) / per, ranked[k].second.c_str());

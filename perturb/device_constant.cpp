@@ -49,6 +49,13 @@ torch::Tensor device_constant(const torch::Tensor& value, const torch::TensorOpt
     return copy;
 }
 
+torch::Tensor to_device_async(const torch::Tensor& host, const torch::Device& device) {
+    TORCH_CHECK(host.device().is_cpu(), "to_device_async: the value must be a CPU tensor");
+    if (device.is_cpu()) return host;
+    // The caching host allocator keeps pinned memory until the copy that reads it is done.
+    return host.pin_memory().to(device, /*non_blocking=*/true);
+}
+
 size_t device_constants_kept() {
     std::lock_guard<std::mutex> lock(cache_mutex());
     return cache().size();

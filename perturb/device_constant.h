@@ -19,4 +19,9 @@ torch::Tensor device_constant(const torch::Tensor& value, const torch::TensorOpt
 // How many device copies are kept now.
 size_t device_constants_kept();
 
+// `host` (a CPU tensor made for this one use, such as a step's indices) on `device` without
+// the host waiting: on a GPU pinned and copied asynchronously, where a plain copy would wait
+// for all the work queued before it; elsewhere as it is.
+torch::Tensor to_device_async(const torch::Tensor& host, const torch::Device& device);
+
 }  // namespace bd

@@ -10,6 +10,7 @@
 #include "encoders/encoder.h"
 #include "perturb/visibility/butteraugli.h"
 #include "perturb/cancelled.h"
+#include "perturb/device_constant.h"
 #include "perturb/early_stop.h"
 #include "perturb/file_view_share.h"
 #include "perturb/memory_split.h"
@@ -201,6 +202,60 @@ std::vector<torch::Tensor> fresh_visibility_gradients(std::vector<ItemState>& st
     return fresh;
 }
 
+// The live images' views for member `m` this step, image by image in live order: [sum of
+// views, 3, size, size], in [0, 1] by the projection, and in `counts` how many each has; the
+// clean halves of paired views appended to `clean_views` in live order. Off the CPU the views
+// of images of one shape are sampled together.
+torch::Tensor step_views(std::vector<ItemState>& state, const std::vector<size_t>& live, size_t m,
+                         std::vector<int64_t>& counts, std::vector<torch::Tensor>& clean_views) {
+    std::vector<torch::Tensor> blocks;  // the views of one image, or of a group sampled together
+    std::vector<std::vector<size_t>> block_items;
+    std::vector<size_t> unpaired;
+    for (size_t i : live) {
+        auto& s = state[i];
+        if (!s.members[m].paired) {
+            unpaired.push_back(i);
+            continue;
+        }
+        auto pair = s.members[m].views->sample_pair(s.image, s.x);
+        blocks.push_back(std::move(pair.first));
+        block_items.push_back({i});
+        clean_views.push_back(pair.second.detach());
+    }
+    for (const auto& group : by_shape(state, unpaired, [](const torch::Tensor& x) { return !takes_fused_kernels(x); })) {
+        std::vector<ViewSampler*> samplers;
+        std::vector<torch::Tensor> images;
+        for (size_t i : group) {
+            samplers.push_back(state[i].members[m].views.get());
+            images.push_back(state[i].image);
+        }
+        blocks.push_back(group.size() == 1 ? samplers.front()->sample(images.front())
+                                           : ViewSampler::sample_together(samplers, images));
+        block_items.push_back(group);
+    }
+    // Where each image's views are among the blocks' rows.
+    std::vector<int64_t> first_row(state.size()), count(state.size());
+    std::vector<size_t> order;
+    int64_t rows = 0;
+    for (size_t b = 0; b < blocks.size(); ++b) {
+        const int64_t each = blocks[b].size(0) / int64_t(block_items[b].size());
+        for (size_t i : block_items[b]) {
+            first_row[i] = rows;
+            count[i] = each;
+            rows += each;
+            order.push_back(i);
+        }
+    }
+    counts.clear();
+    for (size_t i : live) counts.push_back(count[i]);
+    const auto all = blocks.size() == 1 ? blocks.front() : torch::cat(blocks, 0);
+    if (order == live) return all;
+    std::vector<int64_t> index;
+    for (size_t i : live)
+        for (int64_t r = 0; r < count[i]; ++r) index.push_back(first_row[i] + r);
+    return all.index_select(0, to_device_async(torch::tensor(index), all.device()));
+}
+
 // The budgets of the images `due`, steered toward the visibility `target`: shrunk where the
 // change shows, grown where it does not. Off the CPU, images of one shape are compared in
 // one call (seen_change_maps), in parts of at most `pixels_at_once`, as the term is.
@@ -335,25 +390,12 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
             torch::Tensor loss;
             Encoder& encoder = *members[m].encoder;
             const auto member_device = encoder.device();
-            std::vector<torch::Tensor> views, clean_views;
+            std::vector<torch::Tensor> clean_views;
             std::vector<int64_t> counts;
             part.emplace("belladonna::views");
-            for (size_t i : live) {
-                auto& s = state[i];
-                auto& ms = s.members[m];
-                torch::Tensor v;  // in [0, 1] by the projection
-                if (ms.paired) {
-                    auto pair = ms.views->sample_pair(s.image, s.x);
-                    v = std::move(pair.first);
-                    clean_views.push_back(pair.second.detach());
-                } else {
-                    v = ms.views->sample(s.image);
-                }
-                counts.push_back(v.size(0));
-                views.push_back(v.to(member_device));
-            }
+            const auto views = step_views(state, live, m, counts, clean_views).to(member_device);
             part.emplace("belladonna::encoder");
-            const auto outputs = encoder.encode_images(torch::cat(views, 0));  // [sum K, D]
+            const auto outputs = encoder.encode_images(views);  // [sum K, D]
             torch::Tensor clean;
             if (!clean_views.empty()) {
                 torch::NoGradGuard no_grad;

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "perturb/device_constant.h"
 #include "perturb/vector_clones.h"
 
 namespace bd {
@@ -285,43 +286,57 @@ void write_dense(const Taps& t, float* out) {
             out[i * t.in + t.start[size_t(i)] + k] = t.weight[size_t(t.first[size_t(i)] + k)];
 }
 
-// Every view as two dense matrix products, for devices and types the banded kernels do not
-// take (a GPU, double). All views' matrices travel to the device as one buffer (pinned, and
-// copied without waiting, on a GPU: a blocking copy per matrix would make the host wait for
-// the GPU twice a view), and views of one output size share one batched pair of products.
-std::vector<torch::Tensor> resample_dense(const torch::Tensor& images, const std::vector<Axes>& views) {
-    const int64_t h = images.size(2), w = images.size(3);
-    std::vector<int64_t> offset;
-    int64_t total = 0;
-    for (const auto& v : views) {
-        offset.push_back(total);
-        total += v.h.out * h + v.w.out * w;
-    }
-    auto host = torch::zeros({total}, torch::TensorOptions().dtype(torch::kFloat).pinned_memory(images.is_cuda()));
-    float* data = host.data_ptr<float>();
-    for (size_t k = 0; k < views.size(); ++k) {
-        write_dense(views[k].h, data + offset[k]);
-        write_dense(views[k].w, data + offset[k] + views[k].h.out * h);
-    }
-    const auto matrices = host.to(images.options(), /*non_blocking=*/true);
-    const auto rows = [&](size_t k) { return matrices.narrow(0, offset[k], views[k].h.out * h).view({views[k].h.out, h}); };
-    const auto cols = [&](size_t k) {
-        return matrices.narrow(0, offset[k] + views[k].h.out * h, views[k].w.out * w).view({views[k].w.out, w});
-    };
+// Views of one output size as dense matrices on the device: rows [G, h', H] and columns
+// [G, w', W], view g of the group being views[g] of the caller's list.
+struct DenseGroup {
+    std::vector<size_t> views;
+    torch::Tensor rows, cols;
+};
+
+// The views' dense matrices grouped by output size. All of them travel to the device as one
+// buffer (pinned, and copied without waiting, on a GPU: a blocking copy per matrix would make
+// the host wait for the GPU twice a view), each group's rows and columns a block of it.
+std::vector<DenseGroup> dense_groups(const std::vector<Axes>& views, int64_t h, int64_t w,
+                                     const torch::TensorOptions& options) {
     std::map<std::pair<int64_t, int64_t>, std::vector<size_t>> by_size;
     for (size_t k = 0; k < views.size(); ++k) by_size[{views[k].h.out, views[k].w.out}].push_back(k);
-    std::vector<torch::Tensor> out(views.size());
+    int64_t total = 0;
+    for (const auto& [size, group] : by_size) total += int64_t(group.size()) * (size.first * h + size.second * w);
+    auto host = torch::zeros({total}, torch::TensorOptions().dtype(torch::kFloat).pinned_memory(options.device().is_cuda()));
+    float* data = host.data_ptr<float>();
+    std::vector<std::pair<int64_t, int64_t>> at;  // each group's rows and columns in the buffer
+    int64_t offset = 0;
     for (const auto& [size, group] : by_size) {
-        std::vector<torch::Tensor> hs, ws;
-        for (size_t k : group) {
-            hs.push_back(rows(k));
-            ws.push_back(cols(k));
+        const int64_t rows = size.first * h, cols = size.second * w, g = int64_t(group.size());
+        at.emplace_back(offset, offset + g * rows);
+        for (int64_t k = 0; k < g; ++k) {
+            write_dense(views[group[size_t(k)]].h, data + offset + k * rows);
+            write_dense(views[group[size_t(k)]].w, data + offset + g * rows + k * cols);
         }
+        offset += g * (rows + cols);
+    }
+    const auto matrices = host.to(options, /*non_blocking=*/true);
+    std::vector<DenseGroup> groups;
+    size_t i = 0;
+    for (const auto& [size, group] : by_size) {
+        const auto g = int64_t(group.size());
+        groups.push_back({group, matrices.narrow(0, at[i].first, g * size.first * h).view({g, size.first, h}),
+                          matrices.narrow(0, at[i].second, g * size.second * w).view({g, size.second, w})});
+        ++i;
+    }
+    return groups;
+}
+
+// Every view of every image as two dense matrix products, for devices and types the banded
+// kernels do not take (a GPU, double): views of one output size share one batched pair.
+std::vector<torch::Tensor> resample_dense(const torch::Tensor& images, const std::vector<Axes>& views) {
+    std::vector<torch::Tensor> out(views.size());
+    for (const auto& group : dense_groups(views, images.size(2), images.size(3), images.options())) {
         // [G, h', H] and [G, w', W] on [N, C, H, W] -> [G, N, C, h', w']: one product over
         // every view's rows, then one batched product over each view's columns.
-        const auto down = torch::einsum("gyk,nckx->gncyx", {torch::stack(hs), images});
-        const auto both = torch::einsum("gncyk,gxk->gncyx", {down, torch::stack(ws)});
-        for (size_t g = 0; g < group.size(); ++g) out[group[g]] = both[int64_t(g)];
+        const auto down = torch::einsum("gyk,nckx->gncyx", {group.rows, images});
+        const auto both = torch::einsum("gncyk,gxk->gncyx", {down, group.cols});
+        for (size_t g = 0; g < group.views.size(); ++g) out[group.views[g]] = both[int64_t(g)];
     }
     return out;
 }
@@ -334,6 +349,25 @@ std::vector<torch::Tensor> resample_axes(const torch::Tensor& images, const std:
         TORCH_CHECK(v.h.in == images.size(2) && v.w.in == images.size(3), "resample_axes: taps for another size");
     if (takes_fused_kernels(images)) return ResampleFunction::apply(images, views);
     return resample_dense(images, views);
+}
+
+torch::Tensor resample_rows(const torch::Tensor& images, const std::vector<Axes>& views,
+                            const std::vector<int64_t>& image_of) {
+    TORCH_CHECK(images.dim() == 4 && !views.empty() && views.size() == image_of.size(),
+                "resample_rows: expected [N, C, H, W] and an image for each view");
+    for (size_t k = 0; k < views.size(); ++k) {
+        TORCH_CHECK(views[k].h.in == images.size(2) && views[k].w.in == images.size(3), "resample_rows: taps for another size");
+        TORCH_CHECK(views[k].h.out == views[0].h.out && views[k].w.out == views[0].w.out,
+                    "resample_rows: views of one output size");
+        TORCH_CHECK(image_of[k] >= 0 && image_of[k] < images.size(0), "resample_rows: no image ", image_of[k]);
+    }
+    const auto group = dense_groups(views, images.size(2), images.size(3), images.options()).front();
+    auto read = images;  // [K, C, H, W]: the image each view reads
+    bool in_order = int64_t(image_of.size()) == images.size(0);
+    for (size_t k = 0; in_order && k < image_of.size(); ++k) in_order = image_of[k] == int64_t(k);
+    if (!in_order) read = images.index_select(0, to_device_async(torch::tensor(image_of, torch::kLong), images.device()));
+    const auto down = torch::einsum("gyk,gckx->gcyx", {group.rows, read});
+    return torch::einsum("gcyk,gxk->gcyx", {down, group.cols});
 }
 
 torch::Tensor resample(const torch::Tensor& images, int64_t h, int64_t w, ResampleFilter filter) {

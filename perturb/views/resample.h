@@ -28,4 +28,11 @@ torch::Tensor resample(const torch::Tensor& images, int64_t h, int64_t w, Resamp
 // crop. Float tensors on the CPU take the banded kernels; others dense matrix products.
 std::vector<torch::Tensor> resample_axes(const torch::Tensor& images, const std::vector<Axes>& views);
 
+// Views of one output size, each of one image of [N, C, H, W]: row k of the result,
+// [views, C, h, w], is images[image_of[k]] through views[k]. One pair of dense matrix products
+// for all of them, on any device and type: the way a GPU cuts the views of a batch's images,
+// where a call per image would launch every product once per image.
+torch::Tensor resample_rows(const torch::Tensor& images, const std::vector<Axes>& views,
+                            const std::vector<int64_t>& image_of);
+
 }  // namespace bd

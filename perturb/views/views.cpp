@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "perturb/device_constant.h"
 #include "perturb/jpeg/diff_jpeg.h"
 #include "perturb/views/median.h"
 #include "perturb/views/resample.h"
 #include "perturb/views/unit_clamp.h"
+#include "perturb/vector_clones.h"
 
 namespace bd {
 
@@ -98,43 +100,244 @@ struct ViewSampler::Plan {
     bool framed = false;                        // to the encoder as view 0 frames the image
 };
 
-torch::Tensor ViewSampler::sample_batch(const torch::Tensor& batch) {
-    const auto rgb = batch.size(1) == 1 ? batch.expand({-1, 3, -1, -1}) : batch;
+// A step's views of one image: the copy they are cut from and each view's plan and cut.
+struct ViewSampler::Step {
+    Axes copy;              // the working copy's taps; identities once the copy is made
+    bool made = false;      // the copy is made first, and the cuts read it
+    std::vector<Plan> plans;  // views 1, 2, ...
+    // View 0's framing, then one cut per plan, but one for all the file's views, which start
+    // from the whole copy.
+    std::vector<Axes> cuts;
+};
+
+ViewSampler::Step ViewSampler::draw_step(int64_t h, int64_t w) {
     // Every view is a crop of one downscaled copy, and all views are cut in one pass that
     // gathers their gradients in one buffer. A copy close to the image's size is never
     // made: each view's taps go from the image through the copy to the view. One at half
     // the image's size or less is made once, since taps through it would grow with the
     // shrink, for every view.
-    auto copy = working_copy(rgb.size(2), rgb.size(3));
-    auto source = rgb;
-    if (2 * copy.h.out <= copy.h.in || 2 * copy.w.out <= copy.w.in) {
-        source = resample_axes(rgb, {copy})[0];
-        copy = {identity_taps(copy.h.out), identity_taps(copy.w.out)};
-    }
+    Step step;
+    step.copy = working_copy(h, w);
+    if (2 * step.copy.h.out <= step.copy.h.in || 2 * step.copy.w.out <= step.copy.w.in) step.made = true;
+    const Axes copy = step.made ? Axes{identity_taps(step.copy.h.out), identity_taps(step.copy.w.out)} : step.copy;
     const auto framing = framing_axes(copy.h.out, copy.w.out, size_);
-    std::vector<Axes> cuts{{compose(framing.h, copy.h), compose(framing.w, copy.w)}};
-    std::vector<Plan> plans;
+    step.cuts.push_back({compose(framing.h, copy.h), compose(framing.w, copy.w)});
     for (int k = 1; k < views_; ++k) {
-        plans.push_back(k <= file_jpeg_views_ ? draw_file_jpeg(copy.h.out, copy.w.out) : draw(copy.h.out, copy.w.out));
-        // The file's views all start from the whole copy: it is cut once.
-        if (k <= 1 || k > file_jpeg_views_) cuts.push_back(cut(plans.back(), copy));
+        step.plans.push_back(k <= file_jpeg_views_ ? draw_file_jpeg(copy.h.out, copy.w.out) : draw(copy.h.out, copy.w.out));
+        if (k <= 1 || k > file_jpeg_views_) step.cuts.push_back(cut(step.plans.back(), copy));
     }
-    const auto cropped = resample_axes(source, cuts);
-    std::vector<torch::Tensor> views{clamp_to_unit(cropped[0])};
-    size_t next = 1;
-    if (file_jpeg_views_ > 0) views.push_back(file_jpeg_views(cropped[next++], plans));
-    for (size_t k = file_jpeg_views_; k < plans.size(); ++k) views.push_back(finish(cropped[next++], plans[k]));
-    return torch::cat(views, 0);
+    return step;
 }
 
-torch::Tensor ViewSampler::file_jpeg_views(const torch::Tensor& whole, const std::vector<Plan>& plans) const {
+torch::Tensor ViewSampler::source_of(const torch::Tensor& rgb, const Step& step) {
+    return step.made ? resample_axes(rgb, {step.copy})[0] : rgb;
+}
+
+torch::Tensor ViewSampler::sample_batch(const torch::Tensor& batch) {
+    const auto rgb = batch.size(1) == 1 ? batch.expand({-1, 3, -1, -1}) : batch;
+    const auto step = draw_step(rgb.size(2), rgb.size(3));
+    const auto cropped = resample_axes(source_of(rgb, step), step.cuts);
+    std::vector<torch::Tensor> views{cropped[0]};
+    size_t next = 1;
+    if (file_jpeg_views_ > 0) {
+        std::vector<int> qualities;
+        for (int k = 0; k < file_jpeg_views_; ++k) qualities.insert(qualities.end(), rgb.size(0), step.plans[size_t(k)].quality);
+        views.push_back(file_jpeg_views(cropped[next++], qualities));
+    }
+    for (size_t k = file_jpeg_views_; k < step.plans.size(); ++k) views.push_back(finish(cropped[next++], step.plans[k]));
+    return clamp_to_unit(torch::cat(views, 0));
+}
+
+namespace {
+
+// The JPEG's blocks of chroma: the differentiable JPEG pads an image to whole ones.
+constexpr int64_t kJpegBlock = 16;
+int64_t whole_jpeg_blocks(int64_t n) { return (n + kJpegBlock - 1) / kJpegBlock * kJpegBlock; }
+
+// n samples extended to `out` (>= whole_jpeg_blocks(n)) so that a JPEG of the extended image
+// holds the JPEG of the n samples alone in its first n, to float rounding: repeated to whole
+// blocks, as the JPEG pads an image itself, then mirrored, so the chroma beyond those blocks,
+// which their upsampled edge reads, is the chroma at the edge, as when the JPEG replicates it.
+Taps jpeg_padding_taps(int64_t n, int64_t out) {
+    const int64_t blocks = whole_jpeg_blocks(n);
+    Taps t;
+    t.out = out;
+    t.in = n;
+    for (int64_t i = 0; i < out; ++i) {
+        int64_t m = i % (2 * blocks);
+        if (m >= blocks) m = 2 * blocks - 1 - m;
+        t.start.push_back(std::min(m, n - 1));
+        t.weight.push_back(1.0f);
+        t.first.push_back(i + 1);
+    }
+    return t;
+}
+
+// A CPU tensor of `values` on `device`, without the host waiting.
+template <class T>
+torch::Tensor on_device(const std::vector<T>& values, const torch::Device& device) {
+    return to_device_async(torch::tensor(values), device);
+}
+
+}  // namespace
+
+torch::Tensor ViewSampler::sample_together(const std::vector<ViewSampler*>& samplers,
+                                           const std::vector<torch::Tensor>& images) {
+    TORCH_CHECK(!samplers.empty() && samplers.size() == images.size(), "sample_together: one sampler per image");
+    const ViewSampler& first = *samplers.front();
+    for (size_t b = 0; b < samplers.size(); ++b) {
+        const auto* s = samplers[b];
+        TORCH_CHECK(s->size_ == first.size_ && s->views_ == first.views_ && s->file_jpeg_views_ == first.file_jpeg_views_,
+                    "sample_together: samplers of one view size and number of views");
+        TORCH_CHECK(images[b].sizes() == images.front().sizes(), "sample_together: images of one shape");
+    }
+    const auto n = int64_t(samplers.size());
+    if (takes_fused_kernels(images.front())) {
+        // The CPU's fused loops gain nothing from a batch: each image its own sample().
+        std::vector<torch::Tensor> own;
+        for (int64_t b = 0; b < n; ++b) own.push_back(samplers[size_t(b)]->sample(images[size_t(b)]));
+        return torch::cat(own, 0);
+    }
+    const auto batch = torch::stack(images);
+    const auto rgb = batch.size(1) == 1 ? batch.expand({-1, 3, -1, -1}) : batch;
+    std::vector<Step> steps;
+    for (auto* s : samplers) steps.push_back(s->draw_step(rgb.size(2), rgb.size(3)));
+    // The copy depends on the shape and the view size alone: the same for every image.
+    const auto source = source_of(rgb, steps.front());
+    const int views = first.views_, file_views = first.file_jpeg_views_;
+
+    // The result is made of blocks of views; image b's view k is row row_of[b * views + k].
+    std::vector<torch::Tensor> blocks;
+    std::vector<int64_t> row_of(size_t(n * views));
+    int64_t rows = 0;
+    const auto add_block = [&](torch::Tensor block) {
+        const int64_t at = rows;
+        rows += block.size(0);
+        blocks.push_back(std::move(block));
+        return at;
+    };
+    // View 0 and the whole copy the file's views start from: the same taps for every image.
+    std::vector<Axes> shared{steps.front().cuts[0]};
+    if (file_views > 0) shared.push_back(steps.front().cuts[1]);
+    const auto cut_shared = resample_axes(source, shared);
+    const int64_t framed = add_block(cut_shared[0]);
+    for (int64_t b = 0; b < n; ++b) row_of[size_t(b * views)] = framed + b;
+    if (file_views > 0) {
+        std::vector<int> qualities(size_t(file_views * n));
+        for (int64_t b = 0; b < n; ++b)
+            for (int k = 0; k < file_views; ++k) qualities[size_t(k * n + b)] = steps[size_t(b)].plans[size_t(k)].quality;
+        const int64_t file = add_block(first.file_jpeg_views(cut_shared[1], qualities));
+        for (int64_t b = 0; b < n; ++b)
+            for (int k = 0; k < file_views; ++k) row_of[size_t(b * views + 1 + k)] = file + k * n + b;
+    }
+
+    // The random views: those cut straight to the encoder's input in one cut; those
+    // re-encoded padded to one size, for one cut, one JPEG and one resize; those with a
+    // median, which looks at a crop's neighbours, each its own way.
+    struct Random {
+        int64_t image;
+        int view;
+        const Plan* plan;
+        const Axes* cut;
+    };
+    std::vector<Random> direct, encoded;
+    for (int64_t b = 0; b < n; ++b) {
+        const auto& step = steps[size_t(b)];
+        size_t next = file_views > 0 ? 2 : 1;
+        for (size_t k = size_t(file_views); k < step.plans.size(); ++k) {
+            const Random r{b, int(k) + 1, &step.plans[k], &step.cuts[next++]};
+            if (r.plan->denoise > 0) {
+                const auto cut = resample_axes(source.narrow(0, b, 1), {*r.cut})[0];
+                row_of[size_t(b * views + r.view)] = add_block(samplers[size_t(b)]->finish(cut, *r.plan));
+            } else {
+                (r.plan->quality > 0 ? encoded : direct).push_back(r);
+            }
+        }
+    }
+    std::vector<torch::Tensor> parts;
+    if (!direct.empty()) {
+        std::vector<Axes> cuts;
+        std::vector<int64_t> image_of;
+        for (const auto& r : direct) {
+            cuts.push_back(*r.cut);
+            image_of.push_back(r.image);
+        }
+        parts.push_back(resample_rows(source, cuts, image_of));
+    }
+    if (!encoded.empty()) {
+        int64_t h = 0, w = 0;
+        for (const auto& r : encoded) {
+            h = std::max(h, whole_jpeg_blocks(r.plan->ch));
+            w = std::max(w, whole_jpeg_blocks(r.plan->cw));
+        }
+        std::vector<Axes> cuts, to_encoder;
+        std::vector<int64_t> image_of, own;
+        std::vector<int> qualities;
+        for (const auto& r : encoded) {
+            cuts.push_back({compose(jpeg_padding_taps(r.plan->ch, h), r.cut->h), compose(jpeg_padding_taps(r.plan->cw, w), r.cut->w)});
+            image_of.push_back(r.image);
+            qualities.push_back(r.plan->quality);
+            // What the padding added is read by nothing.
+            const auto taps = samplers[size_t(r.image)]->to_encoder(*r.plan);
+            to_encoder.push_back({shifted(taps.h, 0, h), shifted(taps.w, 0, w)});
+            own.push_back(int64_t(own.size()));
+        }
+        const auto jpeg = differentiable_jpeg(resample_rows(source, cuts, image_of), qualities);
+        parts.push_back(resample_rows(jpeg, to_encoder, own));
+    }
+    if (!parts.empty()) {
+        std::vector<const Plan*> plans;
+        std::vector<int64_t> image_of;
+        std::vector<int64_t> slots;
+        for (const auto* list : {&direct, &encoded})
+            for (const auto& r : *list) {
+                plans.push_back(r.plan);
+                image_of.push_back(r.image);
+                slots.push_back(r.image * views + r.view);
+            }
+        const int64_t random = add_block(
+            noised_and_flipped(samplers, plans, image_of, parts.size() == 1 ? parts[0] : torch::cat(parts, 0)));
+        for (size_t r = 0; r < slots.size(); ++r) row_of[size_t(slots[r])] = random + int64_t(r);
+    }
+
+    auto all = blocks.size() == 1 ? blocks[0] : torch::cat(blocks, 0);
+    bool in_order = true;
+    for (size_t k = 0; in_order && k < row_of.size(); ++k) in_order = row_of[k] == int64_t(k);
+    if (!in_order) all = all.index_select(0, on_device(row_of, all.device()));
+    return clamp_to_unit(all);
+}
+
+torch::Tensor ViewSampler::noised_and_flipped(const std::vector<ViewSampler*>& samplers,
+                                              const std::vector<const Plan*>& plans,
+                                              const std::vector<int64_t>& image_of, torch::Tensor views) {
+    std::vector<int64_t> bank_rows;
+    std::vector<float> levels, flips;
+    bool noise = false, flip = false;
+    for (size_t r = 0; r < plans.size(); ++r) {
+        const auto& p = *plans[r];
+        noise = noise || p.noise >= 0;
+        flip = flip || p.flip;
+        // A view without noise takes the first entry at level 0: it adds exactly nothing.
+        bank_rows.push_back(image_of[r] * kNoiseBank + std::max(p.noise, 0));
+        levels.push_back(p.noise >= 0 ? float(p.noise_level) : 0.0f);
+        flips.push_back(p.flip ? 1.0f : 0.0f);
+    }
+    const auto device = views.device();
+    if (noise) {
+        std::vector<torch::Tensor> banks;
+        for (const auto* s : samplers) banks.push_back(s->noise_bank_);
+        const auto bank = torch::cat(banks, 0).index_select(0, on_device(bank_rows, device));
+        views = views + bank * on_device(levels, device).view({-1, 1, 1, 1});
+    }
+    if (flip) views = torch::where(on_device(flips, device).view({-1, 1, 1, 1}) > 0, views.flip({3}), views);
+    return views;
+}
+
+torch::Tensor ViewSampler::file_jpeg_views(const torch::Tensor& whole, const std::vector<int>& qualities) const {
     // All of them in one JPEG, each image of the batch at its view's quality, and one
     // framing: what finish() does to each, in one pass instead of one per view.
-    const int64_t batch = whole.size(0);
-    std::vector<int> qualities;
-    for (int k = 0; k < file_jpeg_views_; ++k) qualities.insert(qualities.end(), batch, plans[k].quality);
     const auto encoded = differentiable_jpeg(whole.repeat({file_jpeg_views_, 1, 1, 1}), qualities);
-    return clamp_to_unit(resample_axes(encoded, {to_encoder(plans.front())})[0]);
+    return resample_axes(encoded, {framing_axes(whole.size(2), whole.size(3), size_)})[0];
 }
 
 Axes ViewSampler::working_copy(int64_t h, int64_t w) const {
@@ -260,7 +463,7 @@ torch::Tensor ViewSampler::finish(torch::Tensor v, const Plan& p) const {
         v = v + noise_bank_[p.noise].unsqueeze(0) * p.noise_level;
     }
     if (p.flip) v = v.flip({3});
-    return clamp_to_unit(v);
+    return v;
 }
 
 torch::Tensor noised_and_denoised(const torch::Tensor& images, const torch::Tensor& noise) {

@@ -55,10 +55,23 @@ public:
     std::pair<torch::Tensor, torch::Tensor> sample_pair(const torch::Tensor& image,
                                                         const torch::Tensor& clean);
 
+    // The views of several images of one shape, images[n] by samplers[n] (of one view size
+    // and number of views), image by image: [sum of views, 3, size, size], what each one's
+    // sample() returns in turn, each sampler drawing what its own sample() would. Off the CPU
+    // each kind of view is cut, re-encoded and framed for all the images at once, so the
+    // operations of a step's views launch about as often for a batch as for one image.
+    static torch::Tensor sample_together(const std::vector<ViewSampler*>& samplers,
+                                         const std::vector<torch::Tensor>& images);
+
 private:
     struct Plan;
+    struct Step;
     // [B, C, H, W] -> [views * B, 3, size, size], view-major.
     torch::Tensor sample_batch(const torch::Tensor& batch);
+    // A step's views of an h x w image, drawn before any pixel is touched.
+    Step draw_step(int64_t h, int64_t w);
+    // The working copy of [B, 3, H, W] that `step`'s cuts read.
+    static torch::Tensor source_of(const torch::Tensor& rgb, const Step& step);
     // The copy of an h x w image every view of a step is cut from (short side at most
     // 4 x size), as the taps that make it.
     Axes working_copy(int64_t h, int64_t w) const;
@@ -72,11 +85,16 @@ private:
     // The taps from the image to what `p` takes from the copy: the crop, and for a view
     // without JPEG to_encoder() too.
     Axes cut(const Plan& p, const Axes& copy) const;
-    // The rest of `p` on what cut() took.
+    // The rest of `p` on what cut() took, all but the clamp to [0, 1] every view ends with.
     torch::Tensor finish(torch::Tensor v, const Plan& p) const;
-    // finish() of the file's JPEG views, plans[0 .. file_jpeg_views_), on the whole copy
-    // [B, 3, h, w] each starts from: [file_jpeg_views_ * B, 3, size, size], view-major.
-    torch::Tensor file_jpeg_views(const torch::Tensor& whole, const std::vector<Plan>& plans) const;
+    // What finish() does to random views after their resize, noise and flip, for views
+    // [R, 3, size, size] at once: view r drawn as plans[r] by samplers[image_of[r]].
+    static torch::Tensor noised_and_flipped(const std::vector<ViewSampler*>& samplers,
+                                            const std::vector<const Plan*>& plans,
+                                            const std::vector<int64_t>& image_of, torch::Tensor views);
+    // finish() of the file's JPEG views on the whole copy [B, 3, h, w] each starts from, view
+    // k of image b at qualities[k * B + b]: [file_jpeg_views_ * B, 3, size, size], view-major.
+    torch::Tensor file_jpeg_views(const torch::Tensor& whole, const std::vector<int>& qualities) const;
     // [1, 3, h, w] of the noise bank's entry `p.noise`, tiled from (p.noise_top, p.noise_left).
     torch::Tensor tiled_noise(const Plan& p, int64_t h, int64_t w) const;
 

@@ -147,6 +147,43 @@ TEST(ResampleAxes, DenseViewsGroupedBySizeComeBackInOrder) {
     EXPECT_LT((gd.to(torch::kFloat) - ga).abs().max().item<float>(), 1e-5 * std::max(1.0f, ga.abs().max().item<float>()));
 }
 
+// Views of one size, each of one image of a batch: what that image alone gives through
+// resample_axes, forward and gradient, row by row in the order asked. A view sent the wrong image or the wrong taps is off by about 0.1 here.
+TEST(ResampleRows, EachViewOfItsOwnImage) {
+    torch::manual_seed(6);
+    const auto x = torch::rand({3, 3, 40, 52});
+    const auto sized = [](int64_t in, int64_t first, int64_t keep, int64_t out) {
+        return compose(resize_taps(keep, out, ResampleFilter::bilinear), rows_of(identity_taps(in), first, keep));
+    };
+    const std::vector<Axes> views{{sized(40, 0, 40, 16), sized(52, 4, 40, 12)},
+                                  {sized(40, 8, 32, 16), sized(52, 10, 36, 12)},
+                                  {sized(40, 0, 40, 16), sized(52, 0, 52, 12)},
+                                  {sized(40, 2, 36, 16), sized(52, 0, 30, 12)}};
+    // Gathered, one image read by none (its gradient must stay zero), and the batch in order.
+    for (const std::vector<int64_t>& image_of :
+         {std::vector<int64_t>{2, 0, 2, 1}, std::vector<int64_t>{2, 0, 2}, std::vector<int64_t>{0, 1, 2}}) {
+        for (auto type : {torch::kFloat, torch::kDouble}) {
+            SCOPED_TRACE(testing::Message() << image_of.size() << " views, " << (type == torch::kFloat ? "float" : "double"));
+            const std::vector<Axes> asked(views.begin(), views.begin() + long(image_of.size()));
+            auto a = x.to(type).requires_grad_(true);
+            const auto rows = resample_rows(a, asked, image_of);
+            ASSERT_EQ(rows.sizes(), (std::vector<int64_t>{int64_t(asked.size()), 3, 16, 12}));
+            const auto w = torch::randn(rows.sizes()).to(type);
+            const auto g = torch::autograd::grad({(rows * w).sum()}, {a})[0].to(torch::kFloat);
+            auto expected = torch::zeros_like(x);
+            for (size_t k = 0; k < asked.size(); ++k) {
+                auto alone = x.narrow(0, image_of[k], 1).clone().requires_grad_(true);
+                const auto own = resample_axes(alone, {asked[k]})[0];
+                EXPECT_LT((rows[int64_t(k)].to(torch::kFloat) - own[0]).abs().max().item<float>(), 1e-5) << "view " << k;
+                expected[image_of[k]] += torch::autograd::grad({(own * w[int64_t(k)].to(torch::kFloat)).sum()}, {alone})[0][0];
+            }
+            EXPECT_LT((g - expected).abs().max().item<float>(), 1e-5);
+        }
+    }
+    EXPECT_THROW(resample_rows(x, {views[0], {identity_taps(40), identity_taps(52)}}, {0, 1}), c10::Error);
+    EXPECT_THROW(resample_rows(x, {views[0]}, {3}), c10::Error);
+}
+
 // A view whose gradient never comes back (unused) adds nothing, and the others still do.
 TEST(ResampleAxes, AnUnusedViewSendsNoGradient) {
     auto x = torch::rand({1, 1, 12, 12}).requires_grad_(true);

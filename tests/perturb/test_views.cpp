@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "perturb/jpeg/diff_jpeg.h"
 #include "perturb/views/median.h"
 #include "perturb/views/unit_clamp.h"
 #include "perturb/views/views.h"
+#include "util/fused_kernels_off.h"
 
 namespace bd {
 namespace {
@@ -202,6 +204,73 @@ TEST(Views, DenoiseViewsAreDrawnOnlyWhenAskedFor) {
     const double share = denoised_share(1);
     EXPECT_GT(share, 0.3);
     EXPECT_LT(share, 0.7);
+}
+
+// Views sampled together are each image's own: what one sampler per image gives, forward
+// and gradient, from samplers that then go on drawing what they would have drawn alone.
+// Both ways: the CPU's (image by image) and a GPU's (one operation for all the images),
+// colour and grey, with a working copy made or reached through the taps, with the file's
+// JPEG views and denoise views. A view of another image or another draw is off by about 0.1.
+TEST(Views, SampledTogetherAreEachImagesOwn) {
+    struct Case {
+        int64_t channels, h, w;
+        int views;
+        bool file_jpeg;
+        double denoise;
+    };
+    const Case cases[] = {{3, 150, 200, 4, true, 0}, {3, 300, 260, 6, true, 0.5}, {1, 140, 150, 3, false, 0},
+                          {3, 96, 96, 1, false, 0}};
+    for (bool gpu_way : {false, true}) {
+        test::FusedKernelsOff off(gpu_way);
+        for (const auto& c : cases) {
+            SCOPED_TRACE(testing::Message() << (gpu_way ? "a GPU's way, " : "the CPU's way, ") << c.channels << " x "
+                                            << c.h << " x " << c.w << ", " << c.views << " views");
+            torch::manual_seed(c.h);
+            std::vector<torch::Tensor> images;
+            for (int n = 0; n < 3; ++n) images.push_back(torch::rand({c.channels, c.h, c.w}).requires_grad_(true));
+            const auto sampler = [&](int n) {
+                return std::make_unique<ViewSampler>(images[0], 32, c.views, true, 40 + n, c.denoise, c.file_jpeg, 2.0);
+            };
+            std::vector<std::unique_ptr<ViewSampler>> together_samplers, own_samplers;
+            std::vector<ViewSampler*> together_ptrs;
+            for (int n = 0; n < 3; ++n) {
+                together_samplers.push_back(sampler(n));
+                own_samplers.push_back(sampler(n));
+                together_ptrs.push_back(together_samplers.back().get());
+            }
+            for (int step = 0; step < 3; ++step) {
+                const auto together = ViewSampler::sample_together(together_ptrs, images);
+                ASSERT_EQ(together.size(0), 3 * c.views);
+                for (int n = 0; n < 3; ++n) {
+                    SCOPED_TRACE(testing::Message() << "step " << step << ", image " << n);
+                    const auto own = own_samplers[size_t(n)]->sample(images[size_t(n)]);
+                    const auto mine = together.narrow(0, n * c.views, c.views);
+                    ASSERT_EQ(mine.sizes(), own.sizes());
+                    EXPECT_LT((mine - own).abs().max().item<float>(), 1e-5);
+                    torch::manual_seed(step * 3 + n);
+                    const auto w = torch::randn(own.sizes());
+                    const auto g_own = torch::autograd::grad({(own * w).sum()}, {images[size_t(n)]})[0];
+                    const auto g = torch::autograd::grad({(mine * w).sum()}, images, {},
+                                                         /*retain_graph=*/true, false, /*allow_unused=*/true);
+                    const double scale = g_own.abs().max().item<double>();
+                    ASSERT_GT(scale, 0);
+                    EXPECT_LT((g[size_t(n)] - g_own).abs().max().item<double>(), 1e-5 * scale);
+                    for (int other = 0; other < 3; ++other)
+                        if (other != n && g[size_t(other)].defined())
+                            EXPECT_EQ(g[size_t(other)].abs().sum().item<double>(), 0) << "reached image " << other;
+                }
+            }
+        }
+    }
+}
+
+TEST(Views, SampledTogetherRefusesImagesOfOtherShapesOrSamplersOfOtherViews) {
+    const auto a = torch::rand({3, 40, 48}), b = torch::rand({3, 40, 50});
+    ViewSampler s1(a, 32, 4, true, 1), s2(a, 32, 4, true, 2), s3(a, 32, 3, true, 3), s4(a, 24, 4, true, 4);
+    EXPECT_THROW(ViewSampler::sample_together({&s1, &s2}, {a, b}), c10::Error);
+    EXPECT_THROW(ViewSampler::sample_together({&s1, &s3}, {a, a}), c10::Error);
+    EXPECT_THROW(ViewSampler::sample_together({&s1, &s4}, {a, a}), c10::Error);
+    EXPECT_THROW(ViewSampler::sample_together({&s1}, {a, a}), c10::Error);
 }
 
 }  // namespace
