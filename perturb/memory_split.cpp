@@ -3,6 +3,7 @@
 #include <c10/util/Exception.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace bd {
 namespace {
@@ -38,6 +39,7 @@ std::vector<torch::Tensor> perturb_within_memory(const std::vector<EnsembleMembe
     std::vector<torch::Tensor> out(items.size());
     PerturbStats all;
     all.steps.assign(items.size(), 0);
+    all.file_view_shares.assign(items.size(), NAN);
     in_parts_within_memory(items.size(), largest_batch, [&](size_t begin, size_t end) {
         const size_t n = end - begin;
         const std::vector<PerturbItem> batch(items.begin() + long(begin), items.begin() + long(end));
@@ -49,6 +51,7 @@ std::vector<torch::Tensor> perturb_within_memory(const std::vector<EnsembleMembe
         for (size_t k = 0; k < n; ++k) {
             out[begin + k] = std::move(done[k]);
             all.steps[begin + k] = batch_stats.steps[k];
+            all.file_view_shares[begin + k] = batch_stats.file_view_shares[k];
         }
     });
     if (stats) *stats = std::move(all);

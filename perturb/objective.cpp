@@ -38,4 +38,22 @@ torch::Tensor aim_loss(bool latent, const torch::Tensor& outputs, const EncoderA
     return mean_over_views(view_losses(outputs, aim, source_weight), view_weights);
 }
 
+torch::Tensor embedding_losses(const torch::Tensor& outputs, int64_t views, const torch::Tensor& targets,
+                               const torch::Tensor& aways, float source_weight, const torch::Tensor& view_weights,
+                               torch::Tensor* per_view) {
+    TORCH_CHECK(outputs.dim() == 2 && views > 0 && outputs.size(0) % views == 0,
+                "embedding_losses: expected [N * K, D] for K views of each image");
+    const int64_t n = outputs.size(0) / views, d = outputs.size(1);
+    TORCH_CHECK(aways.defined() && aways.sizes() == torch::IntArrayRef({n, d}) &&
+                    (!targets.defined() || targets.sizes() == aways.sizes()),
+                "embedding_losses: one aim, [D] each, per image");
+    TORCH_CHECK(!view_weights.defined() || view_weights.numel() == views, "embedding_losses: one weight per view");
+    const auto e = unit_length(outputs).view({n, views, d});
+    const auto along = [&](const torch::Tensor& aims) { return torch::bmm(e, aims.unsqueeze(2)).squeeze(2); };  // [N, K]
+    auto losses = along(aways);
+    if (targets.defined()) losses = -along(targets) + source_weight * losses;
+    if (per_view) *per_view = losses.reshape({-1});
+    return view_weights.defined() ? (losses * view_weights.to(losses.device())).sum(1) : losses.mean(1);
+}
+
 }  // namespace bd

@@ -42,4 +42,13 @@ torch::Tensor aim_loss(bool latent, const torch::Tensor& outputs, const EncoderA
                        const torch::Tensor& clean, float source_weight,
                        const torch::Tensor& view_weights = {});
 
+// aim_loss() of N images' embedding views at once, each image with its own aim and K views
+// weighted alike: outputs [N * K, D] image by image; targets (undefined without one: cloak)
+// and aways [N, D], unit length. Returns [N], image n's aim_loss(); `per_view`, when given,
+// receives the views' losses ([N * K], view_losses()). One set of operations for the batch,
+// where a call per image launches each of them once per image on a GPU.
+torch::Tensor embedding_losses(const torch::Tensor& outputs, int64_t views, const torch::Tensor& targets,
+                               const torch::Tensor& aways, float source_weight, const torch::Tensor& view_weights = {},
+                               torch::Tensor* per_view = nullptr);
+
 }  // namespace bd

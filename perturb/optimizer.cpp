@@ -73,6 +73,7 @@ struct ItemState {
     // The file views' share of the gain, until it is judged at half the run (where it may
     // lengthen the run).
     std::unique_ptr<FileViewShare> file_share;
+    double judged_share = NAN;  // what file_share said when it was judged
     bool active() const { return !schedule->done(); }
 };
 
@@ -256,6 +257,32 @@ torch::Tensor step_views(std::vector<ItemState>& state, const std::vector<size_t
     return all.index_select(0, to_device_async(torch::tensor(index), all.device()));
 }
 
+bool any_file_share(const std::vector<ItemState>& state, const std::vector<size_t>& live) {
+    return std::any_of(live.begin(), live.end(), [&](size_t i) { return bool(state[i].file_share); });
+}
+
+// Off the CPU, the live images' losses for an embedding member, [live] (unweighted by the
+// member), in one set of operations (embedding_losses); `per_view`, when given, receives the
+// views' losses. Undefined where each image takes its own aim_loss(): on the CPU (whose
+// result stays what it was), for a latent, a lone image, or aims of different kinds.
+torch::Tensor losses_together(const std::vector<ItemState>& state, const std::vector<size_t>& live, size_t m,
+                              const Encoder& encoder, const torch::Tensor& outputs, const std::vector<int64_t>& counts,
+                              const PerturbSettings& settings, torch::Tensor* per_view) {
+    if (live.size() < 2 || is_latent(encoder) || takes_fused_kernels(outputs)) return {};
+    const auto& first = state[live.front()].members[m];
+    std::vector<torch::Tensor> targets, aways;
+    for (size_t k = 0; k < live.size(); ++k) {
+        const auto& ms = state[live[k]].members[m];
+        if (counts[k] != counts.front() || ms.aim.target.defined() != first.aim.target.defined() ||
+            ms.views->weights().defined() != first.views->weights().defined())
+            return {};
+        if (ms.aim.target.defined()) targets.push_back(ms.aim.target);
+        aways.push_back(ms.aim.away);
+    }
+    return embedding_losses(outputs, counts.front(), targets.empty() ? torch::Tensor() : torch::stack(targets),
+                            torch::stack(aways), settings.source_weight, first.views->weights(), per_view);
+}
+
 // The budgets of the images `due`, steered toward the visibility `target`: shrunk where the
 // change shows, grown where it does not. Off the CPU, images of one shape are compared in
 // one call (seen_change_maps), in parts of at most `pixels_at_once`, as the term is.
@@ -404,8 +431,25 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
             // Each image's loss is a mean over its own views, summed over images, so an
             // image's gradient does not depend on what else is in the batch.
             part.emplace("belladonna::loss");
+            torch::Tensor per_view;
+            const auto together = losses_together(state, live, m, encoder, outputs, counts, settings,
+                                                  any_file_share(state, live) ? &per_view : nullptr);
+            if (together.defined()) {
+                const auto losses = (members[m].weight * together).to(device);
+                loss = losses.sum();
+                const auto progress = -losses.detach();
+                if (per_view.defined()) per_view = (members[m].weight * per_view.detach()).to(device);
+                for (size_t k = 0; k < live.size(); ++k) {
+                    const size_t i = live[k];
+                    item_progress[i] = item_progress[i].defined() ? item_progress[i] + progress[int64_t(k)]
+                                                                  : progress[int64_t(k)];
+                    if (!state[i].file_share) continue;
+                    const auto v = per_view.narrow(0, int64_t(k) * counts[k], counts[k]);
+                    item_view_losses[i] = item_view_losses[i].defined() ? item_view_losses[i] + v : v;
+                }
+            }
             int64_t offset = 0, clean_offset = 0;
-            for (size_t k = 0; k < live.size(); ++k) {
+            for (size_t k = 0; k < live.size() && !together.defined(); ++k) {
                 const size_t i = live[k];
                 const auto& ms = state[i].members[m];
                 torch::Tensor c;
@@ -450,6 +494,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
                 s.file_share->record(item_view_losses[i]);
                 if (s.schedule->position() >= 0.5) {
                     const auto share = s.file_share->share();
+                    if (share) s.judged_share = *share;
                     if (share && *share < settings.lagging_file_share) s.schedule->extend(settings.lagging_extra_steps);
                     s.file_share.reset();
                 }
@@ -465,7 +510,11 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
     }
     if (stats) {
         stats->steps.clear();
-        for (const auto& s : state) stats->steps.push_back(s.schedule->steps_taken());
+        stats->file_view_shares.clear();
+        for (const auto& s : state) {
+            stats->steps.push_back(s.schedule->steps_taken());
+            stats->file_view_shares.push_back(s.judged_share);
+        }
     }
 
     std::vector<torch::Tensor> out;

@@ -40,6 +40,9 @@ struct PerturbItem {
 // What a run did, per image in input order.
 struct PerturbStats {
     std::vector<int> steps;  // steps taken: settings.steps, or fewer where it stopped early
+    // The share of the gain the file's JPEG views kept, as judged at half the run to decide on
+    // more steps (settings.lagging_extra_steps); NaN where it was not judged.
+    std::vector<double> file_view_shares;
 };
 
 // fraction in [0, 1]; return false to cancel.

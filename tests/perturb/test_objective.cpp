@@ -64,5 +64,39 @@ TEST(Objective, ViewWeightsShareTheEmbeddingLoss) {
     EXPECT_THROW(aim_loss(false, views, {target, away}, {}, 0.5f, torch::full({3}, 1.0f / 3)), c10::Error);
 }
 
+// Several images' losses at once are each image's aim_loss() with its own aim, poison and
+// cloak, with and without view weights, and their views' losses view_losses(); gradients too.
+TEST(Objective, EmbeddingLossesOfSeveralImagesAreEachImagesOwn) {
+    torch::manual_seed(8);
+    const int64_t n = 3, k = 4, d = 8;
+    const auto outputs = (torch::randn({n * k, d}) * 2).requires_grad_(true);
+    const auto targets = unit(torch::randn({n, d})), aways = unit(torch::randn({n, d}));
+    const auto weights = torch::tensor({0.1f, 0.4f, 0.3f, 0.2f});
+    for (bool poison : {true, false}) {
+        for (const auto& w : {torch::Tensor(), weights}) {
+            SCOPED_TRACE(testing::Message() << (poison ? "poison" : "cloak") << (w.defined() ? ", weighted" : ""));
+            torch::Tensor per_view;
+            const auto losses = embedding_losses(outputs, k, poison ? targets : torch::Tensor(), aways, 0.5f, w, &per_view);
+            ASSERT_EQ(losses.sizes(), (std::vector<int64_t>{n}));
+            ASSERT_EQ(per_view.sizes(), (std::vector<int64_t>{n * k}));
+            const float scales[] = {1.0f, -2.0f, 3.0f};  // so each image's part of the gradient is told apart
+            const auto g = torch::autograd::grad({(losses * torch::tensor({scales[0], scales[1], scales[2]})).sum()}, {outputs},
+                                                 {}, /*retain_graph=*/true)[0];
+            for (int64_t i = 0; i < n; ++i) {
+                const auto mine = outputs.narrow(0, i * k, k);
+                const EncoderAim aim{poison ? targets[i] : torch::Tensor(), aways[i]};
+                const auto own = aim_loss(false, mine, aim, {}, 0.5f, w);
+                EXPECT_NEAR(losses[i].item<double>(), own.item<double>(), 1e-6) << "image " << i;
+                EXPECT_TRUE(torch::allclose(per_view.narrow(0, i * k, k), view_losses(mine, aim, 0.5f), 1e-5, 1e-6));
+                const auto g_own = torch::autograd::grad({own * scales[i]}, {outputs})[0];
+                EXPECT_TRUE(torch::allclose(g.narrow(0, i * k, k), g_own.narrow(0, i * k, k), 1e-5, 1e-6)) << "image " << i;
+            }
+        }
+    }
+    EXPECT_THROW(embedding_losses(outputs.narrow(0, 0, 11), k, targets, aways, 0.5f), c10::Error);
+    EXPECT_THROW(embedding_losses(outputs, k, targets.narrow(0, 0, 2), aways, 0.5f), c10::Error);
+    EXPECT_THROW(embedding_losses(outputs, k, targets, aways, 0.5f, torch::full({3}, 1.0f / 3)), c10::Error);
+}
+
 }  // namespace
 }  // namespace bd

@@ -100,9 +100,10 @@ TEST_F(Optimizer, SameSeedSameResultAndBatchEqualsSingle) {
     EXPECT_FALSE(torch::equal(perturb(*encoder_, {ia}, s)[0], single_a));
 }
 
-// The way a GPU runs it, images of one shape have their visibility terms judged and their
-// steering compared together: each image's result is still its own.
-TEST_F(Optimizer, VisibilityTermsJudgedTogetherLeaveEachImageItsOwnResult) {
+// The way a GPU runs it, images of one shape have their views sampled, their losses taken,
+// their visibility terms judged and their steering compared together: each image's result
+// is still its own, its file views' share (which may lengthen its run) included.
+TEST_F(Optimizer, ImagesTakenTogetherLeaveEachImageItsOwnResult) {
     if (!butteraugli_available()) GTEST_SKIP() << "built without libjxl's butteraugli";
     test::FusedKernelsOff off;
     set_butteraugli_backend(ButteraugliBackend::torch);  // the steering compares them together too
@@ -116,10 +117,17 @@ TEST_F(Optimizer, VisibilityTermsJudgedTogetherLeaveEachImageItsOwnResult) {
     s.views = 3;
     s.visibility = 1.0f;
     s.visibility_loss = 4.0f;
-    const auto batch = perturb(*encoder_, items, s);
+    s.lagging_extra_steps = 3;
+    s.early_stop = false;
+    PerturbStats batch_stats;
+    const auto batch = perturb(*encoder_, items, s, {}, &batch_stats);
     for (size_t k = 0; k < items.size(); ++k) {
-        const auto single = perturb(*encoder_, {items[k]}, s)[0];
+        PerturbStats stats;
+        const auto single = perturb(*encoder_, {items[k]}, s, {}, &stats)[0];
         EXPECT_LT((batch[k] - single).abs().gt(1e-5).to(torch::kFloat).mean().item<float>(), 0.01f) << k;
+        EXPECT_EQ(batch_stats.steps[k], stats.steps[0]) << k;
+        ASSERT_TRUE(std::isfinite(stats.file_view_shares[0])) << k;
+        EXPECT_NEAR(batch_stats.file_view_shares[k], stats.file_view_shares[0], 1e-4) << k;
     }
     set_butteraugli_backend(ButteraugliBackend::automatic);
 }
