@@ -118,14 +118,16 @@ TEST(ResampleAxes, ComposedTapsCutWhatTheStepsCut) {
     EXPECT_LT((gc.to(torch::kFloat) - ga).abs().max().item<float>(), 1e-5 * std::max(1.0f, ga.abs().max().item<float>()));
 }
 
+// One axis of a view: `keep` samples from `first` on of `in`, resized to `out`.
+Taps sized(int64_t in, int64_t first, int64_t keep, int64_t out) {
+    return compose(resize_taps(keep, out, ResampleFilter::bilinear), rows_of(identity_taps(in), first, keep));
+}
+
 // The dense path batches views by output size: views of one size and of another, interleaved,
 // each come back where they were asked for, forward and gradient as the banded kernels give.
 TEST(ResampleAxes, DenseViewsGroupedBySizeComeBackInOrder) {
     torch::manual_seed(4);
     const auto x = torch::rand({2, 3, 40, 52});
-    const auto sized = [](int64_t in, int64_t first, int64_t keep, int64_t out) {
-        return compose(resize_taps(keep, out, ResampleFilter::bilinear), rows_of(identity_taps(in), first, keep));
-    };
     const std::vector<Axes> views{{sized(40, 0, 40, 16), sized(52, 4, 40, 16)},
                                   {sized(40, 3, 30, 10), sized(52, 0, 52, 12)},
                                   {sized(40, 8, 32, 16), sized(52, 10, 36, 16)},
@@ -148,13 +150,11 @@ TEST(ResampleAxes, DenseViewsGroupedBySizeComeBackInOrder) {
 }
 
 // Views of one size, each of one image of a batch: what that image alone gives through
-// resample_axes, forward and gradient, row by row in the order asked. A view sent the wrong image or the wrong taps is off by about 0.1 here.
+// resample_axes, forward and gradient, row by row in the order asked. A view sent the wrong
+// image or the wrong taps is off by about 0.1 here.
 TEST(ResampleRows, EachViewOfItsOwnImage) {
     torch::manual_seed(6);
     const auto x = torch::rand({3, 3, 40, 52});
-    const auto sized = [](int64_t in, int64_t first, int64_t keep, int64_t out) {
-        return compose(resize_taps(keep, out, ResampleFilter::bilinear), rows_of(identity_taps(in), first, keep));
-    };
     const std::vector<Axes> views{{sized(40, 0, 40, 16), sized(52, 4, 40, 12)},
                                   {sized(40, 8, 32, 16), sized(52, 10, 36, 12)},
                                   {sized(40, 0, 40, 16), sized(52, 0, 52, 12)},
