@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <cstddef>
+#include <vector>
 
 namespace bd {
 
@@ -23,5 +24,10 @@ size_t device_constants_kept();
 // the host waiting: on a GPU pinned and copied asynchronously, where a plain copy would wait
 // for all the work queued before it; elsewhere as it is.
 torch::Tensor to_device_async(const torch::Tensor& host, const torch::Device& device);
+// The same for `values` (a step's indices or weights) as a 1-D tensor.
+template <class T>
+torch::Tensor to_device_async(const std::vector<T>& values, const torch::Device& device) {
+    return to_device_async(torch::tensor(values), device);
+}
 
 }  // namespace bd

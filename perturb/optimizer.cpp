@@ -132,10 +132,15 @@ torch::Tensor random_start(const torch::Tensor& budget, const torch::Tensor& lik
     return (u * 2 - 1) * budget * 0.25;
 }
 
-// Whether images like `x` are compared in groups: where butteraugli's port compares them and
-// its operations are launches (a GPU), not the fused CPU loops or libjxl.
+
+// Whether images like `x` gain from being taken in groups: where each operation is a launch
+// (a GPU), not the fused CPU loops, which take one image as fast and would only hold more.
+bool taken_in_groups(const torch::Tensor& x) { return !takes_fused_kernels(x); }
+
+// Whether images like `x` are compared in groups: taken in groups, and compared by
+// butteraugli's port, not libjxl.
 bool compared_together(const torch::Tensor& x) {
-    return butteraugli_backend_for(x.device()) == ButteraugliBackend::torch && !takes_fused_kernels(x);
+    return butteraugli_backend_for(x.device()) == ButteraugliBackend::torch && taken_in_groups(x);
 }
 
 // The items' indices by shape, each alone where `together` says no, in order.
@@ -183,7 +188,7 @@ std::vector<torch::Tensor> fresh_visibility_gradients(std::vector<ItemState>& st
     for (size_t i : live)
         if (state[i].visibility_term && state[i].visibility_grad->due(state[i].schedule->steps_taken()))
             due.push_back(i);
-    const auto groups = by_shape(state, due, [](const torch::Tensor& x) { return !takes_fused_kernels(x); });
+    const auto groups = by_shape(state, due, taken_in_groups);
     for (const auto& group : groups) {
         const auto& x = state[group.front()].x;
         const int64_t pixels =
@@ -223,7 +228,7 @@ torch::Tensor step_views(std::vector<ItemState>& state, const std::vector<size_t
         block_items.push_back({i});
         clean_views.push_back(pair.second.detach());
     }
-    for (const auto& group : by_shape(state, unpaired, [](const torch::Tensor& x) { return !takes_fused_kernels(x); })) {
+    for (const auto& group : by_shape(state, unpaired, taken_in_groups)) {
         std::vector<ViewSampler*> samplers;
         std::vector<torch::Tensor> images;
         for (size_t i : group) {
@@ -254,7 +259,7 @@ torch::Tensor step_views(std::vector<ItemState>& state, const std::vector<size_t
     std::vector<int64_t> index;
     for (size_t i : live)
         for (int64_t r = 0; r < count[i]; ++r) index.push_back(first_row[i] + r);
-    return all.index_select(0, to_device_async(torch::tensor(index), all.device()));
+    return all.index_select(0, to_device_async(index, all.device()));
 }
 
 bool any_file_share(const std::vector<ItemState>& state, const std::vector<size_t>& live) {
@@ -282,6 +287,9 @@ torch::Tensor losses_together(const std::vector<ItemState>& state, const std::ve
     return embedding_losses(outputs, counts.front(), targets.empty() ? torch::Tensor() : torch::stack(targets),
                             torch::stack(aways), settings.source_weight, first.views->weights(), per_view);
 }
+
+// `sum` plus `v`, or `v` where there is no sum yet.
+void add_to(torch::Tensor& sum, const torch::Tensor& v) { sum = sum.defined() ? sum + v : v; }
 
 // The budgets of the images `due`, steered toward the visibility `target`: shrunk where the
 // change shows, grown where it does not. Off the CPU, images of one shape are compared in
@@ -434,42 +442,45 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
             torch::Tensor per_view;
             const auto together = losses_together(state, live, m, encoder, outputs, counts, settings,
                                                   any_file_share(state, live) ? &per_view : nullptr);
+            // Each image's progress (its negated loss) and, while its file views' share is
+            // judged, its views' losses.
+            std::vector<torch::Tensor> progress(live.size()), view_loss(live.size());
             if (together.defined()) {
                 const auto losses = (members[m].weight * together).to(device);
                 loss = losses.sum();
-                const auto progress = -losses.detach();
+                const auto negated = -losses.detach();
                 if (per_view.defined()) per_view = (members[m].weight * per_view.detach()).to(device);
                 for (size_t k = 0; k < live.size(); ++k) {
+                    progress[k] = negated[int64_t(k)];
+                    if (state[live[k]].file_share) view_loss[k] = per_view.narrow(0, int64_t(k) * counts[k], counts[k]);
+                }
+            } else {
+                int64_t offset = 0, clean_offset = 0;
+                for (size_t k = 0; k < live.size(); ++k) {
                     const size_t i = live[k];
-                    item_progress[i] = item_progress[i].defined() ? item_progress[i] + progress[int64_t(k)]
-                                                                  : progress[int64_t(k)];
-                    if (!state[i].file_share) continue;
-                    const auto v = per_view.narrow(0, int64_t(k) * counts[k], counts[k]);
-                    item_view_losses[i] = item_view_losses[i].defined() ? item_view_losses[i] + v : v;
+                    const auto& ms = state[i].members[m];
+                    torch::Tensor c;
+                    if (ms.paired) {
+                        c = clean.narrow(0, clean_offset, counts[k]);
+                        clean_offset += counts[k];
+                    }
+                    const auto l = members[m].weight * ms.scale *
+                                   aim_loss(is_latent(encoder), outputs.narrow(0, offset, counts[k]), ms.aim,
+                                            c, settings.source_weight, ms.views->weights()).to(device);
+                    if (state[i].file_share && !is_latent(encoder)) {
+                        torch::NoGradGuard no_grad;
+                        view_loss[k] = members[m].weight *
+                                       view_losses(outputs.narrow(0, offset, counts[k]).detach(), ms.aim,
+                                                   settings.source_weight).to(device);
+                    }
+                    offset += counts[k];
+                    add_to(loss, l);
+                    progress[k] = -l.detach();
                 }
             }
-            int64_t offset = 0, clean_offset = 0;
-            for (size_t k = 0; k < live.size() && !together.defined(); ++k) {
-                const size_t i = live[k];
-                const auto& ms = state[i].members[m];
-                torch::Tensor c;
-                if (ms.paired) {
-                    c = clean.narrow(0, clean_offset, counts[k]);
-                    clean_offset += counts[k];
-                }
-                const auto l = members[m].weight * ms.scale *
-                               aim_loss(is_latent(encoder), outputs.narrow(0, offset, counts[k]), ms.aim,
-                                        c, settings.source_weight, ms.views->weights()).to(device);
-                if (state[i].file_share && !is_latent(encoder)) {
-                    torch::NoGradGuard no_grad;
-                    const auto v = members[m].weight *
-                                   view_losses(outputs.narrow(0, offset, counts[k]).detach(), ms.aim,
-                                               settings.source_weight).to(device);
-                    item_view_losses[i] = item_view_losses[i].defined() ? item_view_losses[i] + v : v;
-                }
-                offset += counts[k];
-                loss = loss.defined() ? loss + l : l;
-                item_progress[i] = item_progress[i].defined() ? item_progress[i] - l.detach() : -l.detach();
+            for (size_t k = 0; k < live.size(); ++k) {
+                add_to(item_progress[live[k]], progress[k]);
+                if (view_loss[k].defined()) add_to(item_view_losses[live[k]], view_loss[k]);
             }
             std::vector<torch::Tensor> images;
             for (size_t i : live) images.push_back(state[i].image);
@@ -477,7 +488,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
             const auto member_grads = torch::autograd::grad({loss}, images);
             for (size_t k = 0; k < live.size(); ++k) {
                 const size_t i = live[k];
-                grads[i] = grads[i].defined() ? grads[i] + member_grads[k] : member_grads[k];
+                add_to(grads[i], member_grads[k]);
             }
         }
 

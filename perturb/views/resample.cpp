@@ -365,7 +365,7 @@ torch::Tensor resample_rows(const torch::Tensor& images, const std::vector<Axes>
     auto read = images;  // [K, C, H, W]: the image each view reads
     bool in_order = int64_t(image_of.size()) == images.size(0);
     for (size_t k = 0; in_order && k < image_of.size(); ++k) in_order = image_of[k] == int64_t(k);
-    if (!in_order) read = images.index_select(0, to_device_async(torch::tensor(image_of, torch::kLong), images.device()));
+    if (!in_order) read = images.index_select(0, to_device_async(image_of, images.device()));
     const auto down = torch::einsum("gyk,gckx->gcyx", {group.rows, read});
     return torch::einsum("gcyk,gxk->gcyx", {down, group.cols});
 }

@@ -173,12 +173,6 @@ Taps jpeg_padding_taps(int64_t n, int64_t out) {
     return t;
 }
 
-// A CPU tensor of `values` on `device`, without the host waiting.
-template <class T>
-torch::Tensor on_device(const std::vector<T>& values, const torch::Device& device) {
-    return to_device_async(torch::tensor(values), device);
-}
-
 }  // namespace
 
 torch::Tensor ViewSampler::sample_together(const std::vector<ViewSampler*>& samplers,
@@ -303,33 +297,28 @@ torch::Tensor ViewSampler::sample_together(const std::vector<ViewSampler*>& samp
     auto all = blocks.size() == 1 ? blocks[0] : torch::cat(blocks, 0);
     bool in_order = true;
     for (size_t k = 0; in_order && k < row_of.size(); ++k) in_order = row_of[k] == int64_t(k);
-    if (!in_order) all = all.index_select(0, on_device(row_of, all.device()));
+    if (!in_order) all = all.index_select(0, to_device_async(row_of, all.device()));
     return clamp_to_unit(all);
 }
 
 torch::Tensor ViewSampler::noised_and_flipped(const std::vector<ViewSampler*>& samplers,
                                               const std::vector<const Plan*>& plans,
                                               const std::vector<int64_t>& image_of, torch::Tensor views) {
-    std::vector<int64_t> bank_rows;
+    std::vector<torch::Tensor> noise;
     std::vector<float> levels, flips;
-    bool noise = false, flip = false;
+    bool noised = false, flip = false;
     for (size_t r = 0; r < plans.size(); ++r) {
         const auto& p = *plans[r];
-        noise = noise || p.noise >= 0;
+        noised = noised || p.noise >= 0;
         flip = flip || p.flip;
         // A view without noise takes the first entry at level 0: it adds exactly nothing.
-        bank_rows.push_back(image_of[r] * kNoiseBank + std::max(p.noise, 0));
+        noise.push_back(samplers[size_t(image_of[r])]->noise_bank_[std::max(p.noise, 0)]);
         levels.push_back(p.noise >= 0 ? float(p.noise_level) : 0.0f);
         flips.push_back(p.flip ? 1.0f : 0.0f);
     }
     const auto device = views.device();
-    if (noise) {
-        std::vector<torch::Tensor> banks;
-        for (const auto* s : samplers) banks.push_back(s->noise_bank_);
-        const auto bank = torch::cat(banks, 0).index_select(0, on_device(bank_rows, device));
-        views = views + bank * on_device(levels, device).view({-1, 1, 1, 1});
-    }
-    if (flip) views = torch::where(on_device(flips, device).view({-1, 1, 1, 1}) > 0, views.flip({3}), views);
+    if (noised) views = views + torch::stack(noise) * to_device_async(levels, device).view({-1, 1, 1, 1});
+    if (flip) views = torch::where(to_device_async(flips, device).view({-1, 1, 1, 1}) > 0, views.flip({3}), views);
     return views;
 }
 
