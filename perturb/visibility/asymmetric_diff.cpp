@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "perturb/device_constant.h"
 #include "perturb/vector_clones.h"
 
 namespace bd {
@@ -133,34 +134,69 @@ struct L2DiffAsymmetric : torch::autograd::Function<L2DiffAsymmetric> {
     }
 };
 
+// Each band's weights as a [P, 1, ...] constant beside planes like `like`.
+torch::Tensor per_band(const std::vector<float>& values, const torch::Tensor& like) {
+    std::vector<int64_t> shape(size_t(like.dim()), 1);
+    shape[0] = int64_t(values.size());
+    TORCH_CHECK(values.size() == 1 || like.dim() == 4, "asymmetric differences: bands stack as [P, B, H, W]");
+    return device_constant(torch::tensor(values).view(shape), like.options());
+}
+
 }  // namespace
+
+MaltaOriginal malta_original(const torch::Tensor& lum0, const std::vector<MaltaWeights>& bands) {
+    std::vector<float> norm1, ratio, half;
+    for (const auto& b : bands) {
+        norm1.push_back(b.norm1 / b.gt);
+        ratio.push_back(b.lt / b.gt);
+        half.push_back(0.5f / b.gt);
+    }
+    MaltaOriginal o;
+    o.lum0 = lum0;
+    const auto small = lum0 * 0.55f, big = lum0 * 1.05f;
+    o.lower = torch::minimum(small, big);
+    o.upper = torch::maximum(small, big);
+    o.denominator = torch::addcmul(per_band(norm1, lum0), lum0.abs(), per_band(half, lum0));
+    o.ratio = per_band(ratio, lum0);
+    o.half = per_band(half, lum0);
+    return o;
+}
+
+torch::Tensor malta_asymmetric_diff(const MaltaOriginal& o, const torch::Tensor& lum1) {
+    const auto penalty = torch::clamp(lum1, o.lower, o.upper) - lum1;
+    return torch::addcmul(o.lum0 - lum1, o.ratio, penalty) / torch::addcmul(o.denominator, o.half, lum1.abs());
+}
 
 torch::Tensor malta_asymmetric_diff(const torch::Tensor& lum0, const torch::Tensor& lum1, float norm2_0gt1,
                                     float norm2_0lt1, float norm1) {
     if (fuses(lum0, lum1)) return MaltaDiff::apply(lum0, lum1, norm2_0gt1, norm2_0lt1, norm1);
-    const auto denominator = (lum0.abs() + lum1.abs()) * 0.5f + norm1;
-    const auto diffs = (lum0 - lum1) * (norm2_0gt1 / denominator);
-    const auto scaler2 = norm2_0lt1 / denominator;
-    const auto fabs0 = lum0.abs();
-    const auto too_small = fabs0 * 0.55f, too_big = fabs0 * 1.05f;
-    const auto zero = torch::zeros_like(lum0);
-    const auto if_neg = torch::where(lum1 > -too_small, -(lum1 + too_small),
-                                     torch::where(lum1 < -too_big, -lum1 - too_big, zero));
-    const auto if_pos = torch::where(lum1 < too_small, too_small - lum1,
-                                     torch::where(lum1 > too_big, -(lum1 - too_big), zero));
-    return diffs + scaler2 * torch::where(lum0 < 0, if_neg, if_pos);
+    return malta_asymmetric_diff(malta_original(lum0, {{norm2_0gt1, norm2_0lt1, norm1}}), lum1);
+}
+
+L2Original l2_original(const torch::Tensor& i0, const std::vector<std::pair<double, double>>& bands) {
+    std::vector<float> gt, lt;
+    for (const auto& [w_0gt1, w_0lt1] : bands) {
+        gt.push_back(float(w_0gt1 * 0.8));
+        lt.push_back(float(w_0lt1 * 0.8));
+    }
+    L2Original o;
+    o.i0 = i0;
+    const auto small = i0 * 0.4f;
+    o.lower = torch::minimum(small, i0);
+    o.upper = torch::maximum(small, i0);
+    o.w_0gt1 = per_band(gt, i0);
+    o.w_0lt1 = per_band(lt, i0);
+    return o;
+}
+
+torch::Tensor l2_diff_asymmetric(const L2Original& o, const torch::Tensor& i1) {
+    const auto penalty = torch::clamp(i1, o.lower, o.upper) - i1;
+    return torch::addcmul((o.i0 - i1).square() * o.w_0gt1, penalty.square(), o.w_0lt1);
 }
 
 torch::Tensor l2_diff_asymmetric(const torch::Tensor& i0, const torch::Tensor& i1, double w_0gt1, double w_0lt1) {
-    const float vw_0gt1 = float(w_0gt1 * 0.8), vw_0lt1 = float(w_0lt1 * 0.8);
-    if (fuses(i0, i1)) return L2DiffAsymmetric::apply(i0, i1, vw_0gt1, vw_0lt1);
-    const auto fabs0 = i0.abs();
-    const auto too_small = fabs0 * 0.4f, too_big = fabs0;
-    const auto zero = torch::zeros_like(i0);
-    const auto if_neg = torch::where(i1 > -too_small, i1 + too_small, torch::where(i1 < -too_big, -i1 - too_big, zero));
-    const auto if_pos = torch::where(i1 < too_small, too_small - i1, torch::where(i1 > too_big, i1 - too_big, zero));
-    const auto v = torch::where(i0 < 0, if_neg, if_pos);
-    return (i0 - i1).square() * vw_0gt1 + v.square() * vw_0lt1;
+    if (fuses(i0, i1)) return L2DiffAsymmetric::apply(i0, i1, float(w_0gt1 * 0.8), float(w_0lt1 * 0.8));
+    return l2_diff_asymmetric(l2_original(i0, {{w_0gt1, w_0lt1}}), i1);
 }
 
 }  // namespace bd

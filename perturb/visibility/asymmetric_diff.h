@@ -6,12 +6,44 @@
 // On the CPU, with an original that takes no gradient (the comparator's is decomposed once,
 // without one), each is one fused loop with its gradient by hand: as a dozen libtorch
 // operations, with the planes and the selects autograd keeps, they took half of the
-// visibility term's time on a 1-megapixel image. Elsewhere they are those operations.
+// visibility term's time on a 1-megapixel image. Elsewhere they are those operations, with
+// what depends on the original alone made once (MaltaOriginal, L2Original): a comparator
+// keeps it, and each call takes seven operations forward.
 #pragma once
 
 #include <torch/torch.h>
 
+#include <utility>
+#include <vector>
+
 namespace bd {
+
+// One band's weights in malta_asymmetric_diff: norm2_0gt1, norm2_0lt1 and norm1 below.
+struct MaltaWeights {
+    float gt, lt, norm1;
+};
+
+// The original's share of malta_asymmetric_diff the operations' way: `lum0` is one band
+// [B, H, W] or P bands stacked [P, B, H, W], each band with its weights. The penalty is
+// clamp(lum1, lower, upper) - lum1 (upper and lower are 0.55 and 1.05 of lum0, in order),
+// and the whole difference is scaled by 1 / norm2_0gt1, so the weights enter as factors.
+struct MaltaOriginal {
+    torch::Tensor lum0, lower, upper;
+    torch::Tensor denominator;  // (|lum0| / 2 + norm1) / norm2_0gt1; lum1's half is added per call
+    torch::Tensor ratio, half;  // norm2_0lt1 / norm2_0gt1 and 0.5 / norm2_0gt1, one per band
+};
+MaltaOriginal malta_original(const torch::Tensor& lum0, const std::vector<MaltaWeights>& bands);
+torch::Tensor malta_asymmetric_diff(const MaltaOriginal& original, const torch::Tensor& lum1);
+
+// The same for l2_diff_asymmetric: the penalty is clamp(i1, lower, upper) - i1 (0.4 of i0
+// and i0, in order), weighted by 0.8 w_0lt1 per band, the difference by 0.8 w_0gt1.
+struct L2Original {
+    torch::Tensor i0, lower, upper;
+    torch::Tensor w_0gt1, w_0lt1;  // one per band
+};
+// bands: {w_0gt1, w_0lt1} of each band, as l2_diff_asymmetric takes them.
+L2Original l2_original(const torch::Tensor& i0, const std::vector<std::pair<double, double>>& bands);
+torch::Tensor l2_diff_asymmetric(const L2Original& original, const torch::Tensor& i1);
 
 // The per-pixel difference MaltaDiffMap(LF) sums along lines: (lum0 - lum1) weighted by
 // norm2_0gt1, plus a penalty weighted by norm2_0lt1 where lum1 falls short of 0.55 or

@@ -1,9 +1,7 @@
 #include "perturb/visibility/butteraugli_torch.h"
 
-#include "perturb/visibility/asymmetric_diff.h"
 #include "perturb/visibility/combine.h"
 #include "perturb/visibility/frequencies.h"
-#include "perturb/visibility/malta.h"
 #include "perturb/visibility/opsin.h"
 #include "perturb/visibility/pixel_math.h"
 #include "perturb/visibility/separable.h"
@@ -20,8 +18,6 @@ namespace {
 
 namespace F = torch::nn::functional;
 using torch::indexing::Slice;
-
-constexpr double kHfAsymmetry = 0.8;       // butteraugli_main's default
 
 // libjxl's ComputeKernel: a Gaussian cut at 2.25 sigma, not normalised. On the CPU: the blurs
 // take their taps there and place them on the image's device themselves.
@@ -109,6 +105,7 @@ TorchButteraugli::Level TorchButteraugli::make_level(const torch::Tensor& linear
     const auto mask = fuzzy_erosion(level.planes.mask_blurred);
     level.mask_ac = mask_y(mask, 0.829591754942, 0.451936922203, 2.5485944793);
     level.mask_dc = mask_y(mask, 0.20025578522, 3.87449418804, 0.505054525019);
+    level.ac = ac_original(level.planes);
     return level;
 }
 
@@ -141,6 +138,9 @@ TorchButteraugli TorchButteraugli::joined(const std::vector<const TorchButteraug
         l.planes.mask_blurred = cat([&](const TorchButteraugli& b) { return pick(b).planes.mask_blurred; });
         l.mask_ac = cat([&](const TorchButteraugli& b) { return pick(b).mask_ac; });
         l.mask_dc = cat([&](const TorchButteraugli& b) { return pick(b).mask_dc; });
+        std::vector<const AcOriginal*> ac;
+        for (const auto* p : parts) ac.push_back(&pick(*p).ac);
+        l.ac = ac_originals_joined(ac);
         return l;
     };
     for (const auto* p : parts)
@@ -157,20 +157,7 @@ TorchButteraugli TorchButteraugli::joined(const std::vector<const TorchButteraug
 torch::Tensor TorchButteraugli::level_distmap(const Level& level, const torch::Tensor& linear) {
     const auto& p0 = level.planes;
     auto p1 = separate_frequencies(opsin_dynamics(linear));
-    const auto mf0 = p0.mf.unbind(1), mf1 = p1.mf.unbind(1);
-    const double asym = kHfAsymmetry, sqrt_asym = std::sqrt(kHfAsymmetry);
-
-    auto ac_x = malta_diff(p0.uhf[0], p1.uhf[0], 173.5 * asym, 173.5 / asym, 5.0, false);
-    auto ac_y = malta_diff(p0.uhf[1], p1.uhf[1], 1.10039032555 * asym, 1.10039032555 / asym, 71.7800275169, false);
-    ac_y += malta_diff(p0.hf[1], p1.hf[1], 18.7237414387 * sqrt_asym, 18.7237414387 / sqrt_asym, 4498534.45232, true);
-    ac_x += malta_diff(p0.hf[0], p1.hf[0], 6923.99476109 * sqrt_asym, 6923.99476109 / sqrt_asym, 8051.15833247, true);
-    ac_y += malta_diff(mf0[1], mf1[1], 37.0819870399, 37.0819870399, 130262059.556, true);
-    ac_x += malta_diff(mf0[0], mf1[0], 8246.75321353, 8246.75321353, 1009002.70582, true);
-
-    // libjxl's wmul[0, 1]; the rest weigh the differences combine_to_distmap adds.
-    const double wmul[2] = {400.0, 1.50815703118};
-    ac_x += l2_diff_asymmetric(p0.hf[0], p1.hf[0], wmul[0] * asym, wmul[0] / asym);
-    ac_y += l2_diff_asymmetric(p0.hf[1], p1.hf[1], wmul[1] * asym, wmul[1] / asym);
+    const auto [ac_x, ac_y] = ac_differences(p0, level.ac, p1);
     // Masking: a change shows less where the original is busy; a change of busyness itself
     // is an error of its own.
     return combine_to_distmap(ac_x, ac_y, p1.mf, p1.lf, p1.mask_blurred,

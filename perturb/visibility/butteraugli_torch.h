@@ -11,21 +11,14 @@
 
 #include <torch/torch.h>
 
+#include "perturb/visibility/ac_differences.h"
 #include "perturb/visibility/pixel_math.h"  // srgb_to_linear: the linear light the comparator takes
+#include "perturb/visibility/planes.h"
 
 #include <array>
 #include <vector>
 
 namespace bd {
-
-// One image's psychovisual decomposition at one resolution: what butteraugli compares.
-struct ButteraugliPlanes {
-    torch::Tensor lf;                  // [B, 3, H, W] low frequencies, in "vals" space
-    torch::Tensor mf;                  // [B, 3, H, W] middle frequencies
-    std::array<torch::Tensor, 2> hf;   // [B, H, W] high frequencies, X and Y
-    std::array<torch::Tensor, 2> uhf;  // [B, H, W] ultra-high frequencies, X and Y
-    torch::Tensor mask_blurred;        // [B, H, W] local activity, blurred
-};
 
 // Compares any number of changed versions with one batch of originals. The originals'
 // decomposition (both resolutions) is computed once, as libjxl's comparator does.
@@ -49,6 +42,7 @@ private:
         ButteraugliPlanes planes;
         // [B, H, W] how much an AC and a DC difference count under the original's masking
         torch::Tensor mask_ac, mask_dc;
+        AcOriginal ac;  // the original's share of the AC differences, the operations' way
     };
     static Level make_level(const torch::Tensor& linear);
     static torch::Tensor level_distmap(const Level& level, const torch::Tensor& linear);

@@ -50,7 +50,7 @@ const std::vector<Line>& malta_lines(bool lf) {
 }
 
 // The patterns as one convolution: [16, 1, 9, 9] of ones on each line.
-torch::Tensor malta_weights(bool lf, const torch::TensorOptions& options) {
+torch::Tensor line_patterns(bool lf, const torch::TensorOptions& options) {
     const auto& lines = malta_lines(lf);
     auto w = torch::zeros({int64_t(lines.size()), 1, 9, 9}, torch::kFloat);
     auto a = w.accessor<float, 4>();
@@ -179,24 +179,25 @@ struct MaltaSquares : torch::autograd::Function<MaltaSquares> {
 
 }  // namespace
 
-// libjxl's MaltaDiffMap(LF): an asymmetric per-pixel difference (a change that shrinks a
-// feature counts less than one that adds to it), then the sum over line patterns of its
-// squared sums along each line (zero outside the image). lum0, lum1: [B, H, W].
-torch::Tensor malta_diff(const torch::Tensor& lum0, const torch::Tensor& lum1, double w_0gt1, double w_0lt1,
-                         double norm1, bool lf) {
+MaltaWeights malta_weights(double w_0gt1, double w_0lt1, double norm1, bool lf) {
     const double len = 3.75, mulli = lf ? 0.611612573796 : 0.39905817637;
     const float kWeight0 = 0.5f, kWeight1 = 0.33f;
     const double w_pre0gt1 = mulli * std::sqrt(kWeight0 * w_0gt1) / (len * 2 + 1);
     const double w_pre0lt1 = mulli * std::sqrt(kWeight1 * w_0lt1) / (len * 2 + 1);
-    const float norm2_0gt1 = float(w_pre0gt1 * norm1), norm2_0lt1 = float(w_pre0lt1 * norm1);
+    return {float(w_pre0gt1 * norm1), float(w_pre0lt1 * norm1), float(norm1)};
+}
 
-    const auto diffs = malta_asymmetric_diff(lum0, lum1, norm2_0gt1, norm2_0lt1, float(norm1));
+torch::Tensor malta_line_squares(const torch::Tensor& diffs, bool lf) {
+    const auto planes = diffs.reshape({-1, diffs.size(-2), diffs.size(-1)});
+    if (takes_fused_kernels(planes)) return MaltaSquares::apply(planes, lf).view(diffs.sizes());
+    const auto sums = torch::conv2d(planes.unsqueeze(1), line_patterns(lf, planes.options()), {}, 1, kReach);
+    return sums.square().sum(1).view(diffs.sizes());
+}
 
-    if (!takes_fused_kernels(diffs)) {
-        const auto sums = torch::conv2d(diffs.unsqueeze(1), malta_weights(lf, diffs.options()), {}, 1, 4);
-        return sums.square().sum(1);
-    }
-    return MaltaSquares::apply(diffs, lf);
+torch::Tensor malta_diff(const torch::Tensor& lum0, const torch::Tensor& lum1, double w_0gt1, double w_0lt1,
+                         double norm1, bool lf) {
+    const auto w = malta_weights(w_0gt1, w_0lt1, norm1, lf);
+    return malta_line_squares(malta_asymmetric_diff(lum0, lum1, w.gt, w.lt, w.norm1), lf);
 }
 
 }  // namespace bd

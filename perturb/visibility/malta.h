@@ -5,6 +5,8 @@
 
 #include <torch/torch.h>
 
+#include "perturb/visibility/asymmetric_diff.h"
+
 namespace bd {
 
 // lum0 (the original's band), lum1 (the changed image's): [B, H, W]. An asymmetric per-pixel
@@ -12,5 +14,10 @@ namespace bd {
 // sums along each line, zero outside the image: [B, H, W]. `lf`: the low-frequency patterns.
 torch::Tensor malta_diff(const torch::Tensor& lum0, const torch::Tensor& lum1, double w_0gt1, double w_0lt1,
                          double norm1, bool lf);
+
+// Its parts. The asymmetric difference's weights for malta_diff's arguments:
+MaltaWeights malta_weights(double w_0gt1, double w_0lt1, double norm1, bool lf);
+// The patterns' squared sums of planes of differences [..., H, W], of each plane alone.
+torch::Tensor malta_line_squares(const torch::Tensor& diffs, bool lf);
 
 }  // namespace bd

@@ -1,6 +1,7 @@
 // butteraugli as libtorch operations against libjxl's API (the reference): the distance
 // map, its max-norm and its 3-norm agree on real artwork and at awkward sizes, a batch
-// equals its images one by one, and gradients flow.
+// equals its images one by one, and gradients flow; both on the CPU's fused loops and on
+// the operations a GPU runs.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -8,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "perturb/visibility/ac_differences.h"
 #include "perturb/visibility/asymmetric_diff.h"
 #include "perturb/visibility/butteraugli.h"
 #include "perturb/visibility/butteraugli_torch.h"
@@ -18,6 +20,7 @@
 #include "perturb/visibility/pixel_math.h"
 #include "src/io/image_io.h"
 #include "src/io/tensor_image.h"
+#include "util/fused_kernels_off.h"
 #include "util/test_images.h"
 
 namespace bd {
@@ -51,30 +54,43 @@ void expect_parity(const torch::Tensor& a, const torch::Tensor& b, const std::st
     EXPECT_LT(worst, 1e-3 * reference.max_norm);
 }
 
+// Runs `check` the CPU's way and the GPU's (the operations on the CPU), traced as which.
+void both_ways(const std::function<void()>& check) {
+    for (const bool gpu_way : {false, true}) {
+        SCOPED_TRACE(gpu_way ? "the operations a GPU runs" : "the CPU's fused loops");
+        test::FusedKernelsOff off(gpu_way);
+        check();
+    }
+}
+
 TEST(ButteraugliTorch, MatchesLibjxlOnArtwork) {
     REQUIRE_BUTTERAUGLI();
-    for (const char* name : {"flat-illustration.png", "line-drawing.png", "landscape-photo.jpg"}) {
-        auto x = sample(name);
-        if (x.size(0) == 4) x = x.slice(0, 0, 3);
-        // A crop keeps the test quick; odd sizes exercise the half-resolution edges.
-        x = x.slice(1, 0, std::min<int64_t>(x.size(1), 201)).slice(2, 0, std::min<int64_t>(x.size(2), 257));
-        expect_parity(x, changed(x, 2, 1), std::string(name) + ", 2 levels");
-        expect_parity(x, changed(x, 6, 2), std::string(name) + ", 6 levels");
-    }
+    both_ways([] {
+        for (const char* name : {"flat-illustration.png", "line-drawing.png", "landscape-photo.jpg"}) {
+            auto x = sample(name);
+            if (x.size(0) == 4) x = x.slice(0, 0, 3);
+            // A crop keeps the test quick; odd sizes exercise the half-resolution edges.
+            x = x.slice(1, 0, std::min<int64_t>(x.size(1), 201)).slice(2, 0, std::min<int64_t>(x.size(2), 257));
+            expect_parity(x, changed(x, 2, 1), std::string(name) + ", 2 levels");
+            expect_parity(x, changed(x, 6, 2), std::string(name) + ", 6 levels");
+        }
+    });
 }
 
 TEST(ButteraugliTorch, MatchesLibjxlAtSmallOddSizesAndInGrey) {
     REQUIRE_BUTTERAUGLI();
-    torch::manual_seed(5);
-    // 8 x 8 and 15 x 9 have no half-resolution pass; 17 x 16 has one of 9 x 8.
-    for (const auto& [h, w] : std::vector<std::pair<int64_t, int64_t>>{{8, 8}, {15, 9}, {17, 16}, {33, 47}}) {
-        const auto x = torch::round(torch::rand({3, h, w}) * 255) / 255;
-        expect_parity(x, changed(x, 4, 3), std::to_string(h) + " x " + std::to_string(w));
-    }
-    const auto grey = sample("line-drawing.png").slice(0, 0, 1).slice(1, 0, 64).slice(2, 0, 80);
-    expect_parity(grey, changed(grey, 4, 4), "grey");
-    const auto x = sample("flat-illustration.png").slice(0, 0, 3).slice(1, 0, 64).slice(2, 0, 64);
-    EXPECT_EQ(butteraugli_distmap_torch(x, x).max().item<double>(), 0.0);
+    both_ways([] {
+        torch::manual_seed(5);
+        // 8 x 8 and 15 x 9 have no half-resolution pass; 17 x 16 has one of 9 x 8.
+        for (const auto& [h, w] : std::vector<std::pair<int64_t, int64_t>>{{8, 8}, {15, 9}, {17, 16}, {33, 47}}) {
+            const auto x = torch::round(torch::rand({3, h, w}) * 255) / 255;
+            expect_parity(x, changed(x, 4, 3), std::to_string(h) + " x " + std::to_string(w));
+        }
+        const auto grey = sample("line-drawing.png").slice(0, 0, 1).slice(1, 0, 64).slice(2, 0, 80);
+        expect_parity(grey, changed(grey, 4, 4), "grey");
+        const auto x = sample("flat-illustration.png").slice(0, 0, 3).slice(1, 0, 64).slice(2, 0, 64);
+        EXPECT_EQ(butteraugli_distmap_torch(x, x).max().item<double>(), 0.0);
+    });
 }
 
 TEST(ButteraugliTorch, ABatchIsItsImagesOneByOne) {
@@ -88,19 +104,21 @@ TEST(ButteraugliTorch, ABatchIsItsImagesOneByOne) {
 }
 
 TEST(ButteraugliTorch, JoinedComparatorsCompareEachImageAsItsOwn) {
-    torch::manual_seed(7);
-    // 40 x 48 has a half-resolution pass, 9 x 12 none.
-    for (const auto& [h, w] : std::vector<std::pair<int64_t, int64_t>>{{40, 48}, {9, 12}}) {
-        const auto a = torch::rand({3, 3, h, w});
-        const auto b = (a + torch::randn_like(a) * 0.02).clamp(0, 1);
-        const TorchButteraugli first(a.slice(0, 0, 1)), rest(a.slice(0, 1, 3));
-        const auto joined = TorchButteraugli::joined({&first, &rest}).distmap(b);
-        ASSERT_EQ(joined.sizes(), (std::vector<int64_t>{3, h, w}));
-        EXPECT_TRUE(torch::allclose(joined.slice(0, 0, 1), first.distmap(b.slice(0, 0, 1)), 1e-5, 1e-6));
-        EXPECT_TRUE(torch::allclose(joined.slice(0, 1, 3), rest.distmap(b.slice(0, 1, 3)), 1e-5, 1e-6));
-    }
-    const TorchButteraugli small(torch::rand({1, 3, 16, 16})), large(torch::rand({1, 3, 16, 20}));
-    EXPECT_THROW(TorchButteraugli::joined({&small, &large}), c10::Error);
+    both_ways([] {
+        torch::manual_seed(7);
+        // 40 x 48 has a half-resolution pass, 9 x 12 none.
+        for (const auto& [h, w] : std::vector<std::pair<int64_t, int64_t>>{{40, 48}, {9, 12}}) {
+            const auto a = torch::rand({3, 3, h, w});
+            const auto b = (a + torch::randn_like(a) * 0.02).clamp(0, 1);
+            const TorchButteraugli first(a.slice(0, 0, 1)), rest(a.slice(0, 1, 3));
+            const auto joined = TorchButteraugli::joined({&first, &rest}).distmap(b);
+            ASSERT_EQ(joined.sizes(), (std::vector<int64_t>{3, h, w}));
+            EXPECT_TRUE(torch::allclose(joined.slice(0, 0, 1), first.distmap(b.slice(0, 0, 1)), 1e-5, 1e-6));
+            EXPECT_TRUE(torch::allclose(joined.slice(0, 1, 3), rest.distmap(b.slice(0, 1, 3)), 1e-5, 1e-6));
+        }
+        const TorchButteraugli small(torch::rand({1, 3, 16, 16})), large(torch::rand({1, 3, 16, 20}));
+        EXPECT_THROW(TorchButteraugli::joined({&small, &large}), c10::Error);
+    });
 }
 
 TEST(ButteraugliTorch, GradientsFlowToTheChangedImage) {
@@ -122,18 +140,20 @@ TEST(ButteraugliTorch, GradientsFlowToTheChangedImage) {
 // The CPU's hand-written gradients (the blurs' banded taps, the line patterns, the fused
 // differences) against finite differences of the map along a random direction.
 TEST(ButteraugliTorch, GradientsMatchFiniteDifferences) {
-    torch::manual_seed(8);
-    const auto a = torch::rand({1, 3, 40, 36}) * 0.8 + 0.1;
-    const auto b = (a + torch::randn_like(a) * 0.02).detach().requires_grad_();
-    const TorchButteraugli comparator(srgb_to_linear(a));
-    const auto loss = [&](const torch::Tensor& x) { return comparator.distmap(srgb_to_linear(x)).pow(2).mean(); };
-    const auto grad = torch::autograd::grad({loss(b)}, {b})[0];
-    const auto v = torch::randn_like(a);
-    const double eps = 1e-3;
-    torch::NoGradGuard no_grad;
-    const double numeric = (loss(b + eps * v) - loss(b - eps * v)).item<double>() / (2 * eps);
-    const double analytic = (grad * v).sum().item<double>();
-    EXPECT_NEAR(analytic, numeric, 0.02 * std::abs(numeric)) << analytic << " vs " << numeric;
+    both_ways([] {
+        torch::manual_seed(8);
+        const auto a = torch::rand({1, 3, 40, 36}) * 0.8 + 0.1;
+        const auto b = (a + torch::randn_like(a) * 0.02).detach().requires_grad_();
+        const TorchButteraugli comparator(srgb_to_linear(a));
+        const auto loss = [&](const torch::Tensor& x) { return comparator.distmap(srgb_to_linear(x)).pow(2).mean(); };
+        const auto grad = torch::autograd::grad({loss(b)}, {b})[0];
+        const auto v = torch::randn_like(a);
+        const double eps = 1e-3;
+        torch::NoGradGuard no_grad;
+        const double numeric = (loss(b + eps * v) - loss(b - eps * v)).item<double>() / (2 * eps);
+        const double analytic = (grad * v).sum().item<double>();
+        EXPECT_NEAR(analytic, numeric, 0.02 * std::abs(numeric)) << analytic << " vs " << numeric;
+    });
 }
 
 // The CPU's fused asymmetric differences against the same formulas as libtorch operations
@@ -268,6 +288,48 @@ TEST(Frequencies, FusedPassesMatchTheOperations) {
             return std::vector<torch::Tensor>{v.uhf0, v.hf0, v.uhf1, v.hf1, v.activity};
         },
         high_in, high_grad, 1e-5, 1e-7);
+}
+
+// The six bands stacked, as a GPU takes them, against each band alone on the CPU's fused
+// loops: the X and Y planes and the gradients of every changed band, on changed values short
+// of, between and past the asymmetric differences' thresholds, of both signs.
+TEST(AcDifferences, StackedBandsMatchEachBandAlone) {
+    torch::manual_seed(14);
+    const int64_t b = 2, h = 19, w = 23;
+    ButteraugliPlanes original;
+    original.mf = spread({b, 3, h, w});
+    for (int k = 0; k < 2; ++k) {
+        original.hf[k] = spread({b, h, w});
+        original.uhf[k] = spread({b, h, w});
+    }
+    const auto near = [](const torch::Tensor& o) {
+        return (o * (torch::rand_like(o) * 3 - 1) + torch::randn_like(o) * 0.1 * o.abs().mean()).requires_grad_();
+    };
+    ButteraugliPlanes changed;
+    changed.mf = near(original.mf);
+    for (int k = 0; k < 2; ++k) {
+        changed.hf[k] = near(original.hf[k]);
+        changed.uhf[k] = near(original.uhf[k]);
+    }
+    const std::vector<torch::Tensor> inputs{changed.mf, changed.hf[0], changed.hf[1], changed.uhf[0], changed.uhf[1]};
+    const std::vector<torch::Tensor> grad_out{torch::randn({b, h, w}), torch::randn({b, h, w})};
+    const auto outputs_and_gradients = [&](const AcOriginal& shared) {
+        const auto ac = ac_differences(original, shared, changed);
+        auto result = torch::autograd::grad({ac[0], ac[1]}, inputs, grad_out);
+        result.insert(result.begin(), {ac[0].detach(), ac[1].detach()});
+        return result;
+    };
+    const auto alone = outputs_and_gradients(AcOriginal{});
+    test::FusedKernelsOff off;
+    const auto shared = ac_original(original);
+    ASSERT_FALSE(shared.empty());
+    const auto stacked = outputs_and_gradients(shared);
+    for (size_t k = 0; k < alone.size(); ++k) {
+        SCOPED_TRACE(k);
+        const double worst = (stacked[k] - alone[k]).abs().max().item<double>();
+        EXPECT_LT(worst, 1e-5 * alone[k].abs().max().item<double>()) << worst;
+        EXPECT_GT(alone[k].abs().max().item<double>(), 0.0);
+    }
 }
 
 // A per-sample function's gradient (for the output gradient `g`) and value at `x`, fused

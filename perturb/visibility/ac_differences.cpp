@@ -1,0 +1,108 @@
+#include "perturb/visibility/ac_differences.h"
+
+#include <cmath>
+#include <utility>
+
+#include "perturb/vector_clones.h"
+#include "perturb/visibility/malta.h"
+
+// The weights are libjxl 0.7's, in DiffmapPsychoImage's calls of MaltaDiffMap(LF) and
+// L2DiffAsymmetric, under butteraugli_main's HF asymmetry.
+
+namespace bd {
+
+namespace {
+
+constexpr double kHfAsymmetry = 0.8;  // butteraugli_main's default
+
+// A line-pattern difference: libjxl's weights for its band, and which patterns it takes.
+struct LineBand {
+    double w_0gt1, w_0lt1, norm1;
+    bool lf;
+};
+
+// In the order bands() stacks them: even entries add to X, odd ones to Y.
+const std::array<LineBand, 6>& line_bands() {
+    static const double asym = kHfAsymmetry, sqrt_asym = std::sqrt(kHfAsymmetry);
+    static const std::array<LineBand, 6> b = {{
+        {173.5 * asym, 173.5 / asym, 5.0, false},                                           // ultra-high X
+        {1.10039032555 * asym, 1.10039032555 / asym, 71.7800275169, false},                // ultra-high Y
+        {6923.99476109 * sqrt_asym, 6923.99476109 / sqrt_asym, 8051.15833247, true},       // high X
+        {18.7237414387 * sqrt_asym, 18.7237414387 / sqrt_asym, 4498534.45232, true},       // high Y
+        {8246.75321353, 8246.75321353, 1009002.70582, true},                               // middle X
+        {37.0819870399, 37.0819870399, 130262059.556, true},                               // middle Y
+    }};
+    return b;
+}
+
+// libjxl's wmul[0, 1]: the L2 differences of the high bands, X and Y, as {w_0gt1, w_0lt1}.
+std::vector<std::pair<double, double>> l2_bands() {
+    const double asym = kHfAsymmetry, wmul[2] = {400.0, 1.50815703118};
+    return {{wmul[0] * asym, wmul[0] / asym}, {wmul[1] * asym, wmul[1] / asym}};
+}
+
+// The six bands the line patterns compare, in line_bands()'s order; the high ones (2 and 3)
+// are also the L2 differences'.
+std::vector<torch::Tensor> bands(const ButteraugliPlanes& p) {
+    const auto mf = p.mf.unbind(1);
+    return {p.uhf[0], p.uhf[1], p.hf[0], p.hf[1], mf[0], mf[1]};
+}
+
+}  // namespace
+
+AcOriginal ac_original(const ButteraugliPlanes& original) {
+    AcOriginal o;
+    if (takes_fused_kernels(original.mf)) return o;
+    std::vector<MaltaWeights> weights;
+    for (const auto& b : line_bands()) weights.push_back(malta_weights(b.w_0gt1, b.w_0lt1, b.norm1, b.lf));
+    o.malta = malta_original(torch::stack(bands(original)), weights);
+    o.l2 = l2_original(o.malta.lum0.narrow(0, 2, 2), l2_bands());
+    return o;
+}
+
+AcOriginal ac_originals_joined(const std::vector<const AcOriginal*>& parts) {
+    AcOriginal o;
+    for (const auto* p : parts)
+        if (p->empty()) return o;
+    const auto cat = [&](auto field) {
+        std::vector<torch::Tensor> t;
+        for (const auto* p : parts) t.push_back(field(*p));
+        return torch::cat(t, 1);  // [bands, B, H, W]
+    };
+    o.malta = parts.front()->malta;
+    o.malta.lum0 = cat([](const AcOriginal& a) { return a.malta.lum0; });
+    o.malta.lower = cat([](const AcOriginal& a) { return a.malta.lower; });
+    o.malta.upper = cat([](const AcOriginal& a) { return a.malta.upper; });
+    o.malta.denominator = cat([](const AcOriginal& a) { return a.malta.denominator; });
+    o.l2 = parts.front()->l2;
+    o.l2.i0 = o.malta.lum0.narrow(0, 2, 2);
+    o.l2.lower = cat([](const AcOriginal& a) { return a.l2.lower; });
+    o.l2.upper = cat([](const AcOriginal& a) { return a.l2.upper; });
+    return o;
+}
+
+std::array<torch::Tensor, 2> ac_differences(const ButteraugliPlanes& original, const AcOriginal& shared,
+                                            const ButteraugliPlanes& changed) {
+    if (!shared.empty() && !takes_fused_kernels(changed.mf)) {
+        const auto lum1 = torch::stack(bands(changed));
+        const auto diffs = malta_asymmetric_diff(shared.malta, lum1);
+        const auto high = malta_line_squares(diffs.narrow(0, 0, 2), false);
+        // Rows high X, high Y, middle X, middle Y: summed over the two bands, X then Y.
+        const auto low = malta_line_squares(diffs.narrow(0, 2, 4), true);
+        const auto ac = high + low.view({2, 2, low.size(1), low.size(2), low.size(3)}).sum(0) +
+                        l2_diff_asymmetric(shared.l2, lum1.narrow(0, 2, 2));
+        return {ac[0], ac[1]};
+    }
+    const auto b0 = bands(original), b1 = bands(changed);
+    std::array<torch::Tensor, 2> ac;
+    for (size_t k = 0; k < b0.size(); ++k) {
+        const auto& b = line_bands()[k];
+        const auto d = malta_diff(b0[k], b1[k], b.w_0gt1, b.w_0lt1, b.norm1, b.lf);
+        ac[k % 2] = ac[k % 2].defined() ? ac[k % 2] + d : d;
+    }
+    const auto l2 = l2_bands();
+    for (size_t k = 0; k < 2; ++k) ac[k] = ac[k] + l2_diff_asymmetric(b0[2 + k], b1[2 + k], l2[k].first, l2[k].second);
+    return ac;
+}
+
+}  // namespace bd
