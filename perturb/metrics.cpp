@@ -4,11 +4,10 @@
 #include <cmath>
 #include <limits>
 
+#include "perturb/exact_convolution.h"
 #include "perturb/visibility/mask.h"
 
 namespace bd {
-
-namespace F = torch::nn::functional;
 
 namespace {
 
@@ -50,8 +49,8 @@ torch::Tensor gaussian_filter(const torch::Tensor& x) {
     for (int i = 0; i < 11; ++i) total += k[i] = float(std::exp(-(i - 5) * (i - 5) / (2 * 1.5 * 1.5)));
     for (auto& v : k) v /= total;
     auto k1 = torch::tensor(k).to(x.options());
-    auto y = F::conv2d(x, k1.view({1, 1, 1, 11}));
-    return F::conv2d(y, k1.view({1, 1, 11, 1}));
+    auto y = exact_conv2d(x, k1.view({1, 1, 1, 11}), {0, 0});
+    return exact_conv2d(y, k1.view({1, 1, 11, 1}), {0, 0});
 }
 
 // The SSIM of every 11 x 11 window of two [1, 1, h, w] luma planes: [1, 1, h - 10, w - 10].

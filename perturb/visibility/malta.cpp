@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "perturb/device_constant.h"
+#include "perturb/exact_convolution.h"
 #include "perturb/vector_clones.h"
 #include "perturb/visibility/asymmetric_diff.h"
 
@@ -190,7 +191,7 @@ MaltaWeights malta_weights(double w_0gt1, double w_0lt1, double norm1, bool lf) 
 torch::Tensor malta_line_squares(const torch::Tensor& diffs, bool lf) {
     const auto planes = diffs.reshape({-1, diffs.size(-2), diffs.size(-1)});
     if (takes_fused_kernels(planes)) return MaltaSquares::apply(planes, lf).view(diffs.sizes());
-    const auto sums = torch::conv2d(planes.unsqueeze(1), line_patterns(lf, planes.options()), {}, 1, kReach);
+    const auto sums = exact_conv2d(planes.unsqueeze(1), line_patterns(lf, planes.options()), {kReach, kReach});
     return sums.square().sum(1).view(diffs.sizes());
 }
 

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "perturb/device_constant.h"
+#include "perturb/exact_convolution.h"
 #include "perturb/vector_clones.h"
 #include "perturb/views/resample.h"
 
@@ -25,7 +26,7 @@ torch::Tensor convolve(const torch::Tensor& x, const torch::Tensor& taps, int64_
     const auto shape = dim == 3 ? std::vector<int64_t>{1, 1, 1, -1} : std::vector<int64_t>{1, 1, -1, 1};
     const auto padding = dim == 3 ? std::vector<int64_t>{0, r} : std::vector<int64_t>{r, 0};
     const auto planes = x.reshape({-1, 1, x.size(2), x.size(3)});
-    return torch::conv2d(planes, device_constant(taps, x.options()).view(shape), {}, 1, padding).view(x.sizes());
+    return exact_conv2d(planes, device_constant(taps, x.options()).view(shape), padding).view(x.sizes());
 }
 
 // Mirrors `r` samples at each end of the last dimension, repeating the edge sample once.
@@ -41,7 +42,8 @@ torch::Tensor normalised_blur(const torch::Tensor& x, const torch::Tensor& taps)
     const int64_t r = taps.size(0) / 2, h = x.size(2), w = x.size(3);
     const auto k = device_constant(taps, x.options().dtype(torch::kFloat));
     const auto inside = [&](int64_t n) {
-        return torch::conv1d(torch::ones({1, 1, n}, x.options().dtype(torch::kFloat)), k.view({1, 1, -1}), {}, 1, r);
+        return exact_conv2d(torch::ones({1, 1, 1, n}, x.options().dtype(torch::kFloat)), k.view({1, 1, 1, -1}), {0, r})
+            .view({1, 1, n});
     };
     const auto rows = convolve(x, taps, 3) / inside(w).view({1, 1, 1, w});
     return convolve(rows, taps, 2) / inside(h).view({1, 1, h, 1});

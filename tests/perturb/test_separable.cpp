@@ -1,10 +1,12 @@
 // The blurs' two ways, the CPU's banded matrices and the GPU's convolutions (which double
-// takes on the CPU), give the same numbers, forward and gradient.
+// takes on the CPU), give the same numbers, forward and gradient; the convolution they take
+// is libtorch's own.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
+#include "perturb/exact_convolution.h"
 #include "perturb/visibility/separable.h"
 
 namespace bd {
@@ -37,6 +39,23 @@ TEST(SeparableBlur, NormalisedTheSameBothWays) { expect_same_both_ways(normalise
 TEST(SeparableBlur, ReplicatedTheSameBothWays) { expect_same_both_ways(replicated_blur, gaussian(3, 1.0)); }
 
 TEST(SeparableBlur, MirroredTheSameBothWays) { expect_same_both_ways(mirrored_blur, gaussian(2, 1.0)); }
+
+// The convolution that refuses TF32 is libtorch's own, padding, bias and gradients
+// included (TF32 itself needs an NVIDIA card: test_gpu.cpp).
+TEST(ExactConv2d, IsLibtorchsConvolutionWithItsGradients) {
+    torch::manual_seed(4);
+    const auto x = torch::randn({2, 3, 11, 13}), w = torch::randn({4, 3, 3, 5}), b = torch::randn({4});
+    const std::vector<torch::Tensor> in{x.requires_grad_(), w.requires_grad_(), b.requires_grad_()};
+    const auto exact = exact_conv2d(in[0], in[1], {1, 2}, in[2]);
+    const auto plain = torch::conv2d(in[0], in[1], in[2], 1, {1, 2});
+    ASSERT_EQ(exact.sizes(), plain.sizes());
+    EXPECT_TRUE(torch::equal(exact, plain));
+    const auto g = torch::randn(plain.sizes());
+    const auto exact_grads = torch::autograd::grad({exact}, in, {g});
+    const auto plain_grads = torch::autograd::grad({plain}, in, {g});
+    for (size_t k = 0; k < in.size(); ++k) EXPECT_TRUE(torch::allclose(exact_grads[k], plain_grads[k])) << k;
+    EXPECT_TRUE(torch::equal(exact_conv2d(x.detach(), w.detach(), {0, 0}), torch::conv2d(x.detach(), w.detach())));
+}
 
 }  // namespace
 }  // namespace bd
