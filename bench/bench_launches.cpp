@@ -55,6 +55,13 @@ bool launches_nothing(const char* name) {
     return false;
 }
 
+// Operators a GPU runs as one library call (cuDNN's convolutions), whatever the CPU's
+// kernels dispatch below them (unfolding, fills, copies): each counts once. The gradient's
+// convolution counts once too: the port's taps take no gradient, so only the input's is made.
+bool one_call_on_a_gpu(const std::string& name) {
+    return name == "aten::_convolution" || name == "aten::convolution_backward";
+}
+
 struct Counts {
     std::mutex mutex;
     std::map<std::string, long> by_name;
@@ -96,7 +103,15 @@ at::RecordFunctionCallback counting_callback() {
                    }
                    const bool below = running.back().launched_below;
                    const bool read = !std::strcmp(fn.name(), "aten::_local_scalar_dense");
-                   const bool launch = !below && !read && fn.scope() != at::RecordScope::BACKWARD_FUNCTION &&
+                   const bool inside_one_call = std::any_of(running.begin(), running.end() - 1, [](const Running& r) {
+                       return one_call_on_a_gpu(r.name);
+                   });
+                   if (inside_one_call) {
+                       running.pop_back();
+                       return;
+                   }
+                   const bool launch = (!below || one_call_on_a_gpu(fn.name())) && !read &&
+                                       fn.scope() != at::RecordScope::BACKWARD_FUNCTION &&
                                        !launches_nothing(fn.name()) &&
                                        !(!std::strcmp(fn.name(), "aten::copy_") && converts_own_input_below());
                    running.pop_back();
