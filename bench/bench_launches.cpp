@@ -76,6 +76,7 @@ Counts counts;
 struct Running {
     std::string name;
     bool launched_below = false;
+    bool builds_on_host = false;  // see element_fill
 };
 thread_local std::vector<Running> running;
 thread_local std::vector<std::string> parts;  // the optimizer's parts running, innermost last
@@ -89,11 +90,20 @@ bool converts_own_input_below() {
            running[n - 4].name.rfind("aten::", 0) == 0;
 }
 
+// A fill of one element of a tensor: how libtorch builds a constant from a braced list
+// (torch::tensor({...})), element by element, on the host. A GPU receives such a constant
+// once (device_constant) and launches nothing for it.
+bool element_fill(const at::RecordFunction& fn) {
+    if (std::strcmp(fn.name(), "aten::fill_") != 0) return false;
+    const auto inputs = fn.inputs();
+    return !inputs.empty() && inputs[0].isTensor() && inputs[0].toTensor().dim() == 0;
+}
+
 at::RecordFunctionCallback counting_callback() {
     return at::RecordFunctionCallback(
                [](const at::RecordFunction& fn) -> std::unique_ptr<at::ObserverContext> {
                    if (fn.scope() == at::RecordScope::USER_SCOPE) parts.push_back(fn.name());
-                   else running.push_back({fn.name(), false});
+                   else running.push_back({fn.name(), false, element_fill(fn)});
                    return nullptr;
                },
                [](const at::RecordFunction& fn, at::ObserverContext*) {
@@ -110,7 +120,7 @@ at::RecordFunctionCallback counting_callback() {
                        running.pop_back();
                        return;
                    }
-                   const bool launch = (!below || one_call_on_a_gpu(fn.name())) && !read &&
+                   const bool launch = (!below || one_call_on_a_gpu(fn.name())) && !read && !running.back().builds_on_host &&
                                        fn.scope() != at::RecordScope::BACKWARD_FUNCTION &&
                                        !launches_nothing(fn.name()) &&
                                        !(!std::strcmp(fn.name(), "aten::copy_") && converts_own_input_below());
@@ -128,6 +138,7 @@ at::RecordFunctionCallback counting_callback() {
                    }
                    if ((launch || below) && !running.empty()) running.back().launched_below = true;
                })
+        .needsInputs(true)
         .scopes({at::RecordScope::FUNCTION, at::RecordScope::BACKWARD_FUNCTION, at::RecordScope::USER_SCOPE});
 }
 
