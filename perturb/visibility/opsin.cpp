@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "perturb/device_constant.h"
+#include "perturb/exact_convolution.h"
 #include "perturb/visibility/per_pixel.h"
 
 namespace bd {
@@ -25,31 +27,31 @@ constexpr double kGammaBias = -23.16046239805755;
 constexpr float kMinimum = 1e-4f;
 constexpr float kFloor[3] = {1.7557483643287353f, 1.7557483643287353f, 12.226454707163354f};
 
-// [B, 3, H, W] linear light (times the intensity target) -> the photoreceptor mix.
-torch::Tensor opsin_absorbance(const torch::Tensor& rgb, bool clamp) {
-    const auto c = rgb.unbind(1);
-    const auto &r = c[0], &g = c[1], &b = c[2];
-    auto out = torch::stack({r * kMix[0] + g * kMix[1] + b * kMix[2] + kMix[3],
-                             r * kMix[4] + g * kMix[5] + b * kMix[6] + kMix[7],
-                             r * kMix[8] + g * kMix[9] + b * kMix[10] + kMix[11]},
-                            1);
-    if (!clamp) return out;
-    const auto floor = device_constant(torch::tensor({kMix[3], kMix[7], kMix[11]}).view({1, 3, 1, 1}), rgb.options());
-    return torch::maximum(out, floor);
+// [B, 3, H, W] linear light -> the photoreceptor mix (libjxl's OpsinAbsorbance of the light
+// times the intensity target) less its bias: one 1 x 1 convolution, its weights the mix
+// times the target.
+torch::Tensor absorbance_above_bias(const torch::Tensor& linear) {
+    std::vector<double> weights;
+    for (int k = 0; k < 3; ++k)
+        for (int c = 0; c < 3; ++c) weights.push_back(kMix[4 * k + c] * kIntensityTarget);
+    return exact_conv2d(linear, device_constant(torch::tensor(weights).view({3, 3, 1, 1}), linear.options()), {0, 0});
 }
 
-torch::Tensor gamma(const torch::Tensor& v) {
-    return torch::log2(v.clamp_min(0) + kGammaOffset) * kGammaMul + kGammaBias;
-}
-
+// The operations a GPU takes, a dozen forward.
 torch::Tensor opsin_xyb_operations(const torch::Tensor& linear, const torch::Tensor& blurred) {
-    const auto pre = opsin_absorbance(blurred * kIntensityTarget, true).clamp_min(kMinimum);
-    const auto sensitivity = (gamma(pre) / pre).clamp_min(kMinimum);
-    const auto cur = opsin_absorbance(linear * kIntensityTarget, false) * sensitivity;
-    const auto floor = device_constant(torch::tensor({kFloor[0], kFloor[1], kFloor[2]}).view({1, 3, 1, 1}),
-                                       linear.options());
-    const auto m = torch::maximum(cur, floor).unbind(1);
-    return torch::stack({m[0] - m[1], m[0] + m[1], m[2]}, 1);
+    const auto options = linear.options();
+    const auto bias = device_constant(torch::tensor({kMix[3], kMix[7], kMix[11]}).view({1, 3, 1, 1}), options);
+    // libjxl floors the blurred absorbance at its bias (no light absorbs less), then at
+    // kMinimum, and the gamma's argument at 0: the last two below the first. Black light
+    // sits on the floor, where the gradient is zero, as the fused pass has it.
+    const auto pre = torch::relu(absorbance_above_bias(blurred)) + bias;
+    const auto gamma = torch::log2(pre + kGammaOffset) * kGammaMul + kGammaBias;
+    const auto sensitivity = (gamma / pre).clamp_min(kMinimum);
+    const auto floor = device_constant(torch::tensor({kFloor[0], kFloor[1], kFloor[2]}).view({1, 3, 1, 1}), options);
+    const auto m = torch::maximum((absorbance_above_bias(linear) + bias) * sensitivity, floor);
+    // X = m0 - m1, Y = m0 + m1, B = m2.
+    const auto to_xyb = torch::tensor({1.0, -1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0}).view({3, 3, 1, 1});
+    return exact_conv2d(m, device_constant(to_xyb, options), {0, 0});
 }
 
 // The absorbance row k of a pixel's three samples (times the intensity target), as the
