@@ -56,6 +56,11 @@ torch::Tensor to_device_async(const torch::Tensor& host, const torch::Device& de
     return host.pin_memory().to(device, /*non_blocking=*/true);
 }
 
+torch::Tensor device_constant(const std::vector<double>& values, at::IntArrayRef shape,
+                              const torch::TensorOptions& options) {
+    return device_constant(torch::tensor(values).view(shape), options);
+}
+
 size_t device_constants_kept() {
     std::lock_guard<std::mutex> lock(cache_mutex());
     return cache().size();

@@ -17,6 +17,11 @@ namespace bd {
 // contents was asked for there (thread-safe; the copy must never be written to).
 torch::Tensor device_constant(const torch::Tensor& value, const torch::TensorOptions& options);
 
+// `values` shaped as `shape` asks (view's rules), the same way: per-channel or per-band
+// factors, so they broadcast over images.
+torch::Tensor device_constant(const std::vector<double>& values, at::IntArrayRef shape,
+                              const torch::TensorOptions& options);
+
 // How many device copies are kept now.
 size_t device_constants_kept();
 

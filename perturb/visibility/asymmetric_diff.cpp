@@ -135,17 +135,17 @@ struct L2DiffAsymmetric : torch::autograd::Function<L2DiffAsymmetric> {
 };
 
 // Each band's weights as a [P, 1, ...] constant beside planes like `like`.
-torch::Tensor per_band(const std::vector<float>& values, const torch::Tensor& like) {
+torch::Tensor per_band(const std::vector<double>& values, const torch::Tensor& like) {
     std::vector<int64_t> shape(size_t(like.dim()), 1);
     shape[0] = int64_t(values.size());
     TORCH_CHECK(values.size() == 1 || like.dim() == 4, "asymmetric differences: bands stack as [P, B, H, W]");
-    return device_constant(torch::tensor(values).view(shape), like.options());
+    return device_constant(values, shape, like.options());
 }
 
 }  // namespace
 
 MaltaOriginal malta_original(const torch::Tensor& lum0, const std::vector<MaltaWeights>& bands) {
-    std::vector<float> norm1, ratio, half;
+    std::vector<double> norm1, ratio, half;
     for (const auto& b : bands) {
         norm1.push_back(b.norm1 / b.gt);
         ratio.push_back(b.lt / b.gt);
@@ -174,7 +174,7 @@ torch::Tensor malta_asymmetric_diff(const torch::Tensor& lum0, const torch::Tens
 }
 
 L2Original l2_original(const torch::Tensor& i0, const std::vector<std::pair<double, double>>& bands) {
-    std::vector<float> gt, lt;
+    std::vector<double> gt, lt;
     for (const auto& [w_0gt1, w_0lt1] : bands) {
         gt.push_back(float(w_0gt1 * 0.8));
         lt.push_back(float(w_0lt1 * 0.8));

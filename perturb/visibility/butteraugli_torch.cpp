@@ -1,5 +1,6 @@
 #include "perturb/visibility/butteraugli_torch.h"
 
+#include "perturb/vector_clones.h"
 #include "perturb/visibility/combine.h"
 #include "perturb/visibility/frequencies.h"
 #include "perturb/visibility/opsin.h"
@@ -52,14 +53,27 @@ ButteraugliPlanes separate_frequencies(const torch::Tensor& xyb) {
     const double kSigmaActivity = 2.7;
     const auto lf = blur(xyb, kSigmaLf);
     const auto mf_all = xyb - lf;
-    const auto middle = split_middle(mf_all, blur(mf_all, kSigmaHf), lf);
-    const auto high = split_high(middle.hf0, blur(middle.hf0, kSigmaUhf), middle.hf1, blur(middle.hf1, kSigmaUhf));
     ButteraugliPlanes ps;
-    ps.lf = middle.lf;
-    ps.mf = middle.mf;
-    ps.hf = {high.hf0, high.hf1};
-    ps.uhf = {high.uhf0, high.uhf1};
-    ps.mask_blurred = blur(high.activity, kSigmaActivity);
+    torch::Tensor activity;
+    if (takes_fused_kernels(xyb)) {
+        const auto middle = split_middle(mf_all, blur(mf_all, kSigmaHf), lf);
+        const auto high = split_high(middle.hf0, blur(middle.hf0, kSigmaUhf), middle.hf1, blur(middle.hf1, kSigmaUhf));
+        ps.lf = middle.lf;
+        ps.mf = middle.mf;
+        ps.hf = {high.hf0, high.hf1};
+        ps.uhf = {high.uhf0, high.uhf1};
+        activity = high.activity;
+    } else {
+        // The operations' way: X's and Y's high frequencies as one pair, blurred at once.
+        const auto middle = split_middle_pair(mf_all, blur(mf_all, kSigmaHf), lf);
+        const auto high = split_high_pair(middle.hf, blur(middle.hf, kSigmaUhf));
+        ps.lf = middle.lf;
+        ps.mf = middle.mf;
+        ps.hf = {high.hf.select(1, 0), high.hf.select(1, 1)};
+        ps.uhf = {high.uhf.select(1, 0), high.uhf.select(1, 1)};
+        activity = high.activity;
+    }
+    ps.mask_blurred = blur(activity, kSigmaActivity);
     return ps;
 }
 

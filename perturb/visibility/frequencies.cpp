@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "perturb/device_constant.h"
+#include "perturb/exact_convolution.h"
 #include "perturb/visibility/per_pixel.h"
 #include "perturb/visibility/pixel_math.h"
 
@@ -22,16 +24,6 @@ constexpr float kActivityX = 2.5f, kActivityY = 0.4f;  // MaskPsychoImage
 constexpr float kActivityMul = 6.19424080439f;  // DiffPrecompute
 constexpr float kActivityBias = float(double(kActivityMul) * 12.61050594197);
 
-// libjxl's three piecewise-linear maps, each as a clamp and one more operation: the same
-// values as its selects (x - w and x + w are the same float operations either way), in two
-// passes forward and two back where the selects took seven and a dozen.
-torch::Tensor remove_range_around_zero(const torch::Tensor& x, double w) { return x - x.clamp(-w, w); }
-torch::Tensor amplify_range_around_zero(const torch::Tensor& x, double w) { return x + x.clamp(-w, w); }
-torch::Tensor maximum_clamp(const torch::Tensor& v, double max_val) {
-    const auto inside = v.clamp(-max_val, max_val);
-    return inside + (v - inside) * kClampMul;
-}
-
 // The same maps per sample, and their slopes as the clamps' gradients make them (a clamp
 // passes its gradient up to and including its bounds).
 BD_INLINE inline float clamp_to(float x, float w) { return std::min(std::max(x, -w), w); }
@@ -41,39 +33,6 @@ BD_INLINE inline float maximum_clamped(float v, float m) {
     return in + (v - in) * kClampMul;
 }
 BD_INLINE inline float maximum_clamp_slope(float v, float m) { return std::fabs(v) <= m ? 1.0f : kClampMul; }
-
-MiddleBands split_middle_operations(const torch::Tensor& middle_all, const torch::Tensor& middle_blurred,
-                                    const torch::Tensor& lf) {
-    MiddleBands out;
-    // X: the middle band loses its values near zero; Y: they count double.
-    const auto all = middle_all.unbind(1), blurred = middle_blurred.unbind(1);
-    auto hf0 = all[0] - blurred[0];
-    out.hf1 = all[1] - blurred[1];
-    out.mf = torch::stack({remove_range_around_zero(blurred[0], kMiddleXRange),
-                           amplify_range_around_zero(blurred[1], kMiddleYRange), blurred[2]},
-                          1);
-    // SuppressXByY: red-green changes matter less where the intensity changes too.
-    out.hf0 = ((kSuppressYw / (out.hf1 * out.hf1 + kSuppressYw)) * (1.0 - kSuppressS) + kSuppressS) * hf0;
-    const auto low = lf.unbind(1);
-    out.lf = torch::stack({low[0] * kLowX, low[1] * kLowY, (low[1] * kLowBMix + low[2]) * kLowB}, 1);
-    return out;
-}
-
-HighBands split_high_operations(const torch::Tensor& hf0, const torch::Tensor& hf0_blurred, const torch::Tensor& hf1,
-                                const torch::Tensor& hf1_blurred) {
-    HighBands out;
-    out.uhf0 = remove_range_around_zero(hf0 - hf0_blurred, kUhfXRange);
-    out.hf0 = remove_range_around_zero(hf0_blurred, kHfXRange);
-    const auto hf1_clamped = maximum_clamp(hf1_blurred, kHfYClamp);
-    out.uhf1 = maximum_clamp(hf1 - hf1_clamped, kUhfYClamp) * kUhfYMul;
-    out.hf1 = amplify_range_around_zero(hf1_clamped * kHfYMul, kHfYRange);
-    const auto xdiff = (out.uhf0 + out.hf0) * kActivityX;
-    const auto ydiff = out.uhf1 * kActivityY + out.hf1 * kActivityY;
-    const auto mask = safe_sqrt(xdiff * xdiff + ydiff * ydiff);
-    // DiffPrecompute: the bias makes the square root behave more linearly.
-    out.activity = (mask.abs() * kActivityMul + kActivityBias).sqrt() - std::sqrt(kActivityBias);
-    return out;
-}
 
 // SuppressXByY's factor for Y's high frequency h1, and its slope in h1.
 BD_INLINE inline float suppression(float h1) {
@@ -224,17 +183,77 @@ struct SplitHigh : torch::autograd::Function<SplitHigh> {
 
 }  // namespace
 
+namespace {
+
+// A [1, C, 1, 1] constant beside `like`.
+torch::Tensor per_channel(const std::vector<double>& values, const torch::Tensor& like) {
+    return device_constant(values, {1, int64_t(values.size()), 1, 1}, like.options());
+}
+
+// libjxl's piecewise-linear maps of each channel, all of the form a x + c clamp(x, -w, w):
+// RemoveRangeAroundZero (a = 1, c = -1), AmplifyRangeAroundZero (1, 1), MaximumClamp (the
+// slope past its bound k: k, 1 - k), scaled by what follows them. a, c, w per channel.
+torch::Tensor piecewise(const torch::Tensor& x, const std::vector<double>& a, const std::vector<double>& c,
+                        const std::vector<double>& w) {
+    std::vector<double> below;
+    for (double v : w) below.push_back(-v);
+    const auto clamped = torch::clamp(x, per_channel(below, x), per_channel(w, x));
+    return torch::addcmul(x * per_channel(a, x), clamped, per_channel(c, x));
+}
+
+}  // namespace
+
+MiddlePair split_middle_pair(const torch::Tensor& middle_all, const torch::Tensor& middle_blurred,
+                             const torch::Tensor& lf) {
+    MiddlePair out;
+    // X: the middle band loses its values near zero; Y: they count double; B as it is.
+    const auto& m = middle_blurred;
+    out.mf = torch::addcmul(m, torch::clamp(m, per_channel({-kMiddleXRange, -kMiddleYRange, 0}, m),
+                                            per_channel({kMiddleXRange, kMiddleYRange, 0}, m)),
+                            per_channel({-1, 1, 0}, m));
+    // SuppressXByY: red-green changes matter less where the intensity changes too.
+    const auto hf = middle_all.narrow(1, 0, 2) - m.narrow(1, 0, 2);
+    const auto y = hf.narrow(1, 1, 1);
+    const auto suppression = torch::reciprocal(y.square() + kSuppressYw) * (kSuppressYw * (1.0 - kSuppressS)) + kSuppressS;
+    out.hf = torch::cat({hf.narrow(1, 0, 1) * suppression, y}, 1);
+    // XybLowFreqToVals: a 3 x 3 mix.
+    const std::vector<double> to_vals{kLowX, 0, 0, 0, kLowY, 0, 0, double(kLowBMix) * kLowB, kLowB};
+    out.lf = exact_conv2d(lf, device_constant(to_vals, {3, 3, 1, 1}, lf.options()), {0, 0});
+    return out;
+}
+
+HighPair split_high_pair(const torch::Tensor& hf, const torch::Tensor& hf_blurred) {
+    const double k = kClampMul;
+    HighPair out;
+    // [X's blur, Y's blur clamped and times kHfYMul]; X's takes no clamp (c = 0).
+    const auto scaled = piecewise(hf_blurred, {1, kHfYMul * k}, {0, kHfYMul * (1 - k)}, {1, kHfYClamp});
+    // What is above the blur: the ultra-high frequencies.
+    const auto above = torch::addcmul(hf, scaled, per_channel({-1, -1 / double(kHfYMul)}, hf));
+    out.uhf = piecewise(above, {1, kUhfYMul * k}, {-1, kUhfYMul * (1 - k)}, {kUhfXRange, kUhfYClamp});
+    out.hf = piecewise(scaled, {1, 1}, {-1, 1}, {kHfXRange, kHfYRange});
+    // MaskPsychoImage's activity, and DiffPrecompute: the bias makes the root more linear.
+    const auto diff = (out.uhf + out.hf) * per_channel({kActivityX, kActivityY}, hf);
+    const auto mask = safe_sqrt(diff.square().sum(1));
+    out.activity = (mask * kActivityMul + kActivityBias).sqrt() - std::sqrt(kActivityBias);
+    return out;
+}
+
 MiddleBands split_middle(const torch::Tensor& middle_all, const torch::Tensor& middle_blurred,
                          const torch::Tensor& lf) {
-    if (!takes_fused_kernels(middle_all, middle_blurred, lf)) return split_middle_operations(middle_all, middle_blurred, lf);
+    if (!takes_fused_kernels(middle_all, middle_blurred, lf)) {
+        const auto pair = split_middle_pair(middle_all, middle_blurred, lf);
+        return {pair.mf, pair.hf.select(1, 0), pair.hf.select(1, 1), pair.lf};
+    }
     const auto out = SplitMiddle::apply(middle_all, middle_blurred, lf);
     return {out[0], out[1], out[2], out[3]};
 }
 
 HighBands split_high(const torch::Tensor& hf0, const torch::Tensor& hf0_blurred, const torch::Tensor& hf1,
                      const torch::Tensor& hf1_blurred) {
-    if (!takes_fused_kernels(hf0, hf0_blurred, hf1, hf1_blurred))
-        return split_high_operations(hf0, hf0_blurred, hf1, hf1_blurred);
+    if (!takes_fused_kernels(hf0, hf0_blurred, hf1, hf1_blurred)) {
+        const auto pair = split_high_pair(torch::stack({hf0, hf1}, 1), torch::stack({hf0_blurred, hf1_blurred}, 1));
+        return {pair.uhf.select(1, 0), pair.hf.select(1, 0), pair.uhf.select(1, 1), pair.hf.select(1, 1), pair.activity};
+    }
     const auto out = SplitHigh::apply(hf0, hf0_blurred, hf1, hf1_blurred);
     return {out[0], out[1], out[2], out[3], out[4]};
 }

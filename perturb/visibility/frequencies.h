@@ -5,7 +5,7 @@
 //
 // Float tensors on the CPU take one fused pass forward and one back for each of the two
 // steps, the gradients by hand: as libtorch operations they were some 55 passes over the
-// planes forward and 90 back. Elsewhere they are those operations.
+// planes forward and 90 back. Elsewhere they are the operations of the pairs below.
 #pragma once
 
 #include <torch/torch.h>
@@ -30,5 +30,20 @@ struct HighBands {
 };
 HighBands split_high(const torch::Tensor& hf0, const torch::Tensor& hf0_blurred, const torch::Tensor& hf1,
                      const torch::Tensor& hf1_blurred);
+
+// The same two steps the operations' way (a GPU's; split_middle and split_high take it for
+// tensors the fused passes do not), with X's and Y's high frequencies as one pair
+// [B, 2, H, W]: each piecewise-linear map is one clamp for both (per-channel bounds) and one
+// multiply-add, about 30 operations forward where one plane at a time took some 55, and
+// the pair's blur is one blur.
+struct MiddlePair {
+    torch::Tensor mf, hf, lf;  // [B, 3, H, W], [B, 2, H, W] (X suppressed, Y), [B, 3, H, W]
+};
+MiddlePair split_middle_pair(const torch::Tensor& middle_all, const torch::Tensor& middle_blurred,
+                             const torch::Tensor& lf);
+struct HighPair {
+    torch::Tensor uhf, hf, activity;  // [B, 2, H, W] each, X and Y; [B, H, W]
+};
+HighPair split_high_pair(const torch::Tensor& hf, const torch::Tensor& hf_blurred);
 
 }  // namespace bd

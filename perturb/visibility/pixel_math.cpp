@@ -95,14 +95,13 @@ torch::Tensor srgb_to_linear(const torch::Tensor& srgb) {
 
 namespace {
 
-torch::Tensor safe_sqrt_operations(const torch::Tensor& x) {
-    const auto positive = x > 0;
-    return torch::where(positive, torch::where(positive, x, torch::ones_like(x)).sqrt(), torch::zeros_like(x));
-}
+// relu's gradient is a select on its result, not a product: where the root's is infinite
+// (or 0 / 0, NaN) at 0, it passes zero.
+torch::Tensor safe_sqrt_operations(const torch::Tensor& x) { return x.relu().sqrt(); }
 
 // On the CPU one pass each way, the gradient 1 / (2 root) from the result, as autograd
 // takes it: as operations it was six passes forward (two selects and their filler planes)
-// and as many back.
+// and as many back, before the relu.
 struct SafeSqrt : torch::autograd::Function<SafeSqrt> {
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x) {
         const auto in = x.contiguous();

@@ -1,5 +1,6 @@
 #include "perturb/visibility/separable.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "perturb/device_constant.h"
@@ -29,6 +30,21 @@ torch::Tensor convolve(const torch::Tensor& x, const torch::Tensor& taps, int64_
     return exact_conv2d(planes, device_constant(taps, x.options()).view(shape), padding).view(x.sizes());
 }
 
+// At each of n samples along an axis, the sum of the taps that fall inside it: what the
+// renormalised blur divides by. Made on the host, so a device receives it once per size.
+torch::Tensor inside_sums(const torch::Tensor& taps, int64_t n, const torch::TensorOptions& options) {
+    const auto t = taps.to(torch::kCPU, torch::kDouble).contiguous();
+    const int64_t r = t.size(0) / 2;
+    const double* k = t.data_ptr<double>();
+    std::vector<float> sums(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+        double s = 0;
+        for (int64_t j = std::max<int64_t>(-r, -i); j <= std::min(r, n - 1 - i); ++j) s += k[j + r];
+        sums[size_t(i)] = float(s);
+    }
+    return device_constant(torch::tensor(sums), options);
+}
+
 // Mirrors `r` samples at each end of the last dimension, repeating the edge sample once.
 torch::Tensor pad_mirror_last(const torch::Tensor& x, int64_t r) {
     return torch::cat({x.narrow(-1, 0, r).flip(-1), x, x.narrow(-1, x.size(-1) - r, r).flip(-1)}, -1);
@@ -39,14 +55,9 @@ torch::Tensor pad_mirror_last(const torch::Tensor& x, int64_t r) {
 torch::Tensor normalised_blur(const torch::Tensor& x, const torch::Tensor& taps) {
     TORCH_CHECK(x.dim() == 4 && taps.size(0) % 2 == 1, "normalised_blur: bad arguments");
     if (takes_fused_kernels(x)) return banded(x, taps, Border::renormalise);
-    const int64_t r = taps.size(0) / 2, h = x.size(2), w = x.size(3);
-    const auto k = device_constant(taps, x.options().dtype(torch::kFloat));
-    const auto inside = [&](int64_t n) {
-        return exact_conv2d(torch::ones({1, 1, 1, n}, x.options().dtype(torch::kFloat)), k.view({1, 1, 1, -1}), {0, r})
-            .view({1, 1, n});
-    };
-    const auto rows = convolve(x, taps, 3) / inside(w).view({1, 1, 1, w});
-    return convolve(rows, taps, 2) / inside(h).view({1, 1, h, 1});
+    const int64_t h = x.size(2), w = x.size(3);
+    const auto rows = convolve(x, taps, 3) / inside_sums(taps, w, x.options()).view({1, 1, 1, w});
+    return convolve(rows, taps, 2) / inside_sums(taps, h, x.options()).view({1, 1, h, 1});
 }
 
 torch::Tensor replicated_blur(const torch::Tensor& x, const torch::Tensor& taps) {
