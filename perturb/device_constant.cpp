@@ -58,6 +58,9 @@ torch::Tensor to_device_async(const torch::Tensor& host, const torch::Device& de
 
 torch::Tensor device_constant(const std::vector<double>& values, at::IntArrayRef shape,
                               const torch::TensorOptions& options) {
+    // Made in the type asked for where it is float, so the CPU converts nothing each call.
+    if (options.has_dtype() && options.dtype() == torch::kFloat)
+        return device_constant(torch::tensor(std::vector<float>(values.begin(), values.end())).view(shape), options);
     return device_constant(torch::tensor(values).view(shape), options);
 }
 

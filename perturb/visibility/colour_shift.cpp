@@ -29,12 +29,12 @@ torch::Tensor blur(const torch::Tensor& x, double sigma) {
 // [N, 3, H, W] sRGB in [0, 1] -> CIELAB (D65), [N, 3, H, W].
 torch::Tensor srgb_to_lab(const torch::Tensor& rgb) {
     const auto lin = srgb_to_linear(rgb);
-    const auto m = device_constant(torch::tensor({0.4124564, 0.3575761, 0.1804375,  //
-                                                  0.2126729, 0.7151522, 0.0721750,  //
-                                                  0.0193339, 0.1191920, 0.9503041}).view({3, 3}),
-                                   lin.options());
+    const auto m = device_constant({0.4124564, 0.3575761, 0.1804375,  //
+                                    0.2126729, 0.7151522, 0.0721750,  //
+                                    0.0193339, 0.1191920, 0.9503041},
+                                   {3, 3}, lin.options());
     auto xyz = torch::matmul(m, lin.reshape({lin.size(0), 3, -1})).reshape(lin.sizes());
-    xyz = xyz / device_constant(torch::tensor({0.95047, 1.0, 1.08883}).view({3, 1, 1}), lin.options());
+    xyz = xyz / device_constant({0.95047, 1.0, 1.08883}, {3, 1, 1}, lin.options());
     const auto f = lab_curve(xyz).unbind(1);
     return torch::stack({116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])}, 1);
 }

@@ -5,7 +5,7 @@
 //
 // Float tensors on the CPU take one fused pass forward and one back, the gradient by hand:
 // as libtorch operations it was some 45 passes over the planes forward and 70 back. Elsewhere
-// it is those operations.
+// it is some 18 operations, each channel triple's weighted squares one product and one sum.
 #pragma once
 
 #include <torch/torch.h>

@@ -34,24 +34,23 @@ torch::Tensor absorbance_above_bias(const torch::Tensor& linear) {
     std::vector<double> weights;
     for (int k = 0; k < 3; ++k)
         for (int c = 0; c < 3; ++c) weights.push_back(kMix[4 * k + c] * kIntensityTarget);
-    return exact_conv2d(linear, device_constant(torch::tensor(weights).view({3, 3, 1, 1}), linear.options()), {0, 0});
+    return exact_conv2d(linear, device_constant(weights, {3, 3, 1, 1}, linear.options()), {0, 0});
 }
 
 // The operations a GPU takes, a dozen forward.
 torch::Tensor opsin_xyb_operations(const torch::Tensor& linear, const torch::Tensor& blurred) {
     const auto options = linear.options();
-    const auto bias = device_constant(torch::tensor({kMix[3], kMix[7], kMix[11]}).view({1, 3, 1, 1}), options);
+    const auto bias = device_constant({kMix[3], kMix[7], kMix[11]}, {1, 3, 1, 1}, options);
     // libjxl floors the blurred absorbance at its bias (no light absorbs less), then at
     // kMinimum, and the gamma's argument at 0: the last two below the first. Black light
     // sits on the floor, where the gradient is zero, as the fused pass has it.
     const auto pre = torch::relu(absorbance_above_bias(blurred)) + bias;
     const auto gamma = torch::log2(pre + kGammaOffset) * kGammaMul + kGammaBias;
     const auto sensitivity = (gamma / pre).clamp_min(kMinimum);
-    const auto floor = device_constant(torch::tensor({kFloor[0], kFloor[1], kFloor[2]}).view({1, 3, 1, 1}), options);
+    const auto floor = device_constant({kFloor[0], kFloor[1], kFloor[2]}, {1, 3, 1, 1}, options);
     const auto m = torch::maximum((absorbance_above_bias(linear) + bias) * sensitivity, floor);
     // X = m0 - m1, Y = m0 + m1, B = m2.
-    const auto to_xyb = torch::tensor({1.0, -1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0}).view({3, 3, 1, 1});
-    return exact_conv2d(m, device_constant(to_xyb, options), {0, 0});
+    return exact_conv2d(m, device_constant({1, -1, 0, 1, 1, 0, 0, 0, 1}, {3, 3, 1, 1}, options), {0, 0});
 }
 
 // The absorbance row k of a pixel's three samples (times the intensity target), as the
