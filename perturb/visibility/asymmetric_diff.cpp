@@ -4,6 +4,7 @@
 
 #include "perturb/device_constant.h"
 #include "perturb/vector_clones.h"
+#include "perturb/visibility/pixel_math.h"
 
 namespace bd {
 
@@ -163,7 +164,7 @@ MaltaOriginal malta_original(const torch::Tensor& lum0, const std::vector<MaltaW
 }
 
 torch::Tensor malta_asymmetric_diff(const MaltaOriginal& o, const torch::Tensor& lum1) {
-    const auto penalty = torch::clamp(lum1, o.lower, o.upper) - lum1;
+    const auto penalty = clamp_between(lum1, o.lower, o.upper) - lum1;
     return torch::addcmul(o.lum0 - lum1, o.ratio, penalty) / torch::addcmul(o.denominator, o.half, lum1.abs());
 }
 
@@ -190,7 +191,7 @@ L2Original l2_original(const torch::Tensor& i0, const std::vector<std::pair<doub
 }
 
 torch::Tensor l2_diff_asymmetric(const L2Original& o, const torch::Tensor& i1) {
-    const auto penalty = torch::clamp(i1, o.lower, o.upper) - i1;
+    const auto penalty = clamp_between(i1, o.lower, o.upper) - i1;
     return torch::addcmul((o.i0 - i1).square() * o.w_0gt1, penalty.square(), o.w_0lt1);
 }
 

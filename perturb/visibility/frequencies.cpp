@@ -197,7 +197,7 @@ torch::Tensor piecewise(const torch::Tensor& x, const std::vector<double>& a, co
                         const std::vector<double>& w) {
     std::vector<double> below;
     for (double v : w) below.push_back(-v);
-    const auto clamped = torch::clamp(x, per_channel(below, x), per_channel(w, x));
+    const auto clamped = clamp_between(x, per_channel(below, x), per_channel(w, x));
     return torch::addcmul(x * per_channel(a, x), clamped, per_channel(c, x));
 }
 
@@ -208,7 +208,7 @@ MiddlePair split_middle_pair(const torch::Tensor& middle_all, const torch::Tenso
     MiddlePair out;
     // X: the middle band loses its values near zero; Y: they count double; B as it is.
     const auto& m = middle_blurred;
-    out.mf = torch::addcmul(m, torch::clamp(m, per_channel({-kMiddleXRange, -kMiddleYRange, 0}, m),
+    out.mf = torch::addcmul(m, clamp_between(m, per_channel({-kMiddleXRange, -kMiddleYRange, 0}, m),
                                             per_channel({kMiddleXRange, kMiddleYRange, 0}, m)),
                             per_channel({-1, 1, 0}, m));
     // SuppressXByY: red-green changes matter less where the intensity changes too.

@@ -130,4 +130,29 @@ torch::Tensor safe_sqrt(const torch::Tensor& x) {
     return safe_sqrt_operations(x);
 }
 
+namespace {
+
+// Inside [lower, upper] the clamp returns x itself, so where its result equals x it passed
+// the gradient: one comparison of the two saved planes.
+struct ClampBetween : torch::autograd::Function<ClampBetween> {
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                                 const torch::Tensor& lower, const torch::Tensor& upper) {
+        auto clamped = torch::clamp(x, lower, upper);
+        ctx->save_for_backward({x, clamped});
+        return clamped;
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grad) {
+        const auto saved = ctx->get_saved_variables();
+        return {torch::where(saved[1] == saved[0], grad[0], 0.0), torch::Tensor(), torch::Tensor()};
+    }
+};
+
+}  // namespace
+
+torch::Tensor clamp_between(const torch::Tensor& x, const torch::Tensor& lower, const torch::Tensor& upper) {
+    if (!x.requires_grad() || lower.requires_grad() || upper.requires_grad()) return torch::clamp(x, lower, upper);
+    return ClampBetween::apply(x, lower, upper);
+}
+
 }  // namespace bd

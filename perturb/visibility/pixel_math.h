@@ -15,4 +15,9 @@ torch::Tensor lab_curve(const torch::Tensor& t);
 // (an unchanged pixel), so a loss built on it stays finite.
 torch::Tensor safe_sqrt(const torch::Tensor& x);
 
+// torch::clamp(x, lower, upper). Where the bounds take no gradient (constants of the
+// original), x's is autograd's (passed where the clamp let x through, bounds included) in
+// two passes, one comparison and one select, where autograd's takes four.
+torch::Tensor clamp_between(const torch::Tensor& x, const torch::Tensor& lower, const torch::Tensor& upper);
+
 }  // namespace bd

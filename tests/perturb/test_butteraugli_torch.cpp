@@ -356,6 +356,21 @@ TEST(SafeSqrt, FusedPassMatchesTheOperationsAndIsFiniteAtZero) {
     EXPECT_FLOAT_EQ(grad[3].item<float>(), 2.0f);  // 2 / (2 sqrt(0.25))
 }
 
+// The clamp with a cheaper gradient is libtorch's clamp, value and gradient, on values
+// below, at, between and above per-element bounds.
+TEST(ClampBetween, IsLibtorchsClampWithItsGradient) {
+    const auto lower = torch::tensor({0.0f, 0.0f, 0.0f, 0.0f, -1.0f, 2.0f}),
+               upper = torch::tensor({1.0f, 1.0f, 1.0f, 1.0f, -1.0f, 3.0f});
+    const auto x = torch::tensor({-0.5f, 0.0f, 0.5f, 1.0f, -1.0f, 4.0f});
+    const auto g = torch::tensor({1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f});
+    const auto ours = x.clone().requires_grad_(), theirs = x.clone().requires_grad_();
+    const auto a = clamp_between(ours, lower, upper), b = torch::clamp(theirs, lower, upper);
+    EXPECT_TRUE(torch::equal(a, b));
+    const auto ga = torch::autograd::grad({a}, {ours}, {g})[0], gb = torch::autograd::grad({b}, {theirs}, {g})[0];
+    EXPECT_TRUE(torch::equal(ga, gb)) << ga << gb;
+    EXPECT_TRUE(torch::equal(ga, torch::tensor({0.0f, 2.0f, 3.0f, 4.0f, 5.0f, 0.0f})));
+}
+
 // CIELAB's curve, fused on the CPU, against its operations, on both sides of where the cube
 // root meets the line, from 0 (pure black) on.
 TEST(LabCurve, FusedPassMatchesTheOperations) {
