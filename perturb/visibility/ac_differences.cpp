@@ -84,13 +84,20 @@ AcOriginal ac_originals_joined(const std::vector<const AcOriginal*>& parts) {
 std::array<torch::Tensor, 2> ac_differences(const ButteraugliPlanes& original, const AcOriginal& shared,
                                             const ButteraugliPlanes& changed) {
     if (!shared.empty() && !takes_fused_kernels(changed.mf)) {
-        const auto lum1 = torch::stack(bands(changed));
-        const auto diffs = malta_asymmetric_diff(shared.malta, lum1);
-        const auto high = malta_line_squares(diffs.narrow(0, 0, 2), false);
+        // Band-major, [6, B, H, W], from the pairs where the frequency split made them: the
+        // gradient of a cut or a channel taken is a zeroed plane and a copy, of a join none.
+        const auto band_major = [](const torch::Tensor& pair) { return pair.transpose(0, 1); };
+        const bool pairs = changed.hf_pair.defined() && changed.uhf_pair.defined();
+        const auto lum1 = pairs ? torch::cat({band_major(changed.uhf_pair), band_major(changed.hf_pair),
+                                              band_major(changed.mf).narrow(0, 0, 2)})
+                                : torch::stack(bands(changed));
+        const auto diffs = malta_asymmetric_diff(shared.malta, lum1).split_with_sizes({2, 4});
+        const auto high = malta_line_squares(diffs[0], false);
         // Rows high X, high Y, middle X, middle Y: summed over the two bands, X then Y.
-        const auto low = malta_line_squares(diffs.narrow(0, 2, 4), true);
+        const auto low = malta_line_squares(diffs[1], true);
+        const auto high_bands = pairs ? band_major(changed.hf_pair) : lum1.narrow(0, 2, 2);
         const auto ac = high + low.view({2, 2, low.size(1), low.size(2), low.size(3)}).sum(0) +
-                        l2_diff_asymmetric(shared.l2, lum1.narrow(0, 2, 2));
+                        l2_diff_asymmetric(shared.l2, high_bands);
         return {ac[0], ac[1]};
     }
     const auto b0 = bands(original), b1 = bands(changed);

@@ -71,6 +71,8 @@ ButteraugliPlanes separate_frequencies(const torch::Tensor& xyb) {
         ps.mf = middle.mf;
         ps.hf = {high.hf.select(1, 0), high.hf.select(1, 1)};
         ps.uhf = {high.uhf.select(1, 0), high.uhf.select(1, 1)};
+        ps.hf_pair = high.hf;
+        ps.uhf_pair = high.uhf;
         activity = high.activity;
     }
     ps.mask_blurred = blur(activity, kSigmaActivity);
@@ -190,8 +192,11 @@ torch::Tensor TorchButteraugli::distmap(const torch::Tensor& changed_linear) con
     // Each value over its 2 x 2 block by a broadcast: repeat_interleave gathers by index, and
     // its gradient scatters back by index, two passes each way.
     const int64_t hh = half.size(1), hw = half.size(2);
+    const float keep = float(1.0 - mixing * w);
+    if (result.size(1) == 2 * hh && result.size(2) == 2 * hw)  // even sides: no copy, no cut
+        return (result.view({-1, hh, 2, hw, 2}) * keep + half.view({-1, hh, 1, hw, 1}) * float(w)).view(result.sizes());
     const auto up = half.view({-1, hh, 1, hw, 1}).expand({-1, hh, 2, hw, 2}).reshape({-1, 2 * hh, 2 * hw});
-    return result * float(1.0 - mixing * w) + up.narrow(1, 0, result.size(1)).narrow(2, 0, result.size(2)) * float(w);
+    return result * keep + up.narrow(1, 0, result.size(1)).narrow(2, 0, result.size(2)) * float(w);
 }
 
 torch::Tensor butteraugli_distmap_torch(const torch::Tensor& a, const torch::Tensor& b, bool quantise) {

@@ -211,11 +211,12 @@ MiddlePair split_middle_pair(const torch::Tensor& middle_all, const torch::Tenso
     out.mf = torch::addcmul(m, clamp_between(m, per_channel({-kMiddleXRange, -kMiddleYRange, 0}, m),
                                             per_channel({kMiddleXRange, kMiddleYRange, 0}, m)),
                             per_channel({-1, 1, 0}, m));
-    // SuppressXByY: red-green changes matter less where the intensity changes too.
-    const auto hf = middle_all.narrow(1, 0, 2) - m.narrow(1, 0, 2);
+    // SuppressXByY: red-green changes matter less where the intensity changes too. X is
+    // scaled by the suppression s, as X + X (s - 1); Y as it is.
+    const auto hf = (middle_all - m).narrow(1, 0, 2);
     const auto y = hf.narrow(1, 1, 1);
-    const auto suppression = torch::reciprocal(y.square() + kSuppressYw) * (kSuppressYw * (1.0 - kSuppressS)) + kSuppressS;
-    out.hf = torch::cat({hf.narrow(1, 0, 1) * suppression, y}, 1);
+    const auto less = torch::reciprocal(y.square() + kSuppressYw) * (kSuppressYw * (1.0 - kSuppressS)) + (kSuppressS - 1);
+    out.hf = torch::addcmul(hf, hf, less * per_channel({1, 0}, hf));
     // XybLowFreqToVals: a 3 x 3 mix.
     const std::vector<double> to_vals{kLowX, 0, 0, 0, kLowY, 0, 0, double(kLowBMix) * kLowB, kLowB};
     out.lf = exact_conv2d(lf, device_constant(to_vals, {3, 3, 1, 1}, lf.options()), {0, 0});

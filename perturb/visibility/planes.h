@@ -14,6 +14,9 @@ struct ButteraugliPlanes {
     std::array<torch::Tensor, 2> hf;   // [B, H, W] high frequencies, X and Y
     std::array<torch::Tensor, 2> uhf;  // [B, H, W] ultra-high frequencies, X and Y
     torch::Tensor mask_blurred;        // [B, H, W] local activity, blurred
+    // [B, 2, H, W] X and Y together, where the operations' way made them so (hf and uhf are
+    // then their channels); undefined on the CPU's fused loops.
+    torch::Tensor hf_pair, uhf_pair;
 };
 
 }  // namespace bd

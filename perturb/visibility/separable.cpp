@@ -20,14 +20,16 @@ torch::Tensor banded(const torch::Tensor& x, const torch::Tensor& taps, Border b
     return resample_axes(x, {{filter_taps(x.size(2), k, border), filter_taps(x.size(3), k, border)}})[0];
 }
 
-// Along `dim` (2: vertical, 3: horizontal), zero outside the image: one convolution of all
-// planes at once. `taps` on the CPU.
-torch::Tensor convolve(const torch::Tensor& x, const torch::Tensor& taps, int64_t dim) {
-    const int64_t r = taps.size(0) / 2;
+// Along `dim` (2: vertical, 3: horizontal), zero outside the image (or, not `padded`, only
+// where every tap falls inside: r samples fewer at each end): one convolution of all planes
+// at once. `taps` on the CPU.
+torch::Tensor convolve(const torch::Tensor& x, const torch::Tensor& taps, int64_t dim, bool padded = true) {
+    const int64_t r = padded ? taps.size(0) / 2 : 0;
     const auto shape = dim == 3 ? std::vector<int64_t>{1, 1, 1, -1} : std::vector<int64_t>{1, 1, -1, 1};
     const auto padding = dim == 3 ? std::vector<int64_t>{0, r} : std::vector<int64_t>{r, 0};
     const auto planes = x.reshape({-1, 1, x.size(2), x.size(3)});
-    return exact_conv2d(planes, device_constant(taps, x.options()).view(shape), padding).view(x.sizes());
+    const auto out = exact_conv2d(planes, device_constant(taps, x.options()).view(shape), padding);
+    return out.view({x.size(0), x.size(1), out.size(2), out.size(3)});
 }
 
 // At each of n samples along an axis, the sum of the taps that fall inside it: what the
@@ -45,9 +47,13 @@ torch::Tensor inside_sums(const torch::Tensor& taps, int64_t n, const torch::Ten
     return device_constant(torch::tensor(sums), options);
 }
 
-// Mirrors `r` samples at each end of the last dimension, repeating the edge sample once.
-torch::Tensor pad_mirror_last(const torch::Tensor& x, int64_t r) {
-    return torch::cat({x.narrow(-1, 0, r).flip(-1), x, x.narrow(-1, x.size(-1) - r, r).flip(-1)}, -1);
+// Indices of an axis of n samples mirrored r past each end, the edge sample repeated
+// (x1, x0 | x0 ... xn | xn, xn-1 for r = 2): a gather, where cutting and flipping the ends
+// took five operations and their gradients more.
+torch::Tensor mirror_indices(int64_t n, int64_t r, const torch::Device& device) {
+    std::vector<int64_t> at;
+    for (int64_t i = -r; i < n + r; ++i) at.push_back(i < 0 ? -i - 1 : i >= n ? 2 * n - 1 - i : i);
+    return device_constant(torch::tensor(at), torch::TensorOptions().device(device).dtype(torch::kLong));
 }
 
 }  // namespace
@@ -73,9 +79,10 @@ torch::Tensor mirrored_blur(const torch::Tensor& x, const torch::Tensor& taps) {
     const int64_t r = taps.size(0) / 2, h = x.size(2), w = x.size(3);
     TORCH_CHECK(x.dim() == 4 && taps.size(0) % 2 == 1 && r <= h && r <= w, "mirrored_blur: bad arguments");
     if (takes_fused_kernels(x)) return banded(x, taps, Border::mirror);
-    const auto padded = pad_mirror_last(pad_mirror_last(x, r).transpose(2, 3), r).transpose(2, 3);
-    // Mirrored, so no tap falls outside: the interior of the zero-padded result.
-    return convolve(convolve(padded, taps, 3), taps, 2).narrow(2, r, h).narrow(3, r, w);
+    // Mirrored, so no tap falls outside: each axis gathered wider, then convolved where all
+    // taps fall inside.
+    const auto rows = convolve(x.index_select(3, mirror_indices(w, r, x.device())), taps, 3, false);
+    return convolve(rows.index_select(2, mirror_indices(h, r, x.device())), taps, 2, false);
 }
 
 }  // namespace bd

@@ -292,7 +292,8 @@ TEST(Frequencies, FusedPassesMatchTheOperations) {
 
 // The six bands stacked, as a GPU takes them, against each band alone on the CPU's fused
 // loops: the X and Y planes and the gradients of every changed band, on changed values short
-// of, between and past the asymmetric differences' thresholds, of both signs.
+// of, between and past the asymmetric differences' thresholds, of both signs; the changed
+// high bands given as pairs, as the operations' frequency split makes them, and one by one.
 TEST(AcDifferences, StackedBandsMatchEachBandAlone) {
     torch::manual_seed(14);
     const int64_t b = 2, h = 19, w = 23;
@@ -307,28 +308,35 @@ TEST(AcDifferences, StackedBandsMatchEachBandAlone) {
     };
     ButteraugliPlanes changed;
     changed.mf = near(original.mf);
+    changed.hf_pair = near(torch::stack({original.hf[0], original.hf[1]}, 1));
+    changed.uhf_pair = near(torch::stack({original.uhf[0], original.uhf[1]}, 1));
     for (int k = 0; k < 2; ++k) {
-        changed.hf[k] = near(original.hf[k]);
-        changed.uhf[k] = near(original.uhf[k]);
+        changed.hf[k] = changed.hf_pair.select(1, k);
+        changed.uhf[k] = changed.uhf_pair.select(1, k);
     }
-    const std::vector<torch::Tensor> inputs{changed.mf, changed.hf[0], changed.hf[1], changed.uhf[0], changed.uhf[1]};
+    ButteraugliPlanes one_by_one = changed;
+    one_by_one.hf_pair = one_by_one.uhf_pair = torch::Tensor();
+    const std::vector<torch::Tensor> inputs{changed.mf, changed.hf_pair, changed.uhf_pair};
     const std::vector<torch::Tensor> grad_out{torch::randn({b, h, w}), torch::randn({b, h, w})};
-    const auto outputs_and_gradients = [&](const AcOriginal& shared) {
-        const auto ac = ac_differences(original, shared, changed);
+    const auto outputs_and_gradients = [&](const AcOriginal& shared, const ButteraugliPlanes& planes) {
+        const auto ac = ac_differences(original, shared, planes);
         auto result = torch::autograd::grad({ac[0], ac[1]}, inputs, grad_out);
         result.insert(result.begin(), {ac[0].detach(), ac[1].detach()});
         return result;
     };
-    const auto alone = outputs_and_gradients(AcOriginal{});
+    const auto alone = outputs_and_gradients(AcOriginal{}, changed);
     test::FusedKernelsOff off;
     const auto shared = ac_original(original);
     ASSERT_FALSE(shared.empty());
-    const auto stacked = outputs_and_gradients(shared);
-    for (size_t k = 0; k < alone.size(); ++k) {
-        SCOPED_TRACE(k);
-        const double worst = (stacked[k] - alone[k]).abs().max().item<double>();
-        EXPECT_LT(worst, 1e-5 * alone[k].abs().max().item<double>()) << worst;
-        EXPECT_GT(alone[k].abs().max().item<double>(), 0.0);
+    for (const auto* planes : {&changed, &one_by_one}) {
+        SCOPED_TRACE(planes == &changed ? "pairs" : "one by one");
+        const auto stacked = outputs_and_gradients(shared, *planes);
+        for (size_t k = 0; k < alone.size(); ++k) {
+            SCOPED_TRACE(k);
+            const double worst = (stacked[k] - alone[k]).abs().max().item<double>();
+            EXPECT_LT(worst, 1e-5 * alone[k].abs().max().item<double>()) << worst;
+            EXPECT_GT(alone[k].abs().max().item<double>(), 0.0);
+        }
     }
 }
 
