@@ -132,7 +132,6 @@ torch::Tensor random_start(const torch::Tensor& budget, const torch::Tensor& lik
     return (u * 2 - 1) * budget * 0.25;
 }
 
-
 // Whether images like `x` gain from being taken in groups: where each operation is a launch
 // (a GPU), not the fused CPU loops, which take one image as fast and would only hold more.
 bool taken_in_groups(const torch::Tensor& x) { return !takes_fused_kernels(x); }

@@ -91,7 +91,7 @@ Taps filter_taps(int64_t n, const std::vector<double>& kernel, Border border) {
             } else if (border == Border::replicate) {
                 w[size_t(std::clamp<int64_t>(j, 0, n - 1) - lo)] += k;
             } else if (border == Border::mirror) {
-                w[size_t((j < 0 ? -j - 1 : 2 * n - 1 - j) - lo)] += k;
+                w[size_t(mirrored(j, n) - lo)] += k;
             }
         }
         if (border == Border::renormalise)

@@ -40,6 +40,10 @@ Taps blur_taps(int64_t n, double sigma);
 // and renormalise the rest to the kernel's sum.
 enum class Border { replicate, mirror, renormalise };
 
+// The sample that position j of an axis of n samples reads under Border::mirror: j itself
+// inside, its mirror image with the edge sample repeated outside (-n <= j < 2n).
+inline int64_t mirrored(int64_t j, int64_t n) { return j < 0 ? -j - 1 : j >= n ? 2 * n - 1 - j : j; }
+
 // n samples filtered by `kernel` (odd length, centred on each output): one axis of a
 // separable filter.
 Taps filter_taps(int64_t n, const std::vector<double>& kernel, Border border);

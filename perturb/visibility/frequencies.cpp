@@ -181,10 +181,6 @@ struct SplitHigh : torch::autograd::Function<SplitHigh> {
     }
 };
 
-}  // namespace
-
-namespace {
-
 // A [1, C, 1, 1] constant beside `like`.
 torch::Tensor per_channel(const std::vector<double>& values, const torch::Tensor& like) {
     return device_constant(values, {1, int64_t(values.size()), 1, 1}, like.options());

@@ -100,8 +100,8 @@ namespace {
 torch::Tensor safe_sqrt_operations(const torch::Tensor& x) { return x.relu().sqrt(); }
 
 // On the CPU one pass each way, the gradient 1 / (2 root) from the result, as autograd
-// takes it: as operations it was six passes forward (two selects and their filler planes)
-// and as many back, before the relu.
+// takes it: as the operations above were first written, two selects and their filler
+// planes, it was six passes forward and as many back.
 struct SafeSqrt : torch::autograd::Function<SafeSqrt> {
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x) {
         const auto in = x.contiguous();

@@ -7,6 +7,7 @@
 #include "perturb/exact_convolution.h"
 #include "perturb/vector_clones.h"
 #include "perturb/views/resample.h"
+#include "perturb/views/taps.h"
 
 namespace bd {
 
@@ -52,7 +53,7 @@ torch::Tensor inside_sums(const torch::Tensor& taps, int64_t n, const torch::Ten
 // took five operations and their gradients more.
 torch::Tensor mirror_indices(int64_t n, int64_t r, const torch::Device& device) {
     std::vector<int64_t> at;
-    for (int64_t i = -r; i < n + r; ++i) at.push_back(i < 0 ? -i - 1 : i >= n ? 2 * n - 1 - i : i);
+    for (int64_t i = -r; i < n + r; ++i) at.push_back(mirrored(i, n));
     return device_constant(torch::tensor(at), torch::TensorOptions().device(device).dtype(torch::kLong));
 }
 
