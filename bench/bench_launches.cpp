@@ -5,9 +5,14 @@
 // operations' way (BELLADONNA_FUSED_KERNELS=0) and butteraugli's port where the CPU would
 // ask libjxl, as a GPU does. Prints the whole step and its parts measured alone, per image,
 // and the run itself part by part (the optimizer's StepPart names).
+// With --protect FILE, the whole of a batch's work instead, as `belladonna protect` does it
+// (the Protector): the preparation, the run, the fit to the file and the report's metrics,
+// on crops of FILE, per image.
 // Usage: bench_launches [--side N] [--batch B] [--steps S] [--preset fast|default|slow]
 //                       [--by-op K]  (the K most frequent operators of the whole run)
 //                       [--part NAME]  (with --by-op: of that part of the run only)
+//                       [--protect FILE]  (crops of FILE, side x side, protected whole)
+//                       [--encoder tiny|vit-b32]  (a tiny CLIP, or ViT-B/32's shape: random weights)
 #include <ATen/record_function.h>
 
 #include <algorithm>
@@ -28,6 +33,9 @@
 #include "perturb/views/views.h"
 #include "perturb/visibility/mask.h"
 #include "perturb/visibility/visibility_loss.h"
+#include "src/io/image_io.h"
+#include "src/protector.h"
+#include "src/settings.h"
 #include "src/runtime/threads.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"
@@ -62,11 +70,14 @@ bool one_call_on_a_gpu(const std::string& name) {
     return name == "aten::_convolution" || name == "aten::convolution_backward";
 }
 
+using ByName = std::map<std::string, long>;
+using ByPartAndName = std::map<std::pair<std::string, std::string>, long>;
+
 struct Counts {
     std::mutex mutex;
-    std::map<std::string, long> by_name;
+    ByName by_name;
     std::map<std::string, long> by_part;  // the optimizer's part of a step (its StepPart names)
-    std::map<std::pair<std::string, std::string>, long> by_part_and_name;
+    ByPartAndName by_part_and_name;
     long launches = 0;
     long host_reads = 0;  // a device value read into the host: the host waits for the GPU
 };
@@ -165,12 +176,77 @@ bd::PerturbItem item(int64_t side, const bd::Encoder& enc, uint64_t seed) {
     return it;
 }
 
+// The `top` most frequent operators of a count, of the part `only_part` (all when empty),
+// each divided by `per`.
+void print_most_frequent(const ByName& by_name, const ByPartAndName& by_part_and_name, int top,
+                         const std::string& only_part, double per) {
+    std::vector<std::pair<long, std::string>> ranked;
+    if (only_part.empty()) {
+        for (const auto& [name, n] : by_name) ranked.push_back({n, name});
+    } else {
+        std::printf("\nin %s:\n", only_part.c_str());
+        for (const auto& [key, n] : by_part_and_name)
+            if (key.first == only_part) ranked.push_back({n, key.second});
+    }
+    std::sort(ranked.rbegin(), ranked.rend());
+    for (int k = 0; k < top && k < int(ranked.size()); ++k)
+        std::printf("  %8.1f  %s\n", double(ranked[k].first) / per, ranked[k].second.c_str());
+}
+
+// `side` x `side` of `image` from (left, top), interleaved samples as read, metadata dropped.
+bd::Image crop(const bd::Image& image, uint32_t left, uint32_t top, uint32_t side) {
+    bd::Image out;
+    out.width = out.height = side;
+    out.channels = image.channels;
+    out.bits = image.bits;
+    out.format = image.format;
+    const size_t pixel = size_t(image.channels) * image.bytes_per_sample();
+    for (uint32_t y = top; y < top + side; ++y) {
+        const auto row = image.data.begin() + std::ptrdiff_t(y * image.row_bytes() + left * pixel);
+        out.data.insert(out.data.end(), row, row + std::ptrdiff_t(side * pixel));
+    }
+    return out;
+}
+
+// The Protector's whole work on `batch` crops of `file`, one per 16 pixels along its
+// diagonal, counted part by part per image.
+int protect_whole(const std::string& file, int64_t side, int batch, int steps, const std::string& preset,
+                  const std::string& model, int by_op, const std::string& only_part) {
+    const auto image = bd::read_image(file);
+    const int64_t room = std::min<int64_t>(image.width, image.height) - side;
+    if (room < 16 * int64_t(batch - 1)) {
+        std::fprintf(stderr, "%s: %u x %u has no room for %d crops of %lld px\n", file.c_str(), image.width,
+                     image.height, batch, (long long)side);
+        return 1;
+    }
+    std::vector<bd::Image> crops;
+    for (int k = 0; k < batch; ++k) crops.push_back(crop(image, uint32_t(16 * k), uint32_t(16 * k), uint32_t(side)));
+    std::vector<const bd::Image*> images;
+    for (const auto& c : crops) images.push_back(&c);
+    auto protector = bd::Protector::open(model, "cpu");
+    bd::ProtectSettings settings;
+    settings.target = "cat";
+    settings.steps = steps;
+    settings.quality = preset == "fast" ? bd::Quality::fast : preset == "slow" ? bd::Quality::slow : bd::Quality::standard;
+    std::vector<bd::ProtectResult> results;
+    const auto [whole, reads] = counted([&] { results = protector->protect_batch(images, settings); });
+    double taken = 0;
+    for (const auto& r : results) taken += r.steps;
+    std::printf("%s, %d crops of %lld px, %d steps (%.1f taken on average), preset %s, the way a GPU runs it\n",
+                file.c_str(), batch, (long long)side, steps, taken / batch, preset.c_str());
+    std::printf("| part | launches per image | host reads per image |\n|---|---|---|\n");
+    std::printf("| all of it | %.0f | %.0f |\n", double(whole) / batch, double(reads) / batch);
+    for (const auto& [part, n] : counts.by_part) std::printf("| %s | %.0f | |\n", part.c_str(), double(n) / batch);
+    print_most_frequent(counts.by_name, counts.by_part_and_name, by_op, only_part, batch);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     int64_t side = 1024;
     int batch = 1, steps = 8, by_op = 0;
-    std::string preset = "default", only_part;
+    std::string preset = "default", only_part, protect_file, encoder = "tiny";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--side")) side = std::atoll(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--batch")) batch = std::atoi(argv[i + 1]);
@@ -178,13 +254,19 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--preset")) preset = argv[i + 1];
         else if (!std::strcmp(argv[i], "--by-op")) by_op = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--part")) only_part = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--protect")) protect_file = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--encoder")) encoder = argv[i + 1];
     }
     // Read once, at first use: set before anything runs.
     setenv("BELLADONNA_FUSED_KERNELS", "0", 0);
     setenv("BELLADONNA_BUTTERAUGLI", "torch", 0);
     bd::configure_threads(0);
     bd::test::TempDir dir;
-    auto enc = bd::load_encoder(bd::test::write_tiny_clip(dir.path(), bd::test::TinyFormat::open_clip));
+    const auto model = bd::test::write_tiny_clip(dir.path(), bd::test::TinyFormat::open_clip,
+                                                 encoder == "vit-b32" ? bd::test::vit_b32_options()
+                                                                      : bd::test::TinyClipOptions{});
+    if (!protect_file.empty()) return protect_whole(protect_file, side, batch, steps, preset, model, by_op, only_part);
+    auto enc = bd::load_encoder(model);
     std::vector<bd::PerturbItem> items;
     for (int i = 0; i < batch; ++i) items.push_back(item(side, *enc, uint64_t(i)));
     auto s = bd::make_settings("poison", "default", 0, preset, steps, 1);
@@ -259,15 +341,5 @@ int main(int argc, char** argv) {
     std::printf("\n| part of the run | launches per image and step |\n|---|---|\n");
     for (const auto& [part, n] : by_part) std::printf("| %s | %.0f |\n", part.c_str(), double(n) / per);
 
-    std::vector<std::pair<long, std::string>> ranked;
-    if (only_part.empty()) {
-        for (const auto& [name, n] : by_name) ranked.push_back({n, name});
-    } else {
-        std::printf("\nin %s:\n", only_part.c_str());
-        for (const auto& [key, n] : by_part_and_name)
-            if (key.first == only_part) ranked.push_back({n, key.second});
-    }
-    std::sort(ranked.rbegin(), ranked.rend());
-    for (int k = 0; k < by_op && k < int(ranked.size()); ++k)
-        std::printf("  %8.1f  %s\n", double(ranked[k].first) / per, ranked[k].second.c_str());
+    print_most_frequent(by_name, by_part_and_name, by_op, only_part, per);
 }

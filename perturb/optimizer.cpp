@@ -5,8 +5,6 @@
 #include <functional>
 #include <optional>
 
-#include <ATen/record_function.h>
-
 #include "encoders/encoder.h"
 #include "perturb/visibility/butteraugli.h"
 #include "perturb/cancelled.h"
@@ -16,6 +14,7 @@
 #include "perturb/memory_split.h"
 #include "perturb/objective.h"
 #include "perturb/reused_gradient.h"
+#include "perturb/step_part.h"
 #include "perturb/step_rule.h"
 #include "perturb/vector_clones.h"
 #include "perturb/views/views.h"
@@ -25,19 +24,6 @@
 namespace bd {
 
 namespace {
-
-// A named part of a step, for profilers and bench/bench_launches, which count a GPU step's
-// launches part by part; nothing is recorded unless one listens. A part ends where the next
-// one begins (std::optional::emplace) or at the end of its scope.
-class StepPart {
-public:
-    explicit StepPart(const char* name) : guard_(at::RecordScope::USER_SCOPE) {
-        if (guard_.isActive()) guard_.before(name, c10::ArrayRef<const c10::IValue>{});
-    }
-
-private:
-    at::RecordFunction guard_;
-};
 
 // Steering by butteraugli when the schedule passes these positions: early enough for the
 // optimizer to use what is freed, the last one leaving a quarter of the run to settle.

@@ -3,11 +3,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 
 #include "encoders/encoder.h"
 #include "perturb/memory_split.h"
 #include "perturb/optimizer.h"
+#include "perturb/step_part.h"
 #include "perturb/views/views.h"
 #include "perturb/visibility/butteraugli.h"
 #include "perturb/visibility/mask.h"
@@ -109,12 +111,14 @@ ProtectResult finish(Ensemble& ensemble, const Image& original, const Prepared& 
     const auto stored_bound = unorient(plan.steered ? p.item.limit : p.item.budget, o).to(device);
     const auto stored_protected = unorient(output, o);
     const auto written = written_as(original, settings);
+    std::optional<StepPart> part(std::in_place, "belladonna::fit");
     const auto fit = fit_visibility(stored_original, stored_protected, stored_bound, int(original.max_value()),
                                     plan.steered ? plan.run.visibility : 0, written,
                                     original.has_alpha() ? alpha_to_tensor(original) : torch::Tensor());
     ProtectResult r;
     r.image = with_color(original, fit.image);
     if (settings.metrics) {
+        part.emplace("belladonna::metrics");
         const Image file = written ? with_color(original, written(fit.image)) : r.image;
         r.metrics = measure(ensemble, original, file, p.aim, p.item.clean, plan.steered ? &fit.visibility : nullptr);
         describe_visibility(r.metrics, plan.run.visibility, original, settings, written);
@@ -197,6 +201,7 @@ std::vector<ProtectResult> Protector::protect_batch(const std::vector<const Imag
     const auto start = std::chrono::steady_clock::now();
 
     // Prepare: what the batch shares, then each image's bounds, clean outputs and aim.
+    std::optional<StepPart> part(std::in_place, "belladonna::prepare");
     RunPlan plan;
     plan.run = resolve(settings);
     plan.steered = plan.run.visibility > 0 && butteraugli_available();
@@ -214,6 +219,7 @@ std::vector<ProtectResult> Protector::protect_batch(const std::vector<const Imag
     std::vector<PerturbItem> items;
     for (const auto& p : prepared) items.push_back(p.item);
     PerturbStats stats;
+    part.reset();
     const auto outputs = perturb_within_memory(members, items, plan.run, largest_batch_, progress, &stats);
 
     // Finish: each image fitted to its file and measured.
