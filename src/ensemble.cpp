@@ -1,7 +1,9 @@
 #include "src/ensemble.h"
 
 #include "perturb/concepts.h"
+#include "perturb/memory_split.h"
 #include "perturb/objective.h"
+#include "perturb/vector_clones.h"
 #include "perturb/views/views.h"
 #include "src/io/tensor_image.h"
 #include "src/models/concept_cache.h"
@@ -22,11 +24,29 @@ const torch::Tensor& Member::concept_table() {
     return concepts;
 }
 
-torch::Tensor Member::embed(const torch::Tensor& upright) {
+torch::Tensor Member::embed(const torch::Tensor& upright) { return embed_each({upright}).front(); }
+
+std::vector<torch::Tensor> Member::embed_each(const std::vector<torch::Tensor>& uprights) {
     torch::NoGradGuard no_grad;
-    auto view = resize_center_crop(as_rgb(upright.to(device, torch::kFloat)).unsqueeze(0), size);
-    const auto out = encoder->encode_images(view).squeeze(0);
-    return latent() ? out : unit_length(out);
+    std::vector<torch::Tensor> framed;
+    for (const auto& upright : uprights)
+        framed.push_back(resize_center_crop(as_rgb(upright.to(device, torch::kFloat)).unsqueeze(0), size));
+    std::vector<torch::Tensor> out(uprights.size());
+    // [n, ...] framings -> their outputs, each as embed() gives it.
+    const auto encoded = [&](const torch::Tensor& views) {
+        const auto outputs = encoder->encode_images(views);
+        return latent() ? outputs : unit_length(outputs);
+    };
+    if (framed.empty() || takes_fused_kernels(framed.front())) {
+        for (size_t k = 0; k < framed.size(); ++k) out[k] = encoded(framed[k])[0];
+        return out;
+    }
+    const auto views = torch::cat(framed);
+    in_parts_within_memory(framed.size(), embedded_at_once, [&](size_t begin, size_t end) {
+        const auto outputs = encoded(views.narrow(0, int64_t(begin), int64_t(end - begin)));
+        for (size_t k = begin; k < end; ++k) out[k] = outputs[int64_t(k - begin)];
+    });
+    return out;
 }
 
 torch::Tensor Member::concept_embedding(const std::string& concept) {

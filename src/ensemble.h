@@ -35,6 +35,13 @@ struct Member {
     // An upright [C, H, W] image as this encoder frames it: a [D] unit embedding, or a VAE's
     // [D] latent (not normalised: its values are the point).
     torch::Tensor embed(const torch::Tensor& upright);
+    // embed() of each image, in order. Off the CPU their framings go through the encoder
+    // together, in groups of at most `embedded_at_once` (lowered for good where the device's
+    // memory ran out): a GPU then launches each of the encoder's operations once a group, not
+    // once an image. The CPU's own loops take one image as fast, with less memory: one by one,
+    // each exactly embed()'s.
+    std::vector<torch::Tensor> embed_each(const std::vector<torch::Tensor>& uprights);
+    size_t embedded_at_once = 16;
     torch::Tensor concept_embedding(const std::string& concept);
     // The zero-shot concept of an embedding; "" without a text tower.
     std::string top1(const torch::Tensor& embedding);

@@ -59,16 +59,29 @@ EncoderMetrics measure_member(Member& member, const torch::Tensor& upright, cons
                               const torch::Tensor& clean) {
     EncoderMetrics m;
     m.model = member.model;
-    const auto after = member.embed(upright);
     const bool with_target = aim.target.defined();
+    // Every image this member reads, embedded in one call: [the protected image, its
+    // purified copies, the original's, then the JPEG and the half size where they count].
+    std::vector<torch::Tensor> images{upright};
+    images.insert(images.end(), purified.begin(), purified.end());
+    images.insert(images.end(), purified_original.begin(), purified_original.end());
+    const bool robustness = member.latent() || with_target;
+    if (robustness) {
+        images.push_back(jpeg75);
+        images.push_back(half);
+    }
+    const auto outputs = member.embed_each(images);
+    const auto& after = outputs.front();
     const Figure figure = protected_figure(member, aim, clean);
-    for (const auto& p : purified) m.after_purifiers.push_back(figure.of(member.embed(p)));
-    for (const auto& p : purified_original) m.before_purifiers.push_back(figure.of(member.embed(p)));
+    size_t next = 1;  // the outputs in `images`' order
+    for (size_t k = 0; k < purified.size(); ++k) m.after_purifiers.push_back(figure.of(outputs[next++]));
+    for (size_t k = 0; k < purified_original.size(); ++k) m.before_purifiers.push_back(figure.of(outputs[next++]));
     m.kept_after_purifiers =
         kept_shares(figure.before, figure.of(after), m.before_purifiers, m.after_purifiers, figure.raises);
+    const auto after_jpeg = robustness ? outputs[next] : torch::Tensor();
+    const auto after_half = robustness ? outputs[next + 1] : torch::Tensor();
     if (member.latent()) {
         auto dist = [](const torch::Tensor& a, const torch::Tensor& b) { return latent_distance(a, b).item<double>(); };
-        const auto after_jpeg = member.embed(jpeg75), after_half = member.embed(half);
         m.clean_distance_after = dist(after, clean);
         m.clean_distance_after_jpeg75 = dist(after_jpeg, clean);
         m.clean_distance_after_half = dist(after_half, clean);
@@ -86,8 +99,8 @@ EncoderMetrics measure_member(Member& member, const torch::Tensor& upright, cons
     if (with_target) {
         m.target_sim_before = cosine(clean, aim.target);
         m.target_sim_after = cosine(after, aim.target);
-        m.target_sim_after_jpeg75 = cosine(member.embed(jpeg75), aim.target);
-        m.target_sim_after_half = cosine(member.embed(half), aim.target);
+        m.target_sim_after_jpeg75 = cosine(after_jpeg, aim.target);
+        m.target_sim_after_half = cosine(after_half, aim.target);
     }
     m.top1_before = member.top1(clean);
     m.top1_after = member.top1(after);
