@@ -71,8 +71,15 @@ void Ensemble::use_sizes(const ProtectSettings& settings) {
 }
 
 std::vector<torch::Tensor> Ensemble::embed_all(const torch::Tensor& upright) {
-    std::vector<torch::Tensor> out;
-    for (auto& m : members) out.push_back(m.embed(upright));
+    return embed_all_of_each({upright}).front();
+}
+
+std::vector<std::vector<torch::Tensor>> Ensemble::embed_all_of_each(const std::vector<torch::Tensor>& uprights) {
+    std::vector<std::vector<torch::Tensor>> out(uprights.size());
+    for (auto& m : members) {
+        const auto each = m.embed_each(uprights);
+        for (size_t k = 0; k < uprights.size(); ++k) out[k].push_back(each[k]);
+    }
     return out;
 }
 

@@ -57,6 +57,8 @@ struct Ensemble {
     void use_sizes(const ProtectSettings& settings);
     // Every member's embed() of one upright image, in member order.
     std::vector<torch::Tensor> embed_all(const torch::Tensor& upright);
+    // embed_all() of each image, in order, each member reading them all at once (embed_each).
+    std::vector<std::vector<torch::Tensor>> embed_all_of_each(const std::vector<torch::Tensor>& uprights);
 };
 
 // An image file's colour turned upright ([C, H, W] in [0, 1]), as the encoders see it.

@@ -55,12 +55,13 @@ struct Prepared {
     Aim aim;
 };
 
-Prepared prepare(Ensemble& ensemble, const Image& image, const ProtectSettings& settings, const RunPlan& plan) {
-    if (image.width == 0 || image.height == 0) throw std::invalid_argument("protect: empty image");
+// `upright`: the image's colour upright on the ensemble's device; `clean`: its embed_all().
+Prepared prepare(Ensemble& ensemble, const Image& image, const torch::Tensor& upright,
+                 std::vector<torch::Tensor> clean, const ProtectSettings& settings, const RunPlan& plan) {
     const int o = image.metadata.orientation;
     Prepared p;
     PerturbItem& item = p.item;
-    item.image = upright_color(image).to(ensemble.device);
+    item.image = upright;
     item.seed = settings.seed ^ content_hash(image);
     // The hard cap: epsilon where changes are allowed at all. The perceptual mask only
     // shapes where the optimizer starts; visibility steering moves it from there.
@@ -92,7 +93,7 @@ Prepared prepare(Ensemble& ensemble, const Image& image, const ProtectSettings& 
     item.budget = limit * perceptual_mask(item.image, ensemble.members.front().size);
     if (plan.steered) item.budget = item.budget * visibility_channel_weights(item.image);
 
-    item.clean = ensemble.embed_all(item.image);
+    item.clean = std::move(clean);
     p.aim = plan.given;
     if (plan.run.mode == Mode::poison) complete_aim(ensemble, p.aim, item.clean, settings.seed);
     if (p.aim.members.empty()) p.aim.members.resize(ensemble.members.size());  // cloak
@@ -207,11 +208,16 @@ std::vector<ProtectResult> Protector::protect_batch(const std::vector<const Imag
     plan.steered = plan.run.visibility > 0 && butteraugli_available();
     if (plan.run.mode == Mode::poison) plan.given = given_aim(ensemble, settings);
     if (!settings.mask_path.empty()) plan.user_mask = luma(upright_color(read_image(settings.mask_path))).to(ensemble.device);
-    std::vector<Prepared> prepared;
+    std::vector<torch::Tensor> uprights;
     for (const Image* image : images) {
-        if (!image) throw std::invalid_argument("protect: empty image");
-        prepared.push_back(prepare(ensemble, *image, settings, plan));
+        if (!image || image->width == 0 || image->height == 0) throw std::invalid_argument("protect: empty image");
+        uprights.push_back(upright_color(*image).to(ensemble.device));
     }
+    // The clean outputs of all the images at once: off the CPU, one encoder pass for them all.
+    auto cleans = ensemble.embed_all_of_each(uprights);
+    std::vector<Prepared> prepared;
+    for (size_t k = 0; k < images.size(); ++k)
+        prepared.push_back(prepare(ensemble, *images[k], uprights[k], std::move(cleans[k]), settings, plan));
 
     // Optimise: all images together, one encoder batch per step.
     std::vector<EnsembleMember> members;

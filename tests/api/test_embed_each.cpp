@@ -22,6 +22,7 @@ protected:
     static void TearDownTestSuite() { delete clip_; }
 
     void SetUp() override {
+        torch::manual_seed(3);
         auto device = std::make_unique<test::SmallDevice>(*clip_->encoder);
         device_ = device.get();
         member_.encoder = std::move(device);
@@ -85,12 +86,15 @@ TEST_F(EmbedEach, TheCpuTakesTheImagesOneByOne) {
 // still the one its own copy gives.
 TEST_F(EmbedEach, AReportReadsEachFigureFromItsOwnCopy) {
     test::FusedKernelsOff off;
+    torch::manual_seed(5);
     Ensemble ensemble;
     ensemble.members.push_back(std::move(member_));
     auto& member = ensemble.members.front();
     const Image original = test::make_gradient(96, 64, 3, 8);
     const auto colour = color_to_tensor(original);
-    const Image changed = with_color(original, (colour + 0.03 * torch::randn_like(colour)).clamp(0, 1));
+    // A change no purifier takes away (a stripe pattern), so the copies' figures stand apart.
+    const auto stripes = (torch::arange(colour.size(2)) % 8 < 4).to(torch::kFloat).view({1, 1, -1});
+    const Image changed = with_color(original, (0.7 * colour + 0.3 * stripes).clamp(0, 1));
     Aim aim;
     const auto target = torch::randn({member.encoder->embed_dim()});
     aim.members = {EncoderAim{target / target.norm(), {}}};
@@ -127,10 +131,10 @@ TEST_F(EmbedEach, AReportReadsEachFigureFromItsOwnCopy) {
         EXPECT_NEAR(together.before_purifiers[p], again.before_purifiers[p], 1e-5);  // the original's alone
     }
     // The copies' figures differ, so a figure read from another copy would show.
-    EXPECT_GT(std::abs(alone.target_sim_after_jpeg75 - alone.target_sim_after_half), 1e-4);
-    EXPECT_GT(std::abs(alone.after_purifiers[1] - alone.after_purifiers[2]), 1e-4);
-    EXPECT_GT(std::abs(alone.after_purifiers[0] - alone.before_purifiers[0]), 1e-4);
-    EXPECT_GT(std::abs(again.after_purifiers[0] - together.after_purifiers[0]), 1e-4);
+    EXPECT_GT(std::abs(alone.target_sim_after_jpeg75 - alone.target_sim_after_half), 1e-3);
+    EXPECT_GT(std::abs(alone.after_purifiers[1] - alone.after_purifiers[2]), 1e-3);
+    EXPECT_GT(std::abs(alone.after_purifiers[0] - alone.before_purifiers[0]), 1e-3);
+    EXPECT_GT(std::abs(again.after_purifiers[0] - together.after_purifiers[0]), 1e-3);
 }
 
 }  // namespace
