@@ -7,6 +7,7 @@
 
 #include "encoders/encoder.h"
 #include "perturb/visibility/butteraugli.h"
+#include "perturb/visibility/butteraugli_torch.h"
 #include "perturb/cancelled.h"
 #include "perturb/device_constant.h"
 #include "perturb/early_stop.h"
@@ -163,6 +164,29 @@ void in_parts_of_pixels(size_t count, int64_t pixels, int64_t& pixels_at_once,
     pixels_at_once = std::min(pixels_at_once, int64_t(at_once) * pixels);
 }
 
+// The visibility terms of the images `wanted`. Off the CPU those of one shape are made in
+// groups of the size they are judged in (VisibilityLoss::for_each): their originals are
+// decomposed in one call, and a group judged later, in the same order, is joined without a copy.
+void make_visibility_terms(std::vector<ItemState>& state, const std::vector<size_t>& wanted,
+                           const std::vector<PerturbItem>& items, double target, int64_t& pixels_at_once) {
+    for (const auto& group : by_shape(state, wanted, taken_in_groups)) {
+        const auto& x = state[group.front()].x;
+        const int64_t pixels =
+            std::min(x.size(1), kVisibilityLossWindow) * std::min(x.size(2), kVisibilityLossWindow);
+        in_parts_of_pixels(group.size(), pixels, pixels_at_once, [&](size_t begin, size_t end) {
+            std::vector<torch::Tensor> originals, alphas;
+            std::vector<uint64_t> seeds;
+            for (size_t k = begin; k < end; ++k) {
+                originals.push_back(state[group[k]].x);
+                alphas.push_back(state[group[k]].alpha);
+                seeds.push_back(items[group[k]].seed);
+            }
+            auto terms = VisibilityLoss::for_each(originals, target, alphas, seeds);
+            for (size_t k = begin; k < end; ++k) state[group[k]].visibility_term = std::move(terms[k - begin]);
+        });
+    }
+}
+
 // The visibility term's gradient of each live image due for a fresh one this step (undefined
 // for the others), weighted as the loss weighs it. `pixels_at_once`: a group's size, lowered
 // for the rest of the run where a group ran out of memory.
@@ -297,13 +321,20 @@ void steer_budgets(std::vector<ItemState>& state, const std::vector<size_t>& due
         const int64_t pixels = first.x.size(1) * first.x.size(2);
         in_parts_of_pixels(group.size(), pixels, pixels_at_once, [&](size_t begin, size_t end) {
             std::vector<torch::Tensor> originals, changed, alphas;
+            // The visibility terms' comparators of the originals, where every image of the
+            // part is opaque and has one: then only the changed images are decomposed.
+            std::vector<const TorchButteraugli*> comparators;
             for (size_t k = begin; k < end; ++k) {
                 const auto& s = state[group[k]];
                 originals.push_back(s.x);
                 changed.push_back(on_grid(s.image));
                 alphas.push_back(s.alpha);
+                if (s.visibility_term && s.visibility_term->comparator() && !s.alpha.defined())
+                    comparators.push_back(s.visibility_term->comparator());
             }
-            const auto seen = seen_change_maps(originals, changed, alphas);
+            const auto seen = comparators.size() == originals.size()
+                                  ? seen_change_maps_with(comparators, originals, changed)
+                                  : seen_change_maps(originals, changed, alphas);
             for (size_t k = begin; k < end; ++k) maps[group[k]] = seen[int64_t(k - begin)];
         });
     }
@@ -336,6 +367,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
     const auto device = members.front().encoder->device();
 
     std::vector<ItemState> state(items.size());
+    std::vector<size_t> with_term;  // the images that take a visibility term
     for (size_t i = 0; i < items.size(); ++i) {
         const auto& item = items[i];
         TORCH_CHECK(item.image.dim() == 3 && (item.image.size(0) == 1 || item.image.size(0) == 3),
@@ -353,7 +385,7 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
         s.schedule = std::make_unique<StepSchedule>(settings.steps, settings.early_stop);
         if (settings.visibility_loss > 0 && settings.visibility > 0 && butteraugli_available() &&
             std::min(s.x.size(1), s.x.size(2)) >= 8) {
-            s.visibility_term = std::make_unique<VisibilityLoss>(s.x, settings.visibility, s.alpha, item.seed);
+            with_term.push_back(i);
             s.visibility_grad = std::make_unique<ReusedGradient>(settings.visibility_loss_every);
         }
         for (size_t m = 0; m < members.size(); ++m) {
@@ -385,8 +417,9 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
         }
     }
 
-    const bool steer = settings.visibility > 0 && butteraugli_available();
     int64_t visibility_pixels_at_once = kVisibilityPixelsAtOnce;
+    make_visibility_terms(state, with_term, items, settings.visibility, visibility_pixels_at_once);
+    const bool steer = settings.visibility > 0 && butteraugli_available();
     while (std::any_of(state.begin(), state.end(), [](const ItemState& s) { return s.active(); })) {
         std::optional<StepPart> part;
         if (steer) {

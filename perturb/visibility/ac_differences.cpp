@@ -3,6 +3,7 @@
 #include <cmath>
 #include <utility>
 
+#include "perturb/joined_along.h"
 #include "perturb/vector_clones.h"
 #include "perturb/visibility/malta.h"
 
@@ -60,25 +61,48 @@ AcOriginal ac_original(const ButteraugliPlanes& original) {
     return o;
 }
 
+namespace {
+
+// Every plane of `o` that holds one slice per image, along its dimension 1 (the bands run
+// along 0). The per-band constants are the same for every image, and l2.i0 is a cut of
+// malta.lum0 (with_l2_input restores it).
+template <class F>
+void for_each_image_plane(AcOriginal& o, F f) {
+    for (auto* t : {&o.malta.lum0, &o.malta.lower, &o.malta.upper, &o.malta.denominator, &o.l2.lower, &o.l2.upper})
+        f(*t);
+}
+
+AcOriginal with_l2_input(AcOriginal o) {
+    o.l2.i0 = o.malta.lum0.narrow(0, 2, 2);  // the high bands, X and Y
+    return o;
+}
+
+}  // namespace
+
 AcOriginal ac_originals_joined(const std::vector<const AcOriginal*>& parts) {
     AcOriginal o;
     for (const auto* p : parts)
         if (p->empty()) return o;
-    const auto cat = [&](auto field) {
-        std::vector<torch::Tensor> t;
-        for (const auto* p : parts) t.push_back(field(*p));
-        return torch::cat(t, 1);  // [bands, B, H, W]
-    };
-    o.malta = parts.front()->malta;
-    o.malta.lum0 = cat([](const AcOriginal& a) { return a.malta.lum0; });
-    o.malta.lower = cat([](const AcOriginal& a) { return a.malta.lower; });
-    o.malta.upper = cat([](const AcOriginal& a) { return a.malta.upper; });
-    o.malta.denominator = cat([](const AcOriginal& a) { return a.malta.denominator; });
-    o.l2 = parts.front()->l2;
-    o.l2.i0 = o.malta.lum0.narrow(0, 2, 2);
-    o.l2.lower = cat([](const AcOriginal& a) { return a.l2.lower; });
-    o.l2.upper = cat([](const AcOriginal& a) { return a.l2.upper; });
-    return o;
+    std::vector<std::vector<torch::Tensor>> planes;  // each plane's parts
+    for (const auto* p : parts) {
+        AcOriginal part = *p;
+        size_t i = 0;
+        for_each_image_plane(part, [&](torch::Tensor& t) {
+            if (planes.size() <= i) planes.emplace_back();
+            planes[i++].push_back(t);
+        });
+    }
+    o = *parts.front();
+    size_t i = 0;
+    for_each_image_plane(o, [&](torch::Tensor& t) { t = joined_along(planes[i++], 1); });  // [bands, B, H, W]
+    return with_l2_input(std::move(o));
+}
+
+AcOriginal ac_original_of_image(const AcOriginal& batch, int64_t k) {
+    if (batch.empty()) return batch;
+    AcOriginal o = batch;
+    for_each_image_plane(o, [&](torch::Tensor& t) { t = t.narrow(1, k, 1); });
+    return with_l2_input(std::move(o));
 }
 
 std::array<torch::Tensor, 2> ac_differences(const ButteraugliPlanes& original, const AcOriginal& shared,

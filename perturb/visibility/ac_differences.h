@@ -32,6 +32,8 @@ AcOriginal ac_original(const ButteraugliPlanes& original);
 // Several originals' shares as one batch, in order (see TorchButteraugli::joined); empty if
 // any is.
 AcOriginal ac_originals_joined(const std::vector<const AcOriginal*>& parts);
+// The share of image k of a batch's, a view of it (see TorchButteraugli::each).
+AcOriginal ac_original_of_image(const AcOriginal& batch, int64_t k);
 
 // The X and Y planes, [B, H, W] each. `shared`: ac_original(original), or empty (then each
 // band alone, as the CPU's fused loops take them).

@@ -1,5 +1,6 @@
 #include "perturb/visibility/butteraugli_torch.h"
 
+#include "perturb/joined_along.h"
 #include "perturb/vector_clones.h"
 #include "perturb/visibility/combine.h"
 #include "perturb/visibility/frequencies.h"
@@ -135,38 +136,62 @@ TorchButteraugli::TorchButteraugli(const torch::Tensor& original_linear) {
     if (half.size(2) >= 8 && half.size(3) >= 8) half_.push_back(make_level(half));
 }
 
+template <class F>
+void TorchButteraugli::for_each_image_plane(Level& level, F f) {
+    auto& p = level.planes;
+    for (auto* t : {&p.lf, &p.mf, &p.hf[0], &p.hf[1], &p.uhf[0], &p.uhf[1], &p.mask_blurred, &level.mask_ac,
+                    &level.mask_dc})
+        f(*t);
+}
+
 TorchButteraugli TorchButteraugli::joined(const std::vector<const TorchButteraugli*>& parts) {
     TORCH_CHECK(!parts.empty(), "butteraugli: nothing to join");
     if (parts.size() == 1) return *parts.front();
-    const auto cat = [&](auto field) {
-        std::vector<torch::Tensor> t;
-        for (const auto* p : parts) t.push_back(field(*p));
-        return torch::cat(t, 0);
-    };
-    const auto level = [&](auto pick) {
-        Level l;
-        l.planes.lf = cat([&](const TorchButteraugli& b) { return pick(b).planes.lf; });
-        l.planes.mf = cat([&](const TorchButteraugli& b) { return pick(b).planes.mf; });
-        for (int k = 0; k < 2; ++k) {
-            l.planes.hf[k] = cat([&](const TorchButteraugli& b) { return pick(b).planes.hf[k]; });
-            l.planes.uhf[k] = cat([&](const TorchButteraugli& b) { return pick(b).planes.uhf[k]; });
-        }
-        l.planes.mask_blurred = cat([&](const TorchButteraugli& b) { return pick(b).planes.mask_blurred; });
-        l.mask_ac = cat([&](const TorchButteraugli& b) { return pick(b).mask_ac; });
-        l.mask_dc = cat([&](const TorchButteraugli& b) { return pick(b).mask_dc; });
-        std::vector<const AcOriginal*> ac;
-        for (const auto* p : parts) ac.push_back(&pick(*p).ac);
-        l.ac = ac_originals_joined(ac);
-        return l;
-    };
     for (const auto* p : parts)
         TORCH_CHECK(p->full_.planes.mf.sizes().slice(1) == parts.front()->full_.planes.mf.sizes().slice(1),
                     "butteraugli: images of different shapes");
+    const auto level = [&](auto pick) {
+        std::vector<std::vector<torch::Tensor>> planes;  // each plane's parts
+        std::vector<const AcOriginal*> ac;
+        for (const auto* p : parts) {
+            Level part = pick(*p);
+            size_t i = 0;
+            for_each_image_plane(part, [&](torch::Tensor& t) {
+                if (planes.size() <= i) planes.emplace_back();
+                planes[i++].push_back(t);
+            });
+            ac.push_back(&pick(*p).ac);
+        }
+        Level l;
+        size_t i = 0;
+        for_each_image_plane(l, [&](torch::Tensor& t) { t = joined_along(planes[i++], 0); });
+        l.ac = ac_originals_joined(ac);
+        return l;
+    };
     TorchButteraugli joined;
     joined.full_ = level([](const TorchButteraugli& b) -> const Level& { return b.full_; });
     if (!parts.front()->half_.empty())
         joined.half_.push_back(level([](const TorchButteraugli& b) -> const Level& { return b.half_.front(); }));
     return joined;
+}
+
+std::vector<TorchButteraugli> TorchButteraugli::each(const torch::Tensor& originals_linear) {
+    const TorchButteraugli all(originals_linear);
+    const auto image = [](const Level& batch, int64_t k) {
+        Level l = batch;
+        for_each_image_plane(l, [&](torch::Tensor& t) { t = t.narrow(0, k, 1); });
+        l.planes.hf_pair = l.planes.uhf_pair = torch::Tensor();
+        l.ac = ac_original_of_image(batch.ac, k);
+        return l;
+    };
+    std::vector<TorchButteraugli> out;
+    for (int64_t k = 0; k < originals_linear.size(0); ++k) {
+        TorchButteraugli one;
+        one.full_ = image(all.full_, k);
+        for (const auto& half : all.half_) one.half_.push_back(image(half, k));
+        out.push_back(std::move(one));
+    }
+    return out;
 }
 
 // libjxl's DiffmapPsychoImage and CombineChannelsToDiffmap at one resolution.
@@ -199,14 +224,18 @@ torch::Tensor TorchButteraugli::distmap(const torch::Tensor& changed_linear) con
     return result * keep + up.narrow(1, 0, result.size(1)).narrow(2, 0, result.size(2)) * float(w);
 }
 
+torch::Tensor butteraugli_linear(const torch::Tensor& srgb, bool quantise) {
+    auto t = srgb.to(torch::kFloat).clamp(0, 1);
+    if (t.size(1) == 1) t = t.expand({-1, 3, -1, -1});
+    if (quantise) t = (t * 65535.0f).round() / 65535.0f;
+    return srgb_to_linear(t);
+}
+
 torch::Tensor butteraugli_distmap_torch(const torch::Tensor& a, const torch::Tensor& b, bool quantise) {
     TORCH_CHECK(a.sizes() == b.sizes() && (a.dim() == 3 || a.dim() == 4), "butteraugli: expected two images of one shape");
     const bool single = a.dim() == 3;
     const auto prepare = [&](const torch::Tensor& x) {
-        auto t = (single ? x.unsqueeze(0) : x).to(torch::kFloat).clamp(0, 1);
-        if (t.size(1) == 1) t = t.expand({-1, 3, -1, -1});
-        if (quantise) t = (t * 65535.0f).round() / 65535.0f;
-        return srgb_to_linear(t);
+        return butteraugli_linear(single ? x.unsqueeze(0) : x, quantise);
     };
     const auto map = TorchButteraugli(prepare(a)).distmap(prepare(b));
     return single ? map.squeeze(0) : map;

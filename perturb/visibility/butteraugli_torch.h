@@ -31,6 +31,9 @@ public:
     // comparator would (every operation works image by image): one launch of each operation
     // for all of them, where a GPU would make one for each. Their images must share a shape.
     static TorchButteraugli joined(const std::vector<const TorchButteraugli*>& parts);
+    // A comparator for each of a batch's originals, made in one call: each is its image's
+    // slice of the batch's planes (no copy), and joining them again in order copies nothing.
+    static std::vector<TorchButteraugli> each(const torch::Tensor& originals_linear);
 
     // changed: like the original. Returns the [B, H, W] distance map.
     torch::Tensor distmap(const torch::Tensor& changed_linear) const;
@@ -45,11 +48,21 @@ private:
         AcOriginal ac;  // the original's share of the AC differences, the operations' way
     };
     static Level make_level(const torch::Tensor& linear);
+    // Every tensor of `level` that holds a slice per image (along dimension 0), but the
+    // original's share of the AC differences (ac_differences.h joins and cuts that) and the
+    // X and Y pairs, which a comparator no longer reads once made.
+    template <class F>
+    static void for_each_image_plane(Level& level, F f);
     static torch::Tensor level_distmap(const Level& level, const torch::Tensor& linear);
 
     Level full_;
     std::vector<Level> half_;  // empty when the half-resolution image is under 8 px
 };
+
+// [B, C, H, W] sRGB (C = 1 or 3) -> [B, 3, H, W] linear, as the comparator takes it: clamped
+// to [0, 1], grey repeated, and with `quantise` first rounded to 16-bit samples, as libjxl
+// reads them (exact for 8- and 16-bit images; not differentiable).
+torch::Tensor butteraugli_linear(const torch::Tensor& srgb, bool quantise);
 
 // a, b: [B, C, H, W] or [C, H, W] sRGB in [0, 1], C = 1 or 3, H and W >= 8. Returns the
 // distance map, [B, H, W] or [H, W]. quantise: round to 16-bit samples first, as the

@@ -1,6 +1,7 @@
 #include "perturb/visibility/colour_shift.h"
 
 #include "perturb/device_constant.h"
+#include "perturb/joined_along.h"
 #include "perturb/visibility/pixel_math.h"
 #include "perturb/visibility/separable.h"
 
@@ -83,9 +84,15 @@ torch::Tensor colour_shift_maps(const torch::Tensor& a, const torch::Tensor& b, 
 }
 
 ColourShiftLoss::ColourShiftLoss(const torch::Tensor& original, double sigma)
-    : sigma_(sigma), factor_(sigma >= 8 ? shrink_factor(original) : 1) {
+    : ColourShiftLoss(std::move(each(original.unsqueeze(0), sigma).front())) {}
+
+std::vector<ColourShiftLoss> ColourShiftLoss::each(const torch::Tensor& originals, double sigma) {
     torch::NoGradGuard no_grad;
-    original_ = blurred_lab(original.detach().unsqueeze(0), original.device(), factor_, sigma_);
+    const int64_t factor = sigma >= 8 ? shrink_factor(originals[0]) : 1;
+    const auto all = blurred_lab(originals.detach(), originals.device(), factor, sigma);
+    std::vector<ColourShiftLoss> out;
+    for (int64_t k = 0; k < originals.size(0); ++k) out.push_back(ColourShiftLoss(sigma, factor, all.narrow(0, k, 1)));
+    return out;
 }
 
 torch::Tensor ColourShiftLoss::operator()(const torch::Tensor& changed) const {
@@ -103,7 +110,7 @@ torch::Tensor ColourShiftLoss::joined(const std::vector<const ColourShiftLoss*>&
                     "ColourShiftLoss: losses of different images' shapes or blurs");
         originals.push_back(l->original_);
     }
-    const auto original = originals.size() == 1 ? originals.front() : torch::cat(originals, 0);
+    const auto original = joined_along(originals, 0);
     return delta_e(original, blurred_lab(changed, original.device(), first.factor_, first.sigma_));
 }
 

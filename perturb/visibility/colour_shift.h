@@ -35,8 +35,13 @@ public:
     // Several at once, [N, h, w]: losses[k] comparing changed[k] ([N, C, H, W]), each as its
     // own call would, one launch of each operation for all. Their images must share a shape.
     static torch::Tensor joined(const std::vector<const ColourShiftLoss*>& losses, const torch::Tensor& changed);
+    // One for each of the originals [N, C, H, W], made in one call, each its image's slice of
+    // the batch's (joining them again in order copies nothing).
+    static std::vector<ColourShiftLoss> each(const torch::Tensor& originals, double sigma = 8.0);
 
 private:
+    ColourShiftLoss(double sigma, int64_t factor, torch::Tensor original)
+        : sigma_(sigma), factor_(factor), original_(std::move(original)) {}
     double sigma_;
     int64_t factor_;
     torch::Tensor original_;  // blurred, in CIELAB

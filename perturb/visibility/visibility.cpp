@@ -70,6 +70,17 @@ torch::Tensor seen_change_maps(const std::vector<torch::Tensor>& originals, cons
     return torch::max(maps, colour_shift_maps(a, b, alpha).to(maps.device()) / kColourShiftPerUnit);
 }
 
+torch::Tensor seen_change_maps_with(const std::vector<const TorchButteraugli*>& comparators,
+                                    const std::vector<torch::Tensor>& originals, const std::vector<torch::Tensor>& changed) {
+    TORCH_CHECK(!comparators.empty() && comparators.size() == originals.size() && originals.size() == changed.size(),
+                "seen_change_maps_with: one original and one changed image per comparator");
+    torch::NoGradGuard no_grad;
+    const auto a = torch::stack(originals).to(torch::kFloat);
+    const auto b = torch::stack(changed).to(a.device(), torch::kFloat);
+    const auto maps = TorchButteraugli::joined(comparators).distmap(butteraugli_linear(b, true));
+    return torch::max(maps, colour_shift_maps(a, b).to(maps.device()) / kColourShiftPerUnit);
+}
+
 torch::Tensor steer_budget(const torch::Tensor& budget, const torch::Tensor& limit,
                            const torch::Tensor& distmap, double target) {
     torch::NoGradGuard no_grad;

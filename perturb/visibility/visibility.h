@@ -11,6 +11,8 @@
 
 namespace bd {
 
+class TorchButteraugli;
+
 // Butteraugli of `changed` against `original` with the colour shift folded in: distmap is
 // the larger of butteraugli's map and the colour-shift map in butteraugli units (so the
 // steering and the fit see both); max_norm and norm3 stay butteraugli's own figures.
@@ -24,6 +26,11 @@ Visibility seen_change(const torch::Tensor& original, const torch::Tensor& chang
 // undefined (or none at all). Returns [N, H, W].
 torch::Tensor seen_change_maps(const std::vector<torch::Tensor>& originals, const std::vector<torch::Tensor>& changed,
                                const std::vector<torch::Tensor>& alphas = {});
+
+// The same for opaque images whose originals are decomposed already (the visibility term's
+// comparators, in order): only the changed images are, and the colour shift compared.
+torch::Tensor seen_change_maps_with(const std::vector<const TorchButteraugli*>& comparators,
+                                    const std::vector<torch::Tensor>& originals, const std::vector<torch::Tensor>& changed);
 
 // budget, limit: [1 or C, H, W]; distmap: [H, W] visibility of the current change
 // (seen_change). Returns the budget scaled down where the change shows more than `target` and up

@@ -18,26 +18,57 @@ constexpr double kColourFrom = 1.0 / 3.0;  // of the target in butteraugli units
 constexpr double kColourWeight = 10.0;
 constexpr double kColourSigma = 2.0;
 
-// [N, C, H, W] sRGB, C = 1 or 3 -> [N, 3, H, W] linear, as the port takes it.
-torch::Tensor linear_rgb(const torch::Tensor& nchw) {
-    const auto rgb = nchw.size(1) == 1 ? nchw.expand({-1, 3, -1, -1}) : nchw;
-    return srgb_to_linear(rgb.clamp(0, 1));
-}
+// [N, C, H, W] sRGB, C = 1 or 3 -> [N, 3, H, W] linear, as the port takes it (differentiable).
+torch::Tensor linear_rgb(const torch::Tensor& nchw) { return butteraugli_linear(nchw, false); }
 
 }  // namespace
 
 VisibilityLoss::VisibilityLoss(const torch::Tensor& original, double target, const torch::Tensor& alpha,
                                uint64_t seed)
+    : VisibilityLoss(original, target, alpha, seed, false) {
+    decompose({this});
+}
+
+VisibilityLoss::VisibilityLoss(const torch::Tensor& original, double target, const torch::Tensor& alpha,
+                               uint64_t seed, bool)
     : original_(original.detach().to(torch::kFloat)), target_(target), rng_(seed ^ 0x2545f4914f6cdd1dULL) {
     if (alpha.defined()) alpha_ = alpha.detach().to(original_.device(), torch::kFloat);
-    torch::NoGradGuard no_grad;
-    if (original_.size(1) <= kVisibilityLossWindow && original_.size(2) <= kVisibilityLossWindow) {
-        whole_ = std::make_unique<TorchButteraugli>(linear_rgb(original_.unsqueeze(0)));
-        whole_colour_ = std::make_unique<ColourShiftLoss>(original_, kColourSigma);
-    }
 }
 
 VisibilityLoss::~VisibilityLoss() = default;
+
+void VisibilityLoss::decompose(const std::vector<VisibilityLoss*>& terms) {
+    const auto& first = terms.front()->original_;
+    if (first.size(1) > kVisibilityLossWindow || first.size(2) > kVisibilityLossWindow) return;  // per call
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> originals;
+    for (const auto* t : terms) originals.push_back(t->original_);
+    const auto stacked = torch::stack(originals);
+    auto comparators = TorchButteraugli::each(linear_rgb(stacked));
+    auto colours = ColourShiftLoss::each(stacked, kColourSigma);
+    for (size_t k = 0; k < terms.size(); ++k) {
+        terms[k]->whole_ = std::make_unique<TorchButteraugli>(std::move(comparators[k]));
+        terms[k]->whole_colour_ = std::make_unique<ColourShiftLoss>(std::move(colours[k]));
+    }
+}
+
+std::vector<std::unique_ptr<VisibilityLoss>> VisibilityLoss::for_each(const std::vector<torch::Tensor>& originals,
+                                                                      double target,
+                                                                      const std::vector<torch::Tensor>& alphas,
+                                                                      const std::vector<uint64_t>& seeds) {
+    TORCH_CHECK(!originals.empty() && seeds.size() == originals.size() &&
+                    (alphas.empty() || alphas.size() == originals.size()),
+                "VisibilityLoss: one seed (and alpha, if any) per original");
+    std::vector<std::unique_ptr<VisibilityLoss>> terms;
+    std::vector<VisibilityLoss*> group;
+    for (size_t k = 0; k < originals.size(); ++k) {
+        terms.emplace_back(new VisibilityLoss(originals[k], target, alphas.empty() ? torch::Tensor() : alphas[k],
+                                              seeds[k], false));
+        group.push_back(terms.back().get());
+    }
+    decompose(group);
+    return terms;
+}
 
 VisibilityLoss::Window VisibilityLoss::window(const torch::Tensor& changed) {
     const int64_t h = original_.size(1), w = original_.size(2);

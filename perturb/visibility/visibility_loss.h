@@ -34,8 +34,21 @@ public:
     VisibilityLoss(const torch::Tensor& original, double target, const torch::Tensor& alpha, uint64_t seed);
     ~VisibilityLoss();
 
+    // The terms of images of one shape (originals[k], alphas[k] or none, seeds[k]), each as
+    // its constructor makes it, their originals decomposed in one call: a GPU launches each
+    // operation once for all of them, and a group of them judged together, in order, is
+    // joined without a copy (visibility_terms).
+    static std::vector<std::unique_ptr<VisibilityLoss>> for_each(const std::vector<torch::Tensor>& originals,
+                                                                 double target,
+                                                                 const std::vector<torch::Tensor>& alphas,
+                                                                 const std::vector<uint64_t>& seeds);
+
     // changed: [C, H, W], differentiable. Returns the scalar term.
     torch::Tensor operator()(const torch::Tensor& changed);
+
+    // butteraugli's comparator of the whole original, made once, or null where the term
+    // judges windows of it (then each call makes its own).
+    const TorchButteraugli* comparator() const { return whole_.get(); }
 
 private:
     friend torch::Tensor visibility_terms(const std::vector<VisibilityLoss*>&, const std::vector<torch::Tensor>&);
@@ -45,6 +58,11 @@ private:
         bool whole = false;                      // the comparators made once fit it
     };
     Window window(const torch::Tensor& changed);
+    // Without the comparators, which decompose() makes.
+    VisibilityLoss(const torch::Tensor& original, double target, const torch::Tensor& alpha, uint64_t seed,
+                   bool decomposed);
+    // The comparators of terms of one shape, made in one call, where their images fit one window.
+    static void decompose(const std::vector<VisibilityLoss*>& terms);
 
     torch::Tensor original_, alpha_;
     double target_;

@@ -121,6 +121,32 @@ TEST(ButteraugliTorch, JoinedComparatorsCompareEachImageAsItsOwn) {
     });
 }
 
+// Comparators made for a batch at once are each its image's own, and a join of them in
+// order is the batch's planes again, with no copy; out of order, a copy that still compares
+// each image as its own.
+TEST(ButteraugliTorch, ComparatorsMadeTogetherAreEachImagesOwn) {
+    both_ways([] {
+        torch::manual_seed(8);
+        const auto a = torch::rand({3, 3, 40, 48});
+        const auto b = (a + torch::randn_like(a) * 0.02).clamp(0, 1);
+        const auto each = TorchButteraugli::each(a);
+        ASSERT_EQ(each.size(), 3u);
+        for (int64_t k = 0; k < 3; ++k) {
+            const TorchButteraugli alone(a.slice(0, k, k + 1));
+            const auto own = alone.distmap(b.slice(0, k, k + 1));
+            EXPECT_TRUE(torch::allclose(each[size_t(k)].distmap(b.slice(0, k, k + 1)), own, 1e-5, 1e-6)) << k;
+        }
+        const auto in_order = TorchButteraugli::joined({&each[0], &each[1], &each[2]});
+        const auto whole = TorchButteraugli(a).distmap(b);
+        EXPECT_TRUE(torch::allclose(in_order.distmap(b), whole, 1e-5, 1e-6));
+        const auto reversed = TorchButteraugli::joined({&each[2], &each[0]});
+        const auto swapped = torch::stack({b[2], b[0]});
+        const auto maps = reversed.distmap(swapped);
+        EXPECT_TRUE(torch::allclose(maps[0], whole[2], 1e-5, 1e-6));
+        EXPECT_TRUE(torch::allclose(maps[1], whole[0], 1e-5, 1e-6));
+    });
+}
+
 TEST(ButteraugliTorch, GradientsFlowToTheChangedImage) {
     torch::manual_seed(7);
     const auto a = torch::rand({1, 3, 32, 32});

@@ -11,6 +11,7 @@
 
 #include "perturb/visibility/butteraugli.h"
 #include "perturb/visibility/colour_shift.h"
+#include "perturb/visibility/butteraugli_torch.h"
 #include "perturb/visibility/visibility.h"
 #include "src/io/image_io.h"
 #include "src/io/tensor_image.h"
@@ -148,6 +149,12 @@ TEST(ColourShift, SeveralAtOnceEachAsItsOwn) {
         const auto own_grad = torch::autograd::grad({own.sum()}, {changed[k]})[0];
         EXPECT_TRUE(torch::allclose(grads[k], own_grad, 1e-4, 1e-4 * own_grad.abs().max().item<double>())) << k;
     }
+    // Made together, in one call: each as its own, and joined in order without a copy.
+    const auto each = ColourShiftLoss::each(torch::stack(originals), 2.0);
+    const auto made_together = ColourShiftLoss::joined({&each[0], &each[1]}, torch::stack(changed));
+    EXPECT_TRUE(torch::allclose(made_together, together, 1e-5, 1e-5));
+    EXPECT_TRUE(torch::allclose(ColourShiftLoss::joined({&each[1]}, changed[1].unsqueeze(0)), together.slice(0, 1, 2),
+                                1e-5, 1e-5));
     const ColourShiftLoss other(x.slice(2, 0, x.size(2) / 2).contiguous(), 2.0);
     EXPECT_THROW(ColourShiftLoss::joined({&first, &other}, torch::stack(changed)), c10::Error);
 }
@@ -176,6 +183,12 @@ TEST(Visibility, SeenChangeMapsOfSeveralImagesAreEachImagesOwn) {
     // All opaque: no alpha given at all.
     const auto opaque = seen_change_maps({originals[0], originals[2]}, {changed[0], changed[2]});
     EXPECT_TRUE(torch::allclose(opaque[1], maps[2], 1e-5, 1e-5));
+    // With the originals decomposed already (the visibility term's comparators), in any order.
+    const auto comparators = TorchButteraugli::each(butteraugli_linear(torch::stack(originals), false));
+    const auto reused = seen_change_maps_with({&comparators[2], &comparators[0]}, {originals[2], originals[0]},
+                                              {changed[2], changed[0]});
+    EXPECT_TRUE(torch::allclose(reused[0], maps[2], 1e-4, 1e-4 * maps[2].max().item<double>()));
+    EXPECT_TRUE(torch::allclose(reused[1], maps[0], 1e-4, 1e-4 * maps[0].max().item<double>()));
     set_butteraugli_backend(ButteraugliBackend::automatic);
 }
 

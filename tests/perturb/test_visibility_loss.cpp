@@ -134,6 +134,49 @@ TEST(VisibilityLoss, SeveralImagesAtOnceEachGetTheirOwnTerm) {
     EXPECT_THROW(visibility_terms({&a, &c}, {smooth(), smooth()}), c10::Error);
 }
 
+// Terms made together (their originals decomposed in one call) are each the term its own
+// constructor makes, judged alone or together, in order or not.
+TEST(VisibilityLoss, TermsMadeTogetherAreEachImagesOwn) {
+    for (const auto& [fused, side] : std::vector<std::pair<bool, int64_t>>{
+             {true, 64}, {false, 64}, {true, kVisibilityLossWindow + 24}}) {
+        SCOPED_TRACE(fused ? "fused loops" : "operations");
+        SCOPED_TRACE(side);
+        test::FusedKernelsOff off(!fused);
+        torch::manual_seed(10);
+        const auto x = smooth(side, side);
+        const std::vector<torch::Tensor> originals{x, x.flip({2}).contiguous(), (x * 0.8).contiguous()};
+        const std::vector<torch::Tensor> alphas{torch::Tensor(), torch::rand({1, side, side}), torch::Tensor()};
+        std::vector<torch::Tensor> changed;
+        for (const auto& o : originals)
+            changed.push_back((o + torch::randn_like(o) * 6 / 255).clamp(0, 1).requires_grad_(true));
+        const auto made = VisibilityLoss::for_each(originals, 1.5, alphas, {0, 1, 2});
+        ASSERT_EQ(made.size(), 3u);
+        EXPECT_EQ(made[0]->comparator() != nullptr, side <= kVisibilityLossWindow);
+        // Each made alone, with the same seed: the same windows, call by call.
+        std::vector<std::unique_ptr<VisibilityLoss>> alone;
+        for (size_t k = 0; k < 3; ++k) alone.push_back(std::make_unique<VisibilityLoss>(originals[k], 1.5, alphas[k], k));
+        for (const auto& order : std::vector<std::vector<size_t>>{{0, 1, 2}, {2, 0}}) {
+            std::vector<VisibilityLoss*> group;
+            std::vector<torch::Tensor> images;
+            for (size_t k : order) {
+                group.push_back(made[k].get());
+                images.push_back(changed[k]);
+            }
+            const auto terms = visibility_terms(group, images);
+            const auto grads = torch::autograd::grad({terms.sum()}, images);
+            for (size_t j = 0; j < order.size(); ++j) {
+                const size_t k = order[j];
+                const auto own = (*alone[k])(changed[k]);
+                const auto own_grad = torch::autograd::grad({own}, {changed[k]})[0];
+                EXPECT_GT(own.item<double>(), 0.0) << k;
+                EXPECT_NEAR(terms[int64_t(j)].item<double>(), own.item<double>(), 1e-5 * own.item<double>()) << k;
+                EXPECT_TRUE(torch::allclose(grads[j], own_grad, 1e-4, 1e-4 * own_grad.abs().max().item<double>()))
+                    << k;
+            }
+        }
+    }
+}
+
 TEST(VisibilityLoss, TheFastPresetGoesWithoutIt) {
     EXPECT_EQ(make_settings("poison", "default", 0, "fast", 0, 0).visibility_loss, 0.0f);
     EXPECT_GT(make_settings("poison", "default", 0, "default", 0, 0).visibility_loss, 0.0f);
