@@ -101,25 +101,29 @@ Prepared prepare(Ensemble& ensemble, const Image& image, const torch::Tensor& up
     return p;
 }
 
-// The optimizer's output fitted to the visibility target in the file it will be written to,
-// and measured there.
-ProtectResult finish(Ensemble& ensemble, const Image& original, const Prepared& p, const torch::Tensor& output,
-                     const ProtectSettings& settings, const RunPlan& plan) {
+// What fitting the optimizer's output to the visibility target in the file it will be
+// written to takes, where the optimizer left the image (a GPU's butteraugli measures it there).
+FitRequest fit_request(const Image& original, const Prepared& p, const torch::Tensor& output,
+                       const ProtectSettings& settings, const RunPlan& plan) {
     const int o = original.metadata.orientation;
-    // Fitted where the optimizer left the image (a GPU's butteraugli measures it there).
     const auto device = output.device();
-    const auto stored_original = color_to_tensor(original).to(device);
-    const auto stored_bound = unorient(plan.steered ? p.item.limit : p.item.budget, o).to(device);
-    const auto stored_protected = unorient(output, o);
-    const auto written = written_as(original, settings);
-    std::optional<StepPart> part(std::in_place, "belladonna::fit");
-    const auto fit = fit_visibility(stored_original, stored_protected, stored_bound, int(original.max_value()),
-                                    plan.steered ? plan.run.visibility : 0, written,
-                                    original.has_alpha() ? alpha_to_tensor(original) : torch::Tensor());
+    FitRequest r;
+    r.original = color_to_tensor(original).to(device);
+    r.budget = unorient(plan.steered ? p.item.limit : p.item.budget, o).to(device);
+    r.protected_image = unorient(output, o);
+    r.max_value = int(original.max_value());
+    r.target = plan.steered ? plan.run.visibility : 0;
+    r.written = written_as(original, settings);
+    if (original.has_alpha()) r.alpha = alpha_to_tensor(original);
+    return r;
+}
+
+// The fitted image as the file will hold it, measured there.
+ProtectResult finish(Ensemble& ensemble, const Image& original, const Prepared& p, const VisibilityFit& fit,
+                     const WrittenFn& written, const ProtectSettings& settings, const RunPlan& plan) {
     ProtectResult r;
     r.image = with_color(original, fit.image);
     if (settings.metrics) {
-        part.emplace("belladonna::metrics");
         const Image file = written ? with_color(original, written(fit.image)) : r.image;
         r.metrics = measure(ensemble, original, file, p.aim, p.item.clean, plan.steered ? &fit.visibility : nullptr);
         describe_visibility(r.metrics, plan.run.visibility, original, settings, written);
@@ -231,9 +235,15 @@ std::vector<ProtectResult> Protector::protect_batch(const std::vector<const Imag
     // Finish: each image fitted to its file and measured.
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / double(images.size());
+    part.emplace("belladonna::fit");
+    std::vector<FitRequest> requests;
+    for (size_t i = 0; i < images.size(); ++i)
+        requests.push_back(fit_request(*images[i], prepared[i], outputs[i], settings, plan));
+    const auto fits = fit_visibility_each(requests);
+    part.emplace("belladonna::metrics");
     std::vector<ProtectResult> results;
     for (size_t i = 0; i < images.size(); ++i) {
-        ProtectResult r = finish(ensemble, *images[i], prepared[i], outputs[i], settings, plan);
+        ProtectResult r = finish(ensemble, *images[i], prepared[i], fits[i], requests[i].written, settings, plan);
         r.seconds = seconds;
         r.steps = stats.steps[i];
         results.push_back(std::move(r));

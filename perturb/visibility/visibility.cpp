@@ -1,7 +1,9 @@
 #include "perturb/visibility/visibility.h"
 
+#include <algorithm>
 #include <cmath>
 
+#include "perturb/vector_clones.h"
 #include "perturb/visibility/budget.h"
 #include "perturb/visibility/butteraugli_torch.h"
 #include "perturb/visibility/colour_shift.h"
@@ -20,18 +22,14 @@ torch::Tensor neighbourhood_max(const torch::Tensor& distmap, const torch::Devic
     return F::max_pool2d(d, F::MaxPool2dFuncOptions(size).stride(1).padding(size / 2)).squeeze(0);  // [1, H, W]
 }
 
-}  // namespace
+// butteraugli's maps ([N, H, W], by the port, over black and white where there is alpha)
+// and the colour shift's (delta E) of several images of one shape.
+struct SeenMaps {
+    torch::Tensor butteraugli, colour;
+};
 
-Visibility seen_change(const torch::Tensor& original, const torch::Tensor& changed, const torch::Tensor& alpha) {
-    Visibility v = butteraugli(original, changed, true, alpha);
-    const auto shift = colour_shift_map(original, changed, alpha);
-    v.colour_shift = shift.max().item<double>();
-    if (v.distmap.defined()) v.distmap = torch::max(v.distmap, shift.to(v.distmap.device()) / kColourShiftPerUnit);
-    return v;
-}
-
-torch::Tensor seen_change_maps(const std::vector<torch::Tensor>& originals, const std::vector<torch::Tensor>& changed,
-                               const std::vector<torch::Tensor>& alphas) {
+SeenMaps seen_maps(const std::vector<torch::Tensor>& originals, const std::vector<torch::Tensor>& changed,
+                   const std::vector<torch::Tensor>& alphas) {
     TORCH_CHECK(!originals.empty() && originals.size() == changed.size() &&
                     (alphas.empty() || alphas.size() == originals.size()),
                 "seen_change_maps: one changed image (and alpha, if any) per original");
@@ -67,45 +65,33 @@ torch::Tensor seen_change_maps(const std::vector<torch::Tensor>& originals, cons
         maps = over_black.index_copy(0, index, torch::max(over_black.index_select(0, index),
                                                           maps.narrow(0, n, index.size(0))));
     }
-    return torch::max(maps, colour_shift_maps(a, b, alpha).to(maps.device()) / kColourShiftPerUnit);
+    return {maps, colour_shift_maps(a, b, alpha).to(maps.device())};
 }
 
-torch::Tensor seen_change_maps_with(const std::vector<const TorchButteraugli*>& comparators,
-                                    const std::vector<torch::Tensor>& originals, const std::vector<torch::Tensor>& changed) {
-    TORCH_CHECK(!comparators.empty() && comparators.size() == originals.size() && originals.size() == changed.size(),
-                "seen_change_maps_with: one original and one changed image per comparator");
-    torch::NoGradGuard no_grad;
-    const auto a = torch::stack(originals).to(torch::kFloat);
-    const auto b = torch::stack(changed).to(a.device(), torch::kFloat);
-    const auto maps = TorchButteraugli::joined(comparators).distmap(butteraugli_linear(b, true));
-    return torch::max(maps, colour_shift_maps(a, b).to(maps.device()) / kColourShiftPerUnit);
+// What the file will read back, where the images are (the codec runs on the CPU).
+torch::Tensor read_back(const FitRequest& r, const torch::Tensor& image) {
+    return r.written ? r.written(image).to(image.device()) : image;
 }
 
-torch::Tensor steer_budget(const torch::Tensor& budget, const torch::Tensor& limit,
-                           const torch::Tensor& distmap, double target) {
-    torch::NoGradGuard no_grad;
-    const auto d = neighbourhood_max(distmap, budget.device()).clamp_min(1e-3);
-    // Distance grows about linearly with the change's amplitude; the damping (power < 1,
-    // bounded factor) keeps a step from overshooting where masking is not linear.
-    const auto factor = (target / d).pow(0.7).clamp(0.25, 2.0);
-    return torch::min(budget * factor, limit);
-}
-
-VisibilityFit fit_visibility(const torch::Tensor& original, const torch::Tensor& protected_image,
-                             const torch::Tensor& budget, int max_value, double target,
-                             const WrittenFn& written, const torch::Tensor& alpha) {
-    torch::NoGradGuard no_grad;
+// The fit's first step: the change quantised within the budget, unmeasured.
+VisibilityFit quantised(const FitRequest& r) {
     VisibilityFit fit;
-    fit.image = quantize_within_budget(original, protected_image, budget, max_value);
-    if (!(target > 0)) return fit;
-    // The codec runs on the CPU; what it reads back is measured where the images are.
-    auto read_back = [&](const torch::Tensor& img) { return written ? written(img).to(img.device()) : img; };
-    auto measure = [&](const torch::Tensor& img) { return seen_change(original, read_back(img), alpha); };
-    fit.visibility = measure(fit.image);
-    if (!std::isfinite(fit.visibility.max_norm) || fit.visibility.worst() <= target) return fit;
+    fit.image = quantize_within_budget(r.original, r.protected_image, r.budget, r.max_value);
+    return fit;
+}
 
+// Whether a fit measured as `fit` is done: no target, nothing measurable, or met.
+bool settled(const FitRequest& r, const VisibilityFit& fit) {
+    return !(r.target > 0) || !std::isfinite(fit.visibility.max_norm) || fit.visibility.worst() <= r.target;
+}
+
+// The rounds after the first measurement (`fit`), where it is over the target.
+VisibilityFit shrunk_to_target(const FitRequest& r, VisibilityFit fit) {
+    const auto& original = r.original;
+    const double target = r.target;
+    auto measure = [&](const torch::Tensor& img) { return seen_change(original, read_back(r, img), r.alpha); };
     // Levels are integers, exact in float (see quantize_within_budget).
-    const float m = float(max_value);
+    const float m = float(r.max_value);
     const auto base = torch::round(original.to(torch::kFloat) * m);
     auto levels = torch::round(fit.image * m) - base;
     // Local rounds: shrink toward a little under the target where it shows, judging each
@@ -144,6 +130,118 @@ VisibilityFit fit_visibility(const torch::Tensor& original, const torch::Tensor&
     }
     best.rounds = fit.rounds;
     return best;
+}
+
+
+}  // namespace
+
+Visibility seen_change(const torch::Tensor& original, const torch::Tensor& changed, const torch::Tensor& alpha) {
+    Visibility v = butteraugli(original, changed, true, alpha);
+    const auto shift = colour_shift_map(original, changed, alpha);
+    v.colour_shift = shift.max().item<double>();
+    if (v.distmap.defined()) v.distmap = torch::max(v.distmap, shift.to(v.distmap.device()) / kColourShiftPerUnit);
+    return v;
+}
+
+torch::Tensor seen_change_maps(const std::vector<torch::Tensor>& originals, const std::vector<torch::Tensor>& changed,
+                               const std::vector<torch::Tensor>& alphas) {
+    const auto maps = seen_maps(originals, changed, alphas);
+    return torch::max(maps.butteraugli, maps.colour / kColourShiftPerUnit);
+}
+
+std::vector<Visibility> seen_changes(const std::vector<torch::Tensor>& originals, const std::vector<torch::Tensor>& changed,
+                                     const std::vector<torch::Tensor>& alphas) {
+    const auto maps = seen_maps(originals, changed, alphas);
+    // Every image's figures in one read: max-norm, the 3-norm's three norms, the colour shift.
+    const auto d = maps.butteraugli.to(torch::kDouble);
+    const auto d3 = d.pow(3), d6 = d3 * d3, d12 = d6 * d6;
+    const auto figures = torch::stack({d.amax({1, 2}), d3.mean({1, 2}).pow(1.0 / 3), d6.mean({1, 2}).pow(1.0 / 6),
+                                       d12.mean({1, 2}).pow(1.0 / 12), maps.colour.to(torch::kDouble).amax({1, 2})},
+                                      1)
+                             .cpu();
+    const auto f = figures.accessor<double, 2>();
+    std::vector<Visibility> seen(originals.size());
+    for (size_t k = 0; k < seen.size(); ++k) {
+        const auto i = int64_t(k);
+        seen[k].max_norm = f[i][0];
+        seen[k].norm3 = (f[i][1] + f[i][2] + f[i][3]) / 3.0;  // libjxl's ComputeDistanceP for p = 3
+        seen[k].colour_shift = f[i][4];
+        seen[k].distmap = torch::max(maps.butteraugli[i], maps.colour[i] / kColourShiftPerUnit);
+    }
+    return seen;
+}
+
+torch::Tensor seen_change_maps_with(const std::vector<const TorchButteraugli*>& comparators,
+                                    const std::vector<torch::Tensor>& originals, const std::vector<torch::Tensor>& changed) {
+    TORCH_CHECK(!comparators.empty() && comparators.size() == originals.size() && originals.size() == changed.size(),
+                "seen_change_maps_with: one original and one changed image per comparator");
+    torch::NoGradGuard no_grad;
+    const auto a = torch::stack(originals).to(torch::kFloat);
+    const auto b = torch::stack(changed).to(a.device(), torch::kFloat);
+    const auto maps = TorchButteraugli::joined(comparators).distmap(butteraugli_linear(b, true));
+    return torch::max(maps, colour_shift_maps(a, b).to(maps.device()) / kColourShiftPerUnit);
+}
+
+torch::Tensor steer_budget(const torch::Tensor& budget, const torch::Tensor& limit,
+                           const torch::Tensor& distmap, double target) {
+    torch::NoGradGuard no_grad;
+    const auto d = neighbourhood_max(distmap, budget.device()).clamp_min(1e-3);
+    // Distance grows about linearly with the change's amplitude; the damping (power < 1,
+    // bounded factor) keeps a step from overshooting where masking is not linear.
+    const auto factor = (target / d).pow(0.7).clamp(0.25, 2.0);
+    return torch::min(budget * factor, limit);
+}
+
+VisibilityFit fit_visibility(const torch::Tensor& original, const torch::Tensor& protected_image,
+                             const torch::Tensor& budget, int max_value, double target,
+                             const WrittenFn& written, const torch::Tensor& alpha) {
+    torch::NoGradGuard no_grad;
+    const FitRequest r{original, protected_image, budget, max_value, target, written, alpha};
+    auto fit = quantised(r);
+    if (!(target > 0)) return fit;
+    fit.visibility = seen_change(original, read_back(r, fit.image), alpha);
+    return settled(r, fit) ? fit : shrunk_to_target(r, std::move(fit));
+}
+
+std::vector<VisibilityFit> fit_visibility_each(const std::vector<FitRequest>& requests) {
+    torch::NoGradGuard no_grad;
+    std::vector<VisibilityFit> fits;
+    std::vector<torch::Tensor> written(requests.size());
+    std::vector<std::vector<size_t>> groups;  // measured together: by shape, where the port compares
+    for (size_t k = 0; k < requests.size(); ++k) {
+        const auto& r = requests[k];
+        fits.push_back(quantised(r));
+        if (!(r.target > 0)) continue;
+        written[k] = read_back(r, fits[k].image);
+        const auto& x = written[k];
+        const bool together = butteraugli_available() && x.size(1) >= 8 && x.size(2) >= 8 &&
+                              butteraugli_backend_for(x.device()) == ButteraugliBackend::torch &&
+                              !takes_fused_kernels(x);
+        auto same = std::find_if(groups.begin(), groups.end(), [&](const std::vector<size_t>& g) {
+            return together && written[g.front()].sizes() == x.sizes() &&
+                   written[g.front()].device() == x.device();
+        });
+        if (same == groups.end()) groups.push_back({k});
+        else same->push_back(k);
+    }
+    for (const auto& group : groups) {
+        if (group.size() == 1) {
+            const auto& r = requests[group.front()];
+            fits[group.front()].visibility = seen_change(r.original, written[group.front()], r.alpha);
+            continue;
+        }
+        std::vector<torch::Tensor> originals, changed, alphas;
+        for (size_t k : group) {
+            originals.push_back(requests[k].original);
+            changed.push_back(written[k]);
+            alphas.push_back(requests[k].alpha);
+        }
+        auto seen = seen_changes(originals, changed, alphas);
+        for (size_t j = 0; j < group.size(); ++j) fits[group[j]].visibility = std::move(seen[j]);
+    }
+    for (size_t k = 0; k < requests.size(); ++k)
+        if (!settled(requests[k], fits[k])) fits[k] = shrunk_to_target(requests[k], std::move(fits[k]));
+    return fits;
 }
 
 }  // namespace bd

@@ -32,6 +32,12 @@ torch::Tensor seen_change_maps(const std::vector<torch::Tensor>& originals, cons
 torch::Tensor seen_change_maps_with(const std::vector<const TorchButteraugli*>& comparators,
                                     const std::vector<torch::Tensor>& originals, const std::vector<torch::Tensor>& changed);
 
+// seen_change of several images of one shape at once, by butteraugli's port (as
+// seen_change_maps compares them), each with its distance map and figures: what a GPU's fit
+// measures for a whole batch in one call and one read.
+std::vector<Visibility> seen_changes(const std::vector<torch::Tensor>& originals, const std::vector<torch::Tensor>& changed,
+                                     const std::vector<torch::Tensor>& alphas = {});
+
 // budget, limit: [1 or C, H, W]; distmap: [H, W] visibility of the current change
 // (seen_change). Returns the budget scaled down where the change shows more than `target` and up
 // where it shows less, damped so a few rounds settle, never above `limit`.
@@ -57,5 +63,19 @@ struct VisibilityFit {
 VisibilityFit fit_visibility(const torch::Tensor& original, const torch::Tensor& protected_image,
                              const torch::Tensor& budget, int max_value, double target,
                              const WrittenFn& written = {}, const torch::Tensor& alpha = {});
+
+// fit_visibility's arguments, for fitting several images at once.
+struct FitRequest {
+    torch::Tensor original, protected_image, budget;
+    int max_value = 255;
+    double target = 0;
+    WrittenFn written;
+    torch::Tensor alpha;
+};
+
+// fit_visibility of each request, in order. Where butteraugli's port compares (a GPU), the
+// first measurement of the requests of one shape, the only one most images need, is one
+// comparison for all of them (seen_changes); the rounds an image needs after it are its own.
+std::vector<VisibilityFit> fit_visibility_each(const std::vector<FitRequest>& requests);
 
 }  // namespace bd

@@ -15,6 +15,7 @@
 #include "perturb/visibility/visibility.h"
 #include "src/io/image_io.h"
 #include "src/io/tensor_image.h"
+#include "util/fused_kernels_off.h"
 #include "util/test_images.h"
 
 namespace bd {
@@ -239,6 +240,52 @@ TEST(Visibility, FitMeasuresTheFileAsWritten) {
     const WrittenFn brighten = [](const torch::Tensor& t) { return (t + 12.0f / 255).clamp(0, 1); };
     const auto fit = fit_visibility(x, y, budget, 255, 1.0, brighten);
     EXPECT_NEAR(fit.visibility.max_norm, butteraugli(x, brighten(fit.image)).max_norm, 1e-6);
+}
+
+// Fitting several images at once: where the port compares (a GPU), the first measurement of
+// the images of one shape is one comparison; each fit is still the one its image gets alone.
+TEST(Visibility, FitsOfSeveralImagesAreEachImagesOwn) {
+    REQUIRE_BUTTERAUGLI();
+    for (const bool port : {false, true}) {
+        SCOPED_TRACE(port ? "the port, the operations' way" : "libjxl");
+        set_butteraugli_backend(port ? ButteraugliBackend::torch : ButteraugliBackend::libjxl);
+        test::FusedKernelsOff off(port);
+        const auto x = sky_and_texture();
+        const auto budget = torch::full({1, x.size(1), x.size(2)}, 8.0f / 255);
+        const auto alpha = torch::rand({1, x.size(1), x.size(2)});
+        const WrittenFn brighten = [](const torch::Tensor& t) { return (t + 3.0f / 255).clamp(0, 1); };
+        std::vector<FitRequest> requests{
+            {x, (x + 8 * signs(x, 4) / 255).clamp(0, 1), budget, 255, 1.0, {}, {}},             // loud: rounds
+            {x, (x + 1 * signs(x, 5) / 255).clamp(0, 1), budget, 255, 1.5, {}, {}},             // quiet: met
+            {x.flip({2}), (x.flip({2}) + 2 * signs(x, 6) / 255).clamp(0, 1), budget, 255, 1.5, brighten, alpha},
+            {x.slice(2, 0, 64), (x.slice(2, 0, 64) + 1 * signs(x.slice(2, 0, 64), 7) / 255).clamp(0, 1),
+             budget.slice(2, 0, 64), 255, 1.5, {}, {}},                                          // another shape
+            {x, (x + 3 * signs(x, 8) / 255).clamp(0, 1), budget, 255, 0, {}, {}}};             // no target
+        const auto fits = fit_visibility_each(requests);
+        ASSERT_EQ(fits.size(), requests.size());
+        for (size_t k = 0; k < requests.size(); ++k) {
+            SCOPED_TRACE(k);
+            const auto& r = requests[k];
+            const auto alone =
+                fit_visibility(r.original, r.protected_image, r.budget, r.max_value, r.target, r.written, r.alpha);
+            EXPECT_EQ(fits[k].rounds, alone.rounds);
+            // The same levels, but for float rounding at a truncation's edge in the rounds.
+            EXPECT_LT((fits[k].image != alone.image).to(torch::kFloat).mean().item<double>(), 0.001);
+            if (!(r.target > 0)) {
+                EXPECT_TRUE(std::isnan(fits[k].visibility.max_norm));
+                continue;
+            }
+            EXPECT_LE(fits[k].visibility.worst(), r.target);
+            EXPECT_NEAR(fits[k].visibility.max_norm, alone.visibility.max_norm, 1e-4 * alone.visibility.max_norm);
+            EXPECT_NEAR(fits[k].visibility.norm3, alone.visibility.norm3, 1e-4 * alone.visibility.norm3);
+            EXPECT_NEAR(fits[k].visibility.colour_shift, alone.visibility.colour_shift, 1e-4);
+            EXPECT_TRUE(torch::allclose(fits[k].visibility.distmap, alone.visibility.distmap, 1e-4,
+                                        1e-4 * alone.visibility.max_norm));
+        }
+        EXPECT_GT(fits[0].rounds, 0);
+        EXPECT_EQ(fits[1].rounds, 0);
+    }
+    set_butteraugli_backend(ButteraugliBackend::automatic);
 }
 
 TEST(Visibility, SteeringShrinksWhereItShowsAndGrowsUpToTheLimit) {
