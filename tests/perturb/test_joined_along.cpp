@@ -8,7 +8,7 @@ namespace bd {
 namespace {
 
 TEST(JoinedAlong, ConsecutiveSlicesAreAViewOfTheirTensor) {
-    const auto whole = torch::rand({5, 3, 4, 6});
+    const auto whole = torch::rand({5, 4, 3, 6});
     for (const int64_t dim : {0, 1}) {
         SCOPED_TRACE(dim);
         std::vector<torch::Tensor> parts;
