@@ -7,16 +7,10 @@
 #include <functional>
 #include <vector>
 
+#include "perturb/in_parts.h"  // in_parts_within_memory, which it builds on
 #include "perturb/optimizer.h"
 
 namespace bd {
-
-// run(begin, end) over the items [0, n) in parts of at most `largest` items (0: all at
-// once). A part that runs out of device memory (c10::OutOfMemoryError: a GPU's caching
-// allocator found no room) is halved and retried, and `largest` is lowered to the size that
-// fitted, so a caller that keeps it starts there next time. A single item that does not fit
-// rethrows. `run` must leave nothing behind when it throws.
-void in_parts_within_memory(size_t n, size_t& largest, const std::function<void(size_t, size_t)>& run);
 
 // perturb() over `items` in batches of at most `largest_batch` images (0: all at once).
 // When a batch runs out of device memory (c10::OutOfMemoryError: a GPU's caching allocator

@@ -11,8 +11,8 @@
 #include "perturb/cancelled.h"
 #include "perturb/device_constant.h"
 #include "perturb/early_stop.h"
+#include "perturb/in_parts.h"
 #include "perturb/file_view_share.h"
-#include "perturb/memory_split.h"
 #include "perturb/objective.h"
 #include "perturb/reused_gradient.h"
 #include "perturb/step_part.h"
@@ -143,25 +143,6 @@ std::vector<std::vector<size_t>> by_shape(const std::vector<ItemState>& state, c
         else same->push_back(i);
     }
     return groups;
-}
-
-// How many pixels one call of the visibility term judges at first. Off the CPU, live images
-// of one shape whose term's gradient is due are judged together: butteraugli's port is
-// about 2100 operations forward and backward, each a kernel launch on a GPU, and a group
-// launches them once (bench/bench_launches). Its graph holds about 2.5 GB a megapixel
-// (measured the operations' way on the CPU), so a group starts at 4 megapixels and is halved
-// where a card has no room for it (in_parts_within_memory). Where the fused CPU loops run
-// (takes_fused_kernels) a group gains nothing and memory would only grow: one image at a time.
-constexpr int64_t kVisibilityPixelsAtOnce = int64_t(4) << 20;
-
-// run(begin, end) over a group of `count` images of `pixels` each, in parts of at most
-// `pixels_at_once` pixels (one image at least), halved where memory runs out; the size that
-// fitted holds for the rest of the run.
-void in_parts_of_pixels(size_t count, int64_t pixels, int64_t& pixels_at_once,
-                        const std::function<void(size_t, size_t)>& run) {
-    size_t at_once = size_t(std::max<int64_t>(1, pixels_at_once / pixels));
-    in_parts_within_memory(count, at_once, run);
-    pixels_at_once = std::min(pixels_at_once, int64_t(at_once) * pixels);
 }
 
 // The visibility terms of the images `wanted`. Off the CPU those of one shape are made in

@@ -1,7 +1,7 @@
 #include "src/ensemble.h"
 
 #include "perturb/concepts.h"
-#include "perturb/memory_split.h"
+#include "perturb/in_parts.h"
 #include "perturb/objective.h"
 #include "perturb/vector_clones.h"
 #include "perturb/views/views.h"

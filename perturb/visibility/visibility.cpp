@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "perturb/in_parts.h"
 #include "perturb/vector_clones.h"
 #include "perturb/visibility/budget.h"
 #include "perturb/visibility/butteraugli_torch.h"
@@ -208,6 +209,7 @@ std::vector<VisibilityFit> fit_visibility_each(const std::vector<FitRequest>& re
     std::vector<VisibilityFit> fits;
     std::vector<torch::Tensor> written(requests.size());
     std::vector<std::vector<size_t>> groups;  // measured together: by shape, where the port compares
+    int64_t pixels_at_once = kVisibilityPixelsAtOnce;
     for (size_t k = 0; k < requests.size(); ++k) {
         const auto& r = requests[k];
         fits.push_back(quantised(r));
@@ -230,14 +232,17 @@ std::vector<VisibilityFit> fit_visibility_each(const std::vector<FitRequest>& re
             fits[group.front()].visibility = seen_change(r.original, written[group.front()], r.alpha);
             continue;
         }
-        std::vector<torch::Tensor> originals, changed, alphas;
-        for (size_t k : group) {
-            originals.push_back(requests[k].original);
-            changed.push_back(written[k]);
-            alphas.push_back(requests[k].alpha);
-        }
-        auto seen = seen_changes(originals, changed, alphas);
-        for (size_t j = 0; j < group.size(); ++j) fits[group[j]].visibility = std::move(seen[j]);
+        const int64_t pixels = written[group.front()].size(1) * written[group.front()].size(2);
+        in_parts_of_pixels(group.size(), pixels, pixels_at_once, [&](size_t begin, size_t end) {
+            std::vector<torch::Tensor> originals, changed, alphas;
+            for (size_t j = begin; j < end; ++j) {
+                originals.push_back(requests[group[j]].original);
+                changed.push_back(written[group[j]]);
+                alphas.push_back(requests[group[j]].alpha);
+            }
+            auto seen = seen_changes(originals, changed, alphas);
+            for (size_t j = begin; j < end; ++j) fits[group[j]].visibility = std::move(seen[j - begin]);
+        });
     }
     for (size_t k = 0; k < requests.size(); ++k)
         if (!settled(requests[k], fits[k])) fits[k] = shrunk_to_target(requests[k], std::move(fits[k]));

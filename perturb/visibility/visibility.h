@@ -13,6 +13,16 @@ namespace bd {
 
 class TorchButteraugli;
 
+// How many pixels butteraugli's port compares in one call at first, off the CPU. Images of
+// one shape are compared together there (the visibility term's, the steering's and the fit's
+// groups): the port is about 2100 operations forward and backward, each a kernel launch on a
+// GPU, and a group launches them once (bench/bench_launches). The term's graph holds about
+// 2.5 GB a megapixel (measured the operations' way on the CPU), so a group starts at 4
+// megapixels and is halved where a card has no room for it (in_parts_of_pixels). Where the
+// fused CPU loops run (takes_fused_kernels) a group gains nothing and memory would only
+// grow: one image at a time.
+constexpr int64_t kVisibilityPixelsAtOnce = int64_t(4) << 20;
+
 // Butteraugli of `changed` against `original` with the colour shift folded in: distmap is
 // the larger of butteraugli's map and the colour-shift map in butteraugli units (so the
 // steering and the fit see both); max_norm and norm3 stay butteraugli's own figures.
