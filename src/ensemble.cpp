@@ -27,6 +27,10 @@ const torch::Tensor& Member::concept_table() {
 torch::Tensor Member::embed(const torch::Tensor& upright) { return embed_each({upright}).front(); }
 
 std::vector<torch::Tensor> Member::embed_each(const std::vector<torch::Tensor>& uprights) {
+    return embed_each(uprights, embedded_at_once);
+}
+
+std::vector<torch::Tensor> Member::embed_each(const std::vector<torch::Tensor>& uprights, size_t& at_once) {
     torch::NoGradGuard no_grad;
     std::vector<torch::Tensor> framed;
     for (const auto& upright : uprights)
@@ -42,7 +46,7 @@ std::vector<torch::Tensor> Member::embed_each(const std::vector<torch::Tensor>& 
         return out;
     }
     const auto views = torch::cat(framed);
-    in_parts_within_memory(framed.size(), embedded_at_once, [&](size_t begin, size_t end) {
+    in_parts_within_memory(framed.size(), at_once, [&](size_t begin, size_t end) {
         const auto outputs = encoded(views.narrow(0, int64_t(begin), int64_t(end - begin)));
         for (size_t k = begin; k < end; ++k) out[k] = outputs[int64_t(k - begin)];
     });
@@ -67,7 +71,12 @@ Member* Ensemble::text_member() {
 }
 
 void Ensemble::use_sizes(const ProtectSettings& settings) {
-    for (auto& m : members) m.size = m.latent() && settings.vae_size > 0 ? settings.vae_size : m.encoder->input_size();
+    for (auto& m : members) {
+        const int64_t size = m.latent() && settings.vae_size > 0 ? settings.vae_size : m.encoder->input_size();
+        // Written only when it changes: a batch's metrics may read it on another thread
+        // while the next batch is prepared with the same settings.
+        if (m.size != size) m.size = size;
+    }
 }
 
 std::vector<torch::Tensor> Ensemble::embed_all(const torch::Tensor& upright) {

@@ -42,6 +42,10 @@ struct Member {
     // each exactly embed()'s.
     std::vector<torch::Tensor> embed_each(const std::vector<torch::Tensor>& uprights);
     size_t embedded_at_once = 16;
+    // The same with the group size `at_once`: the report's metrics keep their own
+    // (measured_at_once), since they may run on a thread of their own (protect_batch).
+    std::vector<torch::Tensor> embed_each(const std::vector<torch::Tensor>& uprights, size_t& at_once);
+    size_t measured_at_once = 16;
     torch::Tensor concept_embedding(const std::string& concept);
     // The zero-shot concept of an embedding; "" without a text tower.
     std::string top1(const torch::Tensor& embedding);

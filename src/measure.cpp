@@ -70,7 +70,7 @@ EncoderMetrics measure_member(Member& member, const torch::Tensor& upright, cons
         images.push_back(jpeg75);
         images.push_back(half);
     }
-    const auto outputs = member.embed_each(images);
+    const auto outputs = member.embed_each(images, member.measured_at_once);
     const auto& after = outputs.front();
     const Figure figure = protected_figure(member, aim, clean);
     size_t next = 1;  // the outputs in `images`' order

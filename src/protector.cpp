@@ -118,17 +118,15 @@ FitRequest fit_request(const Image& original, const Prepared& p, const torch::Te
     return r;
 }
 
-// The fitted image as the file will hold it, measured there.
-ProtectResult finish(Ensemble& ensemble, const Image& original, const Prepared& p, const VisibilityFit& fit,
-                     const WrittenFn& written, const ProtectSettings& settings, const RunPlan& plan) {
-    ProtectResult r;
-    r.image = with_color(original, fit.image);
-    if (settings.metrics) {
-        const Image file = written ? with_color(original, written(fit.image)) : r.image;
-        r.metrics = measure(ensemble, original, file, p.aim, p.item.clean, plan.steered ? &fit.visibility : nullptr);
-        describe_visibility(r.metrics, plan.run.visibility, original, settings, written);
-    }
-    return r;
+// The report's metrics of a fitted image, as the file will hold it.
+ProtectMetrics metrics_of(Ensemble& ensemble, const Image& original, const Aim& aim,
+                          const std::vector<torch::Tensor>& clean, const VisibilityFit& fit,
+                          const ProtectSettings& settings, const RunPlan& plan) {
+    const auto written = written_as(original, settings);
+    const Image file = with_color(original, written ? written(fit.image) : fit.image);
+    auto m = measure(ensemble, original, file, aim, clean, plan.steered ? &fit.visibility : nullptr);
+    describe_visibility(m, plan.run.visibility, original, settings, written);
+    return m;
 }
 
 }  // namespace
@@ -198,7 +196,7 @@ ProtectResult Protector::protect(const Image& image, const ProtectSettings& sett
 
 std::vector<ProtectResult> Protector::protect_batch(const std::vector<const Image*>& images,
                                                     const ProtectSettings& settings,
-                                                    const ProgressFn& progress) {
+                                                    const ProgressFn& progress, UnmeasuredBatch* later) {
     ensure_threads_configured();
     check(settings);
     auto& ensemble = *ensemble_;
@@ -232,6 +230,12 @@ std::vector<ProtectResult> Protector::protect_batch(const std::vector<const Imag
     part.reset();
     const auto outputs = perturb_within_memory(members, items, plan.run, largest_batch_, progress, &stats);
 
+    // Metrics taken later may run beside the next batch: what they read of the encoders
+    // is made now, so that nothing is made under them (the zero-shot concepts' table).
+    if (later && settings.metrics)
+        for (auto& m : ensemble.members)
+            if (m.has_text()) m.concept_table();
+
     // Finish: each image fitted to its file and measured.
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / double(images.size());
@@ -240,12 +244,26 @@ std::vector<ProtectResult> Protector::protect_batch(const std::vector<const Imag
     for (size_t i = 0; i < images.size(); ++i)
         requests.push_back(fit_request(*images[i], prepared[i], outputs[i], settings, plan));
     const auto fits = fit_visibility_each(requests);
+    requests.clear();  // the originals and outputs on the device: the fits keep what they need
     part.emplace("belladonna::metrics");
     std::vector<ProtectResult> results;
+    if (later) later->metrics.clear();
     for (size_t i = 0; i < images.size(); ++i) {
-        ProtectResult r = finish(ensemble, *images[i], prepared[i], fits[i], requests[i].written, settings, plan);
+        ProtectResult r;
+        r.image = with_color(*images[i], fits[i].image);
         r.seconds = seconds;
         r.steps = stats.steps[i];
+        if (settings.metrics && later) {
+            // What the metrics read, kept for later: the original (copied: the caller's may
+            // be gone by then), the aim and clean outputs, the fit.
+            auto original = std::make_shared<const Image>(*images[i]);
+            later->metrics.push_back([&ensemble, original, aim = prepared[i].aim, clean = prepared[i].item.clean,
+                                      fit = fits[i], settings, plan] {
+                return metrics_of(ensemble, *original, aim, clean, fit, settings, plan);
+            });
+        } else if (settings.metrics) {
+            r.metrics = metrics_of(ensemble, *images[i], prepared[i].aim, prepared[i].item.clean, fits[i], settings, plan);
+        }
         results.push_back(std::move(r));
     }
     return results;

@@ -26,6 +26,12 @@ struct ProtectResult {
     int steps = 0;  // optimizer steps taken (fewer than the preset's when it stopped early)
 };
 
+// The report's metrics of a batch protect_batch left to be taken later, image by image in
+// input order: each call returns that image's, as protect_batch would have filled them.
+struct UnmeasuredBatch {
+    std::vector<std::function<ProtectMetrics()>> metrics;
+};
+
 // fraction in [0,1]; return false to cancel (protect then throws Cancelled).
 using ProgressFn = std::function<bool(float fraction)>;
 
@@ -58,9 +64,15 @@ public:
     ProtectResult protect(const Image& image, const ProtectSettings& settings,
                           const ProgressFn& progress = {});
     // Optimises the images together (one encoder batch per step); results in input order.
+    // With `later` (and metrics on), the results come without their metrics: `later` takes
+    // them, on another thread if need be, while this Protector protects the next batch (a
+    // pipeline's overlap: on a GPU, the report's copies, codecs and comparisons of one batch
+    // beside the next batch's optimisation). That is the one call that may run beside
+    // those; the Protector must outlive them.
     std::vector<ProtectResult> protect_batch(const std::vector<const Image*>& images,
                                              const ProtectSettings& settings,
-                                             const ProgressFn& progress = {});
+                                             const ProgressFn& progress = {},
+                                             UnmeasuredBatch* later = nullptr);
     // Metrics of an existing original/protected pair (`belladonna verify`).
     ProtectMetrics compare(const Image& original, const Image& protected_image,
                            const ProtectSettings& settings);

@@ -1,10 +1,11 @@
 // The batch pipeline (oneTBB parallel_pipeline), one token per image:
 //   emit index (serial) -> decode (parallel) -> group into optimiser batches (serial)
 //   -> protect (serial: the Protector is single-threaded and libtorch is parallel inside)
+//   -> the report's metrics (serial, beside the next batch's protect: Protector::protect_batch)
 //   -> encode + atomic write (parallel) -> results in input order (serial in order).
 // Grouping absorbs tokens: a token that only joined the open batch carries nullptr onward.
 // A final sentinel token flushes the last, partial batch. Memory stays bounded by the token
-// count plus two batches of decoded images.
+// count plus three batches of images: one gathering, one protected, one measured.
 #include "src/batch/batch.h"
 
 #include <oneapi/tbb/parallel_for.h>
@@ -50,6 +51,9 @@ struct Item {
 struct Batch {
     std::vector<std::unique_ptr<Item>> items;
     size_t to_protect = 0;
+    // The items protected together, whose metrics the measure stage takes (in `later`).
+    std::vector<Item*> unmeasured;
+    UnmeasuredBatch later;
 };
 
 // What travels between stages. `item` before grouping, `batch` after.
@@ -93,6 +97,8 @@ public:
                     tbb::make_filter<Token*, Token*>(filter_mode::serial_in_order, [&](Token* t) { return group(t); }) &
                     tbb::make_filter<Token*, Token*>(filter_mode::serial_in_order,
                                                      [&](Token* t) { return protect(t); }) &
+                    tbb::make_filter<Token*, Token*>(filter_mode::serial_in_order,
+                                                     [&](Token* t) { return measure(t); }) &
                     tbb::make_filter<Token*, Token*>(filter_mode::parallel, [&](Token* t) { return write(t); }) &
                     tbb::make_filter<Token*, void>(filter_mode::serial_in_order, [&](Token* t) { collect(t); }));
         });
@@ -206,10 +212,12 @@ private:
         try {
             std::vector<const Image*> images;
             for (auto* it : run) images.push_back(&it->image);
-            auto out = protector_.protect_batch(images, settings_, progress);
-            if (out.size() != run.size())
+            auto& later = t->batch->later;
+            auto out = protector_.protect_batch(images, settings_, progress, &later);
+            if (out.size() != run.size() || !(later.metrics.empty() || later.metrics.size() == run.size()))
                 throw std::runtime_error("internal error: protect_batch returned a wrong count");
             for (size_t k = 0; k < run.size(); ++k) store(run[k], std::move(out[k]));
+            if (!later.metrics.empty()) t->batch->unmeasured = run;
         } catch (const Cancelled&) {
             for (auto* it : run) it->run = false;  // unfinished: no file, no record
         } catch (const std::exception& e) {
@@ -231,6 +239,32 @@ private:
                 }
             }
         }
+        return t;
+    }
+
+    // Measure: the report's metrics of the images protected together, while the protect
+    // stage goes on with the next batch. An image whose metrics fail fails alone.
+    Token* measure(Token* t) {
+        if (!t->batch || t->batch->unmeasured.empty()) return t;
+        ensure_threads_configured();
+        auto& batch = *t->batch;
+        for (size_t k = 0; k < batch.unmeasured.size(); ++k) {
+            Item& it = *batch.unmeasured[k];
+            if (cancelled()) {
+                it.run = false;  // unfinished: no file, no record
+                continue;
+            }
+            const auto t0 = Clock::now();
+            try {
+                it.result.metrics = batch.later.metrics[k]();
+            } catch (const std::exception& e) {
+                it.result.error = cause_of(e, it.result.input);
+                it.run = false;
+                it.finished = true;
+            }
+            it.result.protect_seconds += since(t0);
+        }
+        batch.later.metrics.clear();  // and what they held
         return t;
     }
 

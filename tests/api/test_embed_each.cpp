@@ -99,9 +99,9 @@ TEST_F(EmbedEach, AReportReadsEachFigureFromItsOwnCopy) {
     const auto target = torch::randn({member.encoder->embed_dim()});
     aim.members = {EncoderAim{target / target.norm(), {}}};
     const std::vector<torch::Tensor> clean{member.embed(colour)};
-    member.embedded_at_once = 1;
+    member.measured_at_once = 1;
     const auto alone = measure(ensemble, original, changed, aim, clean);
-    member.embedded_at_once = 16;
+    member.measured_at_once = 16;
     device_->largest = 0;
     const auto together = measure(ensemble, original, changed, aim, clean);
     // The protected image, its purified copies and the original's, its JPEG and its half size.

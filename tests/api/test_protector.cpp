@@ -8,6 +8,7 @@
 #include "perturb/cancelled.h"
 #include "perturb/visibility/colour_shift.h"
 #include "perturb/metrics.h"
+#include "src/batch/batch.h"
 #include "src/io/image_io.h"
 #include "src/protector.h"
 #include "src/purifiers.h"
@@ -330,6 +331,42 @@ TEST_F(ProtectorTest, EveryPurifiersFigureAndAVerdictAreReported) {
     ASSERT_EQ(c.after_purifiers.size(), purifiers().size());
     EXPECT_NEAR(c.kept_after_purifiers[0],
                 (c.before_purifiers[0] - c.after_purifiers[0]) / (c.source_sim_before - c.source_sim_after), 1e-9);
+}
+
+// The pipeline takes a batch's metrics beside the next batch's protection: each image's
+// report is still the one the Protector gives it alone.
+TEST_F(ProtectorTest, ThePipelinesMetricsAreEachImagesOwn) {
+    test::TempDir in, out;
+    for (uint32_t k = 0; k < 4; ++k) {
+        auto image = test::make_gradient(48 + 8 * k, 40, 3, 8);
+        for (size_t i = k; i < image.data.size(); i += 7) image.data[i] = uint8_t(255 - image.data[i]);
+        write_image(in.file("image" + std::to_string(k) + ".png"), image);
+    }
+    const auto settings = quick(6);
+    for (const int batch : {1, 2}) {
+        SCOPED_TRACE(batch);
+        BatchOptions options;
+        options.inputs = {in.path()};
+        options.output_dir = out.path() + "/batch" + std::to_string(batch);
+        options.batch_size = batch;
+        const auto results = protect_files(*protector_, plan_inputs(options, OutputFormat::same), options, settings);
+        ASSERT_EQ(results.size(), 4u);
+        for (const auto& r : results) {
+            SCOPED_TRACE(r.input);
+            ASSERT_TRUE(r.ok) << r.error;
+            const auto alone = protector_->protect(read_image(r.input), settings).metrics;
+            // One at a time the same arithmetic; two at a time the encoder's batch rounds otherwise.
+            const double tolerance = batch == 1 ? 0 : 1e-4;
+            EXPECT_NEAR(r.metrics.target_sim_after, alone.target_sim_after, tolerance);
+            EXPECT_NEAR(r.metrics.target_sim_after_jpeg75, alone.target_sim_after_jpeg75, tolerance);
+            EXPECT_NEAR(r.metrics.butteraugli, alone.butteraugli, batch == 1 ? 0 : 1e-3);
+            EXPECT_EQ(r.metrics.top1_after, alone.top1_after);
+            ASSERT_EQ(r.metrics.after_purifiers.size(), alone.after_purifiers.size());
+            for (size_t p = 0; p < alone.after_purifiers.size(); ++p)
+                EXPECT_NEAR(r.metrics.after_purifiers[p], alone.after_purifiers[p], tolerance) << p;
+            EXPECT_GT(r.metrics.target_sim_after, r.metrics.target_sim_before);
+        }
+    }
 }
 
 TEST_F(ProtectorTest, AutomaticTargetIsReportedAndDeterministic) {
