@@ -27,6 +27,21 @@ double term(const torch::Tensor& original, const torch::Tensor& changed, double 
     return loss(changed).item<double>();
 }
 
+// Three originals of one shape (the second with alpha) and a change of each, differentiable.
+struct ThreeImages {
+    std::vector<torch::Tensor> originals, alphas, changed;
+};
+ThreeImages three_images(int64_t side, uint64_t seed) {
+    torch::manual_seed(seed);
+    const auto x = smooth(side, side);
+    ThreeImages t;
+    t.originals = {x, x.flip({2}).contiguous(), (x * 0.8).contiguous()};
+    t.alphas = {torch::Tensor(), torch::rand({1, side, side}), torch::Tensor()};
+    for (const auto& o : t.originals)
+        t.changed.push_back((o + torch::randn_like(o) * 6 / 255).clamp(0, 1).requires_grad_(true));
+    return t;
+}
+
 TEST(VisibilityLoss, ZeroForNoChangeOrOneFarBelowTheTarget) {
     const auto x = smooth();
     EXPECT_EQ(term(x, x), 0.0);
@@ -104,13 +119,7 @@ TEST(VisibilityLoss, SeveralImagesAtOnceEachGetTheirOwnTerm) {
         SCOPED_TRACE(fused ? "fused loops" : "operations");
         SCOPED_TRACE(side);
         test::FusedKernelsOff off(!fused);
-        torch::manual_seed(9);
-        const auto x = smooth(side, side);
-        std::vector<torch::Tensor> originals{x, x.flip({2}).contiguous(), (x * 0.8).contiguous()};
-        std::vector<torch::Tensor> alphas{torch::Tensor(), torch::rand({1, side, side}), torch::Tensor()};
-        std::vector<torch::Tensor> changed;
-        for (const auto& o : originals)
-            changed.push_back((o + torch::randn_like(o) * 6 / 255).clamp(0, 1).requires_grad_(true));
+        const auto [originals, alphas, changed] = three_images(side, 9);
         // The same seeds: the same windows, alone or together.
         std::vector<std::unique_ptr<VisibilityLoss>> alone, together;
         for (size_t k = 0; k < 3; ++k) {
@@ -142,13 +151,7 @@ TEST(VisibilityLoss, TermsMadeTogetherAreEachImagesOwn) {
         SCOPED_TRACE(fused ? "fused loops" : "operations");
         SCOPED_TRACE(side);
         test::FusedKernelsOff off(!fused);
-        torch::manual_seed(10);
-        const auto x = smooth(side, side);
-        const std::vector<torch::Tensor> originals{x, x.flip({2}).contiguous(), (x * 0.8).contiguous()};
-        const std::vector<torch::Tensor> alphas{torch::Tensor(), torch::rand({1, side, side}), torch::Tensor()};
-        std::vector<torch::Tensor> changed;
-        for (const auto& o : originals)
-            changed.push_back((o + torch::randn_like(o) * 6 / 255).clamp(0, 1).requires_grad_(true));
+        const auto [originals, alphas, changed] = three_images(side, 10);
         const auto made = VisibilityLoss::for_each(originals, 1.5, alphas, {0, 1, 2});
         ASSERT_EQ(made.size(), 3u);
         EXPECT_EQ(made[0]->comparator() != nullptr, side <= kVisibilityLossWindow);
