@@ -3,6 +3,7 @@
 // grain of the same amplitude, and bounded cost on images larger than its window.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -40,6 +41,19 @@ ThreeImages three_images(int64_t side, uint64_t seed) {
     for (const auto& o : t.originals)
         t.changed.push_back((o + torch::randn_like(o) * 6 / 255).clamp(0, 1).requires_grad_(true));
     return t;
+}
+
+// `check` on three_images(side, seed) in each way a term runs: on the CPU's fused loops and
+// on the operations a GPU runs, whole, and larger than the window (each image its own window;
+// on the fused loops only, which keep this quick).
+void in_each_way(uint64_t seed, const std::function<void(const ThreeImages&)>& check) {
+    for (const auto& [fused, side] : std::vector<std::pair<bool, int64_t>>{
+             {true, 64}, {false, 64}, {true, kVisibilityLossWindow + 24}}) {
+        SCOPED_TRACE(fused ? "fused loops" : "operations");
+        SCOPED_TRACE(side);
+        test::FusedKernelsOff off(!fused);
+        check(three_images(side, seed));
+    }
 }
 
 TEST(VisibilityLoss, ZeroForNoChangeOrOneFarBelowTheTarget) {
@@ -114,12 +128,8 @@ TEST(VisibilityLoss, ALargeImageIsJudgedInAWindowAndTransparentPixelsDoNotCount)
 // without alpha, and images larger than the window (each its own window; on the fused loops
 // only, which keep this test quick).
 TEST(VisibilityLoss, SeveralImagesAtOnceEachGetTheirOwnTerm) {
-    for (const auto& [fused, side] : std::vector<std::pair<bool, int64_t>>{
-             {true, 64}, {false, 64}, {true, kVisibilityLossWindow + 24}}) {
-        SCOPED_TRACE(fused ? "fused loops" : "operations");
-        SCOPED_TRACE(side);
-        test::FusedKernelsOff off(!fused);
-        const auto [originals, alphas, changed] = three_images(side, 9);
+    in_each_way(9, [](const ThreeImages& images) {
+        const auto& [originals, alphas, changed] = images;
         // The same seeds: the same windows, alone or together.
         std::vector<std::unique_ptr<VisibilityLoss>> alone, together;
         for (size_t k = 0; k < 3; ++k) {
@@ -137,7 +147,7 @@ TEST(VisibilityLoss, SeveralImagesAtOnceEachGetTheirOwnTerm) {
             EXPECT_TRUE(torch::allclose(grads[k], own_grad, 1e-4, 1e-4 * own_grad.abs().max().item<double>()))
                 << k;
         }
-    }
+    });
     VisibilityLoss a(smooth(), 1.5, {}, 1), b(smooth(64, 64), 1.5, {}, 1), c(smooth(), 1.0, {}, 1);
     EXPECT_THROW(visibility_terms({&a, &b}, {smooth(), smooth(64, 64)}), c10::Error);
     EXPECT_THROW(visibility_terms({&a, &c}, {smooth(), smooth()}), c10::Error);
@@ -146,12 +156,9 @@ TEST(VisibilityLoss, SeveralImagesAtOnceEachGetTheirOwnTerm) {
 // Terms made together (their originals decomposed in one call) are each the term its own
 // constructor makes, judged alone or together, in order or not.
 TEST(VisibilityLoss, TermsMadeTogetherAreEachImagesOwn) {
-    for (const auto& [fused, side] : std::vector<std::pair<bool, int64_t>>{
-             {true, 64}, {false, 64}, {true, kVisibilityLossWindow + 24}}) {
-        SCOPED_TRACE(fused ? "fused loops" : "operations");
-        SCOPED_TRACE(side);
-        test::FusedKernelsOff off(!fused);
-        const auto [originals, alphas, changed] = three_images(side, 10);
+    in_each_way(10, [](const ThreeImages& images) {
+        const auto& [originals, alphas, changed] = images;
+        const int64_t side = originals[0].size(1);
         const auto made = VisibilityLoss::for_each(originals, 1.5, alphas, {0, 1, 2});
         ASSERT_EQ(made.size(), 3u);
         EXPECT_EQ(made[0]->comparator() != nullptr, side <= kVisibilityLossWindow);
@@ -177,7 +184,7 @@ TEST(VisibilityLoss, TermsMadeTogetherAreEachImagesOwn) {
                     << k;
             }
         }
-    }
+    });
 }
 
 TEST(VisibilityLoss, TheFastPresetGoesWithoutIt) {
