@@ -32,20 +32,33 @@ std::vector<torch::Tensor> Member::embed_each(const std::vector<torch::Tensor>& 
 
 std::vector<torch::Tensor> Member::embed_each(const std::vector<torch::Tensor>& uprights, size_t& at_once) {
     torch::NoGradGuard no_grad;
-    std::vector<torch::Tensor> framed;
-    for (const auto& upright : uprights)
-        framed.push_back(resize_center_crop(as_rgb(upright.to(device, torch::kFloat)).unsqueeze(0), size));
+    std::vector<torch::Tensor> images;
+    for (const auto& upright : uprights) images.push_back(as_rgb(upright.to(device, torch::kFloat)));
     std::vector<torch::Tensor> out(uprights.size());
     // [n, ...] framings -> their outputs, each as embed() gives it.
     const auto encoded = [&](const torch::Tensor& views) {
         const auto outputs = encoder->encode_images(views);
         return latent() ? outputs : unit_length(outputs);
     };
-    if (framed.empty() || takes_fused_kernels(framed.front())) {
-        for (size_t k = 0; k < framed.size(); ++k) out[k] = encoded(framed[k])[0];
+    if (images.empty() || takes_fused_kernels(images.front())) {
+        for (size_t k = 0; k < images.size(); ++k) out[k] = encoded(resize_center_crop(images[k].unsqueeze(0), size))[0];
         return out;
     }
-    const auto views = torch::cat(framed);
+    // The images of each size framed in one call (a report's copies come in two or three sizes).
+    std::vector<torch::Tensor> framed(images.size());
+    for (size_t k = 0; k < images.size(); ++k) {
+        if (framed[k].defined()) continue;
+        std::vector<size_t> same;
+        std::vector<torch::Tensor> group;
+        for (size_t j = k; j < images.size(); ++j)
+            if (!framed[j].defined() && images[j].sizes() == images[k].sizes()) {
+                same.push_back(j);
+                group.push_back(images[j]);
+            }
+        const auto views = resize_center_crop(torch::stack(group), size);
+        for (size_t i = 0; i < same.size(); ++i) framed[same[i]] = views[int64_t(i)];
+    }
+    const auto views = torch::stack(framed);
     in_parts_within_memory(framed.size(), at_once, [&](size_t begin, size_t end) {
         const auto outputs = encoded(views.narrow(0, int64_t(begin), int64_t(end - begin)));
         for (size_t k = begin; k < end; ++k) out[k] = outputs[int64_t(k - begin)];
