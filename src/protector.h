@@ -1,5 +1,6 @@
 // The library API every client (CLI, desktop app, C API) uses to protect an image.
-// Opened once with a model and a device; not thread-safe: one Protector per thread.
+// Opened once with a model and a device; not thread-safe: one Protector per thread, except
+// that the metrics protect_batch leaves for later may run beside its next call.
 #pragma once
 
 #include <cstddef>

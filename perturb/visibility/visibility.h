@@ -38,7 +38,8 @@ torch::Tensor seen_change_maps(const std::vector<torch::Tensor>& originals, cons
                                const std::vector<torch::Tensor>& alphas = {});
 
 // The same for opaque images whose originals are decomposed already (the visibility term's
-// comparators, in order): only the changed images are, and the colour shift compared.
+// comparators, in order): only the changed images are decomposed; the colour shift is
+// compared as seen_change_maps compares it.
 torch::Tensor seen_change_maps_with(const std::vector<const TorchButteraugli*>& comparators,
                                     const std::vector<torch::Tensor>& originals, const std::vector<torch::Tensor>& changed);
 
