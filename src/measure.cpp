@@ -166,8 +166,9 @@ ProtectMetrics measure(Ensemble& ensemble, const Image& original, const Image& p
     // the image. The original goes through the same draws, so the noise's own effect cancels
     // in the kept share.
     constexpr uint64_t kPurifierSeed = 0x70757269ULL;
-    const auto purified = purify_all(upright, kPurifierSeed);
-    const auto purified_original = purify_all(orient(a, original.metadata.orientation), kPurifierSeed);
+    const auto both = purify_all_of({upright, orient(a, original.metadata.orientation)}, kPurifierSeed);
+    const auto& purified = both[0];
+    const auto& purified_original = both[1];
     for (size_t i = 0; i < members.size(); ++i) {
         auto e = measure_member(members[i], upright, jpeg75, half, purified, purified_original, aim.members[i],
                                 clean[i]);

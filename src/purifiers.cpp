@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "perturb/vector_clones.h"
 #include "perturb/views/median.h"
 #include "perturb/views/views.h"
 #include "perturb/visibility/separable.h"
@@ -15,10 +16,15 @@ namespace bd {
 
 namespace {
 
-// Gaussian noise of standard deviation `sigma` (on the [0, 1] scale), seeded.
+// The purifiers below take [N, C, H, W]: a report purifies a protected image and its original
+// alike, and off the CPU both go through each operation at once. Every image gets the same
+// draws, and one image alone is computed exactly as before batches were taken.
+
+// Gaussian noise of standard deviation `sigma` (on the [0, 1] scale), seeded: one draw of an
+// image's shape, the same for every image.
 torch::Tensor add_noise(const torch::Tensor& x, double sigma, uint64_t seed) {
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-    const auto noise = at::randn(x.sizes(), gen, torch::kFloat).to(x.device());
+    const auto noise = at::randn(x.sizes().slice(1), gen, torch::kFloat).to(x.device());
     return (x + noise * sigma).clamp(0, 1);
 }
 
@@ -27,15 +33,23 @@ torch::Tensor gaussian_blur(const torch::Tensor& x, double sigma) {
     const int64_t r = std::max<int64_t>(1, int64_t(std::ceil(3 * sigma)));
     auto taps = torch::arange(-r, r + 1, torch::kFloat);
     taps = (-(taps * taps) / (2 * sigma * sigma)).exp();
-    return replicated_blur(x.unsqueeze(0).contiguous(), taps / taps.sum()).squeeze(0);
+    return replicated_blur(x.contiguous(), taps / taps.sum());
 }
 
 torch::Tensor resized(const torch::Tensor& x, int64_t h, int64_t w) {
-    return resize_to(x.unsqueeze(0), std::max<int64_t>(1, h), std::max<int64_t>(1, w)).squeeze(0).clamp(0, 1);
+    return resize_to(x, std::max<int64_t>(1, h), std::max<int64_t>(1, w)).clamp(0, 1);
 }
 
 torch::Tensor scaled(const torch::Tensor& x, double factor) {
-    return resized(x, int64_t(std::lround(x.size(1) * factor)), int64_t(std::lround(x.size(2) * factor)));
+    return resized(x, int64_t(std::lround(x.size(2) * factor)), int64_t(std::lround(x.size(3) * factor)));
+}
+
+// `f` ([C, H, W] -> [C, h, w]) of each image: what runs image by image (a codec, a network).
+template <class F>
+torch::Tensor each_image(const torch::Tensor& x, F f) {
+    std::vector<torch::Tensor> out;
+    for (int64_t n = 0; n < x.size(0); ++n) out.push_back(f(x[n]));
+    return torch::stack(out);
 }
 
 // Noise, a denoiser (the median, or the trained one BELLADONNA_DENOISER names), then half size
@@ -43,8 +57,33 @@ torch::Tensor scaled(const torch::Tensor& x, double factor) {
 torch::Tensor noise_denoise(const torch::Tensor& x, double sigma, uint64_t seed) {
     const auto noisy = add_noise(x, sigma, seed);
     auto* denoiser = configured_denoiser();
-    const auto denoised = denoiser ? denoise_with(*denoiser, noisy) : median3x3(noisy.unsqueeze(0)).squeeze(0);
-    return resized(scaled(denoised, 0.5), x.size(1), x.size(2));
+    const auto denoised = denoiser ? each_image(noisy, [&](const torch::Tensor& c) { return denoise_with(*denoiser, c); })
+                                   : median3x3(noisy);
+    return resized(scaled(denoised, 0.5), x.size(2), x.size(3));
+}
+
+// purify() of each of `x`, [N, C, H, W].
+torch::Tensor purified(const torch::Tensor& x, size_t index, uint64_t seed) {
+    switch (index) {
+        case 0: return noise_denoise(x, 0.05, seed);
+        case 1: return noise_denoise(x, 0.10, seed + 1);
+        case 2: {
+            const auto once = each_image(x, [](const torch::Tensor& c) { return jpeg_round_trip(c, 75); });
+            return each_image(scaled(once, 0.5), [](const torch::Tensor& c) { return jpeg_round_trip(c, 85); });
+        }
+        case 3: {
+            const auto blurred = gaussian_blur(x, 1.0);
+            return (blurred * 2 - gaussian_blur(blurred, 1.0)).clamp(0, 1);  // unsharp mask, amount 1
+        }
+        case 4: {
+            const auto small = scaled(add_noise(x, 0.10, seed + 2), 0.25);
+            if (auto* upscaler = configured_upscaler())
+                return resized(each_image(small, [&](const torch::Tensor& c) { return upscale_with(*upscaler, c); }),
+                               x.size(2), x.size(3));
+            return bicubic_resize(small, x.size(2), x.size(3)).clamp(0, 1);
+        }
+    }
+    throw std::out_of_range("purifier " + std::to_string(index) + " does not exist");
 }
 
 }  // namespace
@@ -80,34 +119,39 @@ const std::array<Purifier, kPurifierCount>& purifiers() {
 
 torch::Tensor purify(const torch::Tensor& upright, size_t index, uint64_t seed) {
     torch::NoGradGuard no_grad;
-    const auto x = upright.to(torch::kFloat);
-    switch (index) {
-        case 0: return noise_denoise(x, 0.05, seed);
-        case 1: return noise_denoise(x, 0.10, seed + 1);
-        case 2: return jpeg_round_trip(scaled(jpeg_round_trip(x, 75), 0.5), 85);
-        case 3: {
-            const auto blurred = gaussian_blur(x, 1.0);
-            return (blurred * 2 - gaussian_blur(blurred, 1.0)).clamp(0, 1);  // unsharp mask, amount 1
-        }
-        case 4: {
-            const auto small = scaled(add_noise(x, 0.10, seed + 2), 0.25);
-            if (auto* upscaler = configured_upscaler())
-                return resized(upscale_with(*upscaler, small), x.size(1), x.size(2));
-            return bicubic_resize(small.unsqueeze(0), x.size(1), x.size(2)).squeeze(0).clamp(0, 1);
-        }
-    }
-    throw std::out_of_range("purifier " + std::to_string(index) + " does not exist");
+    return purified(upright.to(torch::kFloat).unsqueeze(0), index, seed)[0];
 }
 
 std::vector<torch::Tensor> purify_all(const torch::Tensor& upright, uint64_t seed) {
-    // As training pipelines resize before anything else; and so a 12-megapixel median stays small.
-    const int64_t long_side = std::max(upright.size(1), upright.size(2));
-    const auto working = long_side <= 1024 ? upright
-                                           : resized(upright, upright.size(1) * 1024 / long_side,
-                                                     upright.size(2) * 1024 / long_side);
-    std::vector<torch::Tensor> purified;
-    for (size_t p = 0; p < kPurifierCount; ++p) purified.push_back(purify(working, p, seed));
-    return purified;
+    return purify_all_of({upright}, seed).front();
+}
+
+std::vector<std::vector<torch::Tensor>> purify_all_of(const std::vector<torch::Tensor>& uprights, uint64_t seed) {
+    torch::NoGradGuard no_grad;
+    std::vector<std::vector<torch::Tensor>> out(uprights.size());
+    if (uprights.empty()) return out;
+    for (const auto& u : uprights)
+        if (u.sizes() != uprights.front().sizes())
+            throw std::invalid_argument("purify_all_of: images of different shapes");
+    // Off the CPU all the images at once; the CPU's loops take one as fast, so one by one.
+    const auto first = uprights.front().to(torch::kFloat);
+    const bool together = !takes_fused_kernels(first);
+    for (size_t begin = 0; begin < uprights.size();) {
+        const size_t end = together ? uprights.size() : begin + 1;
+        std::vector<torch::Tensor> part;
+        for (size_t k = begin; k < end; ++k) part.push_back(uprights[k].to(torch::kFloat));
+        auto x = torch::stack(part);
+        // As training pipelines resize before anything else; and so a 12-megapixel median
+        // stays small.
+        const int64_t long_side = std::max(x.size(2), x.size(3));
+        if (long_side > 1024) x = resized(x, x.size(2) * 1024 / long_side, x.size(3) * 1024 / long_side);
+        for (size_t p = 0; p < kPurifierCount; ++p) {
+            const auto all = purified(x, p, seed);
+            for (size_t k = begin; k < end; ++k) out[k].push_back(all[int64_t(k - begin)]);
+        }
+        begin = end;
+    }
+    return out;
 }
 
 std::vector<double> kept_shares(double before, double after, const std::vector<double>& before_purified,

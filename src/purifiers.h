@@ -39,6 +39,10 @@ torch::Tensor purify(const torch::Tensor& upright, size_t index, uint64_t seed);
 // Every purifier of an image, in purifiers()' order, each on the same working copy: `upright`
 // shrunk (antialiased) to at most 1024 px on its long side.
 std::vector<torch::Tensor> purify_all(const torch::Tensor& upright, uint64_t seed);
+// purify_all of several images of one shape, [image][purifier], each with the same draws (a
+// report purifies a protected image and its original alike). Off the CPU each purifier runs
+// once for all of them; on the CPU one by one, each exactly purify_all's.
+std::vector<std::vector<torch::Tensor>> purify_all_of(const std::vector<torch::Tensor>& uprights, uint64_t seed);
 
 // [C, H, W] colour in [0, 1] as it reads back from a real libjpeg-turbo JPEG at `quality`
 // with 4:2:0 chroma (8-bit, no alpha or metadata: what a re-encoding platform keeps).

@@ -7,6 +7,7 @@
 #include "src/io/image_io.h"
 #include "src/io/tensor_image.h"
 #include "src/purifiers.h"
+#include "util/fused_kernels_off.h"
 #include "util/test_images.h"
 
 namespace bd {
@@ -44,6 +45,35 @@ TEST(Purifiers, DeterministicInRangeAndOfTheExpectedSize) {
     // The noisy ones draw their noise from the seed.
     EXPECT_FALSE(torch::equal(purify(x, 0, 1), purify(x, 0, 2)));
     EXPECT_THROW(purify(x, purifiers().size(), 1), std::out_of_range);
+}
+
+// A report purifies a protected image and its original at once: each exactly as alone on the
+// CPU, and within float rounding the way a GPU runs them together (the same draws for both).
+TEST(Purifiers, SeveralImagesAtOnceEachAsItsOwn) {
+    const auto x = (flat_with_edge(96) + checker(96, 0.02f)).clamp(0, 1);
+    const auto y = (x.flip({2}) * 0.8 + 0.1).contiguous();
+    for (const bool fused : {true, false}) {
+        SCOPED_TRACE(fused ? "fused loops" : "operations");
+        test::FusedKernelsOff off(!fused);
+        const auto both = purify_all_of({x, y}, 3);
+        ASSERT_EQ(both.size(), 2u);
+        const std::vector<std::vector<torch::Tensor>> alone{purify_all(x, 3), purify_all(y, 3)};
+        for (size_t k = 0; k < 2; ++k) {
+            ASSERT_EQ(both[k].size(), purifiers().size());
+            for (size_t p = 0; p < purifiers().size(); ++p) {
+                SCOPED_TRACE(purifiers()[p].key);
+                ASSERT_EQ(both[k][p].sizes(), alone[k][p].sizes());
+                if (fused) {
+                    EXPECT_TRUE(torch::equal(both[k][p], alone[k][p])) << k;
+                } else {
+                    // A level's rounding in the JPEG chain may fall the other way.
+                    EXPECT_LT((both[k][p] - alone[k][p]).abs().max().item<double>(), 1.5 / 255) << k;
+                    EXPECT_LT((both[k][p] - alone[k][p]).abs().mean().item<double>(), 1e-3) << k;
+                }
+            }
+        }
+    }
+    EXPECT_THROW(purify_all_of({x, x.slice(2, 0, 64)}, 3), std::invalid_argument);
 }
 
 TEST(Purifiers, TheyRemoveAFinePatternButKeepTheImage) {
