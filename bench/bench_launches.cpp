@@ -227,7 +227,7 @@ int protect_whole(const std::string& file, int64_t side, int batch, int steps, c
     bd::ProtectSettings settings;
     settings.target = "cat";
     settings.steps = steps;
-    settings.quality = preset == "fast" ? bd::Quality::fast : preset == "slow" ? bd::Quality::slow : bd::Quality::standard;
+    settings.quality = bd::parse_quality(preset);
     std::vector<bd::ProtectResult> results;
     const auto [whole, reads] = counted([&] { results = protector->protect_batch(images, settings); });
     double taken = 0;

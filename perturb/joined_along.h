@@ -14,4 +14,24 @@ namespace bd {
 // else a copy (torch::cat). They must agree in every other dimension.
 torch::Tensor joined_along(const std::vector<torch::Tensor>& parts, int64_t dim);
 
+// Several images' parts of one kind (a comparator's planes) as one batch, plane by plane
+// (joined_along on `dim`): `for_each_plane(T&, f)` calls f(torch::Tensor&) on each per-image
+// plane of a T, always in one order. What is not a plane is the first part's.
+template <class T, class ForEachPlane>
+T joined_planes(const std::vector<const T*>& parts, ForEachPlane for_each_plane, int64_t dim) {
+    std::vector<std::vector<torch::Tensor>> planes;  // each plane's parts
+    for (const T* p : parts) {
+        T part = *p;
+        size_t i = 0;
+        for_each_plane(part, [&](torch::Tensor& t) {
+            if (planes.size() <= i) planes.emplace_back();
+            planes[i++].push_back(t);
+        });
+    }
+    T joined = *parts.front();
+    size_t i = 0;
+    for_each_plane(joined, [&](torch::Tensor& t) { t = joined_along(planes[i++], dim); });
+    return joined;
+}
+
 }  // namespace bd

@@ -123,10 +123,10 @@ torch::Tensor random_start(const torch::Tensor& budget, const torch::Tensor& lik
 // (a GPU), not the fused CPU loops, which take one image as fast and would only hold more.
 bool taken_in_groups(const torch::Tensor& x) { return !takes_fused_kernels(x); }
 
-// Whether images like `x` are compared in groups: taken in groups, and compared by
-// butteraugli's port, not libjxl.
-bool compared_together(const torch::Tensor& x) {
-    return butteraugli_backend_for(x.device()) == ButteraugliBackend::torch && taken_in_groups(x);
+// The pixels a call of the visibility term judges of an image like `x`: all of it, or one
+// window.
+int64_t judged_pixels(const torch::Tensor& x) {
+    return std::min(x.size(1), kVisibilityLossWindow) * std::min(x.size(2), kVisibilityLossWindow);
 }
 
 // The items' indices by shape, each alone where `together` says no, in order.
@@ -151,10 +151,7 @@ std::vector<std::vector<size_t>> by_shape(const std::vector<ItemState>& state, c
 void make_visibility_terms(std::vector<ItemState>& state, const std::vector<size_t>& wanted,
                            const std::vector<PerturbItem>& items, double target, int64_t& pixels_at_once) {
     for (const auto& group : by_shape(state, wanted, taken_in_groups)) {
-        const auto& x = state[group.front()].x;
-        const int64_t pixels =
-            std::min(x.size(1), kVisibilityLossWindow) * std::min(x.size(2), kVisibilityLossWindow);
-        in_parts_of_pixels(group.size(), pixels, pixels_at_once, [&](size_t begin, size_t end) {
+        in_parts_of_pixels(group.size(), judged_pixels(state[group.front()].x), pixels_at_once, [&](size_t begin, size_t end) {
             std::vector<torch::Tensor> originals, alphas;
             std::vector<uint64_t> seeds;
             for (size_t k = begin; k < end; ++k) {
@@ -180,10 +177,7 @@ std::vector<torch::Tensor> fresh_visibility_gradients(std::vector<ItemState>& st
             due.push_back(i);
     const auto groups = by_shape(state, due, taken_in_groups);
     for (const auto& group : groups) {
-        const auto& x = state[group.front()].x;
-        const int64_t pixels =
-            std::min(x.size(1), kVisibilityLossWindow) * std::min(x.size(2), kVisibilityLossWindow);
-        in_parts_of_pixels(group.size(), pixels, pixels_at_once, [&](size_t begin, size_t end) {
+        in_parts_of_pixels(group.size(), judged_pixels(state[group.front()].x), pixels_at_once, [&](size_t begin, size_t end) {
             std::vector<VisibilityLoss*> terms;
             std::vector<torch::Tensor> images;
             for (size_t k = begin; k < end; ++k) {
@@ -293,9 +287,9 @@ void steer_budgets(std::vector<ItemState>& state, const std::vector<size_t>& due
     for (size_t i : due)
         if (std::min(state[i].x.size(1), state[i].x.size(2)) >= 8) measurable.push_back(i);  // else too small
     std::vector<torch::Tensor> maps(state.size());
-    for (const auto& group : by_shape(state, measurable, compared_together)) {
+    for (const auto& group : by_shape(state, measurable, compared_in_groups)) {
         const auto& first = state[group.front()];
-        if (!compared_together(first.x)) {  // a group of one
+        if (!compared_in_groups(first.x)) {  // a group of one
             maps[group.front()] = seen_change(first.x, on_grid(first.image), first.alpha).distmap;
             continue;
         }

@@ -80,22 +80,11 @@ AcOriginal with_l2_input(AcOriginal o) {
 }  // namespace
 
 AcOriginal ac_originals_joined(const std::vector<const AcOriginal*>& parts) {
-    AcOriginal o;
     for (const auto* p : parts)
-        if (p->empty()) return o;
-    std::vector<std::vector<torch::Tensor>> planes;  // each plane's parts
-    for (const auto* p : parts) {
-        AcOriginal part = *p;
-        size_t i = 0;
-        for_each_image_plane(part, [&](torch::Tensor& t) {
-            if (planes.size() <= i) planes.emplace_back();
-            planes[i++].push_back(t);
-        });
-    }
-    o = *parts.front();
-    size_t i = 0;
-    for_each_image_plane(o, [&](torch::Tensor& t) { t = joined_along(planes[i++], 1); });  // [bands, B, H, W]
-    return with_l2_input(std::move(o));
+        if (p->empty()) return {};
+    // [bands, B, H, W]: the images along dimension 1.
+    const auto each_plane = [](AcOriginal& a, const auto& f) { for_each_image_plane(a, f); };
+    return with_l2_input(joined_planes(parts, each_plane, 1));
 }
 
 AcOriginal ac_original_of_image(const AcOriginal& batch, int64_t k) {

@@ -151,20 +151,15 @@ TorchButteraugli TorchButteraugli::joined(const std::vector<const TorchButteraug
         TORCH_CHECK(p->full_.planes.mf.sizes().slice(1) == parts.front()->full_.planes.mf.sizes().slice(1),
                     "butteraugli: images of different shapes");
     const auto level = [&](auto pick) {
-        std::vector<std::vector<torch::Tensor>> planes;  // each plane's parts
+        std::vector<const Level*> levels;
         std::vector<const AcOriginal*> ac;
         for (const auto* p : parts) {
-            Level part = pick(*p);
-            size_t i = 0;
-            for_each_image_plane(part, [&](torch::Tensor& t) {
-                if (planes.size() <= i) planes.emplace_back();
-                planes[i++].push_back(t);
-            });
+            levels.push_back(&pick(*p));
             ac.push_back(&pick(*p).ac);
         }
-        Level l;
-        size_t i = 0;
-        for_each_image_plane(l, [&](torch::Tensor& t) { t = joined_along(planes[i++], 0); });
+        const auto each_plane = [](Level& l, const auto& f) { for_each_image_plane(l, f); };
+        Level l = joined_planes(levels, each_plane, 0);
+        l.planes.hf_pair = l.planes.uhf_pair = torch::Tensor();  // the first part's: not joined
         l.ac = ac_originals_joined(ac);
         return l;
     };

@@ -133,21 +133,29 @@ VisibilityFit shrunk_to_target(const FitRequest& r, VisibilityFit fit) {
     return best;
 }
 
+// butteraugli's map with the colour shift's folded in, in butteraugli units.
+torch::Tensor folded(const torch::Tensor& butteraugli, const torch::Tensor& colour) {
+    return torch::max(butteraugli, colour.to(butteraugli.device()) / kColourShiftPerUnit);
+}
 
 }  // namespace
+
+bool compared_in_groups(const torch::Tensor& x) {
+    return butteraugli_backend_for(x.device()) == ButteraugliBackend::torch && !takes_fused_kernels(x);
+}
 
 Visibility seen_change(const torch::Tensor& original, const torch::Tensor& changed, const torch::Tensor& alpha) {
     Visibility v = butteraugli(original, changed, true, alpha);
     const auto shift = colour_shift_map(original, changed, alpha);
     v.colour_shift = shift.max().item<double>();
-    if (v.distmap.defined()) v.distmap = torch::max(v.distmap, shift.to(v.distmap.device()) / kColourShiftPerUnit);
+    if (v.distmap.defined()) v.distmap = folded(v.distmap, shift);
     return v;
 }
 
 torch::Tensor seen_change_maps(const std::vector<torch::Tensor>& originals, const std::vector<torch::Tensor>& changed,
                                const std::vector<torch::Tensor>& alphas) {
     const auto maps = seen_maps(originals, changed, alphas);
-    return torch::max(maps.butteraugli, maps.colour / kColourShiftPerUnit);
+    return folded(maps.butteraugli, maps.colour);
 }
 
 std::vector<Visibility> seen_changes(const std::vector<torch::Tensor>& originals, const std::vector<torch::Tensor>& changed,
@@ -167,7 +175,7 @@ std::vector<Visibility> seen_changes(const std::vector<torch::Tensor>& originals
         seen[k].max_norm = f[i][0];
         seen[k].norm3 = (f[i][1] + f[i][2] + f[i][3]) / 3.0;  // libjxl's ComputeDistanceP for p = 3
         seen[k].colour_shift = f[i][4];
-        seen[k].distmap = torch::max(maps.butteraugli[i], maps.colour[i] / kColourShiftPerUnit);
+        seen[k].distmap = folded(maps.butteraugli[i], maps.colour[i]);
     }
     return seen;
 }
@@ -179,8 +187,7 @@ torch::Tensor seen_change_maps_with(const std::vector<const TorchButteraugli*>& 
     torch::NoGradGuard no_grad;
     const auto a = torch::stack(originals).to(torch::kFloat);
     const auto b = torch::stack(changed).to(a.device(), torch::kFloat);
-    const auto maps = TorchButteraugli::joined(comparators).distmap(butteraugli_linear(b, true));
-    return torch::max(maps, colour_shift_maps(a, b).to(maps.device()) / kColourShiftPerUnit);
+    return folded(TorchButteraugli::joined(comparators).distmap(butteraugli_linear(b, true)), colour_shift_maps(a, b));
 }
 
 torch::Tensor steer_budget(const torch::Tensor& budget, const torch::Tensor& limit,
@@ -216,9 +223,7 @@ std::vector<VisibilityFit> fit_visibility_each(const std::vector<FitRequest>& re
         if (!(r.target > 0)) continue;
         written[k] = read_back(r, fits[k].image);
         const auto& x = written[k];
-        const bool together = butteraugli_available() && x.size(1) >= 8 && x.size(2) >= 8 &&
-                              butteraugli_backend_for(x.device()) == ButteraugliBackend::torch &&
-                              !takes_fused_kernels(x);
+        const bool together = butteraugli_available() && x.size(1) >= 8 && x.size(2) >= 8 && compared_in_groups(x);
         auto same = std::find_if(groups.begin(), groups.end(), [&](const std::vector<size_t>& g) {
             return together && written[g.front()].sizes() == x.sizes() &&
                    written[g.front()].device() == x.device();

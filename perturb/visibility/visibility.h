@@ -23,6 +23,10 @@ class TorchButteraugli;
 // grow: one image at a time.
 constexpr int64_t kVisibilityPixelsAtOnce = int64_t(4) << 20;
 
+// Whether images like `x` are compared in groups: by butteraugli's port (not libjxl) and not
+// on the CPU's fused loops, which take one image as fast and would only hold more.
+bool compared_in_groups(const torch::Tensor& x);
+
 // Butteraugli of `changed` against `original` with the colour shift folded in: distmap is
 // the larger of butteraugli's map and the colour-shift map in butteraugli units (so the
 // steering and the fit see both); max_norm and norm3 stay butteraugli's own figures.
