@@ -81,6 +81,9 @@ public:
     Encoder& encoder();  // the first encoder
     std::string model_name() const;  // the models joined by " + "
     std::string device_name() const;
+    // The most images one optimiser batch held before the device ran out of memory; 0 where
+    // it never did.
+    size_t largest_batch() const { return largest_batch_; }
 
 private:
     Protector();

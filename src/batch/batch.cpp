@@ -18,6 +18,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "src/batch/batch_size.h"
 #include "src/error_text.h"
 #include "src/io/image_io.h"
 #include "src/runtime/threads.h"
@@ -71,20 +72,28 @@ void make_parent_dirs(const std::string& path) {
     if (ec) throw std::runtime_error("cannot create folder " + parent.string() + ": " + ec.message());
 }
 
+// --batch-size N, the CPU's one image, or on a GPU a size read from its memory.
+AutomaticBatchSize batch_size_of(const BatchOptions& options, const Protector& protector) {
+    const std::string device = protector.device_name();
+    const size_t start = size_t(resolved_batch_size(options, device));
+    if (options.batch_size > 0 || device.rfind("cuda", 0) != 0) return AutomaticBatchSize(start);
+    return AutomaticBatchSize(start, [d = c10::Device(device)] { return device_memory(d); });
+}
+
 // One run of the pipeline: its stages, and what they share.
 class Pipeline {
 public:
     Pipeline(Protector& protector, const InputPlan& plan, const BatchOptions& options, const ProtectSettings& settings,
              const BatchCallback& callback, const std::atomic<bool>* cancel)
         : protector_(protector), plan_(plan), options_(options), settings_(settings), callback_(callback),
-          cancel_(cancel), batch_size_(size_t(resolved_batch_size(options, protector.device_name()))) {
+          cancel_(cancel), batch_size_(batch_size_of(options, protector)) {
         limits_.max_pixels = options.max_pixels;
         write_.jpeg_quality = settings.jpeg_quality;
     }
 
     std::vector<FileResult> run() {
         const int threads = pipeline_threads();
-        const size_t tokens = std::max<size_t>(2 * size_t(threads), batch_size_ + 1);
+        const size_t tokens = std::max<size_t>(2 * size_t(threads), batch_size_.most() + 1);
         results_.reserve(plan_.size());  // `finished` pointers handed to the callback stay valid
         using tbb::filter_mode;
         tbb::task_arena arena(threads);
@@ -177,7 +186,7 @@ private:
             if (t->item->run) ++open_batch_->to_protect;
             open_batch_->items.push_back(std::move(t->item));
         }
-        if (t->sentinel || open_batch_->to_protect >= batch_size_) {
+        if (t->sentinel || open_batch_->to_protect >= batch_size_.size()) {
             if (!open_batch_->items.empty()) t->batch = std::move(open_batch_);
             open_batch_.reset();
         }
@@ -213,7 +222,10 @@ private:
             std::vector<const Image*> images;
             for (auto* it : run) images.push_back(&it->image);
             auto& later = t->batch->later;
+            batch_size_.before();
             auto out = protector_.protect_batch(images, settings_, progress, &later);
+            const size_t halved = protector_.largest_batch();
+            batch_size_.after(halved ? std::min(halved, run.size()) : run.size());
             if (out.size() != run.size() || !(later.metrics.empty() || later.metrics.size() == run.size()))
                 throw std::runtime_error("internal error: protect_batch returned a wrong count");
             for (size_t k = 0; k < run.size(); ++k) store(run[k], std::move(out[k]));
@@ -317,7 +329,7 @@ private:
     const ProtectSettings& settings_;
     const BatchCallback& callback_;
     const std::atomic<bool>* cancel_;
-    const size_t batch_size_;
+    AutomaticBatchSize batch_size_;
     ReadLimits limits_;
     WriteOptions write_;
 

@@ -13,6 +13,7 @@
 #include "util/tiny_clip.h"
 #include "src/io/image_io.h"
 #include "src/io/tensor_image.h"
+#include "src/runtime/device_memory.h"
 
 namespace bd {
 namespace {
@@ -77,6 +78,23 @@ TEST(Gpu, ExactConvolutionRefusesTf32) {
     const auto reference = torch::conv2d(x.to(torch::kDouble), w.to(torch::kDouble), {}, 1, 4);
     const auto exact = exact_conv2d(x.cuda(), w.cuda(), {4, 4}).cpu().to(torch::kDouble);
     EXPECT_LT(((exact - reference).abs() / reference.abs().clamp_min(1)).max().item<double>(), 1e-5);
+}
+
+// The automatic batch size reads the card's free memory from the CUDA runtime libtorch loaded:
+// found there, and moved by what the caching allocator takes.
+TEST(Gpu, FreeMemoryIsReadFromTheCudaRuntime) {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA in this libtorch or machine";
+    const c10::Device gpu(c10::kCUDA, 0);
+    const auto before = device_memory(gpu);
+    ASSERT_TRUE(before.has_value()) << "cudaMemGetInfo not found among the process's symbols";
+    EXPECT_GT(before->total, 0u);
+    EXPECT_LE(before->free, before->total);
+    const size_t gib = size_t(1) << 30;
+    if (before->free < 3 * gib) GTEST_SKIP() << "under 3 GiB free";
+    const auto held = torch::empty({int64_t(gib)}, torch::TensorOptions().dtype(torch::kByte).device(gpu));
+    const auto after = device_memory(gpu);
+    ASSERT_TRUE(after.has_value());
+    EXPECT_LE(after->free + gib, before->free);
 }
 
 }  // namespace
