@@ -123,7 +123,9 @@ ProtectMetrics metrics_of(Ensemble& ensemble, const Image& original, const Aim& 
                           const std::vector<torch::Tensor>& clean, const VisibilityFit& fit,
                           const ProtectSettings& settings, const RunPlan& plan) {
     const auto written = written_as(original, settings);
-    const Image file = with_color(original, written ? written(fit.image) : fit.image);
+    // The fit read the file back already where it measured it: a JPEG is not encoded again.
+    const auto read_back = fit.read_back.defined() ? fit.read_back : written ? written(fit.image) : fit.image;
+    const Image file = with_color(original, read_back);
     auto m = measure(ensemble, original, file, aim, clean, plan.steered ? &fit.visibility : nullptr);
     describe_visibility(m, plan.run.visibility, original, settings, written);
     return m;

@@ -86,11 +86,20 @@ bool settled(const FitRequest& r, const VisibilityFit& fit) {
     return !(r.target > 0) || !std::isfinite(fit.visibility.max_norm) || fit.visibility.worst() <= r.target;
 }
 
+// `image` measured as the file will read it back, the read-back kept with it.
+VisibilityFit measured(const FitRequest& r, torch::Tensor image, int rounds) {
+    VisibilityFit fit;
+    fit.read_back = read_back(r, image);
+    fit.visibility = seen_change(r.original, fit.read_back, r.alpha);
+    fit.image = std::move(image);
+    fit.rounds = rounds;
+    return fit;
+}
+
 // The rounds after the first measurement (`fit`), where it is over the target.
 VisibilityFit shrunk_to_target(const FitRequest& r, VisibilityFit fit) {
     const auto& original = r.original;
     const double target = r.target;
-    auto measure = [&](const torch::Tensor& img) { return seen_change(original, read_back(r, img), r.alpha); };
     // Levels are integers, exact in float (see quantize_within_budget).
     const float m = float(r.max_value);
     const auto base = torch::round(original.to(torch::kFloat) * m);
@@ -101,9 +110,7 @@ VisibilityFit shrunk_to_target(const FitRequest& r, VisibilityFit fit) {
     for (int64_t size : {5, 9, 17, 33}) {
         const auto d = neighbourhood_max(fit.visibility.distmap, levels.device(), size);
         levels = torch::trunc(levels * (0.9 * target / d.clamp_min(1e-6)).clamp(0, 1));
-        fit.image = (base + levels) / m;
-        fit.visibility = measure(fit.image);
-        ++fit.rounds;
+        fit = measured(r, (base + levels) / m, fit.rounds + 1);
         if (fit.visibility.worst() <= target) return fit;
     }
     // Still above: scale the whole change down, bisecting for the largest factor that
@@ -111,25 +118,20 @@ VisibilityFit shrunk_to_target(const FitRequest& r, VisibilityFit fit) {
     // changed sample at any factor under 1, so a fit that just missed lost most of a change
     // made of one- and two-level steps. No change at all meets it unless the codec alone
     // does not; then shrinking cannot help and the change is kept (the caller reports why).
-    VisibilityFit best;
-    best.image = original.to(torch::kFloat);
-    best.visibility = measure(best.image);
+    VisibilityFit best = measured(r, original.to(torch::kFloat), fit.rounds);
     if (!(best.visibility.worst() <= target)) return fit;
     double lo = 0, hi = 1;
     for (int i = 0; i < 7; ++i) {
         const double mid = 0.5 * (lo + hi);
-        const auto img = (base + scale_levels(levels, mid)) / m;
-        const auto v = measure(img);
-        ++fit.rounds;
-        if (v.worst() <= target) {
+        auto tried = measured(r, (base + scale_levels(levels, mid)) / m, fit.rounds + i + 1);
+        if (tried.visibility.worst() <= target) {
             lo = mid;
-            best.image = img;
-            best.visibility = v;
+            best = std::move(tried);
         } else {
             hi = mid;
         }
     }
-    best.rounds = fit.rounds;
+    best.rounds = fit.rounds + 7;
     return best;
 }
 
@@ -207,7 +209,7 @@ VisibilityFit fit_visibility(const torch::Tensor& original, const torch::Tensor&
     const FitRequest r{original, protected_image, budget, max_value, target, written, alpha};
     auto fit = quantised(r);
     if (!(target > 0)) return fit;
-    fit.visibility = seen_change(original, read_back(r, fit.image), alpha);
+    fit = measured(r, fit.image, 0);
     return settled(r, fit) ? fit : shrunk_to_target(r, std::move(fit));
 }
 
@@ -235,6 +237,7 @@ std::vector<VisibilityFit> fit_visibility_each(const std::vector<FitRequest>& re
         if (group.size() == 1) {
             const auto& r = requests[group.front()];
             fits[group.front()].visibility = seen_change(r.original, written[group.front()], r.alpha);
+            fits[group.front()].read_back = written[group.front()];
             continue;
         }
         const int64_t pixels = written[group.front()].size(1) * written[group.front()].size(2);
@@ -246,7 +249,10 @@ std::vector<VisibilityFit> fit_visibility_each(const std::vector<FitRequest>& re
                 alphas.push_back(requests[group[j]].alpha);
             }
             auto seen = seen_changes(originals, changed, alphas);
-            for (size_t j = begin; j < end; ++j) fits[group[j]].visibility = std::move(seen[j - begin]);
+            for (size_t j = begin; j < end; ++j) {
+                fits[group[j]].visibility = std::move(seen[j - begin]);
+                fits[group[j]].read_back = written[group[j]];
+            }
         });
     }
     for (size_t k = 0; k < requests.size(); ++k)

@@ -67,6 +67,10 @@ struct VisibilityFit {
     torch::Tensor image;    // [C, H, W] on the max_value grid, |image - original| <= budget
     Visibility visibility;  // of written(image) against the original
     int rounds = 0;         // shrinking rounds it took
+    // written(image) where the images are, as the fit last read it back; undefined with no
+    // target (nothing read back). A caller that measures the file takes it from here rather
+    // than encoding it again.
+    torch::Tensor read_back;
 };
 
 // Quantises `protected_image` within `budget` to the max_value grid, then, while the

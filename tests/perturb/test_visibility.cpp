@@ -240,6 +240,40 @@ TEST(Visibility, FitMeasuresTheFileAsWritten) {
     const WrittenFn brighten = [](const torch::Tensor& t) { return (t + 12.0f / 255).clamp(0, 1); };
     const auto fit = fit_visibility(x, y, budget, 255, 1.0, brighten);
     EXPECT_NEAR(fit.visibility.max_norm, butteraugli(x, brighten(fit.image)).max_norm, 1e-6);
+    EXPECT_TRUE(torch::equal(fit.read_back, brighten(fit.image))) << "the file as the fit read it back";
+}
+
+// The fit hands back the file it measured last, which is its image's, however many rounds it
+// took: the report measures that file without encoding it again.
+TEST(Visibility, FitKeepsTheFileItReadBackForItsImage) {
+    REQUIRE_BUTTERAUGLI();
+    const auto x = sky_and_texture();
+    const auto budget = torch::full({1, x.size(1), x.size(2)}, 8.0f / 255);
+    const auto loud = (x + 8 * signs(x, 4) / 255).clamp(0, 1);
+    // A "codec" that keeps even levels only: on its own it changes the picture by about 0.3.
+    const auto evened = [](const torch::Tensor& t) { return torch::floor(t * 255 / 2) * 2 / 255; };
+    int calls = 0;
+    const WrittenFn codec = [&calls, &evened](const torch::Tensor& t) {
+        ++calls;
+        return evened(t);
+    };
+    // Met in local rounds, and (0.25) not met at all since the codec alone exceeds it: the
+    // image kept is then the last round's.
+    for (const double target : {2.0, 1.0, 0.5, 0.25}) {
+        SCOPED_TRACE(target);
+        calls = 0;
+        const auto fit = fit_visibility(x, loud, budget, 255, target, codec);
+        EXPECT_GT(fit.rounds, 0);
+        ASSERT_TRUE(fit.read_back.defined());
+        EXPECT_TRUE(torch::equal(fit.read_back, evened(fit.image)));
+        // One read-back for each measurement and no other: the first, each round's, and the
+        // unchanged image's before scaling the whole change.
+        EXPECT_GE(calls, fit.rounds + 1);
+        EXPECT_LE(calls, fit.rounds + 2);
+    }
+    EXPECT_FALSE(fit_visibility(x, loud, budget, 255, 0, codec).read_back.defined()) << "nothing read back";
+    const auto lossless = fit_visibility(x, loud, budget, 255, 1.0);
+    EXPECT_TRUE(torch::equal(lossless.read_back, lossless.image));
 }
 
 // Fitting several images at once: where the port compares (a GPU), the first measurement of
@@ -273,8 +307,10 @@ TEST(Visibility, FitsOfSeveralImagesAreEachImagesOwn) {
             EXPECT_LT((fits[k].image != alone.image).to(torch::kFloat).mean().item<double>(), 0.001);
             if (!(r.target > 0)) {
                 EXPECT_TRUE(std::isnan(fits[k].visibility.max_norm));
+                EXPECT_FALSE(fits[k].read_back.defined());
                 continue;
             }
+            EXPECT_TRUE(torch::equal(fits[k].read_back, r.written ? r.written(fits[k].image) : fits[k].image));
             EXPECT_LE(fits[k].visibility.worst(), r.target);
             EXPECT_NEAR(fits[k].visibility.max_norm, alone.visibility.max_norm, 1e-4 * alone.visibility.max_norm);
             EXPECT_NEAR(fits[k].visibility.norm3, alone.visibility.norm3, 1e-4 * alone.visibility.norm3);
