@@ -7,12 +7,14 @@
 // and the run itself part by part (the optimizer's StepPart names).
 // With --protect FILE, the whole of a batch's work instead, as `belladonna protect` does it
 // (the Protector): the preparation, the run, the fit to the file and the report's metrics,
-// on crops of FILE, per image.
+// on crops of FILE, per image, with the memory each part moves and the arithmetic of its
+// matrix products and convolutions: what a GPU's time is made of once launches are few.
 // Usage: bench_launches [--side N] [--batch B] [--steps S] [--preset fast|default|slow]
 //                       [--by-op K]  (the K most frequent operators of the whole run)
 //                       [--part NAME]  (with --by-op: of that part of the run only)
 //                       [--protect FILE]  (crops of FILE, side x side, protected whole)
 //                       [--encoder tiny|vit-b32]  (a tiny CLIP, or ViT-B/32's shape: random weights)
+//                       [--backward-by-node 1]  (gradients' launches under their autograd node)
 #include <ATen/record_function.h>
 
 #include <algorithm>
@@ -72,6 +74,7 @@ bool one_call_on_a_gpu(const std::string& name) {
 
 using ByName = std::map<std::string, long>;
 using ByPartAndName = std::map<std::pair<std::string, std::string>, long>;
+using BytesByPartAndName = std::map<std::pair<std::string, std::string>, double>;
 
 struct Counts {
     std::mutex mutex;
@@ -80,17 +83,97 @@ struct Counts {
     ByPartAndName by_part_and_name;
     long launches = 0;
     long host_reads = 0;  // a device value read into the host: the host waits for the GPU
+    // Of the launches: the bytes their tensors read and write, and the arithmetic of their
+    // matrix products and convolutions (multiply-adds count two).
+    std::map<std::string, double> bytes_by_part, flops_by_part;
+    BytesByPartAndName bytes_by_part_and_name;
 };
 Counts counts;
+// The bytes of the tensors among `values`: each tensor's elements, or its storage where that
+// is smaller (a broadcast reads its storage, not every element it repeats).
+template <typename Values>
+double bytes_of(const Values& values) {
+    double bytes = 0;
+    auto add = [&](const at::Tensor& t) {
+        if (!t.defined() || !t.has_storage()) return;
+        bytes += std::min(double(t.numel()) * double(t.element_size()), double(t.storage().nbytes()));
+    };
+    for (const auto& v : values) {
+        if (v.isTensor()) add(v.toTensor());
+        else if (v.isTensorList())
+            for (const at::Tensor& t : v.toTensorList()) add(t);
+    }
+    return bytes;
+}
+
+// What the end of an operator needs of its inputs, taken at its start (its inputs are gone by
+// then): their bytes, and for a product or a convolution their sizes.
+struct InputsSeen {
+    double bytes = 0;
+    std::vector<std::vector<int64_t>> sizes;  // of the first three inputs (empty: not a tensor)
+    int gradients_asked = 1;                  // of a convolution's gradient: the input's and/or the weight's
+};
+
+bool multiplies(const char* name) {
+    for (const char* n : {"aten::mm", "aten::bmm", "aten::addmm", "aten::baddbmm", "aten::_convolution",
+                          "aten::convolution_backward"})
+        if (!std::strcmp(n, name)) return true;
+    return false;
+}
+
+InputsSeen inputs_seen(const at::RecordFunction& fn) {
+    InputsSeen seen;
+    const auto in = fn.inputs();
+    seen.bytes = bytes_of(in);
+    if (!multiplies(fn.name())) return seen;
+    for (size_t k = 0; k < 3 && k < in.size(); ++k)
+        seen.sizes.push_back(in[k].isTensor() ? in[k].toTensor().sizes().vec() : std::vector<int64_t>{});
+    if (!in.empty() && in.back().isBoolList()) {
+        const auto mask = in.back().toBoolList();
+        seen.gradients_asked = int(mask.size() > 0 && mask.get(0)) + int(mask.size() > 1 && mask.get(1));
+    }
+    return seen;
+}
+
+// The arithmetic of a matrix product or a convolution (a multiply-add is two), else 0.
+double flops_of(const std::string& name, const InputsSeen& in, const std::vector<c10::IValue>& outputs) {
+    auto sizes = [&](size_t k) { return k < in.sizes.size() ? in.sizes[k] : std::vector<int64_t>{}; };
+    // mm(a, b), bmm(a, b); addmm(c, a, b), baddbmm(c, a, b): [B,] M x K times K x N.
+    const bool added = name == "aten::addmm" || name == "aten::baddbmm";
+    if (name == "aten::mm" || name == "aten::bmm" || added) {
+        const auto a = sizes(added ? 1 : 0), b = sizes(added ? 2 : 1);
+        if (a.size() < 2 || b.size() < 2) return 0;
+        const double batch = a.size() == 3 ? double(a[0]) : 1.0;
+        return 2.0 * batch * double(a[a.size() - 2]) * double(a.back()) * double(b.back());
+    }
+    // A convolution: its output times what each output element sums. Its gradient: as much
+    // for each of the input's and the weight's asked for.
+    const bool backward = name == "aten::convolution_backward";
+    if (name != "aten::_convolution" && !backward) return 0;
+    const auto output = backward                                          ? sizes(0)
+                        : !outputs.empty() && outputs[0].isTensor() ? outputs[0].toTensor().sizes().vec()
+                                                                        : std::vector<int64_t>{};
+    const auto weight = sizes(backward ? 2 : 1);
+    if (output.size() < 3 || weight.size() < 3) return 0;
+    double per_output = 1, out = 1;
+    for (size_t k = 1; k < weight.size(); ++k) per_output *= double(weight[k]);  // C_in / groups x kernel
+    for (int64_t n : output) out *= double(n);
+    return 2.0 * out * per_output * (backward ? in.gradients_asked : 1);
+}
+
 // Per thread, the operators running, innermost last: each one's name and whether one it
 // dispatched counted.
 struct Running {
     std::string name;
     bool launched_below = false;
     bool builds_on_host = false;  // see element_fill
+    InputsSeen inputs;
 };
 thread_local std::vector<Running> running;
 thread_local std::vector<std::string> parts;  // the optimizer's parts running, innermost last
+// --backward-by-node: a gradient's launches counted as parts named after the autograd node
+// that made them (PowBackward0, ...), not the part that asked for the gradient.
+bool backward_by_node = false;
 
 // A conversion an operator makes of its own inputs (a float times a double scalar): the
 // CPU's kernels copy such inputs first, a GPU's kernels convert as they read.
@@ -114,7 +197,9 @@ at::RecordFunctionCallback counting_callback() {
     return at::RecordFunctionCallback(
                [](const at::RecordFunction& fn) -> std::unique_ptr<at::ObserverContext> {
                    if (fn.scope() == at::RecordScope::USER_SCOPE) parts.push_back(fn.name());
-                   else running.push_back({fn.name(), false, element_fill(fn)});
+                   if (fn.scope() == at::RecordScope::BACKWARD_FUNCTION && backward_by_node)
+                       parts.push_back(std::string("backward of ") + fn.name());
+                   if (fn.scope() != at::RecordScope::USER_SCOPE) running.push_back({fn.name(), false, element_fill(fn), inputs_seen(fn)});
                    return nullptr;
                },
                [](const at::RecordFunction& fn, at::ObserverContext*) {
@@ -122,6 +207,7 @@ at::RecordFunctionCallback counting_callback() {
                        parts.pop_back();
                        return;
                    }
+                   if (fn.scope() == at::RecordScope::BACKWARD_FUNCTION && backward_by_node) parts.pop_back();
                    const bool below = running.back().launched_below;
                    const bool read = !std::strcmp(fn.name(), "aten::_local_scalar_dense");
                    const bool inside_one_call = std::any_of(running.begin(), running.end() - 1, [](const Running& r) {
@@ -135,6 +221,7 @@ at::RecordFunctionCallback counting_callback() {
                                        fn.scope() != at::RecordScope::BACKWARD_FUNCTION &&
                                        !launches_nothing(fn.name()) &&
                                        !(!std::strcmp(fn.name(), "aten::copy_") && converts_own_input_below());
+                   const InputsSeen inputs = std::move(running.back().inputs);
                    running.pop_back();
                    if (launch || read) {
                        std::lock_guard<std::mutex> lock(counts.mutex);
@@ -144,12 +231,17 @@ at::RecordFunctionCallback counting_callback() {
                            ++counts.by_name[fn.name()];
                            ++counts.by_part[part];
                            ++counts.by_part_and_name[{part, fn.name()}];
+                           const double bytes = inputs.bytes + bytes_of(fn.outputs());
+                           counts.bytes_by_part[part] += bytes;
+                           counts.bytes_by_part_and_name[{part, fn.name()}] += bytes;
+                           counts.flops_by_part[part] += flops_of(fn.name(), inputs, fn.outputs());
                        }
                        else ++counts.host_reads;
                    }
                    if ((launch || below) && !running.empty()) running.back().launched_below = true;
                })
         .needsInputs(true)
+        .needsOutputs(true)
         .scopes({at::RecordScope::FUNCTION, at::RecordScope::BACKWARD_FUNCTION, at::RecordScope::USER_SCOPE});
 }
 
@@ -159,6 +251,9 @@ std::pair<long, long> counted(const std::function<void()>& run) {
     counts.by_name.clear();
     counts.by_part.clear();
     counts.by_part_and_name.clear();
+    counts.bytes_by_part.clear();
+    counts.flops_by_part.clear();
+    counts.bytes_by_part_and_name.clear();
     const auto handle = at::addGlobalCallback(counting_callback());
     run();
     at::removeCallback(handle);
@@ -177,20 +272,26 @@ bd::PerturbItem item(int64_t side, const bd::Encoder& enc, uint64_t seed) {
 }
 
 // The `top` most frequent operators of a count, of the part `only_part` (all when empty),
-// each divided by `per`.
+// each divided by `per`; with `bytes` (a part's), also the megabytes each moved.
 void print_most_frequent(const ByName& by_name, const ByPartAndName& by_part_and_name, int top,
-                         const std::string& only_part, double per) {
+                         const std::string& only_part, double per, const BytesByPartAndName* bytes = nullptr) {
     std::vector<std::pair<long, std::string>> ranked;
     if (only_part.empty()) {
         for (const auto& [name, n] : by_name) ranked.push_back({n, name});
     } else {
-        std::printf("\nin %s:\n", only_part.c_str());
+        std::printf("\nin %s:%s\n", only_part.c_str(), bytes ? " launches, MB read and written" : "");
         for (const auto& [key, n] : by_part_and_name)
             if (key.first == only_part) ranked.push_back({n, key.second});
     }
     std::sort(ranked.rbegin(), ranked.rend());
-    for (int k = 0; k < top && k < int(ranked.size()); ++k)
-        std::printf("  %8.1f  %s\n", double(ranked[k].first) / per, ranked[k].second.c_str());
+    for (int k = 0; k < top && k < int(ranked.size()); ++k) {
+        std::printf("  %8.1f  ", double(ranked[k].first) / per);
+        if (bytes && !only_part.empty()) {
+            const auto moved = bytes->find({only_part, ranked[k].second});
+            std::printf("%9.1f  ", moved == bytes->end() ? 0.0 : moved->second / 1e6 / per);
+        }
+        std::printf("%s\n", ranked[k].second.c_str());
+    }
 }
 
 // `side` x `side` of `image` from (left, top), interleaved samples as read, metadata dropped.
@@ -234,10 +335,18 @@ int protect_whole(const std::string& file, int64_t side, int batch, int steps, c
     for (const auto& r : results) taken += r.steps;
     std::printf("%s, %d crops of %lld px, %d steps (%.1f taken on average), preset %s, the way a GPU runs it\n",
                 file.c_str(), batch, (long long)side, steps, taken / batch, preset.c_str());
-    std::printf("| part | launches per image | host reads per image |\n|---|---|---|\n");
-    std::printf("| all of it | %.0f | %.0f |\n", double(whole) / batch, double(reads) / batch);
-    for (const auto& [part, n] : counts.by_part) std::printf("| %s | %.0f | |\n", part.c_str(), double(n) / batch);
-    print_most_frequent(counts.by_name, counts.by_part_and_name, by_op, only_part, batch);
+    std::printf("| part | launches per image | host reads per image | GB read and written per image | GFLOP "
+                "of products and convolutions per image |\n|---|---|---|---|---|\n");
+    double bytes = 0, flops = 0;
+    for (const auto& [part, n] : counts.bytes_by_part) bytes += n;
+    for (const auto& [part, n] : counts.flops_by_part) flops += n;
+    std::printf("| all of it | %.0f | %.0f | %.2f | %.1f |\n", double(whole) / batch, double(reads) / batch,
+                bytes / 1e9 / batch, flops / 1e9 / batch);
+    for (const auto& [part, n] : counts.by_part)
+        std::printf("| %s | %.0f | | %.2f | %.1f |\n", part.c_str(), double(n) / batch,
+                    counts.bytes_by_part[part] / 1e9 / batch, counts.flops_by_part[part] / 1e9 / batch);
+    print_most_frequent(counts.by_name, counts.by_part_and_name, by_op, only_part, batch,
+                        &counts.bytes_by_part_and_name);
     return 0;
 }
 
@@ -256,6 +365,7 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--part")) only_part = argv[i + 1];
         else if (!std::strcmp(argv[i], "--protect")) protect_file = argv[i + 1];
         else if (!std::strcmp(argv[i], "--encoder")) encoder = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--backward-by-node")) backward_by_node = std::atoi(argv[i + 1]) != 0;
     }
     // Read once, at first use: set before anything runs.
     setenv("BELLADONNA_FUSED_KERNELS", "0", 0);
