@@ -178,6 +178,25 @@ struct MaltaSquares : torch::autograd::Function<MaltaSquares> {
     }
 };
 
+// The sum over dimension 1 of the squares of `sums`, the patterns' line sums off the CPU:
+// [planes, 16, H, W] -> [planes, H, W]. Its gradient (2 sums g) is one pass over the sixteen
+// planes: autograd's square-then-sum took three (a copy of them, a doubling, the product
+// with the gradient spread over them), the most memory the visibility term's backward pass
+// moved (bench_launches --protect, 1024 px: 27 of its 76 GB). The same arithmetic as
+// autograd's, to the bit (doubling is exact). A norm's one read of the planes in the forward
+// pass, squared, would move less still, but it rounds otherwise, and runs went elsewhere.
+struct SquaresSummed : torch::autograd::Function<SquaresSummed> {
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& sums) {
+        ctx->save_for_backward({sums});
+        return sums.square().sum(1);
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grad) {
+        const auto sums = ctx->get_saved_variables()[0];
+        return {sums * (grad[0] * 2).unsqueeze(1)};
+    }
+};
+
 }  // namespace
 
 MaltaWeights malta_weights(double w_0gt1, double w_0lt1, double norm1, bool lf) {
@@ -192,7 +211,7 @@ torch::Tensor malta_line_squares(const torch::Tensor& diffs, bool lf) {
     const auto planes = diffs.reshape({-1, diffs.size(-2), diffs.size(-1)});
     if (takes_fused_kernels(planes)) return MaltaSquares::apply(planes, lf).view(diffs.sizes());
     const auto sums = exact_conv2d(planes.unsqueeze(1), line_patterns(lf, planes.options()), {kReach, kReach});
-    return sums.square().sum(1).view(diffs.sizes());
+    return SquaresSummed::apply(sums).view(diffs.sizes());
 }
 
 torch::Tensor malta_diff(const torch::Tensor& lum0, const torch::Tensor& lum1, double w_0gt1, double w_0lt1,

@@ -416,10 +416,11 @@ TEST(LabCurve, FusedPassMatchesTheOperations) {
     EXPECT_TRUE(torch::allclose(grad, grad_general, 1e-5, 1e-6)) << (grad - grad_general).abs().max();
 }
 
-// The CPU's line sums with their gradient by hand, against finite differences, both
-// pattern sets, on planes whose lines run off every border. The changed plane stays between
-// 0.6 and 1 of the original, where the asymmetric difference in front has no kink (its
-// branches are AsymmetricDiffs' test), so the differences are accurate.
+// The line sums' gradients, the CPU's by hand and the operations' way (convolutions, the
+// squares' sum with its own gradient), against finite differences, both pattern sets, on
+// planes whose lines run off every border; and the two ways against each other. The changed
+// plane stays between 0.6 and 1 of the original, where the asymmetric difference in front
+// has no kink (its branches are AsymmetricDiffs' test), so the differences are accurate.
 TEST(Malta, GradientMatchesFiniteDifferences) {
     torch::manual_seed(10);
     const auto original = torch::randn({2, 23, 19});
@@ -430,19 +431,31 @@ TEST(Malta, GradientMatchesFiniteDifferences) {
         const auto loss = [&](const torch::Tensor& x) {
             return (malta_diff(original, x, 1.0, 0.8, 5.0, lf) * weights).sum().to(torch::kDouble);
         };
-        const auto grad = torch::autograd::grad({loss(changed)}, {changed})[0];
-        torch::NoGradGuard no_grad;
-        for (int k = 0; k < 3; ++k) {
-            auto v = torch::zeros_like(original);
-            if (k == 0) v[0][0][0] = 1;         // a corner: every line leaves the image
-            else if (k == 1) v[1][22][10] = 1;  // the middle of the bottom edge
-            else v = torch::randn_like(original);
-            v = v * original.abs() * 0.5;       // at most a few percent of each value at eps
-            const double eps = 1e-2;
-            const double numeric = (loss(changed + eps * v) - loss(changed - eps * v)).item<double>() / (2 * eps);
-            const double analytic = (grad * v).sum().item<double>();
-            EXPECT_NEAR(analytic, numeric, 0.003 * std::abs(numeric) + 1e-5) << k;
+        std::vector<std::pair<torch::Tensor, torch::Tensor>> values_and_grads;
+        for (const bool gpu_way : {false, true}) {
+            SCOPED_TRACE(gpu_way ? "the operations' way" : "the CPU's fused pass");
+            test::FusedKernelsOff off(gpu_way);
+            const auto value = loss(changed);
+            const auto grad = torch::autograd::grad({value}, {changed})[0];
+            values_and_grads.push_back({value.detach(), grad});
+            torch::NoGradGuard no_grad;
+            for (int k = 0; k < 3; ++k) {
+                auto v = torch::zeros_like(original);
+                if (k == 0) v[0][0][0] = 1;         // a corner: every line leaves the image
+                else if (k == 1) v[1][22][10] = 1;  // the middle of the bottom edge
+                else v = torch::randn_like(original);
+                v = v * original.abs() * 0.5;       // at most a few percent of each value at eps
+                const double eps = 1e-2;
+                const double numeric = (loss(changed + eps * v) - loss(changed - eps * v)).item<double>() / (2 * eps);
+                const double analytic = (grad * v).sum().item<double>();
+                EXPECT_NEAR(analytic, numeric, 0.003 * std::abs(numeric) + 1e-5) << k;
+            }
         }
+        const auto& [fused_value, fused_grad] = values_and_grads[0];
+        const auto& [ops_value, ops_grad] = values_and_grads[1];
+        EXPECT_NEAR(ops_value.item<double>(), fused_value.item<double>(), 1e-5 * std::abs(fused_value.item<double>()));
+        EXPECT_TRUE(torch::allclose(ops_grad, fused_grad, 1e-4, 1e-4 * fused_grad.abs().max().item<double>()))
+            << (ops_grad - fused_grad).abs().max();
     }
 }
 
