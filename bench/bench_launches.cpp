@@ -114,6 +114,8 @@ struct InputsSeen {
     int gradients_asked = 1;                  // of a convolution's gradient: the input's and/or the weight's
 };
 
+// (Debian 12's libtorch runs attention as bmm, counted here; a libtorch 2.x's fused attention
+// kernels are not.)
 bool multiplies(const char* name) {
     for (const char* n : {"aten::mm", "aten::bmm", "aten::addmm", "aten::baddbmm", "aten::_convolution",
                           "aten::convolution_backward"})
@@ -125,6 +127,10 @@ InputsSeen inputs_seen(const at::RecordFunction& fn) {
     InputsSeen seen;
     const auto in = fn.inputs();
     seen.bytes = bytes_of(in);
+    // What these only write is counted once, as their output, not also as an input read.
+    const bool writes_only_self = !std::strcmp(fn.name(), "aten::copy_") || !std::strcmp(fn.name(), "aten::fill_") ||
+                                  !std::strcmp(fn.name(), "aten::zero_");
+    if (writes_only_self && !in.empty()) seen.bytes -= bytes_of(in.slice(0, 1));
     if (!multiplies(fn.name())) return seen;
     for (size_t k = 0; k < 3 && k < in.size(); ++k)
         seen.sizes.push_back(in[k].isTensor() ? in[k].toTensor().sizes().vec() : std::vector<int64_t>{});

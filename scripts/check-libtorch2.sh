@@ -10,13 +10,16 @@
 # Usage: scripts/check-libtorch2.sh [BUILD_DIR]
 # Environment: BD_DEBIAN_MIRROR (default http://deb.debian.org/debian), BD_JOBS (default nproc).
 set -euo pipefail
+build=$(realpath -m "${1:-build}")  # as the caller named it, before the cd
 cd "$(dirname "$0")/.."
-build=${1:-build}
 mirror=${BD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 fail() { echo "check-libtorch2: $*" >&2; exit 1; }
 # No mirror is not a fault of the code: exit 77 (automake's and CTest's "skipped").
 skip() { echo "check-libtorch2: SKIPPED: $*" >&2; exit 77; }
 [[ -f $build/compile_commands.json ]] || fail "$build/compile_commands.json is missing: run scripts/setup.sh first"
+for tool in curl xz dpkg python3; do
+  command -v $tool >/dev/null || fail "$tool is missing (scripts/setup.sh installs it)"
+done
 root=$build/libtorch2
 if [[ ! -f $root/usr/include/torch/csrc/api/include/torch/version.h ]]; then
   # The file's name moves with Debian's revisions: read it from the suite's index.
@@ -24,16 +27,16 @@ if [[ ! -f $root/usr/include/torch/csrc/api/include/torch/version.h ]]; then
     || skip "cannot read $mirror/dists/trixie's package index"
   file=$(awk '/^Package: /{p = ($2 == "libtorch-dev")} p && /^Filename: /{print $2; exit}' <<<"$index")
   [[ -n $file ]] || fail "no libtorch-dev in Debian 13's index"
-  deb=$(mktemp --suffix=.deb)
-  curl -fsS --max-time 300 -o "$deb" "$mirror/$file" || { rm -f "$deb"; skip "cannot download $mirror/$file"; }
-  rm -rf "$root" && mkdir -p "$root"
-  dpkg -x "$deb" "$root"
-  rm -f "$deb"
+  unpacked=$(mktemp -d)
+  trap 'rm -rf "$unpacked"' EXIT
+  curl -fsS --max-time 300 -o "$unpacked/libtorch-dev.deb" "$mirror/$file" || skip "cannot download $mirror/$file"
+  dpkg -x "$unpacked/libtorch-dev.deb" "$unpacked/root"
+  rm -rf "$root" && mv "$unpacked/root" "$root"  # whole, or not at all
 fi
 version=$(awk '/define TORCH_VERSION_(MAJOR|MINOR|PATCH)/{v = v (v == "" ? "" : ".") $3} END{print v}' \
   "$root/usr/include/torch/csrc/api/include/torch/version.h")
 echo "check-libtorch2: compiling against libtorch $version's headers"
-python3 - "$build/compile_commands.json" "$PWD/$root/usr/include" "${BD_JOBS:-$(nproc)}" "$PWD" <<'PY'
+python3 - "$build/compile_commands.json" "$root/usr/include" "${BD_JOBS:-$(nproc)}" "$PWD" <<'PY'
 import json, os, shlex, subprocess, sys
 from concurrent.futures import ThreadPoolExecutor
 commands, include, jobs, repo = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
@@ -44,24 +47,38 @@ def built_for_a_gpu(path):
     return inside.split("/")[0] in ("perturb", "src", "encoders", "cli", "bench") or \
         inside.startswith(("tests/util/", "tests/tools/")) or inside == "tests/perturb/test_gpu.cpp"
 
-def compile_only(entry):
-    args, out, i = shlex.split(entry["command"]), [], 0
+def against_2x(command):
+    """The compile command with 2.x's headers first; the rest of /usr/include stays after them."""
+    args, out, i, swapped = shlex.split(command), [], 0, False
     while i < len(args):
         if args[i] == "-o":
             i += 2
             continue
         if args[i] == "-isystem" and args[i + 1] == api:
-            # 2.x's headers first; the rest of /usr/include stays after them.
             out += ["-isystem", include + "/torch/csrc/api/include", "-isystem", include]
+            swapped = True
             i += 2
             continue
         out.append(args[i])
         i += 1
-    run = subprocess.run(out + ["-fsyntax-only", "-Werror=deprecated-declarations"], cwd=entry["directory"],
-                         capture_output=True, text=True)
+    if not swapped:
+        sys.exit(f"check-libtorch2: {api} is not among the include folders of: {command[:200]}")
+    return out + ["-fsyntax-only", "-Werror=deprecated-declarations"]
+
+def compile_only(entry):
+    run = subprocess.run(against_2x(entry["command"]), cwd=entry["directory"], capture_output=True, text=True)
     return entry["file"], run.returncode, run.stderr
 
 entries = [e for e in json.load(open(commands)) if built_for_a_gpu(e["file"])]
+if not entries:
+    sys.exit(f"check-libtorch2: {commands} lists none of this checkout's sources ({repo})")
+# The headers really are 2.x's: a compile that only they pass.
+probe = subprocess.run([a for a in against_2x(entries[0]["command"]) if a != entries[0]["file"]] + ["-x", "c++", "-"],
+                       cwd=entries[0]["directory"],
+                       input="#include <torch/version.h>\nstatic_assert(TORCH_VERSION_MAJOR >= 2);\n",
+                       capture_output=True, text=True)
+if probe.returncode != 0:
+    sys.exit("check-libtorch2: the compiles do not read libtorch 2.x's headers:\n" + probe.stderr[:2000])
 failed = 0
 with ThreadPoolExecutor(jobs) as pool:
     for path, code, errors in pool.map(compile_only, entries):

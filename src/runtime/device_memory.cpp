@@ -16,11 +16,16 @@ std::optional<DeviceMemory> device_memory(const c10::Device& device) {
     static const auto mem_get_info = reinterpret_cast<MemGetInfo>(dlsym(RTLD_DEFAULT, "cudaMemGetInfo"));
     if (!mem_get_info) return std::nullopt;
     // The runtime answers for the calling thread's current device: libtorch's guard sets it
-    // (through its CUDA hooks) and puts the previous one back.
-    c10::DeviceGuard guard(device);
-    DeviceMemory m;
-    if (mem_get_info(&m.free, &m.total) != 0) return std::nullopt;  // 0: cudaSuccess
-    return m;
+    // (through its CUDA hooks) and puts the previous one back. It throws where the device
+    // cannot be set (a CUDA libtorch on a machine without a usable GPU): unknown, too.
+    try {
+        c10::DeviceGuard guard(device);
+        DeviceMemory m;
+        if (mem_get_info(&m.free, &m.total) != 0) return std::nullopt;  // 0: cudaSuccess
+        return m;
+    } catch (const c10::Error&) {
+        return std::nullopt;
+    }
 }
 
 }  // namespace bd
