@@ -11,6 +11,7 @@
 #include "perturb/cancelled.h"
 #include "perturb/device_constant.h"
 #include "perturb/early_stop.h"
+#include "perturb/by_shape.h"
 #include "perturb/in_parts.h"
 #include "perturb/file_view_share.h"
 #include "perturb/objective.h"
@@ -129,20 +130,11 @@ int64_t judged_pixels(const torch::Tensor& x) {
     return std::min(x.size(1), kVisibilityLossWindow) * std::min(x.size(2), kVisibilityLossWindow);
 }
 
-// The items' indices by shape, each alone where `together` says no, in order.
+// The items' indices by their images' shape, each alone where `together` says no, in order.
 template <class Together>
-std::vector<std::vector<size_t>> by_shape(const std::vector<ItemState>& state, const std::vector<size_t>& items,
-                                          Together&& together) {
-    std::vector<std::vector<size_t>> groups;
-    for (size_t i : items) {
-        const auto& x = state[i].x;
-        auto same = std::find_if(groups.begin(), groups.end(), [&](const std::vector<size_t>& g) {
-            return state[g.front()].x.sizes() == x.sizes();
-        });
-        if (same == groups.end() || !together(x)) groups.push_back({i});
-        else same->push_back(i);
-    }
-    return groups;
+std::vector<std::vector<size_t>> by_image_shape(const std::vector<ItemState>& state,
+                                                const std::vector<size_t>& items, Together&& together) {
+    return by_shape(items, [&](size_t i) -> const torch::Tensor& { return state[i].x; }, together);
 }
 
 // The visibility terms of the images `wanted`. Off the CPU those of one shape are made in
@@ -150,7 +142,7 @@ std::vector<std::vector<size_t>> by_shape(const std::vector<ItemState>& state, c
 // decomposed in one call, and a group judged later, in the same order, is joined without a copy.
 void make_visibility_terms(std::vector<ItemState>& state, const std::vector<size_t>& wanted,
                            const std::vector<PerturbItem>& items, double target, int64_t& pixels_at_once) {
-    for (const auto& group : by_shape(state, wanted, taken_in_groups)) {
+    for (const auto& group : by_image_shape(state, wanted, taken_in_groups)) {
         in_parts_of_pixels(group.size(), judged_pixels(state[group.front()].x), pixels_at_once, [&](size_t begin, size_t end) {
             std::vector<torch::Tensor> originals, alphas;
             std::vector<uint64_t> seeds;
@@ -175,7 +167,7 @@ std::vector<torch::Tensor> fresh_visibility_gradients(std::vector<ItemState>& st
     for (size_t i : live)
         if (state[i].visibility_term && state[i].visibility_grad->due(state[i].schedule->steps_taken()))
             due.push_back(i);
-    const auto groups = by_shape(state, due, taken_in_groups);
+    const auto groups = by_image_shape(state, due, taken_in_groups);
     for (const auto& group : groups) {
         in_parts_of_pixels(group.size(), judged_pixels(state[group.front()].x), pixels_at_once, [&](size_t begin, size_t end) {
             std::vector<VisibilityLoss*> terms;
@@ -212,7 +204,7 @@ torch::Tensor step_views(std::vector<ItemState>& state, const std::vector<size_t
         block_items.push_back({i});
         clean_views.push_back(pair.second.detach());
     }
-    for (const auto& group : by_shape(state, unpaired, taken_in_groups)) {
+    for (const auto& group : by_image_shape(state, unpaired, taken_in_groups)) {
         std::vector<ViewSampler*> samplers;
         std::vector<torch::Tensor> images;
         for (size_t i : group) {
@@ -287,7 +279,7 @@ void steer_budgets(std::vector<ItemState>& state, const std::vector<size_t>& due
     for (size_t i : due)
         if (std::min(state[i].x.size(1), state[i].x.size(2)) >= 8) measurable.push_back(i);  // else too small
     std::vector<torch::Tensor> maps(state.size());
-    for (const auto& group : by_shape(state, measurable, compared_in_groups)) {
+    for (const auto& group : by_image_shape(state, measurable, compared_in_groups)) {
         const auto& first = state[group.front()];
         if (!compared_in_groups(first.x)) {  // a group of one
             maps[group.front()] = seen_change(first.x, on_grid(first.image), first.alpha).distmap;

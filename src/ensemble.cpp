@@ -1,5 +1,8 @@
 #include "src/ensemble.h"
 
+#include <numeric>
+
+#include "perturb/by_shape.h"
 #include "perturb/concepts.h"
 #include "perturb/in_parts.h"
 #include "perturb/objective.h"
@@ -46,15 +49,12 @@ std::vector<torch::Tensor> Member::embed_each(const std::vector<torch::Tensor>& 
     }
     // The images of each size framed in one call (a report's copies come in two or three sizes).
     std::vector<torch::Tensor> framed(images.size());
-    for (size_t k = 0; k < images.size(); ++k) {
-        if (framed[k].defined()) continue;
-        std::vector<size_t> same;
+    std::vector<size_t> all(images.size());
+    std::iota(all.begin(), all.end(), size_t(0));
+    const auto image = [&](size_t k) -> const torch::Tensor& { return images[k]; };
+    for (const auto& same : by_shape(all, image, [](const torch::Tensor&) { return true; })) {
         std::vector<torch::Tensor> group;
-        for (size_t j = k; j < images.size(); ++j)
-            if (!framed[j].defined() && images[j].sizes() == images[k].sizes()) {
-                same.push_back(j);
-                group.push_back(images[j]);
-            }
+        for (size_t k : same) group.push_back(images[k]);
         const auto views = resize_center_crop(torch::stack(group), size);
         for (size_t i = 0; i < same.size(); ++i) framed[same[i]] = views[int64_t(i)];
     }

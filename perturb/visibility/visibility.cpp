@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "perturb/by_shape.h"
 #include "perturb/in_parts.h"
 #include "perturb/vector_clones.h"
 #include "perturb/visibility/budget.h"
@@ -217,22 +218,21 @@ std::vector<VisibilityFit> fit_visibility_each(const std::vector<FitRequest>& re
     torch::NoGradGuard no_grad;
     std::vector<VisibilityFit> fits;
     std::vector<torch::Tensor> written(requests.size());
-    std::vector<std::vector<size_t>> groups;  // measured together: by shape, where the port compares
+    std::vector<size_t> measured_ones;
     int64_t pixels_at_once = kVisibilityPixelsAtOnce;
     for (size_t k = 0; k < requests.size(); ++k) {
         const auto& r = requests[k];
         fits.push_back(quantised(r));
         if (!(r.target > 0)) continue;
         written[k] = read_back(r, fits[k].image);
-        const auto& x = written[k];
-        const bool together = butteraugli_available() && x.size(1) >= 8 && x.size(2) >= 8 && compared_in_groups(x);
-        auto same = std::find_if(groups.begin(), groups.end(), [&](const std::vector<size_t>& g) {
-            return together && written[g.front()].sizes() == x.sizes() &&
-                   written[g.front()].device() == x.device();
-        });
-        if (same == groups.end()) groups.push_back({k});
-        else same->push_back(k);
+        measured_ones.push_back(k);
     }
+    // Measured together: by shape, where the port compares.
+    const auto groups = by_shape(
+        measured_ones, [&](size_t k) -> const torch::Tensor& { return written[k]; },
+        [](const torch::Tensor& x) {
+            return butteraugli_available() && x.size(1) >= 8 && x.size(2) >= 8 && compared_in_groups(x);
+        });
     for (const auto& group : groups) {
         if (group.size() == 1) {
             const auto& r = requests[group.front()];
