@@ -124,6 +124,12 @@ void read_flags(const cxxopts::ParseResult& args, ProtectSettings& settings, Bat
     }
 }
 
+// "8", or on a GPU left to choose "automatic (8 first)".
+std::string batch_size_text(const BatchOptions& options, const std::string& device) {
+    const std::string first = std::to_string(resolved_batch_size(options, device));
+    return batch_size_is_automatic(options, device) ? "automatic (" + first + " first)" : first;
+}
+
 }  // namespace
 
 int cmd_protect(int argc, char** argv) {
@@ -176,10 +182,10 @@ int cmd_protect(int argc, char** argv) {
             throw UsageError(e.what());
         }
         if (!quiet)
-            std::fprintf(stderr, "protecting %zu image%s with %s on %s (%d optimiser threads, %d workers, batch %d)\n",
+            std::fprintf(stderr, "protecting %zu image%s with %s on %s (%d optimiser threads, %d workers, batch %s)\n",
                          plan.size(), plan.size() == 1 ? "" : "s", protector->model_name().c_str(),
                          protector->device_name().c_str(), intra_op_threads(), total_threads(),
-                         resolved_batch_size(options, protector->device_name()));
+                         batch_size_text(options, protector->device_name()).c_str());
 
         Progress progress(Progress::detect(quiet));
         std::vector<FileResult> results;

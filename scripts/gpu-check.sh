@@ -60,8 +60,8 @@ echo
 # Each run is cut at RUN_LIMIT seconds (default 120) so a slow path still leaves time for the
 # rest of the script in one call; the images written by then give the rate. --batch-size 0 is
 # the automatic size: 8, then what the card's free memory holds (src/batch/batch_size.h).
-echo "| 64 x 1024 px, ViT-B/32 shape, default preset, --target cat | seconds | images written | images/s |"
-echo "|---|---|---|---|"
+echo "| 64 x 1024 px, ViT-B/32 shape, default preset, --target cat | seconds | images written | images/s | batches (images: count) |"
+echo "|---|---|---|---|---|"
 run=0
 for args in "--batch-size 0" "--batch-size 16 --no-metrics" "--batch-size 16 --visibility 0 --no-metrics"; do
   run=$((run + 1))
@@ -69,11 +69,20 @@ for args in "--batch-size 0" "--batch-size 16 --no-metrics" "--batch-size 16 --v
   start=$(date +%s.%N)
   # shellcheck disable=SC2086
   timeout "${RUN_LIMIT:-120}" build-gpu/bin/belladonna protect "$portfolio" -o "$out" --model "$b32" --target cat \
-    --device cuda $args >/tmp/gpu-protect.log 2>&1 || { tail -3 /tmp/gpu-protect.log; }
+    --device cuda --report "$out.json" $args >/tmp/gpu-protect.log 2>&1 || { tail -3 /tmp/gpu-protect.log; }
   end=$(date +%s.%N)
   done_count=$(find "$out" -name '*.png' 2>/dev/null | wc -l)
-  awk -v a="$args" -v s="$start" -v e="$end" -v n="$done_count" \
-    'BEGIN {printf "| %s | %.1f | %d | %.2f |\n", a, e - s, n, n / (e - s)}'
+  # The batch sizes the run chose, from each image's timing.batch (a cut run's report says
+  # "interrupted" and lists what was done).
+  batches=$($py - "$out.json" <<'PY' 2>/dev/null || echo "no report"
+import collections, json, sys
+done = [i["timing"]["batch"] for i in json.load(open(sys.argv[1]))["images"] if "timing" in i]
+sizes = collections.Counter(done)
+print(", ".join(f"{k}: {sizes[k] // k}" for k in sorted(sizes)))
+PY
+)
+  awk -v a="$args" -v s="$start" -v e="$end" -v n="$done_count" -v b="$batches" \
+    'BEGIN {printf "| %s | %.1f | %d | %.2f | %s |\n", a, e - s, n, n / (e - s), b}'
 done
 kill "$sampler" 2>/dev/null || true
 echo "peak GPU memory while protecting: $(sort -n "$peak" | tail -1) MiB"

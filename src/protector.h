@@ -3,7 +3,9 @@
 // that the metrics protect_batch leaves for later may run beside its next call.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -84,6 +86,10 @@ public:
     // The most images one optimiser batch held before the device ran out of memory; 0 where
     // it never did.
     size_t largest_batch() const { return largest_batch_; }
+    // The pixels an automatic batch may hold on this device, learned from a run's first
+    // batch (src/batch/batch_size.h); 0 until one was measured. Kept with the device, so a
+    // later run in this process starts from it.
+    std::atomic<uint64_t>& learned_pixel_budget() { return learned_pixel_budget_; }
 
 private:
     Protector();
@@ -91,6 +97,7 @@ private:
     // The most images one optimiser batch held before the device ran out of memory (0: it
     // never did); later batches are split to it from the start.
     size_t largest_batch_ = 0;
+    std::atomic<uint64_t> learned_pixel_budget_{0};
 };
 
 }  // namespace bd

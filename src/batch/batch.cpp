@@ -49,9 +49,12 @@ struct Item {
     bool finished = false;  // has a result to report (false: cancelled before it was done)
 };
 
+uint64_t pixels_of(const Image& image) { return uint64_t(image.width) * image.height; }
+
 struct Batch {
     std::vector<std::unique_ptr<Item>> items;
     size_t to_protect = 0;
+    uint64_t pixels = 0;  // of the images to protect
     // The items protected together, whose metrics the measure stage takes (in `later`).
     std::vector<Item*> unmeasured;
     UnmeasuredBatch later;
@@ -73,11 +76,12 @@ void make_parent_dirs(const std::string& path) {
 }
 
 // --batch-size N, the CPU's one image, or on a GPU a size read from its memory.
-AutomaticBatchSize batch_size_of(const BatchOptions& options, const Protector& protector) {
+AutomaticBatchSize batch_size_of(const BatchOptions& options, Protector& protector) {
     const std::string device = protector.device_name();
     const size_t start = size_t(resolved_batch_size(options, device));
-    if (options.batch_size > 0 || device.rfind("cuda", 0) != 0) return AutomaticBatchSize(start);
-    return AutomaticBatchSize(start, [d = c10::Device(device)] { return device_memory(d); });
+    if (!batch_size_is_automatic(options, device)) return AutomaticBatchSize(start);
+    return AutomaticBatchSize(
+        start, [d = c10::Device(device)] { return device_memory(d); }, &protector.learned_pixel_budget());
 }
 
 // One run of the pipeline: its stages, and what they share.
@@ -179,21 +183,32 @@ private:
         return t;
     }
 
-    // Group: gather tokens until a batch has batch_size images to protect (or the sentinel).
+    // Group: gather tokens into a batch until it is full (batch_size_: images, and on a GPU
+    // sized automatically, pixels), or the sentinel comes. An image that would take a batch
+    // past its pixels starts the next one, and this token carries the batch it closed.
     Token* group(Token* t) {
         if (!open_batch_) open_batch_ = std::make_unique<Batch>();
+        if (t->item && t->item->run &&
+            !batch_size_.has_room(open_batch_->to_protect, open_batch_->pixels, pixels_of(t->item->image))) {
+            t->batch = std::move(open_batch_);
+            open_batch_ = std::make_unique<Batch>();
+        }
         if (t->item) {
-            if (t->item->run) ++open_batch_->to_protect;
+            if (t->item->run) {
+                ++open_batch_->to_protect;
+                open_batch_->pixels += pixels_of(t->item->image);
+            }
             open_batch_->items.push_back(std::move(t->item));
         }
-        if (t->sentinel || open_batch_->to_protect >= batch_size_.size()) {
+        if (!t->batch && (t->sentinel || batch_size_.full(open_batch_->to_protect))) {
             if (!open_batch_->items.empty()) t->batch = std::move(open_batch_);
             open_batch_.reset();
         }
         return t;
     }
 
-    static void store(Item* it, ProtectResult&& r) {
+    static void store(Item* it, ProtectResult&& r, size_t batch_images) {
+        it->result.batch_images = batch_images;
         it->result.metrics = r.metrics;
         it->result.protect_seconds = r.seconds;
         it->result.steps = r.steps;
@@ -224,11 +239,13 @@ private:
             auto& later = t->batch->later;
             batch_size_.before();
             auto out = protector_.protect_batch(images, settings_, progress, &later);
-            const size_t halved = protector_.largest_batch();
-            batch_size_.after(halved ? std::min(halved, run.size()) : run.size());
+            // Where the optimiser halved the batch, the images it held at once: as many of
+            // the batch's pixels as of its images.
+            const size_t halved = protector_.largest_batch(), at_once = halved ? std::min(halved, run.size()) : run.size();
+            batch_size_.after(at_once, t->batch->pixels * at_once / run.size());
             if (out.size() != run.size() || !(later.metrics.empty() || later.metrics.size() == run.size()))
                 throw std::runtime_error("internal error: protect_batch returned a wrong count");
-            for (size_t k = 0; k < run.size(); ++k) store(run[k], std::move(out[k]));
+            for (size_t k = 0; k < run.size(); ++k) store(run[k], std::move(out[k]), run.size());
             if (!later.metrics.empty()) t->batch->unmeasured = run;
         } catch (const Cancelled&) {
             for (auto* it : run) it->run = false;  // unfinished: no file, no record
@@ -241,7 +258,7 @@ private:
                     continue;
                 }
                 try {
-                    store(it, protector_.protect(it->image, settings_, progress));
+                    store(it, protector_.protect(it->image, settings_, progress), 1);
                 } catch (const Cancelled&) {
                     it->run = false;
                 } catch (const std::exception& e2) {
@@ -369,6 +386,10 @@ void validate(const BatchOptions& o) {
 int resolved_batch_size(const BatchOptions& o, const std::string& device) {
     if (o.batch_size > 0) return o.batch_size;
     return device.rfind("cpu", 0) == 0 ? 1 : 8;
+}
+
+bool batch_size_is_automatic(const BatchOptions& o, const std::string& device) {
+    return o.batch_size == 0 && device.rfind("cuda", 0) == 0;
 }
 
 InputPlan plan_inputs(const BatchOptions& o, OutputFormat format) {

@@ -30,11 +30,14 @@ struct BatchOptions {
 void validate(const BatchOptions& options);
 
 // The batch size a run on `device` ("cpu", "cuda:0", as Protector::device_name() says)
-// uses: the one given, or automatically 1 on the CPU, where each image already keeps every
-// core busy, and 8 on a GPU, where a batch of 8 ran a third faster than one image at a time
-// (README, "On a GPU"). A batch the GPU's memory cannot hold is halved as it runs
+// starts with: the one given, or automatically 1 on the CPU, where each image already keeps
+// every core busy, and 8 on a GPU, where a batch of 8 ran a third faster than one image at a
+// time (README, "On a GPU"); later GPU batches are sized from its memory
+// (src/batch/batch_size.h). A batch the GPU's memory cannot hold is halved as it runs
 // (perturb/memory_split.h), so 8 is safe on a small card too.
 int resolved_batch_size(const BatchOptions& options, const std::string& device);
+// Whether that size changes as the run goes (not given, on a GPU).
+bool batch_size_is_automatic(const BatchOptions& options, const std::string& device);
 
 // The plan of these options' inputs, outputs written as `format`.
 InputPlan plan_inputs(const BatchOptions& options, OutputFormat format);
@@ -51,6 +54,7 @@ struct FileResult {
     // batch, its time divided among the images), encoding + writing.
     double decode_seconds = 0, protect_seconds = 0, write_seconds = 0;
     int steps = 0;  // optimizer steps taken
+    size_t batch_images = 0;  // the images optimised with it, itself included
 };
 
 struct BatchEvent {

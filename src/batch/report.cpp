@@ -96,7 +96,8 @@ json settings_object(const ReportContext& c) {
            {"metrics", s.metrics},
            {"device", c.device},
            {"models", models_array(c)},
-           {"batch_size", resolved_batch_size(o, c.device)},
+           // 0: sized automatically from the GPU's memory; each image's timing says its batch.
+           {"batch_size", batch_size_is_automatic(o, c.device) ? 0 : resolved_batch_size(o, c.device)},
            {"jobs", o.jobs},
            {"format", to_string(s.output_format)},
            {"jpeg_quality", s.jpeg_quality},
@@ -210,7 +211,7 @@ std::string report_json(const ReportContext& context, const std::vector<FileResu
         if (r.skipped) img["skipped"] = true;
         if (r.ok && !r.skipped) {
             img["timing"] = {{"decode", r.decode_seconds}, {"protect", r.protect_seconds},
-                             {"write", r.write_seconds}};
+                             {"write", r.write_seconds}, {"batch", r.batch_images}};
             img["steps"] = r.steps;
         }
         images.push_back(std::move(img));

@@ -69,7 +69,8 @@ protected:
         g->out3 = t + "/out3";
         g->run1 = run_bd(with(base_args(g->out1), {"--jobs", "1", "--report", t + "/r1.json"}), t + "/log1");
         g->run2 = run_bd(with(base_args(g->out2), {"--jobs", "2", "--report", t + "/r2.json"}), t + "/log2");
-        g->run3 = run_bd(with(base_args(g->out3), {"--jobs", "2", "--batch-size", "3"}), t + "/log3");
+        g->run3 = run_bd(with(base_args(g->out3), {"--jobs", "2", "--batch-size", "3", "--report", t + "/r3.json"}),
+                         t + "/log3");
     }
     static void TearDownTestSuite() {
         if (g) ::chmod((g->pf.root + "/bad/locked.png").c_str(), 0644);
@@ -183,6 +184,21 @@ void check_OutputsIdenticalAcrossJobsAndBatchSizes(const std::string& tmp_dir) {
     ASSERT_EQ(r1["images"].size(), r2["images"].size());
     for (size_t i = 0; i < r1["images"].size(); ++i)
         EXPECT_EQ(r1["images"][i]["input"], r2["images"][i]["input"]);
+    // Each image says how many were optimised with it: the CPU's one, or threes in the
+    // plan's order, the last batch what is left (failed files take no place in a batch).
+    json r3 = read_json(tmp() + "/r3.json");
+    EXPECT_EQ(r1["settings"]["batch_size"], 1);
+    EXPECT_EQ(r3["settings"]["batch_size"], 3);
+    std::vector<int> batches1, batches3, expected3;
+    for (const auto& img : r1["images"])
+        if (img["status"] == "ok") batches1.push_back(img["timing"]["batch"].get<int>());
+    for (const auto& img : r3["images"])
+        if (img["status"] == "ok") batches3.push_back(img["timing"]["batch"].get<int>());
+    const int n = int(batches3.size());
+    for (int i = 0; i < n; ++i) expected3.push_back(std::min(3, n - i / 3 * 3));
+    EXPECT_EQ(batches1, std::vector<int>(batches1.size(), 1));
+    EXPECT_EQ(batches3, expected3);
+    EXPECT_NE(g->run3.err.find("batch 3)"), std::string::npos) << g->run3.err;
 }
 
 void check_SkipExistingResumes(const std::string& tmp_dir) {
