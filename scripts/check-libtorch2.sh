@@ -36,10 +36,22 @@ fi
 version=$(awk '/define TORCH_VERSION_(MAJOR|MINOR|PATCH)/{v = v (v == "" ? "" : ".") $3} END{print v}' \
   "$root/usr/include/torch/csrc/api/include/torch/version.h")
 echo "check-libtorch2: compiling against libtorch $version's headers"
-python3 - "$build/compile_commands.json" "$root/usr/include" "${BD_JOBS:-$(nproc)}" "$PWD" <<'PY'
-import json, os, shlex, subprocess, sys
+# The sources only a CUDA build compiles (perturb/cuda_kernels.h) too, where a CUDA compiler is
+# here: the kernels with it, the C++ around them against the headers above and CUDA's. A CPU
+# libtorch-dev lacks one header its CUDA build generates, c10/cuda/impl/cuda_cmake_macros.h,
+# which only says the library is shared: written beside them.
+nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+if [[ -x $nvcc ]]; then
+  mkdir -p "$root/cuda-build/c10/cuda/impl"
+  echo '#define C10_CUDA_BUILD_SHARED_LIBS' > "$root/cuda-build/c10/cuda/impl/cuda_cmake_macros.h"
+else
+  echo "check-libtorch2: no CUDA compiler here: the sources only a CUDA build compiles are not checked"
+  nvcc=""
+fi
+python3 - "$build/compile_commands.json" "$root/usr/include" "${BD_JOBS:-$(nproc)}" "$PWD" "$nvcc" "$root/cuda-build" <<'PY'
+import glob, json, os, shlex, subprocess, sys, tempfile
 from concurrent.futures import ThreadPoolExecutor
-commands, include, jobs, repo = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+commands, include, jobs, repo, nvcc, generated = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 api = "/usr/include/torch/csrc/api/include"  # where Debian 12's libtorch puts its C++ API
 
 def built_for_a_gpu(path):
@@ -66,10 +78,22 @@ def against_2x(command):
     return out + ["-fsyntax-only", "-Werror=deprecated-declarations"]
 
 def compile_only(entry):
-    run = subprocess.run(against_2x(entry["command"]), cwd=entry["directory"], capture_output=True, text=True)
-    return entry["file"], run.returncode, run.stderr
+    command = against_2x(entry["command"])
+    if entry.get("cuda"):
+        cuda = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(nvcc))), "include")
+        command += ["-DBELLADONNA_CUDA_KERNELS", "-isystem", generated, "-isystem", cuda]
+    run = subprocess.run(command, cwd=entry["directory"], capture_output=True, text=True)
+    return entry["file"] + (" (as a CUDA build compiles it)" if entry.get("cuda") else ""), run.returncode, run.stderr
+
+def kernels_compile(path):
+    with tempfile.TemporaryDirectory() as out:
+        run = subprocess.run([nvcc, "-std=c++17", "-O3", "-arch=sm_90", "-I", repo, "-c", path, "-o",
+                              os.path.join(out, "kernel.o")], capture_output=True, text=True)
+    return path + " (nvcc)", run.returncode, run.stderr + run.stdout
 
 entries = [e for e in json.load(open(commands)) if built_for_a_gpu(e["file"])]
+if nvcc:
+    entries += [dict(e, cuda=True) for e in entries if "BELLADONNA_CUDA_KERNELS" in open(e["file"]).read()]
 if not entries:
     sys.exit(f"check-libtorch2: {commands} lists none of this checkout's sources ({repo})")
 # The headers really are 2.x's: a compile that only they pass.
@@ -79,13 +103,16 @@ probe = subprocess.run([a for a in against_2x(entries[0]["command"]) if a != ent
                        capture_output=True, text=True)
 if probe.returncode != 0:
     sys.exit("check-libtorch2: the compiles do not read libtorch 2.x's headers:\n" + probe.stderr[:2000])
+kernels = sorted(glob.glob(os.path.join(repo, "perturb", "**", "*.cu"), recursive=True)) if nvcc else []
 failed = 0
 with ThreadPoolExecutor(jobs) as pool:
-    for path, code, errors in pool.map(compile_only, entries):
-        if code != 0:
-            failed += 1
-            print(f"FAILED {path}")
-            print("\n".join(errors.splitlines()[:30]))
-print(f"check-libtorch2: {len(entries) - failed} of {len(entries)} sources compile")
+    results = list(pool.map(compile_only, entries)) + list(pool.map(kernels_compile, kernels))
+for path, code, errors in results:
+    if code != 0:
+        failed += 1
+        print(f"FAILED {path}")
+        print("\n".join(errors.splitlines()[:30]))
+print(f"check-libtorch2: {len(results) - failed} of {len(results)} sources compile"
+      + (f", {len(kernels)} of them CUDA kernels with {nvcc}" if kernels else ""))
 sys.exit(1 if failed else 0)
 PY

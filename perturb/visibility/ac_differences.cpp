@@ -3,6 +3,7 @@
 #include <cmath>
 #include <utility>
 
+#include "perturb/cuda_kernels.h"
 #include "perturb/joined_along.h"
 #include "perturb/vector_clones.h"
 #include "perturb/visibility/malta.h"
@@ -104,10 +105,18 @@ std::array<torch::Tensor, 2> ac_differences(const ButteraugliPlanes& original, c
         const auto lum1 = pairs ? torch::cat({band_major(changed.uhf_pair), band_major(changed.hf_pair),
                                               band_major(changed.mf).narrow(0, 0, 2)})
                                 : torch::stack(bands(changed));
-        const auto diffs = malta_asymmetric_diff(shared.malta, lum1).split_with_sizes({2, 4});
-        const auto high = malta_line_squares(diffs[0], false);
+        torch::Tensor high, low;
+        if (takes_cuda_kernels(lum1)) {
+            // The difference formed inside the line patterns' pass (malta_tiles.h).
+            const auto squares = malta_difference_squares_on_gpu(shared.malta, lum1, 2);
+            high = squares.narrow(0, 0, 2);
+            low = squares.narrow(0, 2, 4);
+        } else {
+            const auto diffs = malta_asymmetric_diff(shared.malta, lum1).split_with_sizes({2, 4});
+            high = malta_line_squares(diffs[0], false);
+            low = malta_line_squares(diffs[1], true);
+        }
         // Rows high X, high Y, middle X, middle Y: summed over the two bands, X then Y.
-        const auto low = malta_line_squares(diffs[1], true);
         const auto high_bands = pairs ? band_major(changed.hf_pair) : lum1.narrow(0, 2, 2);
         const auto ac = high + low.view({2, 2, low.size(1), low.size(2), low.size(3)}).sum(0) +
                         l2_diff_asymmetric(shared.l2, high_bands);

@@ -2,13 +2,23 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <functional>
 #include <utility>
 #include <vector>
 
+#include "perturb/cuda_kernels.h"
 #include "perturb/device_constant.h"
 #include "perturb/exact_convolution.h"
 #include "perturb/vector_clones.h"
 #include "perturb/visibility/asymmetric_diff.h"
+
+#ifdef BELLADONNA_CUDA_KERNELS
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+
+#include "perturb/visibility/malta_cuda.h"
+#endif
 
 namespace bd {
 
@@ -197,7 +207,155 @@ struct SquaresSummed : torch::autograd::Function<SquaresSummed> {
     }
 };
 
+#ifdef BELLADONNA_CUDA_KERNELS
+// MaltaSquares on a GPU: malta_tiles.h's tiles, one read and one write of a plane each way.
+struct MaltaSquaresOnGpu : torch::autograd::Function<MaltaSquaresOnGpu> {
+    static void* stream_of(const torch::Tensor& t) {
+        return c10::cuda::getCurrentCUDAStream(t.device().index()).stream();
+    }
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& d_in, bool lf) {
+        const auto d = d_in.contiguous();
+        ctx->save_for_backward({d});
+        ctx->saved_data["lf"] = lf;
+        const c10::cuda::CUDAGuard on(d.device());
+        auto out = torch::empty_like(d);
+        malta_squares_forward_cuda(d.data_ptr<float>(), out.data_ptr<float>(), d.size(0), d.size(1), d.size(2),
+                                   malta_line_table(lf), stream_of(d));
+        return out;
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grad) {
+        const auto d = ctx->get_saved_variables()[0];
+        const auto g = grad[0].contiguous();
+        const c10::cuda::CUDAGuard on(d.device());
+        auto out = torch::empty_like(d);
+        malta_squares_backward_cuda(d.data_ptr<float>(), g.data_ptr<float>(), out.data_ptr<float>(), d.size(0),
+                                    d.size(1), d.size(2), malta_line_table(ctx->saved_data["lf"].toBool()),
+                                    stream_of(d));
+        return {out, torch::Tensor()};
+    }
+};
+
+// The original's planes (lum0, lower, upper, denominator: MaltaOriginal's, [P, B, ...], each
+// contiguous) and its bands' weights as the kernels take them.
+MaltaDifferenceBands difference_bands(const torch::autograd::variable_list& planes, const std::vector<double>& ratio,
+                                      const std::vector<double>& half) {
+    TORCH_CHECK(ratio.size() <= size_t(MaltaDifferenceBands::kMostBands) && ratio.size() == half.size() &&
+                    int64_t(ratio.size()) == planes[0].size(0),
+                "butteraugli: the bands' weights do not match the original's planes");
+    for (const auto& t : planes)
+        TORCH_CHECK(t.is_contiguous() && t.sizes() == planes[0].sizes(), "butteraugli: the original's planes differ");
+    MaltaDifferenceBands b{planes[0].data_ptr<float>(), planes[1].data_ptr<float>(), planes[2].data_ptr<float>(),
+                           planes[3].data_ptr<float>(), planes[0].size(1), {}, {}};
+    for (size_t k = 0; k < ratio.size(); ++k) {
+        b.ratio[k] = float(ratio[k]);
+        b.half[k] = float(half[k]);
+    }
+    return b;
+}
+
+// The asymmetric difference and the line patterns' squares in one pass each way: lum1
+// [P, B, H, W], the first `high` bands with the high-frequency patterns, the rest the low.
+// The original's planes are saved with the step's graph: a comparator joined for one call
+// is gone by the time of the gradient.
+struct MaltaDifferenceSquaresOnGpu : torch::autograd::Function<MaltaDifferenceSquaresOnGpu> {
+    // Calls f(first plane, planes, low frequency) for the high bands' planes, then the low's.
+    static void each_pattern_set(const torch::Tensor& lum1, int64_t high,
+                                 const std::function<void(int64_t, int64_t, bool)>& f) {
+        const int64_t images = lum1.size(1);
+        f(0, high * images, false);
+        f(high * images, (lum1.size(0) - high) * images, true);
+    }
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& lum1_in,
+                                 const torch::Tensor& lum0, const torch::Tensor& lower, const torch::Tensor& upper,
+                                 const torch::Tensor& denominator, std::vector<double> ratio, std::vector<double> half,
+                                 int64_t high) {
+        const auto lum1 = lum1_in.contiguous();
+        const torch::autograd::variable_list planes{lum0.contiguous(), lower.contiguous(), upper.contiguous(),
+                                                    denominator.contiguous()};
+        ctx->save_for_backward({lum1, planes[0], planes[1], planes[2], planes[3]});
+        ctx->saved_data["ratio"] = ratio;
+        ctx->saved_data["half"] = half;
+        ctx->saved_data["high"] = high;
+        const c10::cuda::CUDAGuard on(lum1.device());
+        auto out = torch::empty_like(lum1);
+        const auto bands = difference_bands(planes, ratio, half);
+        const int64_t h = lum1.size(2), w = lum1.size(3);
+        each_pattern_set(lum1, high, [&](int64_t first, int64_t count, bool lf) {
+            malta_difference_squares_forward_cuda(lum1.data_ptr<float>() + first * h * w, bands, first,
+                                                  out.data_ptr<float>() + first * h * w, count, h, w,
+                                                  malta_line_table(lf), MaltaSquaresOnGpu::stream_of(lum1));
+        });
+        return out;
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grad) {
+        const auto saved = ctx->get_saved_variables();
+        const auto& lum1 = saved[0];
+        const torch::autograd::variable_list planes(saved.begin() + 1, saved.end());
+        const auto g = grad[0].contiguous();
+        const c10::cuda::CUDAGuard on(lum1.device());
+        auto out = torch::empty_like(lum1);
+        const auto bands = difference_bands(planes, ctx->saved_data["ratio"].toDoubleVector(),
+                                            ctx->saved_data["half"].toDoubleVector());
+        const int64_t h = lum1.size(2), w = lum1.size(3);
+        each_pattern_set(lum1, ctx->saved_data["high"].toInt(), [&](int64_t first, int64_t count, bool lf) {
+            malta_difference_squares_backward_cuda(lum1.data_ptr<float>() + first * h * w, bands, first,
+                                                   g.data_ptr<float>() + first * h * w,
+                                                   out.data_ptr<float>() + first * h * w, count, h, w,
+                                                   malta_line_table(lf), MaltaSquaresOnGpu::stream_of(lum1));
+        });
+        return {out,
+                torch::Tensor(),
+                torch::Tensor(),
+                torch::Tensor(),
+                torch::Tensor(),
+                torch::Tensor(),
+                torch::Tensor(),
+                torch::Tensor()};
+    }
+};
+#endif
+
 }  // namespace
+
+torch::Tensor malta_difference_squares_on_gpu(const MaltaOriginal& original, const torch::Tensor& lum1,
+                                              int64_t high) {
+#ifdef BELLADONNA_CUDA_KERNELS
+    TORCH_CHECK(takes_cuda_kernels(lum1) && lum1.dim() == 4 && lum1.sizes() == original.lum0.sizes() &&
+                    high >= 0 && high <= lum1.size(0),
+                "butteraugli: the line patterns' kernels take [bands, images, H, W] like the original's");
+    const auto values = [](const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); };
+    return MaltaDifferenceSquaresOnGpu::apply(lum1, original.lum0, original.lower, original.upper,
+                                              original.denominator, values(original.ratio_values),
+                                              values(original.half_values), high);
+#else
+    TORCH_CHECK(false, "butteraugli: this build has no CUDA kernels");
+    return {};
+#endif
+}
+
+const MaltaLineTable& malta_line_table(bool lf) {
+    static const auto make = [](bool low) {
+        MaltaLineTable t;
+        const auto& lines = counted_lines(low);
+        TORCH_CHECK(lines.size() <= size_t(MaltaLineTable::kMostLines), "butteraugli: too many line patterns");
+        t.lines = int(lines.size());
+        for (int k = 0; k < t.lines; ++k) {
+            const auto& taps = lines[size_t(k)].taps;
+            TORCH_CHECK(taps.size() <= size_t(MaltaLineTable::kMostTaps), "butteraugli: a line pattern too long");
+            t.taps[k] = int(taps.size());
+            t.count[k] = lines[size_t(k)].count;
+            for (size_t j = 0; j < taps.size(); ++j) {
+                t.dy[k][j] = int8_t(taps[j].first);
+                t.dx[k][j] = int8_t(taps[j].second);
+            }
+        }
+        return t;
+    };
+    static const MaltaLineTable high = make(false), low = make(true);
+    return lf ? low : high;
+}
 
 MaltaWeights malta_weights(double w_0gt1, double w_0lt1, double norm1, bool lf) {
     const double len = 3.75, mulli = lf ? 0.611612573796 : 0.39905817637;
@@ -210,6 +368,9 @@ MaltaWeights malta_weights(double w_0gt1, double w_0lt1, double norm1, bool lf) 
 torch::Tensor malta_line_squares(const torch::Tensor& diffs, bool lf) {
     const auto planes = diffs.reshape({-1, diffs.size(-2), diffs.size(-1)});
     if (takes_fused_kernels(planes)) return MaltaSquares::apply(planes, lf).view(diffs.sizes());
+#ifdef BELLADONNA_CUDA_KERNELS
+    if (takes_cuda_kernels(planes)) return MaltaSquaresOnGpu::apply(planes, lf).view(diffs.sizes());
+#endif
     const auto sums = exact_conv2d(planes.unsqueeze(1), line_patterns(lf, planes.options()), {kReach, kReach});
     return SquaresSummed::apply(sums).view(diffs.sizes());
 }

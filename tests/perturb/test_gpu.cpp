@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "encoders/encoder.h"
+#include "perturb/cuda_kernels.h"
 #include "perturb/exact_convolution.h"
 #include "perturb/visibility/mask.h"
 #include "perturb/optimizer.h"
 #include "perturb/visibility/butteraugli.h"
+#include "perturb/visibility/malta.h"
+#include "perturb/visibility/visibility_loss.h"
 #include "perturb/views/views.h"
 #include "util/seeded_weights.h"
 #include "util/test_images.h"
@@ -17,6 +20,16 @@
 
 namespace bd {
 namespace {
+
+// This build's own CUDA kernels allowed (or not) in its scope.
+class CudaKernels {
+public:
+    explicit CudaKernels(bool allowed) : before_(cuda_kernels_allowed().load()) { cuda_kernels_allowed() = allowed; }
+    ~CudaKernels() { cuda_kernels_allowed() = before_; }
+
+private:
+    bool before_;
+};
 
 TEST(Gpu, PoisonOnCudaInBf16MatchesTheCpuDirection) {
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA in this libtorch or machine";
@@ -49,6 +62,7 @@ TEST(Gpu, PoisonOnCudaInBf16MatchesTheCpuDirection) {
 // reference it must agree with: a smooth gradient, and a crop of the flat illustration,
 // whose edges the port missed by 2.5 % when its convolutions were left to TF32 (simulated
 // on the CPU). TF32 is allowed here, as it is by default, so the port must refuse it itself.
+// Where this build has its own kernels, with them too.
 TEST(Gpu, ButteraugliOnCudaAgreesWithLibjxl) {
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA in this libtorch or machine";
     if (!butteraugli_available()) GTEST_SKIP() << "built without libjxl's butteraugli";
@@ -56,17 +70,118 @@ TEST(Gpu, ButteraugliOnCudaAgreesWithLibjxl) {
     auto art = color_to_tensor(read_image(test::source_dir() + "/samples/flat-illustration.png"));
     art = art.slice(0, 0, 3).slice(1, 0, 201).slice(2, 0, 257).contiguous();
     torch::manual_seed(3);
-    for (const auto& x : {color_to_tensor(test::make_gradient(300, 200, 3, 8)), art}) {
-        SCOPED_TRACE(x.size(1));
-        const auto y = (x + torch::randint(-3, 4, x.sizes()).to(torch::kFloat) / 255).clamp(0, 1);
-        ASSERT_EQ(butteraugli_backend_for(torch::kCUDA), ButteraugliBackend::torch);
-        const auto reference = butteraugli(x, y, true);
-        const auto on_gpu = butteraugli(x.cuda(), y.cuda(), true);
-        EXPECT_TRUE(on_gpu.distmap.is_cuda());
-        EXPECT_NEAR(on_gpu.max_norm, reference.max_norm, 1e-3 * reference.max_norm);
-        EXPECT_NEAR(on_gpu.norm3, reference.norm3, 1e-3 * reference.norm3);
-        EXPECT_LT((on_gpu.distmap.cpu() - reference.distmap).abs().max().item<double>(), 1e-3 * reference.max_norm);
+    for (const bool kernels : {false, true}) {
+        if (kernels && !cuda_kernels_built()) continue;
+        const CudaKernels allowed(kernels);
+        for (const auto& x : {color_to_tensor(test::make_gradient(300, 200, 3, 8)), art}) {
+            SCOPED_TRACE(std::to_string(x.size(1)) + (kernels ? ", this build's kernels" : ""));
+            const auto y =
+                (x + torch::randint(-3, 4, x.sizes()).to(torch::kFloat) / 255).clamp(0, 1);
+            ASSERT_EQ(butteraugli_backend_for(torch::kCUDA), ButteraugliBackend::torch);
+            const auto reference = butteraugli(x, y, true);
+            const auto on_gpu = butteraugli(x.cuda(), y.cuda(), true);
+            EXPECT_TRUE(on_gpu.distmap.is_cuda());
+            EXPECT_NEAR(on_gpu.max_norm, reference.max_norm, 1e-3 * reference.max_norm);
+            EXPECT_NEAR(on_gpu.norm3, reference.norm3, 1e-3 * reference.norm3);
+            EXPECT_LT((on_gpu.distmap.cpu() - reference.distmap).abs().max().item<double>(),
+                      1e-3 * reference.max_norm);
+        }
     }
+}
+
+// The line patterns' kernels (perturb/visibility/malta_cuda.cu) against the operations' way
+// on the GPU and the CPU's fused pass: values and gradients, on planes of many tiles, cut by
+// the borders, and planes thinner than the lines.
+TEST(Gpu, MaltaKernelsAgreeWithTheOperations) {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA in this libtorch or machine";
+    if (!cuda_kernels_built()) GTEST_SKIP() << "built without this project's CUDA kernels";
+    torch::manual_seed(12);
+    for (const auto& shape : {std::vector<int64_t>{12, 301, 257}, {2, 3, 70}}) {
+        const auto d = torch::randn(shape), g = torch::randn(shape);
+        for (const bool lf : {false, true}) {
+            SCOPED_TRACE(std::string(lf ? "low" : "high") + " frequency, " +
+                         std::to_string(shape[1]) + " rows");
+            const auto run = [&](const torch::Tensor& at, bool kernels) {
+                const CudaKernels allowed(kernels);
+                const auto x = at.clone().requires_grad_();
+                const auto value = malta_line_squares(x, lf);
+                // The node under the view malta_line_squares returns.
+                auto node = value.grad_fn();
+                if (node->name().find("ViewBackward") != std::string::npos)
+                    node = node->next_edges()[0].function;
+                const bool ran = node->name().find("MaltaSquaresOnGpu") != std::string::npos;
+                EXPECT_EQ(ran, kernels && at.is_cuda()) << node->name();
+                const auto grad = torch::autograd::grad({value}, {x}, {g.to(at.device())})[0];
+                return std::make_pair(value.detach().cpu(), grad.cpu());
+            };
+            const auto [ours, our_grad] = run(d.cuda(), true);
+            for (const auto& [theirs, their_grad] : {run(d.cuda(), false), run(d, false)}) {
+                const double scale = theirs.abs().max().item<double>(),
+                             grad_scale = their_grad.abs().max().item<double>();
+                EXPECT_LT((ours - theirs).abs().max().item<double>(), 1e-5 * scale);
+                EXPECT_LT((our_grad - their_grad).abs().max().item<double>(), 1e-5 * grad_scale);
+            }
+        }
+    }
+}
+
+// The asymmetric difference formed inside the line patterns' pass, against the operations'
+// way on the GPU: bands as ac_differences stacks them (two high, four low) of three images.
+TEST(Gpu, MaltaDifferenceKernelsAgreeWithTheOperations) {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA in this libtorch or machine";
+    if (!cuda_kernels_built()) GTEST_SKIP() << "built without this project's CUDA kernels";
+    torch::manual_seed(14);
+    const auto lum0 = torch::randn({6, 3, 203, 157}).cuda();
+    const auto lum1 = lum0 * (torch::rand_like(lum0) * 2.4 - 0.6) + torch::randn_like(lum0) * 0.05;
+    const auto g = torch::randn_like(lum0);
+    std::vector<MaltaWeights> weights;
+    for (int k = 0; k < 6; ++k)
+        weights.push_back(malta_weights(1.0 + k, 0.5 + 0.1 * k, 3.0 + k, k >= 2));
+    const MaltaOriginal original = malta_original(lum0, weights);
+    const auto ours_in = lum1.clone().requires_grad_(), theirs_in = lum1.clone().requires_grad_();
+    const CudaKernels on(true);
+    const auto ours = malta_difference_squares_on_gpu(original, ours_in, 2);
+    const auto our_grad = torch::autograd::grad({ours}, {ours_in}, {g})[0];
+    const CudaKernels off(false);
+    const auto diffs = malta_asymmetric_diff(original, theirs_in).split_with_sizes({2, 4});
+    const auto theirs =
+        torch::cat({malta_line_squares(diffs[0], false), malta_line_squares(diffs[1], true)});
+    const auto their_grad = torch::autograd::grad({theirs}, {theirs_in}, {g})[0];
+    EXPECT_LT((ours - theirs).abs().max().item<double>(), 1e-5 * theirs.abs().max().item<double>());
+    EXPECT_LT((our_grad - their_grad).abs().max().item<double>(),
+              1e-5 * their_grad.abs().max().item<double>());
+}
+
+// The whole visibility term and its gradient, with this build's kernels and without, on two
+// images of the flat illustration judged together.
+TEST(Gpu, VisibilityTermIsTheSameWithTheKernels) {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA in this libtorch or machine";
+    if (!cuda_kernels_built()) GTEST_SKIP() << "built without this project's CUDA kernels";
+    auto art = color_to_tensor(read_image(test::source_dir() + "/samples/flat-illustration.png"));
+    art = art.slice(0, 0, 3).slice(1, 0, 256).slice(2, 0, 320).contiguous().cuda();
+    torch::manual_seed(15);
+    const std::vector<torch::Tensor> originals{art, art.flip(2).contiguous()};
+    std::vector<torch::Tensor> values, grads;
+    for (const bool kernels : {true, false}) {
+        const CudaKernels allowed(kernels);
+        auto terms = VisibilityLoss::for_each(originals, 1.0, {}, {1, 2});
+        std::vector<VisibilityLoss*> group;
+        std::vector<torch::Tensor> changed;
+        torch::manual_seed(16);
+        for (size_t k = 0; k < originals.size(); ++k) {
+            group.push_back(terms[k].get());
+            changed.push_back((originals[k] + torch::randn_like(originals[k]) * 0.02)
+                                  .clamp(0, 1)
+                                  .requires_grad_());
+        }
+        const auto value = visibility_terms(group, changed).sum();
+        values.push_back(value.detach().cpu());
+        grads.push_back(torch::stack(torch::autograd::grad({value}, changed)).cpu());
+    }
+    EXPECT_NEAR(values[0].item<double>(), values[1].item<double>(), 1e-4 * std::abs(values[1].item<double>()));
+    // As a whole: where the map crosses the term's threshold, rounding moves single pixels'
+    // gradients (the CPU's fused passes against the operations differ by 2e-4 so).
+    EXPECT_LT(((grads[0] - grads[1]).norm() / grads[1].norm()).item<double>(), 2e-3);
 }
 
 // With TF32 allowed, the exact convolution stays within float rounding of a double one.
@@ -77,7 +192,8 @@ TEST(Gpu, ExactConvolutionRefusesTf32) {
     const auto x = torch::rand({4, 1, 256, 256}) * 50, w = torch::rand({16, 1, 9, 9});
     const auto reference = torch::conv2d(x.to(torch::kDouble), w.to(torch::kDouble), {}, 1, 4);
     const auto exact = exact_conv2d(x.cuda(), w.cuda(), {4, 4}).cpu().to(torch::kDouble);
-    EXPECT_LT(((exact - reference).abs() / reference.abs().clamp_min(1)).max().item<double>(), 1e-5);
+    EXPECT_LT(((exact - reference).abs() / reference.abs().clamp_min(1)).max().item<double>(),
+              1e-5);
 }
 
 // The automatic batch size reads the card's free memory from the CUDA runtime libtorch loaded:

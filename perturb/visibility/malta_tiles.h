@@ -1,0 +1,185 @@
+// The line patterns' squared sums (malta.h's malta_line_squares) and their gradient, a tile of
+// pixels at a time, as a GPU block computes them: the tile and the pixels its lines reach are
+// read once into the block's shared memory, so a plane is read once and written once each way,
+// where the operations' way (a 16-channel convolution, the squares' sum, and their gradients)
+// writes and reads sixteen planes per band each way. Each function is one phase of a block:
+// every thread runs it for its own pixel (or its share of a tile's loads), and the GPU's
+// threads meet between phases (malta_cuda.cu). On the CPU the tests run the same phases, a
+// block's threads one after another (tests/perturb/test_malta_tiles.cpp), so only the launch
+// is the GPU's own. Sums run in the order of the CPU's fused pass (malta.cpp), tap by tap and
+// line by line.
+//
+// No libtorch here: nvcc compiles this header with the kernels.
+#pragma once
+
+#include <cstdint>
+
+#ifdef __CUDACC__
+#define BD_HOST_DEVICE __host__ __device__
+#else
+#define BD_HOST_DEVICE
+#endif
+
+namespace bd {
+
+// libjxl's line patterns, each line once with how often its list has it (malta.cpp).
+struct MaltaLineTable {
+    static constexpr int kMostLines = 16, kMostTaps = 9;
+    int lines = 0;
+    int taps[kMostLines] = {};
+    int8_t dy[kMostLines][kMostTaps] = {}, dx[kMostLines][kMostTaps] = {};
+    float count[kMostLines] = {};
+};
+
+constexpr int kMaltaReach = 4;  // the patterns' radius
+constexpr int kMaltaTile = 16;  // a block's tile is kMaltaTile x kMaltaTile pixels, one a thread
+constexpr int kMaltaThreads = kMaltaTile * kMaltaTile;
+// The sides of the square arrays a block holds: the planes around the tile as far as the
+// forward pass reads (the tile and the lines' reach), and the gradient's (u, the per-line
+// product of the gradient and the sums, reaches as far again; the planes under u further).
+constexpr int kMaltaForwardSide = kMaltaTile + 2 * kMaltaReach;
+constexpr int kMaltaGradientSide = kMaltaTile + 2 * kMaltaReach;
+constexpr int kMaltaPlaneSide = kMaltaTile + 4 * kMaltaReach;
+
+// Where a block's tile is: plane `plane` [h, w], its top left pixel (y0, x0).
+struct MaltaTileAt {
+    const float* plane;
+    int64_t h, w, y0, x0;
+};
+
+// The pixels from `reach` above and left of the tile, `side` x `side` of them, into `tile`
+// (row by row), zero outside the plane. Each thread loads every kMaltaThreads-th.
+BD_HOST_DEVICE inline void malta_load(const MaltaTileAt& at, int reach, int side, int thread, float* tile) {
+    for (int i = thread; i < side * side; i += kMaltaThreads) {
+        const int64_t y = at.y0 - reach + i / side, x = at.x0 - reach + i % side;
+        tile[i] = (y >= 0 && y < at.h && x >= 0 && x < at.w) ? at.plane[y * at.w + x] : 0.0f;
+    }
+}
+
+// The sum along line k of `tile` (`side` wide) about (ty, tx), the taps mirrored where
+// `sign` is -1 (the gradient spreads a sum back over the pixels it read).
+BD_HOST_DEVICE inline float malta_line_sum(const MaltaLineTable& t, int k, const float* tile, int side, int ty, int tx,
+                                           int sign) {
+    float s = 0.0f;
+    for (int j = 0; j < t.taps[k]; ++j) s += tile[(ty + sign * t.dy[k][j]) * side + tx + sign * t.dx[k][j]];
+    return s;
+}
+
+// The forward pass, after malta_load(at, kMaltaReach, kMaltaForwardSide, ...): the thread's
+// pixel of `out` (laid out as the plane), where it is inside the plane.
+BD_HOST_DEVICE inline void malta_forward_pixel(const MaltaLineTable& t, const float* tile, int thread,
+                                               const MaltaTileAt& at, float* out) {
+    const int ty = thread / kMaltaTile, tx = thread % kMaltaTile;
+    const int64_t y = at.y0 + ty, x = at.x0 + tx;
+    if (y >= at.h || x >= at.w) return;
+    float sum = 0.0f;
+    for (int k = 0; k < t.lines; ++k) {
+        const float s = malta_line_sum(t, k, tile, kMaltaForwardSide, ty + kMaltaReach, tx + kMaltaReach, 1);
+        sum += t.count[k] * s * s;
+    }
+    out[y * at.w + x] = sum;
+}
+
+// The gradient, line by line. First, after the planes (malta_load(at, 2 * kMaltaReach,
+// kMaltaPlaneSide, ...)) and the incoming gradient (malta_load(at of g, kMaltaReach,
+// kMaltaGradientSide, ...)) are in: u of line k, 2 count g (its sums), over the tile and its
+// reach, zero outside the plane.
+BD_HOST_DEVICE inline void malta_gradient_u(const MaltaLineTable& t, int k, const float* planes, const float* g,
+                                            int thread, const MaltaTileAt& at, float* u) {
+    constexpr int side = kMaltaGradientSide;
+    for (int i = thread; i < side * side; i += kMaltaThreads) {
+        const int uy = i / side, ux = i % side;
+        const int64_t y = at.y0 - kMaltaReach + uy, x = at.x0 - kMaltaReach + ux;
+        if (y < 0 || y >= at.h || x < 0 || x >= at.w) {
+            u[i] = 0.0f;
+            continue;
+        }
+        const float s = malta_line_sum(t, k, planes, kMaltaPlaneSide, uy + kMaltaReach, ux + kMaltaReach, 1);
+        u[i] = 2.0f * t.count[k] * g[i] * s;
+    }
+}
+
+// Then, once every thread's u is in: line k's part of the thread's pixel's gradient, added to
+// `sum` (set by the first line).
+BD_HOST_DEVICE inline void malta_gradient_gather(const MaltaLineTable& t, int k, const float* u, int thread,
+                                                 float& sum) {
+    const int ty = thread / kMaltaTile, tx = thread % kMaltaTile;
+    const float s = malta_line_sum(t, k, u, kMaltaGradientSide, ty + kMaltaReach, tx + kMaltaReach, -1);
+    sum = k == 0 ? s : sum + s;
+}
+
+// Last, the thread's pixel of the gradient, where it is inside the plane.
+BD_HOST_DEVICE inline void malta_gradient_store(int thread, const MaltaTileAt& at, float sum, float* out) {
+    const int ty = thread / kMaltaTile, tx = thread % kMaltaTile;
+    const int64_t y = at.y0 + ty, x = at.x0 + tx;
+    if (y < at.h && x < at.w) out[y * at.w + x] = sum;
+}
+
+}  // namespace bd
+
+namespace bd {
+
+// With the asymmetric difference in front (asymmetric_diff.h's malta_asymmetric_diff, the
+// operations' way): the tiles are loaded from the changed image's band, lum1, and the
+// original's planes, and the difference is formed as it is read, so it is never a plane of
+// its own. Its gradient is the line patterns' times its derivative in lum1.
+
+// The original's planes [P, h, w] of the bands (MaltaOriginal), and each band's weights:
+// plane p belongs to band p / images.
+struct MaltaDifferenceBands {
+    static constexpr int kMostBands = 8;
+    const float *lum0, *lower, *upper, *denominator;
+    int64_t images;
+    float ratio[kMostBands], half[kMostBands];
+};
+
+// One plane of them.
+struct MaltaDifferencePlane {
+    const float *lum0, *lower, *upper, *denominator;
+    float ratio, half;
+};
+BD_HOST_DEVICE inline MaltaDifferencePlane malta_difference_plane(const MaltaDifferenceBands& b, int64_t plane,
+                                                                  int64_t plane_size) {
+    const int64_t offset = plane * plane_size, band = plane / b.images;
+    return {b.lum0 + offset, b.lower + offset, b.upper + offset, b.denominator + offset, b.ratio[band], b.half[band]};
+}
+
+// The difference at pixel i of a plane and its derivative in lum1, rounded as the operations
+// round it: (lum0 - lum1 + ratio (clamp(lum1, lower, upper) - lum1)) / (denominator + half
+// |lum1|), the clamp's derivative 1 where it leaves lum1 as it is (ClampBetween's).
+struct MaltaDifference {
+    float value, slope;
+};
+BD_HOST_DEVICE inline MaltaDifference malta_difference(const MaltaDifferencePlane& o, int64_t i, float lum1) {
+    const float raised = lum1 < o.lower[i] ? o.lower[i] : lum1;
+    const float clamped = raised > o.upper[i] ? o.upper[i] : raised;
+    const float numerator = (o.lum0[i] - lum1) + o.ratio * (clamped - lum1);
+    const float denominator = o.denominator[i] + o.half * (lum1 < 0 ? -lum1 : lum1);
+    const float sign = float(lum1 > 0) - float(lum1 < 0);
+    const float numerator_slope = -1.0f + o.ratio * ((clamped == lum1 ? 1.0f : 0.0f) - 1.0f);
+    return {numerator / denominator,
+            (numerator_slope * denominator - numerator * o.half * sign) / (denominator * denominator)};
+}
+
+// malta_load of the differences: `at` is lum1's plane.
+BD_HOST_DEVICE inline void malta_load_difference(const MaltaTileAt& at, const MaltaDifferencePlane& o, int reach,
+                                                 int side, int thread, float* tile) {
+    for (int i = thread; i < side * side; i += kMaltaThreads) {
+        const int64_t y = at.y0 - reach + i / side, x = at.x0 - reach + i % side;
+        const int64_t at_pixel = y * at.w + x;
+        tile[i] = (y >= 0 && y < at.h && x >= 0 && x < at.w) ? malta_difference(o, at_pixel, at.plane[at_pixel]).value
+                                                               : 0.0f;
+    }
+}
+
+// malta_gradient_store through the difference: the gradient in lum1.
+BD_HOST_DEVICE inline void malta_gradient_store_difference(int thread, const MaltaTileAt& at,
+                                                           const MaltaDifferencePlane& o, float sum, float* out) {
+    const int ty = thread / kMaltaTile, tx = thread % kMaltaTile;
+    const int64_t y = at.y0 + ty, x = at.x0 + tx;
+    if (y >= at.h || x >= at.w) return;
+    const int64_t i = y * at.w + x;
+    out[i] = sum * malta_difference(o, i, at.plane[i]).slope;
+}
+
+}  // namespace bd
