@@ -148,6 +148,11 @@ std::string joined_model_names(const std::vector<ModelChoice>& models) {
 }
 
 Protector::Protector() : ensemble_(std::make_unique<Ensemble>()) {}
+
+std::atomic<uint64_t>& Protector::learned_pixel_budget(const std::string& memory_key) {
+    std::lock_guard<std::mutex> lock(learned_mutex_);
+    return learned_pixel_budgets_[memory_key];
+}
 Protector::~Protector() = default;
 
 std::unique_ptr<Protector> Protector::open(const std::string& model, const std::string& device) {

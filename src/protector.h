@@ -7,7 +7,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -86,10 +88,11 @@ public:
     // The most images one optimiser batch held before the device ran out of memory; 0 where
     // it never did.
     size_t largest_batch() const { return largest_batch_; }
-    // The pixels an automatic batch may hold on this device, learned from a run's first
-    // batch (src/batch/batch_size.h); 0 until one was measured. Kept with the device, so a
-    // later run in this process starts from it.
-    std::atomic<uint64_t>& learned_pixel_budget() { return learned_pixel_budget_; }
+    // The pixels an automatic batch may hold on this device under settings that take
+    // memory alike (`memory_key`: src/batch/batch_size.h), learned from a run's first batch;
+    // 0 until one was measured. Kept with the device, so a later run in this process under
+    // the same settings starts from it. Safe from any thread.
+    std::atomic<uint64_t>& learned_pixel_budget(const std::string& memory_key);
 
 private:
     Protector();
@@ -97,7 +100,8 @@ private:
     // The most images one optimiser batch held before the device ran out of memory (0: it
     // never did); later batches are split to it from the start.
     size_t largest_batch_ = 0;
-    std::atomic<uint64_t> learned_pixel_budget_{0};
+    std::mutex learned_mutex_;
+    std::map<std::string, std::atomic<uint64_t>> learned_pixel_budgets_;  // nodes stay where they are
 };
 
 }  // namespace bd

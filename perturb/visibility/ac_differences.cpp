@@ -106,9 +106,9 @@ std::array<torch::Tensor, 2> ac_differences(const ButteraugliPlanes& original, c
                                               band_major(changed.mf).narrow(0, 0, 2)})
                                 : torch::stack(bands(changed));
         torch::Tensor high, low;
-        if (takes_cuda_kernels(lum1)) {
+        if (takes_cuda_kernels(lum1) && !shared.malta.lum0.requires_grad()) {
             // The difference formed inside the line patterns' pass (malta_tiles.h).
-            const auto squares = malta_difference_squares_on_gpu(shared.malta, lum1, 2);
+            const auto squares = malta_difference_squares_in_blocks(shared.malta, lum1, 2);
             high = squares.narrow(0, 0, 2);
             low = squares.narrow(0, 2, 4);
         } else {

@@ -1,5 +1,7 @@
 #include "perturb/visibility/malta.h"
 
+#include <ATen/record_function.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -13,11 +15,12 @@
 #include "perturb/vector_clones.h"
 #include "perturb/visibility/asymmetric_diff.h"
 
+#include "perturb/visibility/malta_blocks.h"
+#include "perturb/visibility/malta_cuda.h"
+
 #ifdef BELLADONNA_CUDA_KERNELS
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
-
-#include "perturb/visibility/malta_cuda.h"
 #endif
 
 namespace bd {
@@ -207,46 +210,98 @@ struct SquaresSummed : torch::autograd::Function<SquaresSummed> {
     }
 };
 
-#ifdef BELLADONNA_CUDA_KERNELS
-// MaltaSquares on a GPU: malta_tiles.h's tiles, one read and one write of a plane each way.
-struct MaltaSquaresOnGpu : torch::autograd::Function<MaltaSquaresOnGpu> {
-    static void* stream_of(const torch::Tensor& t) {
-        return c10::cuda::getCurrentCUDAStream(t.device().index()).stream();
+// Planes first to first + count of tensors [..., H, W] (each as [planes, H, W]), as a
+// profiler's list of what a kernel touches.
+std::vector<c10::IValue> touched_planes(const std::vector<torch::Tensor>& tensors, int64_t first, int64_t count) {
+    std::vector<c10::IValue> out;
+    for (const auto& t : tensors) {
+        const torch::Tensor planes = t.reshape({-1, t.size(-2), t.size(-1)}).narrow(0, first, count);
+        out.push_back(c10::IValue(planes));
     }
+    return out;
+}
+
+// Runs a kernel where `like` is: on its GPU, on the device's current stream (on_gpu(stream)),
+// or its blocks on the CPU (on_cpu()). on_gpu is generic, so a build without CUDA kernels
+// never instantiates its call of a launcher it does not have. Profilers see one operation,
+// "belladonna::line_patterns", with the tensors touched() names, read and written
+// (bench/bench_launches counts its launch and their bytes).
+template <class Touched, class OnCpu, class OnGpu>
+void run_kernel(const torch::Tensor& like, const Touched& touched, const OnCpu& on_cpu, const OnGpu& on_gpu) {
+    at::RecordFunction record(at::RecordScope::FUNCTION);
+    if (record.isActive()) {
+        const std::vector<c10::IValue> tensors = touched();
+        record.before("belladonna::line_patterns", c10::ArrayRef<const c10::IValue>(tensors.data(), tensors.size()));
+    }
+    if (!like.is_cuda()) return on_cpu();
+#ifdef BELLADONNA_CUDA_KERNELS
+    const c10::cuda::CUDAGuard on(like.device());
+    on_gpu(static_cast<void*>(c10::cuda::getCurrentCUDAStream(like.device().index()).stream()));
+#else
+    TORCH_CHECK(false, "butteraugli: this build has no CUDA kernels");
+#endif
+}
+
+// MaltaSquares in malta_tiles.h's blocks: one read and one write of a plane each way.
+struct MaltaSquaresInBlocks : torch::autograd::Function<MaltaSquaresInBlocks> {
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& d_in, bool lf) {
         const auto d = d_in.contiguous();
         ctx->save_for_backward({d});
         ctx->saved_data["lf"] = lf;
-        const c10::cuda::CUDAGuard on(d.device());
         auto out = torch::empty_like(d);
-        malta_squares_forward_cuda(d.data_ptr<float>(), out.data_ptr<float>(), d.size(0), d.size(1), d.size(2),
-                                   malta_line_table(lf), stream_of(d));
+        const float* dp = d.data_ptr<float>();
+        float* op = out.data_ptr<float>();
+        const int64_t planes = d.size(0), h = d.size(1), w = d.size(2);
+        const auto& lines = malta_line_table(lf);
+        run_kernel(
+            d, [&] { return touched_planes({d, out}, 0, planes); },
+            [&] { malta_squares_forward_blocks(dp, op, planes, h, w, lines); },
+            [&](auto stream) { malta_squares_forward_cuda(dp, op, planes, h, w, lines, stream); });
         return out;
     }
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                    torch::autograd::variable_list grad) {
         const auto d = ctx->get_saved_variables()[0];
         const auto g = grad[0].contiguous();
-        const c10::cuda::CUDAGuard on(d.device());
         auto out = torch::empty_like(d);
-        malta_squares_backward_cuda(d.data_ptr<float>(), g.data_ptr<float>(), out.data_ptr<float>(), d.size(0),
-                                    d.size(1), d.size(2), malta_line_table(ctx->saved_data["lf"].toBool()),
-                                    stream_of(d));
+        const float *dp = d.data_ptr<float>(), *gp = g.data_ptr<float>();
+        float* op = out.data_ptr<float>();
+        const int64_t planes = d.size(0), h = d.size(1), w = d.size(2);
+        const auto& lines = malta_line_table(ctx->saved_data["lf"].toBool());
+        run_kernel(
+            d, [&] { return touched_planes({d, g, out}, 0, planes); },
+            [&] { malta_squares_backward_blocks(dp, gp, op, planes, h, w, lines); },
+            [&](auto stream) { malta_squares_backward_cuda(dp, gp, op, planes, h, w, lines, stream); });
         return {out, torch::Tensor()};
     }
 };
 
-// The original's planes (lum0, lower, upper, denominator: MaltaOriginal's, [P, B, ...], each
-// contiguous) and its bands' weights as the kernels take them.
+// Whether the original's planes (lum0, lower, upper, denominator: MaltaOriginal's,
+// [bands, images, H, W]) are laid out as the kernels read them: alike, each plane's rows
+// contiguous.
+bool readable_in_place(const torch::autograd::variable_list& planes) {
+    const auto& first = planes[0];
+    for (const auto& t : planes)
+        if (t.sizes() != first.sizes() || t.strides() != first.strides()) return false;
+    return first.dim() == 4 && first.stride(3) == 1 && first.stride(2) == first.size(3);
+}
+
+// Those planes and their bands' weights as the kernels take them.
 MaltaDifferenceBands difference_bands(const torch::autograd::variable_list& planes, const std::vector<double>& ratio,
                                       const std::vector<double>& half) {
     TORCH_CHECK(ratio.size() <= size_t(MaltaDifferenceBands::kMostBands) && ratio.size() == half.size() &&
                     int64_t(ratio.size()) == planes[0].size(0),
                 "butteraugli: the bands' weights do not match the original's planes");
-    for (const auto& t : planes)
-        TORCH_CHECK(t.is_contiguous() && t.sizes() == planes[0].sizes(), "butteraugli: the original's planes differ");
-    MaltaDifferenceBands b{planes[0].data_ptr<float>(), planes[1].data_ptr<float>(), planes[2].data_ptr<float>(),
-                           planes[3].data_ptr<float>(), planes[0].size(1), {}, {}};
+    TORCH_CHECK(readable_in_place(planes), "butteraugli: the original's planes differ");
+    MaltaDifferenceBands b{planes[0].data_ptr<float>(),
+                           planes[1].data_ptr<float>(),
+                           planes[2].data_ptr<float>(),
+                           planes[3].data_ptr<float>(),
+                           planes[0].size(1),
+                           planes[0].stride(0),
+                           planes[0].stride(1),
+                           {},
+                           {}};
     for (size_t k = 0; k < ratio.size(); ++k) {
         b.ratio[k] = float(ratio[k]);
         b.half[k] = float(half[k]);
@@ -258,7 +313,7 @@ MaltaDifferenceBands difference_bands(const torch::autograd::variable_list& plan
 // [P, B, H, W], the first `high` bands with the high-frequency patterns, the rest the low.
 // The original's planes are saved with the step's graph: a comparator joined for one call
 // is gone by the time of the gradient.
-struct MaltaDifferenceSquaresOnGpu : torch::autograd::Function<MaltaDifferenceSquaresOnGpu> {
+struct MaltaDifferenceSquaresInBlocks : torch::autograd::Function<MaltaDifferenceSquaresInBlocks> {
     // Calls f(first plane, planes, low frequency) for the high bands' planes, then the low's.
     static void each_pattern_set(const torch::Tensor& lum1, int64_t high,
                                  const std::function<void(int64_t, int64_t, bool)>& f) {
@@ -271,20 +326,26 @@ struct MaltaDifferenceSquaresOnGpu : torch::autograd::Function<MaltaDifferenceSq
                                  const torch::Tensor& denominator, std::vector<double> ratio, std::vector<double> half,
                                  int64_t high) {
         const auto lum1 = lum1_in.contiguous();
-        const torch::autograd::variable_list planes{lum0.contiguous(), lower.contiguous(), upper.contiguous(),
-                                                    denominator.contiguous()};
+        torch::autograd::variable_list planes{lum0, lower, upper, denominator};
+        if (!readable_in_place(planes))
+            for (auto& t : planes) t = t.contiguous();
         ctx->save_for_backward({lum1, planes[0], planes[1], planes[2], planes[3]});
         ctx->saved_data["ratio"] = ratio;
         ctx->saved_data["half"] = half;
         ctx->saved_data["high"] = high;
-        const c10::cuda::CUDAGuard on(lum1.device());
         auto out = torch::empty_like(lum1);
         const auto bands = difference_bands(planes, ratio, half);
         const int64_t h = lum1.size(2), w = lum1.size(3);
         each_pattern_set(lum1, high, [&](int64_t first, int64_t count, bool lf) {
-            malta_difference_squares_forward_cuda(lum1.data_ptr<float>() + first * h * w, bands, first,
-                                                  out.data_ptr<float>() + first * h * w, count, h, w,
-                                                  malta_line_table(lf), MaltaSquaresOnGpu::stream_of(lum1));
+            const float* lp = lum1.data_ptr<float>() + first * h * w;
+            float* op = out.data_ptr<float>() + first * h * w;
+            const auto& lines = malta_line_table(lf);
+            run_kernel(
+                lum1, [&] { return touched_planes({lum1, planes[0], planes[1], planes[2], planes[3], out}, first, count); },
+                [&] { malta_difference_squares_forward_blocks(lp, bands, first, op, count, h, w, lines); },
+                [&](auto stream) {
+                    malta_difference_squares_forward_cuda(lp, bands, first, op, count, h, w, lines, stream);
+                });
         });
         return out;
     }
@@ -294,16 +355,23 @@ struct MaltaDifferenceSquaresOnGpu : torch::autograd::Function<MaltaDifferenceSq
         const auto& lum1 = saved[0];
         const torch::autograd::variable_list planes(saved.begin() + 1, saved.end());
         const auto g = grad[0].contiguous();
-        const c10::cuda::CUDAGuard on(lum1.device());
         auto out = torch::empty_like(lum1);
         const auto bands = difference_bands(planes, ctx->saved_data["ratio"].toDoubleVector(),
                                             ctx->saved_data["half"].toDoubleVector());
         const int64_t h = lum1.size(2), w = lum1.size(3);
         each_pattern_set(lum1, ctx->saved_data["high"].toInt(), [&](int64_t first, int64_t count, bool lf) {
-            malta_difference_squares_backward_cuda(lum1.data_ptr<float>() + first * h * w, bands, first,
-                                                   g.data_ptr<float>() + first * h * w,
-                                                   out.data_ptr<float>() + first * h * w, count, h, w,
-                                                   malta_line_table(lf), MaltaSquaresOnGpu::stream_of(lum1));
+            const float *lp = lum1.data_ptr<float>() + first * h * w, *gp = g.data_ptr<float>() + first * h * w;
+            float* op = out.data_ptr<float>() + first * h * w;
+            const auto& lines = malta_line_table(lf);
+            run_kernel(
+                lum1,
+                [&] {
+                    return touched_planes({lum1, planes[0], planes[1], planes[2], planes[3], g, out}, first, count);
+                },
+                [&] { malta_difference_squares_backward_blocks(lp, bands, first, gp, op, count, h, w, lines); },
+                [&](auto stream) {
+                    malta_difference_squares_backward_cuda(lp, bands, first, gp, op, count, h, w, lines, stream);
+                });
         });
         return {out,
                 torch::Tensor(),
@@ -315,24 +383,20 @@ struct MaltaDifferenceSquaresOnGpu : torch::autograd::Function<MaltaDifferenceSq
                 torch::Tensor()};
     }
 };
-#endif
 
 }  // namespace
 
-torch::Tensor malta_difference_squares_on_gpu(const MaltaOriginal& original, const torch::Tensor& lum1,
-                                              int64_t high) {
-#ifdef BELLADONNA_CUDA_KERNELS
+torch::Tensor malta_difference_squares_in_blocks(const MaltaOriginal& original, const torch::Tensor& lum1,
+                                                 int64_t high) {
     TORCH_CHECK(takes_cuda_kernels(lum1) && lum1.dim() == 4 && lum1.sizes() == original.lum0.sizes() &&
-                    high >= 0 && high <= lum1.size(0),
-                "butteraugli: the line patterns' kernels take [bands, images, H, W] like the original's");
+                    original.lum0.device() == lum1.device() && !original.lum0.requires_grad() && high >= 0 &&
+                    high <= lum1.size(0),
+                "butteraugli: the line patterns' kernels take [bands, images, H, W] like the original's, on its "
+                "device, an original without a gradient");
     const auto values = [](const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); };
-    return MaltaDifferenceSquaresOnGpu::apply(lum1, original.lum0, original.lower, original.upper,
-                                              original.denominator, values(original.ratio_values),
-                                              values(original.half_values), high);
-#else
-    TORCH_CHECK(false, "butteraugli: this build has no CUDA kernels");
-    return {};
-#endif
+    return MaltaDifferenceSquaresInBlocks::apply(lum1, original.lum0, original.lower, original.upper,
+                                                 original.denominator, values(original.ratio_values),
+                                                 values(original.half_values), high);
 }
 
 const MaltaLineTable& malta_line_table(bool lf) {
@@ -368,9 +432,7 @@ MaltaWeights malta_weights(double w_0gt1, double w_0lt1, double norm1, bool lf) 
 torch::Tensor malta_line_squares(const torch::Tensor& diffs, bool lf) {
     const auto planes = diffs.reshape({-1, diffs.size(-2), diffs.size(-1)});
     if (takes_fused_kernels(planes)) return MaltaSquares::apply(planes, lf).view(diffs.sizes());
-#ifdef BELLADONNA_CUDA_KERNELS
-    if (takes_cuda_kernels(planes)) return MaltaSquaresOnGpu::apply(planes, lf).view(diffs.sizes());
-#endif
+    if (takes_cuda_kernels(planes)) return MaltaSquaresInBlocks::apply(planes, lf).view(diffs.sizes());
     const auto sums = exact_conv2d(planes.unsqueeze(1), line_patterns(lf, planes.options()), {kReach, kReach});
     return SquaresSummed::apply(sums).view(diffs.sizes());
 }

@@ -22,9 +22,11 @@ MaltaWeights malta_weights(double w_0gt1, double w_0lt1, double norm1, bool lf);
 torch::Tensor malta_line_squares(const torch::Tensor& diffs, bool lf);
 // The patterns as the tiles of a GPU's pass read them (malta_tiles.h).
 const MaltaLineTable& malta_line_table(bool lf);
-// Where this build's CUDA kernels take lum1 (perturb/cuda_kernels.h): malta_line_squares of
-// malta_asymmetric_diff(original, lum1) in one pass each way, lum1 [P, B, H, W] like the
-// original's planes, the first `high` bands with the high-frequency patterns, the rest the low.
-torch::Tensor malta_difference_squares_on_gpu(const MaltaOriginal& original, const torch::Tensor& lum1, int64_t high);
+// Where this project's kernels take lum1 (takes_cuda_kernels, perturb/cuda_kernels.h):
+// malta_line_squares of malta_asymmetric_diff(original, lum1) in one pass each way, lum1
+// [P, B, H, W] like the original's planes, the first `high` bands with the high-frequency
+// patterns, the rest the low.
+torch::Tensor malta_difference_squares_in_blocks(const MaltaOriginal& original, const torch::Tensor& lum1,
+                                                 int64_t high);
 
 }  // namespace bd

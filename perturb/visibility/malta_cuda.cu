@@ -16,6 +16,20 @@ __device__ MaltaTileAt tile_of_block(const float* planes, int64_t h, int64_t w) 
             int64_t(blockIdx.x) * kMaltaTile};
 }
 
+// The gradient's phases once the block's planes and incoming gradient are in (and every
+// thread has met after loading them): the thread's pixel's sum over the lines.
+__device__ float gradient_sum(const MaltaLineTable& lines, const float* planes, const float* gradient, int thread,
+                              const MaltaTileAt& at, float* u) {
+    float sum = 0.0f;
+    for (int k = 0; k < lines.lines; ++k) {
+        malta_gradient_u(lines, k, planes, gradient, thread, at, u);
+        __syncthreads();
+        malta_gradient_gather(lines, k, u, thread, sum);
+        __syncthreads();  // u is overwritten by the next line
+    }
+    return sum;
+}
+
 __global__ void __launch_bounds__(kMaltaThreads)
     forward_kernel(const float* d, float* out, int64_t h, int64_t w, MaltaLineTable lines) {
     __shared__ float tile[kMaltaForwardSide * kMaltaForwardSide];
@@ -36,13 +50,7 @@ __global__ void __launch_bounds__(kMaltaThreads)
     malta_load(at, 2 * kMaltaReach, kMaltaPlaneSide, thread, planes);
     malta_load(at_g, kMaltaReach, kMaltaGradientSide, thread, gradient);
     __syncthreads();
-    float sum = 0.0f;
-    for (int k = 0; k < lines.lines; ++k) {
-        malta_gradient_u(lines, k, planes, gradient, thread, at, u);
-        __syncthreads();
-        malta_gradient_gather(lines, k, u, thread, sum);
-        __syncthreads();  // u is overwritten by the next line
-    }
+    const float sum = gradient_sum(lines, planes, gradient, thread, at, u);
     malta_gradient_store(thread, at, sum, out + int64_t(blockIdx.z) * h * w);
 }
 
@@ -53,7 +61,7 @@ __global__ void __launch_bounds__(kMaltaThreads)
                               int64_t h, int64_t w, MaltaLineTable lines) {
     __shared__ float tile[kMaltaForwardSide * kMaltaForwardSide];
     const MaltaTileAt at = tile_of_block(lum1, h, w);
-    const MaltaDifferencePlane o = malta_difference_plane(bands, first_plane + int64_t(blockIdx.z), h * w);
+    const MaltaDifferencePlane o = malta_difference_plane(bands, first_plane + int64_t(blockIdx.z));
     const int thread = int(threadIdx.x);
     malta_load_difference(at, o, kMaltaReach, kMaltaForwardSide, thread, tile);
     __syncthreads();
@@ -67,18 +75,12 @@ __global__ void __launch_bounds__(kMaltaThreads)
     __shared__ float gradient[kMaltaGradientSide * kMaltaGradientSide];
     __shared__ float u[kMaltaGradientSide * kMaltaGradientSide];
     const MaltaTileAt at = tile_of_block(lum1, h, w), at_g = tile_of_block(g, h, w);
-    const MaltaDifferencePlane o = malta_difference_plane(bands, first_plane + int64_t(blockIdx.z), h * w);
+    const MaltaDifferencePlane o = malta_difference_plane(bands, first_plane + int64_t(blockIdx.z));
     const int thread = int(threadIdx.x);
     malta_load_difference(at, o, 2 * kMaltaReach, kMaltaPlaneSide, thread, planes);
     malta_load(at_g, kMaltaReach, kMaltaGradientSide, thread, gradient);
     __syncthreads();
-    float sum = 0.0f;
-    for (int k = 0; k < lines.lines; ++k) {
-        malta_gradient_u(lines, k, planes, gradient, thread, at, u);
-        __syncthreads();
-        malta_gradient_gather(lines, k, u, thread, sum);
-        __syncthreads();
-    }
+    const float sum = gradient_sum(lines, planes, gradient, thread, at, u);
     malta_gradient_store_difference(thread, at, o, sum, out + int64_t(blockIdx.z) * h * w);
 }
 

@@ -124,12 +124,14 @@ namespace bd {
 // original's planes, and the difference is formed as it is read, so it is never a plane of
 // its own. Its gradient is the line patterns' times its derivative in lum1.
 
-// The original's planes [P, h, w] of the bands (MaltaOriginal), and each band's weights:
-// plane p belongs to band p / images.
+// The original's planes of the bands (MaltaOriginal's [bands, images, h, w], each plane's
+// rows contiguous, the four alike), and each band's weights: plane p is image p % images of
+// band p / images. The strides let a comparator's planes cut from a larger group's be read
+// where they are, without a copy per call.
 struct MaltaDifferenceBands {
     static constexpr int kMostBands = 8;
     const float *lum0, *lower, *upper, *denominator;
-    int64_t images;
+    int64_t images, band_stride, image_stride;
     float ratio[kMostBands], half[kMostBands];
 };
 
@@ -138,9 +140,8 @@ struct MaltaDifferencePlane {
     const float *lum0, *lower, *upper, *denominator;
     float ratio, half;
 };
-BD_HOST_DEVICE inline MaltaDifferencePlane malta_difference_plane(const MaltaDifferenceBands& b, int64_t plane,
-                                                                  int64_t plane_size) {
-    const int64_t offset = plane * plane_size, band = plane / b.images;
+BD_HOST_DEVICE inline MaltaDifferencePlane malta_difference_plane(const MaltaDifferenceBands& b, int64_t plane) {
+    const int64_t band = plane / b.images, offset = band * b.band_stride + plane % b.images * b.image_stride;
     return {b.lum0 + offset, b.lower + offset, b.upper + offset, b.denominator + offset, b.ratio[band], b.half[band]};
 }
 

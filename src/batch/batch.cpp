@@ -75,13 +75,23 @@ void make_parent_dirs(const std::string& path) {
     if (ec) throw std::runtime_error("cannot create folder " + parent.string() + ": " + ec.message());
 }
 
+// What decides the memory a batch takes beside its pixels, so that a pixel budget learned
+// under other settings (the desktop app's earlier drop) is not taken for these.
+std::string memory_key(const ProtectSettings& s) {
+    const PerturbSettings p = resolve(s);
+    return std::to_string(p.views) + " views" + (p.robust ? ", robust" : "") +
+           (p.visibility > 0 ? ", visibility" : "") + (p.visibility > 0 && p.visibility_loss > 0 ? ", term" : "") +
+           (s.metrics ? ", metrics" : "") + ", " + to_string(s.mode) + ", VAE side " + std::to_string(s.vae_size);
+}
+
 // --batch-size N, the CPU's one image, or on a GPU a size read from its memory.
-AutomaticBatchSize batch_size_of(const BatchOptions& options, Protector& protector) {
+AutomaticBatchSize batch_size_of(const BatchOptions& options, const ProtectSettings& settings, Protector& protector) {
     const std::string device = protector.device_name();
     const size_t start = size_t(resolved_batch_size(options, device));
     if (!batch_size_is_automatic(options, device)) return AutomaticBatchSize(start);
     return AutomaticBatchSize(
-        start, [d = c10::Device(device)] { return device_memory(d); }, &protector.learned_pixel_budget());
+        start, [d = c10::Device(device)] { return device_memory(d); },
+        &protector.learned_pixel_budget(memory_key(settings)));
 }
 
 // One run of the pipeline: its stages, and what they share.
@@ -90,7 +100,7 @@ public:
     Pipeline(Protector& protector, const InputPlan& plan, const BatchOptions& options, const ProtectSettings& settings,
              const BatchCallback& callback, const std::atomic<bool>* cancel)
         : protector_(protector), plan_(plan), options_(options), settings_(settings), callback_(callback),
-          cancel_(cancel), batch_size_(batch_size_of(options, protector)) {
+          cancel_(cancel), batch_size_(batch_size_of(options, settings, protector)) {
         limits_.max_pixels = options.max_pixels;
         write_.jpeg_quality = settings.jpeg_quality;
     }

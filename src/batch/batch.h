@@ -54,7 +54,7 @@ struct FileResult {
     // batch, its time divided among the images), encoding + writing.
     double decode_seconds = 0, protect_seconds = 0, write_seconds = 0;
     int steps = 0;  // optimizer steps taken
-    size_t batch_images = 0;  // the images optimised with it, itself included
+    size_t batch_images = 0;  // the images grouped with it, itself included
 };
 
 struct BatchEvent {

@@ -49,7 +49,8 @@ uint64_t pixel_budget_from_memory(uint64_t pixels_at_once, size_t free_before, s
     // Half of free_before at (free_before - free_after) / pixels_at_once bytes a pixel, in
     // one division, so that whole numbers come out whole.
     const double taken = double(free_before - free_after);
-    return std::max<uint64_t>(1, uint64_t(double(free_before) * double(pixels_at_once) / (2.0 * taken)));
+    const double budget = double(free_before) * double(pixels_at_once) / (2.0 * taken);
+    return uint64_t(std::clamp(budget, 1.0, 1e15));  // past any card, and inside uint64_t
 }
 
 }  // namespace bd

@@ -22,9 +22,10 @@ namespace bd {
 // first batch took nothing the allocator did not already hold, the size stays where it
 // started.
 //
-// The budget is also written to `learned`, which outlives the run (the Protector keeps it
-// with its device): a later run in the same process, the desktop app's next drop, starts from
-// it, since its allocator already holds the memory and a batch there would take nothing new.
+// The budget is also written to `learned`, which outlives the run (the Protector keeps one
+// per device and settings that take memory alike): a later run in the same process under
+// those settings, the desktop app's next drop, starts from it, since its allocator already
+// holds the memory and a batch there would take nothing new.
 class AutomaticBatchSize {
 public:
     // Past 8 images of 1024 px a GPU step gained 11 % from 8 to 16 (ViT-B/32 shape, H200);

@@ -12,6 +12,7 @@
 #include "perturb/visibility/visibility_loss.h"
 #include "perturb/views/views.h"
 #include "util/seeded_weights.h"
+#include "util/own_kernels.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"
 #include "src/io/image_io.h"
@@ -21,15 +22,6 @@
 namespace bd {
 namespace {
 
-// This build's own CUDA kernels allowed (or not) in its scope.
-class CudaKernels {
-public:
-    explicit CudaKernels(bool allowed) : before_(cuda_kernels_allowed().load()) { cuda_kernels_allowed() = allowed; }
-    ~CudaKernels() { cuda_kernels_allowed() = before_; }
-
-private:
-    bool before_;
-};
 
 TEST(Gpu, PoisonOnCudaInBf16MatchesTheCpuDirection) {
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA in this libtorch or machine";
@@ -72,7 +64,7 @@ TEST(Gpu, ButteraugliOnCudaAgreesWithLibjxl) {
     torch::manual_seed(3);
     for (const bool kernels : {false, true}) {
         if (kernels && !cuda_kernels_built()) continue;
-        const CudaKernels allowed(kernels);
+        const test::CudaKernels allowed(kernels);
         for (const auto& x : {color_to_tensor(test::make_gradient(300, 200, 3, 8)), art}) {
             SCOPED_TRACE(std::to_string(x.size(1)) + (kernels ? ", this build's kernels" : ""));
             const auto y =
@@ -102,14 +94,14 @@ TEST(Gpu, MaltaKernelsAgreeWithTheOperations) {
             SCOPED_TRACE(std::string(lf ? "low" : "high") + " frequency, " +
                          std::to_string(shape[1]) + " rows");
             const auto run = [&](const torch::Tensor& at, bool kernels) {
-                const CudaKernels allowed(kernels);
+                const test::CudaKernels allowed(kernels);
                 const auto x = at.clone().requires_grad_();
                 const auto value = malta_line_squares(x, lf);
                 // The node under the view malta_line_squares returns.
                 auto node = value.grad_fn();
                 if (node->name().find("ViewBackward") != std::string::npos)
                     node = node->next_edges()[0].function;
-                const bool ran = node->name().find("MaltaSquaresOnGpu") != std::string::npos;
+                const bool ran = node->name().find("MaltaSquaresInBlocks") != std::string::npos;
                 EXPECT_EQ(ran, kernels && at.is_cuda()) << node->name();
                 const auto grad = torch::autograd::grad({value}, {x}, {g.to(at.device())})[0];
                 return std::make_pair(value.detach().cpu(), grad.cpu());
@@ -139,10 +131,10 @@ TEST(Gpu, MaltaDifferenceKernelsAgreeWithTheOperations) {
         weights.push_back(malta_weights(1.0 + k, 0.5 + 0.1 * k, 3.0 + k, k >= 2));
     const MaltaOriginal original = malta_original(lum0, weights);
     const auto ours_in = lum1.clone().requires_grad_(), theirs_in = lum1.clone().requires_grad_();
-    const CudaKernels on(true);
-    const auto ours = malta_difference_squares_on_gpu(original, ours_in, 2);
+    const test::CudaKernels on(true);
+    const auto ours = malta_difference_squares_in_blocks(original, ours_in, 2);
     const auto our_grad = torch::autograd::grad({ours}, {ours_in}, {g})[0];
-    const CudaKernels off(false);
+    const test::CudaKernels off(false);
     const auto diffs = malta_asymmetric_diff(original, theirs_in).split_with_sizes({2, 4});
     const auto theirs =
         torch::cat({malta_line_squares(diffs[0], false), malta_line_squares(diffs[1], true)});
@@ -157,31 +149,11 @@ TEST(Gpu, MaltaDifferenceKernelsAgreeWithTheOperations) {
 TEST(Gpu, VisibilityTermIsTheSameWithTheKernels) {
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA in this libtorch or machine";
     if (!cuda_kernels_built()) GTEST_SKIP() << "built without this project's CUDA kernels";
-    auto art = color_to_tensor(read_image(test::source_dir() + "/samples/flat-illustration.png"));
-    art = art.slice(0, 0, 3).slice(1, 0, 256).slice(2, 0, 320).contiguous().cuda();
-    torch::manual_seed(15);
-    const std::vector<torch::Tensor> originals{art, art.flip(2).contiguous()};
-    std::vector<torch::Tensor> values, grads;
-    for (const bool kernels : {true, false}) {
-        const CudaKernels allowed(kernels);
-        auto terms = VisibilityLoss::for_each(originals, 1.0, {}, {1, 2});
-        std::vector<VisibilityLoss*> group;
-        std::vector<torch::Tensor> changed;
-        torch::manual_seed(16);
-        for (size_t k = 0; k < originals.size(); ++k) {
-            group.push_back(terms[k].get());
-            changed.push_back((originals[k] + torch::randn_like(originals[k]) * 0.02)
-                                  .clamp(0, 1)
-                                  .requires_grad_());
-        }
-        const auto value = visibility_terms(group, changed).sum();
-        values.push_back(value.detach().cpu());
-        grads.push_back(torch::stack(torch::autograd::grad({value}, changed)).cpu());
-    }
-    EXPECT_NEAR(values[0].item<double>(), values[1].item<double>(), 1e-4 * std::abs(values[1].item<double>()));
+    const auto apart = test::visibility_term_with_and_without_kernels(torch::kCUDA);
+    EXPECT_LT(apart.value, 1e-4);
     // As a whole: where the map crosses the term's threshold, rounding moves single pixels'
     // gradients (the CPU's fused passes against the operations differ by 2e-4 so).
-    EXPECT_LT(((grads[0] - grads[1]).norm() / grads[1].norm()).item<double>(), 2e-3);
+    EXPECT_LT(apart.gradient, 2e-3);
 }
 
 // With TF32 allowed, the exact convolution stays within float rounding of a double one.

@@ -1,8 +1,8 @@
 // The GPU's pass over butteraugli's line patterns (perturb/visibility/malta_tiles.h), its
-// phases run on the CPU the way a block runs them: every thread of a phase, one after
-// another, before the next phase starts (where the GPU's threads meet). Against the CPU's
-// fused pass and the operations' way, forward and gradient, on planes whose tiles are cut by
-// every border and planes narrower than the lines' reach.
+// blocks run on the CPU (malta_blocks.h): every thread of a phase, one after another, before
+// the next phase starts (where the GPU's threads meet). Against the CPU's fused pass and the
+// operations' way, forward and gradient, on planes whose tiles are cut by every border and
+// planes narrower than the lines' reach; then through the code that hands them their planes.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -11,105 +11,26 @@
 
 #include "perturb/visibility/asymmetric_diff.h"
 #include "perturb/visibility/malta.h"
+#include "perturb/visibility/malta_blocks.h"
 #include "perturb/visibility/malta_tiles.h"
 #include "util/fused_kernels_off.h"
+#include "util/own_kernels.h"
 
 namespace bd {
 namespace {
 
-// Calls block(at, out_plane) for every tile of every plane of d [P, H, W].
-template <class Block>
-void each_tile(const torch::Tensor& d, torch::Tensor& out, const Block& block) {
-    const int64_t planes = d.size(0), h = d.size(1), w = d.size(2);
-    for (int64_t p = 0; p < planes; ++p)
-        for (int64_t y0 = 0; y0 < h; y0 += kMaltaTile)
-            for (int64_t x0 = 0; x0 < w; x0 += kMaltaTile)
-                block(MaltaTileAt{d.data_ptr<float>() + p * h * w, h, w, y0, x0}, out.data_ptr<float>() + p * h * w,
-                      p * h * w);
-}
-
 torch::Tensor tiled_forward(const torch::Tensor& d, bool lf) {
-    const auto& lines = malta_line_table(lf);
     auto out = torch::full_like(d, NAN);
-    each_tile(d, out, [&](const MaltaTileAt& at, float* out_plane, int64_t) {
-        std::vector<float> tile(kMaltaForwardSide * kMaltaForwardSide, NAN);
-        for (int thread = 0; thread < kMaltaThreads; ++thread)
-            malta_load(at, kMaltaReach, kMaltaForwardSide, thread, tile.data());
-        for (int thread = 0; thread < kMaltaThreads; ++thread)
-            malta_forward_pixel(lines, tile.data(), thread, at, out_plane);
-    });
+    malta_squares_forward_blocks(d.data_ptr<float>(), out.data_ptr<float>(), d.size(0), d.size(1), d.size(2),
+                                 malta_line_table(lf));
     return out;
 }
 
 torch::Tensor tiled_gradient(const torch::Tensor& d, const torch::Tensor& g, bool lf) {
-    const auto& lines = malta_line_table(lf);
     auto out = torch::full_like(d, NAN);
-    each_tile(d, out, [&](const MaltaTileAt& at, float* out_plane, int64_t offset) {
-        const MaltaTileAt at_g{g.data_ptr<float>() + offset, at.h, at.w, at.y0, at.x0};
-        std::vector<float> planes(kMaltaPlaneSide * kMaltaPlaneSide, NAN);
-        std::vector<float> gradient(kMaltaGradientSide * kMaltaGradientSide, NAN), u(gradient.size(), NAN);
-        for (int thread = 0; thread < kMaltaThreads; ++thread) {
-            malta_load(at, 2 * kMaltaReach, kMaltaPlaneSide, thread, planes.data());
-            malta_load(at_g, kMaltaReach, kMaltaGradientSide, thread, gradient.data());
-        }
-        std::vector<float> sums(kMaltaThreads, NAN);  // each thread's register
-        for (int k = 0; k < lines.lines; ++k) {
-            for (int thread = 0; thread < kMaltaThreads; ++thread)
-                malta_gradient_u(lines, k, planes.data(), gradient.data(), thread, at, u.data());
-            for (int thread = 0; thread < kMaltaThreads; ++thread)
-                malta_gradient_gather(lines, k, u.data(), thread, sums[size_t(thread)]);
-        }
-        for (int thread = 0; thread < kMaltaThreads; ++thread)
-            malta_gradient_store(thread, at, sums[size_t(thread)], out_plane);
-    });
+    malta_squares_backward_blocks(d.data_ptr<float>(), g.data_ptr<float>(), out.data_ptr<float>(), d.size(0),
+                                  d.size(1), d.size(2), malta_line_table(lf));
     return out;
-}
-
-// The same with the asymmetric difference in front: lum1 [P, B, H, W] against `bands`, the
-// first `high` bands with the high-frequency patterns.
-std::pair<torch::Tensor, torch::Tensor> tiled_difference(const torch::Tensor& lum1, const MaltaOriginal& original,
-                                                         const torch::Tensor& g, int64_t high) {
-    const int64_t images = lum1.size(1), h = lum1.size(2), w = lum1.size(3);
-    MaltaDifferenceBands bands{original.lum0.data_ptr<float>(), original.lower.data_ptr<float>(),
-                               original.upper.data_ptr<float>(), original.denominator.data_ptr<float>(), images,
-                               {}, {}};
-    for (size_t k = 0; k < original.ratio_values.size(); ++k) {
-        bands.ratio[k] = original.ratio_values[k];
-        bands.half[k] = original.half_values[k];
-    }
-    const auto planes = lum1.reshape({-1, h, w}), gradients = g.reshape({-1, h, w});
-    auto out = torch::full_like(planes, NAN), grad = torch::full_like(planes, NAN);
-    for (int64_t p = 0; p < planes.size(0); ++p) {
-        const auto& lines = malta_line_table(p >= high * images);
-        const MaltaDifferencePlane o = malta_difference_plane(bands, p, h * w);
-        for (int64_t y0 = 0; y0 < h; y0 += kMaltaTile)
-            for (int64_t x0 = 0; x0 < w; x0 += kMaltaTile) {
-                const MaltaTileAt at{planes.data_ptr<float>() + p * h * w, h, w, y0, x0};
-                const MaltaTileAt at_g{gradients.data_ptr<float>() + p * h * w, h, w, y0, x0};
-                std::vector<float> tile(kMaltaForwardSide * kMaltaForwardSide, NAN);
-                for (int thread = 0; thread < kMaltaThreads; ++thread)
-                    malta_load_difference(at, o, kMaltaReach, kMaltaForwardSide, thread, tile.data());
-                for (int thread = 0; thread < kMaltaThreads; ++thread)
-                    malta_forward_pixel(lines, tile.data(), thread, at, out.data_ptr<float>() + p * h * w);
-                std::vector<float> differences(kMaltaPlaneSide * kMaltaPlaneSide, NAN);
-                std::vector<float> gradient(kMaltaGradientSide * kMaltaGradientSide, NAN), u(gradient.size(), NAN);
-                for (int thread = 0; thread < kMaltaThreads; ++thread) {
-                    malta_load_difference(at, o, 2 * kMaltaReach, kMaltaPlaneSide, thread, differences.data());
-                    malta_load(at_g, kMaltaReach, kMaltaGradientSide, thread, gradient.data());
-                }
-                std::vector<float> sums(kMaltaThreads, NAN);
-                for (int k = 0; k < lines.lines; ++k) {
-                    for (int thread = 0; thread < kMaltaThreads; ++thread)
-                        malta_gradient_u(lines, k, differences.data(), gradient.data(), thread, at, u.data());
-                    for (int thread = 0; thread < kMaltaThreads; ++thread)
-                        malta_gradient_gather(lines, k, u.data(), thread, sums[size_t(thread)]);
-                }
-                for (int thread = 0; thread < kMaltaThreads; ++thread)
-                    malta_gradient_store_difference(thread, at, o, sums[size_t(thread)],
-                                                    grad.data_ptr<float>() + p * h * w);
-            }
-    }
-    return {out.view(lum1.sizes()), grad.view(lum1.sizes())};
 }
 
 // malta_line_squares' value and its gradient against g, the CPU's fused way or the operations'.
@@ -183,14 +104,33 @@ TEST(MaltaTiles, TheDifferenceFormedInTheTilesMatchesTheOperations) {
     std::vector<MaltaWeights> weights;
     for (int k = 0; k < 6; ++k) weights.push_back(malta_weights(1.0 + k, 0.5 + 0.1 * k, 3.0 + k, k >= 2));
     const MaltaOriginal original = malta_original(lum0, weights);
-    const auto [ours, our_grad] = tiled_difference(lum1, original, g, 2);
-    test::FusedKernelsOff off;
-    const auto x = lum1.clone().requires_grad_();
-    const auto diffs = malta_asymmetric_diff(original, x).split_with_sizes({2, 4});
+    test::FusedKernelsOff gpu_way;
+    const auto ours_in = lum1.clone().requires_grad_(), theirs_in = lum1.clone().requires_grad_();
+    torch::Tensor ours;
+    {
+        const test::CudaKernels on(true);
+        ours = malta_difference_squares_in_blocks(original, ours_in, 2);
+    }
+    EXPECT_NE(ours.grad_fn()->name().find("MaltaDifferenceSquaresInBlocks"), std::string::npos);
+    const auto our_grad = torch::autograd::grad({ours}, {ours_in}, {g})[0];
+    const auto diffs = malta_asymmetric_diff(original, theirs_in).split_with_sizes({2, 4});
     const auto theirs = torch::cat({malta_line_squares(diffs[0], false), malta_line_squares(diffs[1], true)});
-    const auto their_grad = torch::autograd::grad({theirs}, {x}, {g})[0];
-    expect_close(ours, theirs.detach(), 1e-5);
+    const auto their_grad = torch::autograd::grad({theirs}, {theirs_in}, {g})[0];
+    expect_close(ours.detach(), theirs.detach(), 1e-5);
     expect_close(our_grad, their_grad, 1e-5);
+}
+
+// The whole visibility term, the GPU's way on the CPU, with the kernels' blocks and without:
+// what ac_differences and malta_line_squares hand them, and take back, as on a GPU.
+TEST(MaltaTiles, TheVisibilityTermIsTheSameWithTheKernels) {
+    const auto apart = test::visibility_term_with_and_without_kernels(torch::kCPU);
+    EXPECT_LT(apart.value, 1e-4);
+    EXPECT_LT(apart.gradient, 2e-3);
+    EXPECT_GT(apart.gradient, 0.0) << "the kernels did not run";
+    const auto alone = test::visibility_term_with_and_without_kernels(torch::kCPU, true);
+    EXPECT_LT(alone.value, 1e-4);
+    EXPECT_LT(alone.gradient, 2e-3);
+    EXPECT_GT(alone.gradient, 0.0) << "the kernels did not run";
 }
 
 }  // namespace
