@@ -9,6 +9,9 @@
 // (the Protector): the preparation, the run, the fit to the file and the report's metrics,
 // on crops of FILE, per image, with the memory each part moves and the arithmetic of its
 // matrix products and convolutions: what a GPU's time is made of once launches are few.
+// With BELLADONNA_CUDA_KERNELS=1, this project's own GPU kernels (perturb/cuda_kernels.h) take
+// their part, their blocks run on the CPU: each counts as one launch with the bytes of the
+// planes it reads and writes (their arithmetic, a few additions a tap, is not counted).
 // Usage: bench_launches [--side N] [--batch B] [--steps S] [--preset fast|default|slow]
 //                       [--by-op K]  (the K most frequent operators of the whole run)
 //                       [--part NAME]  (with --by-op: of that part of the run only)
