@@ -28,7 +28,7 @@ gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
 # The card's architecture only (PyTorch's CMake compiles the project's kernels for the list it
 # is given): one to compile, and the one that runs.
 arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1)
-cmake -S . -B build-gpu "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DTORCH_CUDA_ARCH_LIST="$arch" \
+TORCH_CUDA_ARCH_LIST="$arch" cmake -S . -B build-gpu "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DTORCH_CUDA_ARCH_LIST="$arch" \
   -DBELLADONNA_BUILD_GUI=OFF -DBELLADONNA_BUILD_GIMP=OFF \
   -DCMAKE_PREFIX_PATH="$torch_prefix;$root/usr;$lib/cmake" \
   -DCMAKE_INCLUDE_PATH="$root/usr/include" -DCMAKE_LIBRARY_PATH="$lib" \
