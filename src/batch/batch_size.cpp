@@ -9,6 +9,7 @@ AutomaticBatchSize::AutomaticBatchSize(size_t fixed) : size_(std::max<size_t>(1,
 AutomaticBatchSize::AutomaticBatchSize(size_t start, MemoryReader read_memory, std::atomic<uint64_t>* learned)
     : size_(std::max<size_t>(1, start)), read_memory_(std::move(read_memory)), learned_(learned),
       measured_(!read_memory_) {
+    if (read_memory_) pixel_budget_.store(kFirstBatchPixels);
     if (read_memory_ && learned_ && learned_->load() > 0) {
         pixel_budget_.store(learned_->load());
         size_.store(kMostImagesAutomatically);

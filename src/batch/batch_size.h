@@ -31,13 +31,18 @@ public:
     // Past 8 images of 1024 px a GPU step gained 11 % from 8 to 16 (ViT-B/32 shape, H200);
     // a larger batch mostly holds more memory, and a third batch is in flight.
     static constexpr size_t kMostImagesAutomatically = 16;
+    // The first batch, before anything is measured, holds at most these pixels too: the 8
+    // megapixels of the 8 images of 1024 px that fitted there. A portfolio of 12-megapixel
+    // photos starts with one, not with eight that would be halved twice.
+    static constexpr uint64_t kFirstBatchPixels = 8 * 1024 * 1024;
 
     using MemoryReader = std::function<std::optional<DeviceMemory>()>;
 
     // A fixed size: what --batch-size N asks, or the CPU's.
     explicit AutomaticBatchSize(size_t fixed);
-    // Starts at `start` images, then sized from `read_memory` after the first batch, or from
-    // `learned` (a pixel budget; 0: none yet) where an earlier run measured one.
+    // Starts at `start` images and kFirstBatchPixels, then sized from `read_memory` after the
+    // first batch, or from `learned` (a pixel budget; 0: none yet) where an earlier run
+    // measured one.
     AutomaticBatchSize(size_t start, MemoryReader read_memory, std::atomic<uint64_t>* learned);
 
     // Whether a batch of `images` images and `pixels` pixels in all has room for one more of

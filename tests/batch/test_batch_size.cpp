@@ -71,6 +71,19 @@ TEST(BatchSize, HalfTheFreeMemoryAtWhatTheFirstBatchTookAPixel) {
     EXPECT_TRUE(size.has_room(0, 0, 40 * kMegapixel)) << "an image larger than the budget goes alone";
 }
 
+TEST(BatchSize, TheFirstBatchHoldsAtMostEightMegapixels) {
+    Readings r;
+    AutomaticBatchSize size(8, r.reader(), nullptr);
+    const uint64_t large = 4000 * 3000, small = 1024 * 1024;
+    EXPECT_TRUE(size.has_room(0, 0, large)) << "a first image always goes";
+    EXPECT_FALSE(size.has_room(1, large, large)) << "12-megapixel photos start one at a time";
+    EXPECT_TRUE(size.has_room(7, 7 * small, small));
+    EXPECT_FALSE(size.has_room(8, 8 * small, small));
+    EXPECT_FALSE(size.has_room(3, 3 * small, 6 * small));
+    EXPECT_TRUE(AutomaticBatchSize(1).has_room(0, 0, large));
+    EXPECT_TRUE(AutomaticBatchSize(4).has_room(3, 3 * large, large)) << "a size given counts images only";
+}
+
 TEST(BatchSize, ThumbnailsFirstDoNotSizeTheLargeImagesAfterThem) {
     Readings r;
     r.left = {free_of(10), free_of(9)};  // 8 images of 256 x 256 (half a megapixel) took 1 GiB
@@ -148,7 +161,7 @@ TEST(BatchSize, UnchangedWhereTheMemoryTellsNothing) {
     nothing_taken.before();
     nothing_taken.after(8, 8 * kMegapixel);
     EXPECT_EQ(nothing_taken.size(), 8u);
-    EXPECT_EQ(nothing_taken.pixel_budget(), 0u);
+    EXPECT_EQ(nothing_taken.pixel_budget(), AutomaticBatchSize::kFirstBatchPixels) << "the first batch's bound stays";
     EXPECT_EQ(learned.load(), 0u) << "nothing learned to pass on";
     // No reading before, or none after.
     Readings none;
@@ -162,7 +175,7 @@ TEST(BatchSize, UnchangedWhereTheMemoryTellsNothing) {
     half_known.before();
     half_known.after(8, 8 * kMegapixel);
     EXPECT_EQ(half_known.size(), 8u);
-    EXPECT_EQ(half_known.pixel_budget(), 0u);
+    EXPECT_EQ(half_known.pixel_budget(), AutomaticBatchSize::kFirstBatchPixels);
 }
 
 TEST(BatchSize, TheCpusMemoryIsNotAsked) {
