@@ -4,9 +4,9 @@
 // where the operations' way (a 16-channel convolution, the squares' sum, and their gradients)
 // writes and reads sixteen planes per band each way. Each function is one phase of a block:
 // every thread runs it for its own pixel (or its share of a tile's loads), and the GPU's
-// threads meet between phases (malta_cuda.cu). On the CPU the tests run the same phases, a
-// block's threads one after another (tests/perturb/test_malta_tiles.cpp), so only the launch
-// is the GPU's own. Sums run in the order of the CPU's fused pass (malta.cpp), tap by tap and
+// threads meet between phases (malta_cuda.cu). On the CPU malta_blocks.h runs the same
+// phases, a block's threads one after another, for the tests and bench_launches, so only the
+// launch is the GPU's own. Sums run in the order of the CPU's fused pass (malta.cpp), tap by tap and
 // line by line.
 //
 // No libtorch here: nvcc compiles this header with the kernels.
@@ -47,12 +47,23 @@ struct MaltaTileAt {
     int64_t h, w, y0, x0;
 };
 
+// What the patterns sum at pixel i of the tile's plane, and the factor the gradient there
+// takes on its way back: the plane's own values here, or the asymmetric difference formed
+// from them (MaltaDifferenceSource, below). of_plane(p) is the source of a launch's plane p.
+struct MaltaPlaneSource {
+    BD_HOST_DEVICE float value(const MaltaTileAt& at, int64_t i) const { return at.plane[i]; }
+    BD_HOST_DEVICE float slope(const MaltaTileAt&, int64_t) const { return 1.0f; }
+    BD_HOST_DEVICE MaltaPlaneSource of_plane(int64_t) const { return *this; }
+};
+
 // The pixels from `reach` above and left of the tile, `side` x `side` of them, into `tile`
 // (row by row), zero outside the plane. Each thread loads every kMaltaThreads-th.
-BD_HOST_DEVICE inline void malta_load(const MaltaTileAt& at, int reach, int side, int thread, float* tile) {
+template <class Source = MaltaPlaneSource>
+BD_HOST_DEVICE inline void malta_load(const MaltaTileAt& at, int reach, int side, int thread, float* tile,
+                                      const Source& source = {}) {
     for (int i = thread; i < side * side; i += kMaltaThreads) {
         const int64_t y = at.y0 - reach + i / side, x = at.x0 - reach + i % side;
-        tile[i] = (y >= 0 && y < at.h && x >= 0 && x < at.w) ? at.plane[y * at.w + x] : 0.0f;
+        tile[i] = (y >= 0 && y < at.h && x >= 0 && x < at.w) ? source.value(at, y * at.w + x) : 0.0f;
     }
 }
 
@@ -108,16 +119,14 @@ BD_HOST_DEVICE inline void malta_gradient_gather(const MaltaLineTable& t, int k,
     sum = k == 0 ? s : sum + s;
 }
 
-// Last, the thread's pixel of the gradient, where it is inside the plane.
-BD_HOST_DEVICE inline void malta_gradient_store(int thread, const MaltaTileAt& at, float sum, float* out) {
+// Last, the thread's pixel of the gradient in the source's plane, where it is inside it.
+template <class Source = MaltaPlaneSource>
+BD_HOST_DEVICE inline void malta_gradient_store(int thread, const MaltaTileAt& at, float sum, float* out,
+                                                const Source& source = {}) {
     const int ty = thread / kMaltaTile, tx = thread % kMaltaTile;
     const int64_t y = at.y0 + ty, x = at.x0 + tx;
-    if (y < at.h && x < at.w) out[y * at.w + x] = sum;
+    if (y < at.h && x < at.w) out[y * at.w + x] = sum * source.slope(at, y * at.w + x);
 }
-
-}  // namespace bd
-
-namespace bd {
 
 // With the asymmetric difference in front (asymmetric_diff.h's malta_asymmetric_diff, the
 // operations' way): the tiles are loaded from the changed image's band, lum1, and the
@@ -162,25 +171,23 @@ BD_HOST_DEVICE inline MaltaDifference malta_difference(const MaltaDifferencePlan
             (numerator_slope * denominator - numerator * o.half * sign) / (denominator * denominator)};
 }
 
-// malta_load of the differences: `at` is lum1's plane.
-BD_HOST_DEVICE inline void malta_load_difference(const MaltaTileAt& at, const MaltaDifferencePlane& o, int reach,
-                                                 int side, int thread, float* tile) {
-    for (int i = thread; i < side * side; i += kMaltaThreads) {
-        const int64_t y = at.y0 - reach + i / side, x = at.x0 - reach + i % side;
-        const int64_t at_pixel = y * at.w + x;
-        tile[i] = (y >= 0 && y < at.h && x >= 0 && x < at.w) ? malta_difference(o, at_pixel, at.plane[at_pixel]).value
-                                                               : 0.0f;
+// The difference as a source (malta_load, malta_gradient_store): the tile's plane is lum1's.
+struct MaltaDifferenceSource {
+    MaltaDifferencePlane o;
+    BD_HOST_DEVICE float value(const MaltaTileAt& at, int64_t i) const {
+        return malta_difference(o, i, at.plane[i]).value;
     }
-}
-
-// malta_gradient_store through the difference: the gradient in lum1.
-BD_HOST_DEVICE inline void malta_gradient_store_difference(int thread, const MaltaTileAt& at,
-                                                           const MaltaDifferencePlane& o, float sum, float* out) {
-    const int ty = thread / kMaltaTile, tx = thread % kMaltaTile;
-    const int64_t y = at.y0 + ty, x = at.x0 + tx;
-    if (y >= at.h || x >= at.w) return;
-    const int64_t i = y * at.w + x;
-    out[i] = sum * malta_difference(o, i, at.plane[i]).slope;
-}
+    BD_HOST_DEVICE float slope(const MaltaTileAt& at, int64_t i) const {
+        return malta_difference(o, i, at.plane[i]).slope;
+    }
+};
+// The sources of a launch's planes, which are planes first_plane on of `bands`.
+struct MaltaDifferenceSources {
+    MaltaDifferenceBands bands;
+    int64_t first_plane;
+    BD_HOST_DEVICE MaltaDifferenceSource of_plane(int64_t p) const {
+        return {malta_difference_plane(bands, first_plane + p)};
+    }
+};
 
 }  // namespace bd
