@@ -49,7 +49,7 @@ else
   nvcc=""
 fi
 python3 - "$build/compile_commands.json" "$root/usr/include" "${BD_JOBS:-$(nproc)}" "$PWD" "$nvcc" "$root/cuda-build" <<'PY'
-import glob, json, os, shlex, subprocess, sys, tempfile
+import glob, json, os, re, shlex, subprocess, sys, tempfile
 from concurrent.futures import ThreadPoolExecutor
 commands, include, jobs, repo, nvcc, generated = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 api = "/usr/include/torch/csrc/api/include"  # where Debian 12's libtorch puts its C++ API
@@ -77,11 +77,21 @@ def against_2x(command):
         sys.exit(f"check-libtorch2: {api} is not among the include folders of: {command[:200]}")
     return out + ["-fsyntax-only", "-Werror=deprecated-declarations"]
 
+def cuda_includes():
+    """The folders nvcc itself puts first, as its dry run says: `nvcc` on the PATH may be a
+    wrapper script elsewhere than the toolkit, so the headers' place is not found from its own."""
+    run = subprocess.run([nvcc, "--dryrun", "-x", "cu", "-c", os.devnull, "-o", os.devnull],
+                         capture_output=True, text=True)
+    found = re.search(r'INCLUDES="([^"]*)"', run.stderr + run.stdout)
+    folders = [a[2:] for a in shlex.split(found.group(1)) if a.startswith("-I")] if found else []
+    if not folders:
+        sys.exit(f"check-libtorch2: {nvcc} --dryrun names no include folder:\n" + (run.stderr + run.stdout)[:2000])
+    return [arg for folder in folders for arg in ("-isystem", folder)]
+
 def compile_only(entry):
     command = against_2x(entry["command"])
     if entry.get("cuda"):
-        cuda = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(nvcc))), "include")
-        command += ["-DBELLADONNA_CUDA_KERNELS", "-isystem", generated, "-isystem", cuda]
+        command += ["-DBELLADONNA_CUDA_KERNELS", "-isystem", generated] + cuda
     run = subprocess.run(command, cwd=entry["directory"], capture_output=True, text=True)
     return entry["file"] + (" (as a CUDA build compiles it)" if entry.get("cuda") else ""), run.returncode, run.stderr
 
@@ -93,6 +103,7 @@ def kernels_compile(path):
 
 entries = [e for e in json.load(open(commands)) if built_for_a_gpu(e["file"])]
 if nvcc:
+    cuda = cuda_includes()
     entries += [dict(e, cuda=True) for e in entries if "BELLADONNA_CUDA_KERNELS" in open(e["file"]).read()]
 if not entries:
     sys.exit(f"check-libtorch2: {commands} lists none of this checkout's sources ({repo})")
