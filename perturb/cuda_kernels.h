@@ -1,11 +1,13 @@
-// The GPU kernels of this project's own (perturb/visibility/malta_cuda.cu), in builds whose
+// The GPU kernels of this project's own (butteraugli's line patterns, perturb/visibility/
+// malta_cuda.cu, and its per-pixel passes, pixel_passes_cuda.cu), in builds whose
 // libtorch has CUDA and that found a CUDA compiler (CMake defines BELLADONNA_CUDA_KERNELS).
 // Until a GPU run has checked them against the operations' way
 // (Gpu.MaltaKernelsAgreeWithTheOperations, scripts/gpu-check.sh), they run only where
 // BELLADONNA_CUDA_KERNELS=1 asks; otherwise a GPU takes the same arithmetic as libtorch
 // operations, as it always has. Asked for on the CPU with the fused loops off (the GPU's way:
-// BELLADONNA_FUSED_KERNELS=0), their blocks run there (perturb/visibility/malta_blocks.h), in
-// any build: so the tests and bench/bench_launches see a GPU's run with them.
+// BELLADONNA_FUSED_KERNELS=0), their blocks run there (perturb/visibility/malta_blocks.h), and
+// the per-pixel passes in the CPU's own loop (perturb/visibility/pixel_passes.h), in any build:
+// so the tests and bench/bench_launches see a GPU's run with them.
 #pragma once
 
 #include <ATen/core/Tensor.h>

@@ -97,7 +97,7 @@ def compile_only(entry):
 
 def kernels_compile(path):
     with tempfile.TemporaryDirectory() as out:
-        run = subprocess.run([nvcc, "-std=c++17", "-O3", "-arch=sm_90", "-I", repo, "-c", path, "-o",
+        run = subprocess.run([nvcc, "-std=c++17", "-O3", "-arch=sm_90", "--expt-relaxed-constexpr", "-I", repo, "-c", path, "-o",
                               os.path.join(out, "kernel.o")], capture_output=True, text=True)
     return path + " (nvcc)", run.returncode, run.stderr + run.stdout
 

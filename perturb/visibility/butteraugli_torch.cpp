@@ -6,6 +6,7 @@
 #include "perturb/visibility/frequencies.h"
 #include "perturb/visibility/opsin.h"
 #include "perturb/visibility/pixel_math.h"
+#include "perturb/visibility/pixel_passes.h"
 #include "perturb/visibility/separable.h"
 
 #include <cmath>
@@ -56,7 +57,7 @@ ButteraugliPlanes separate_frequencies(const torch::Tensor& xyb) {
     const auto mf_all = xyb - lf;
     ButteraugliPlanes ps;
     torch::Tensor activity;
-    if (takes_fused_kernels(xyb)) {
+    if (takes_pixel_passes(xyb)) {
         const auto middle = split_middle(mf_all, blur(mf_all, kSigmaHf), lf);
         const auto high = split_high(middle.hf0, blur(middle.hf0, kSigmaUhf), middle.hf1, blur(middle.hf1, kSigmaUhf));
         ps.lf = middle.lf;

@@ -5,7 +5,9 @@
 //
 // Float tensors on the CPU take one fused pass forward and one back, the gradient by hand:
 // as libtorch operations it was some 45 passes over the planes forward and 70 back. Elsewhere
-// it is some 18 operations, each channel triple's weighted squares one product and one sum.
+// it is some 18 operations, each channel triple's weighted squares one product and one sum,
+// but on a GPU with this project's kernels (perturb/cuda_kernels.h), which runs the fused
+// pass's own function of one pixel (combine_pixels.h) as a CUDA kernel.
 #pragma once
 
 #include <torch/torch.h>

@@ -5,7 +5,9 @@
 //
 // Float tensors on the CPU take one fused pass forward and one back for each of the two
 // steps, the gradients by hand: as libtorch operations they were some 55 passes over the
-// planes forward and 90 back. Elsewhere they are the operations of the pairs below.
+// planes forward and 90 back. Elsewhere they are the operations of the pairs below, but on a
+// GPU with this project's kernels (perturb/cuda_kernels.h), which runs the fused passes' own
+// functions of one pixel (frequencies_pixels.h) as CUDA kernels.
 #pragma once
 
 #include <torch/torch.h>

@@ -1,7 +1,5 @@
 #include "perturb/visibility/malta.h"
 
-#include <ATen/record_function.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -12,16 +10,13 @@
 #include "perturb/cuda_kernels.h"
 #include "perturb/device_constant.h"
 #include "perturb/exact_convolution.h"
+#include "perturb/own_kernel.h"
 #include "perturb/vector_clones.h"
 #include "perturb/visibility/asymmetric_diff.h"
 
 #include "perturb/visibility/malta_blocks.h"
 #include "perturb/visibility/malta_cuda.h"
 
-#ifdef BELLADONNA_CUDA_KERNELS
-#include <c10/cuda/CUDAGuard.h>
-#include <c10/cuda/CUDAStream.h>
-#endif
 
 namespace bd {
 
@@ -210,38 +205,6 @@ struct SquaresSummed : torch::autograd::Function<SquaresSummed> {
     }
 };
 
-// Planes first to first + count of tensors [..., H, W] (each as [planes, H, W]), as a
-// profiler's list of what a kernel touches.
-std::vector<c10::IValue> touched_planes(const std::vector<torch::Tensor>& tensors, int64_t first, int64_t count) {
-    std::vector<c10::IValue> out;
-    for (const auto& t : tensors) {
-        const torch::Tensor planes = t.reshape({-1, t.size(-2), t.size(-1)}).narrow(0, first, count);
-        out.push_back(c10::IValue(planes));
-    }
-    return out;
-}
-
-// Runs a kernel where `like` is: on its GPU, on the device's current stream (on_gpu(stream)),
-// or its blocks on the CPU (on_cpu()). on_gpu is generic, so a build without CUDA kernels
-// never instantiates its call of a launcher it does not have. Profilers see one operation,
-// "belladonna::line_patterns", with the tensors touched() names, read and written
-// (bench/bench_launches counts its launch and their bytes).
-template <class Touched, class OnCpu, class OnGpu>
-void run_kernel(const torch::Tensor& like, const Touched& touched, const OnCpu& on_cpu, const OnGpu& on_gpu) {
-    at::RecordFunction record(at::RecordScope::FUNCTION);
-    if (record.isActive()) {
-        const std::vector<c10::IValue> tensors = touched();
-        record.before("belladonna::line_patterns", c10::ArrayRef<const c10::IValue>(tensors.data(), tensors.size()));
-    }
-    if (!like.is_cuda()) return on_cpu();
-#ifdef BELLADONNA_CUDA_KERNELS
-    const c10::cuda::CUDAGuard on(like.device());
-    on_gpu(static_cast<void*>(c10::cuda::getCurrentCUDAStream(like.device().index()).stream()));
-#else
-    TORCH_CHECK(false, "butteraugli: this build has no CUDA kernels");
-#endif
-}
-
 // MaltaSquares in malta_tiles.h's blocks: one read and one write of a plane each way.
 struct MaltaSquaresInBlocks : torch::autograd::Function<MaltaSquaresInBlocks> {
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& d_in, bool lf) {
@@ -254,7 +217,7 @@ struct MaltaSquaresInBlocks : torch::autograd::Function<MaltaSquaresInBlocks> {
         const int64_t planes = d.size(0), h = d.size(1), w = d.size(2);
         const auto& lines = malta_line_table(lf);
         run_kernel(
-            d, [&] { return touched_planes({d, out}, 0, planes); },
+            "belladonna::line_patterns", d, [&] { return touched_planes({d, out}, 0, planes); },
             [&] { malta_squares_forward_blocks(dp, op, planes, h, w, lines); },
             [&](auto stream) { malta_squares_forward_cuda(dp, op, planes, h, w, lines, stream); });
         return out;
@@ -269,7 +232,7 @@ struct MaltaSquaresInBlocks : torch::autograd::Function<MaltaSquaresInBlocks> {
         const int64_t planes = d.size(0), h = d.size(1), w = d.size(2);
         const auto& lines = malta_line_table(ctx->saved_data["lf"].toBool());
         run_kernel(
-            d, [&] { return touched_planes({d, g, out}, 0, planes); },
+            "belladonna::line_patterns", d, [&] { return touched_planes({d, g, out}, 0, planes); },
             [&] { malta_squares_backward_blocks(dp, gp, op, planes, h, w, lines); },
             [&](auto stream) { malta_squares_backward_cuda(dp, gp, op, planes, h, w, lines, stream); });
         return {out, torch::Tensor()};
@@ -341,7 +304,7 @@ struct MaltaDifferenceSquaresInBlocks : torch::autograd::Function<MaltaDifferenc
             float* op = out.data_ptr<float>() + first * h * w;
             const auto& lines = malta_line_table(lf);
             run_kernel(
-                lum1, [&] { return touched_planes({lum1, planes[0], planes[1], planes[2], planes[3], out}, first, count); },
+                "belladonna::line_patterns", lum1, [&] { return touched_planes({lum1, planes[0], planes[1], planes[2], planes[3], out}, first, count); },
                 [&] { malta_difference_squares_forward_blocks(lp, bands, first, op, count, h, w, lines); },
                 [&](auto stream) {
                     malta_difference_squares_forward_cuda(lp, bands, first, op, count, h, w, lines, stream);
@@ -364,7 +327,7 @@ struct MaltaDifferenceSquaresInBlocks : torch::autograd::Function<MaltaDifferenc
             float* op = out.data_ptr<float>() + first * h * w;
             const auto& lines = malta_line_table(lf);
             run_kernel(
-                lum1,
+                "belladonna::line_patterns", lum1,
                 [&] {
                     return touched_planes({lum1, planes[0], planes[1], planes[2], planes[3], g, out}, first, count);
                 },

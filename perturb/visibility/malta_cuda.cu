@@ -5,8 +5,9 @@
 
 #include <cuda_runtime.h>
 
+#include "perturb/cuda_launch.h"
+
 #include <stdexcept>
-#include <string>
 
 namespace bd {
 namespace {
@@ -60,11 +61,6 @@ dim3 grid_of(int64_t planes, int64_t h, int64_t w) {
                 unsigned(planes));
 }
 
-void check_launch(const char* what) {
-    const cudaError_t e = cudaGetLastError();
-    if (e != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(e));
-}
-
 }  // namespace
 
 void malta_squares_forward_cuda(const float* d, float* out, int64_t planes, int64_t h, int64_t w,
@@ -72,7 +68,7 @@ void malta_squares_forward_cuda(const float* d, float* out, int64_t planes, int6
     if (planes == 0 || h == 0 || w == 0) return;
     forward_kernel<<<grid_of(planes, h, w), kMaltaThreads, 0, static_cast<cudaStream_t>(stream)>>>(
         d, MaltaPlaneSource{}, out, h, w, lines);
-    check_launch("butteraugli's line patterns on the GPU");
+    check_cuda_launch("butteraugli's line patterns on the GPU");
 }
 
 void malta_squares_backward_cuda(const float* d, const float* g, float* out, int64_t planes, int64_t h, int64_t w,
@@ -80,7 +76,7 @@ void malta_squares_backward_cuda(const float* d, const float* g, float* out, int
     if (planes == 0 || h == 0 || w == 0) return;
     backward_kernel<<<grid_of(planes, h, w), kMaltaThreads, 0, static_cast<cudaStream_t>(stream)>>>(
         d, MaltaPlaneSource{}, g, out, h, w, lines);
-    check_launch("the gradient of butteraugli's line patterns on the GPU");
+    check_cuda_launch("the gradient of butteraugli's line patterns on the GPU");
 }
 
 void malta_difference_squares_forward_cuda(const float* lum1, const MaltaDifferenceBands& bands, int64_t first_plane,
@@ -89,7 +85,7 @@ void malta_difference_squares_forward_cuda(const float* lum1, const MaltaDiffere
     if (planes == 0 || h == 0 || w == 0) return;
     forward_kernel<<<grid_of(planes, h, w), kMaltaThreads, 0, static_cast<cudaStream_t>(stream)>>>(
         lum1, MaltaDifferenceSources{bands, first_plane}, out, h, w, lines);
-    check_launch("butteraugli's line patterns on the GPU");
+    check_cuda_launch("butteraugli's line patterns on the GPU");
 }
 
 void malta_difference_squares_backward_cuda(const float* lum1, const MaltaDifferenceBands& bands,
@@ -98,7 +94,7 @@ void malta_difference_squares_backward_cuda(const float* lum1, const MaltaDiffer
     if (planes == 0 || h == 0 || w == 0) return;
     backward_kernel<<<grid_of(planes, h, w), kMaltaThreads, 0, static_cast<cudaStream_t>(stream)>>>(
         lum1, MaltaDifferenceSources{bands, first_plane}, g, out, h, w, lines);
-    check_launch("the gradient of butteraugli's line patterns on the GPU");
+    check_cuda_launch("the gradient of butteraugli's line patterns on the GPU");
 }
 
 }  // namespace bd

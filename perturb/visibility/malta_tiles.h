@@ -14,11 +14,7 @@
 
 #include <cstdint>
 
-#ifdef __CUDACC__
-#define BD_HOST_DEVICE __host__ __device__
-#else
-#define BD_HOST_DEVICE
-#endif
+#include "perturb/host_device.h"
 
 namespace bd {
 

@@ -6,7 +6,9 @@
 // as libtorch operations it was some 25 passes over the three planes forward and 40 back
 // (absorbances, the log curve, the selects and the stacks that take channels apart and
 // together). Elsewhere it is a dozen operations forward, the absorbances and the mix into
-// XYB each one 1 x 1 convolution of the three planes, where they took a stack of ten.
+// XYB each one 1 x 1 convolution of the three planes, where they took a stack of ten. A GPU
+// with this project's kernels (perturb/cuda_kernels.h) takes the fused passes as CUDA kernels,
+// the same functions of one pixel (opsin_pixels.h).
 #pragma once
 
 #include <torch/torch.h>

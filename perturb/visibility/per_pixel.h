@@ -7,24 +7,18 @@
 #include <cstdint>
 
 #include "perturb/vector_clones.h"
+#include "perturb/visibility/pixel.h"
 
 namespace bd {
 
-struct Pixel {
-    int64_t i;      // in [B, H, W]
-    int64_t c;      // channel 0 in [B, 3, H, W]; channel k is at c + k * plane
-    int64_t plane;  // H * W
-};
-
 // Calls f(Pixel) for every pixel of `images` images of `plane` pixels, in parallel through
-// the vector clones (f must be BD_INLINE).
+// the vector clones (f, or its call operator, always inlined: BD_INLINE, BD_PIXEL_INLINE).
 template <class F>
 void each_pixel(int64_t images, int64_t plane, const F& f) {
     parallel_for_vectorised(0, images * plane, 16384, [&](int64_t begin, int64_t end) BD_INLINE {
-        // Pixel i of image b has channel 0 at i + 2 b plane; one run per image, so the inner
-        // loop has no division.
+        // One run per image, so the inner loop has no division.
         for (int64_t i = begin; i < end;) {
-            const int64_t b = i / plane, stop = std::min(end, (b + 1) * plane), shift = 2 * b * plane;
+            const int64_t b = i / plane, stop = std::min(end, (b + 1) * plane), shift = channel_zero_of(0, b, plane);
             for (; i < stop; ++i) f(Pixel{i, i + shift, plane});
         }
     });

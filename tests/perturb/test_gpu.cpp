@@ -13,6 +13,7 @@
 #include "perturb/views/views.h"
 #include "util/seeded_weights.h"
 #include "util/own_kernels.h"
+#include "util/pixel_passes_run.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"
 #include "src/io/image_io.h"
@@ -157,6 +158,18 @@ TEST(Gpu, VisibilityTermIsTheSameWithTheKernels) {
 }
 
 // With TF32 allowed, the exact convolution stays within float rounding of a double one.
+// The visibility port's per-pixel passes as CUDA kernels (a thread per pixel running the CPU's
+// functions of one pixel) against the CPU's fused loops: values and every input's gradient.
+TEST(Gpu, PixelPassesAgreeWithTheCpu) {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA in this libtorch or machine";
+    if (!cuda_kernels_built()) GTEST_SKIP() << "built without this project's CUDA kernels";
+    const auto cpu = test::pixel_passes_on(torch::kCPU);
+    const test::CudaKernels on(true);
+    const auto gpu = test::pixel_passes_on(torch::kCUDA);
+    for (const auto& node : gpu.nodes) EXPECT_NE(node.find("CppNode<bd::"), std::string::npos) << node;
+    EXPECT_LT(test::largest_relative_difference(gpu, cpu), 1e-5);
+}
+
 TEST(Gpu, ExactConvolutionRefusesTf32) {
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA in this libtorch or machine";
     at::globalContext().setAllowTF32CuDNN(true);

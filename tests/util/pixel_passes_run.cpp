@@ -1,0 +1,90 @@
+#include "util/pixel_passes_run.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "perturb/visibility/combine.h"
+#include "perturb/visibility/frequencies.h"
+#include "perturb/visibility/opsin.h"
+
+namespace bd::test {
+
+namespace {
+
+// Values over many magnitudes, so every threshold of the frequency split is crossed.
+torch::Tensor spread(at::IntArrayRef sizes) { return torch::randn(sizes) * torch::exp(torch::rand(sizes) * 8 - 4); }
+
+using Function = std::function<std::vector<torch::Tensor>(const std::vector<torch::Tensor>&)>;
+
+// f's outputs and its inputs' gradients against random output gradients, all made on the
+// CPU (so every device sees the same numbers) and taken to `device`.
+void run(PixelPassesRun& out, const torch::Device& device, const Function& f, const std::vector<torch::Tensor>& inputs) {
+    std::vector<torch::Tensor> in;
+    for (const auto& t : inputs) in.push_back(t.to(device).requires_grad_());
+    const auto outputs = f(in);
+    std::vector<torch::Tensor> grad_out;
+    for (const auto& o : outputs) grad_out.push_back(torch::randn(o.sizes()).to(device));
+    out.nodes.push_back(outputs[0].grad_fn() ? outputs[0].grad_fn()->name() : "none");
+    for (const auto& o : outputs) out.values.push_back(o.detach().cpu());
+    for (const auto& g : torch::autograd::grad(outputs, in, grad_out)) out.values.push_back(g.cpu());
+}
+
+}  // namespace
+
+PixelPassesRun pixel_passes_on(const torch::Device& device) {
+    torch::manual_seed(21);
+    PixelPassesRun out;
+    const int64_t b = 2, h = 19, w = 23;
+    auto linear = torch::rand({b, 3, h, w});
+    linear.narrow(2, 0, 2).zero_();  // black: the absorbance at its floor
+    linear.narrow(2, 2, 2).fill_(1);
+    const auto blurred = (linear * (torch::rand_like(linear) + 0.5)).clamp(0, 1);
+    run(out, device, [](const auto& in) { return std::vector<torch::Tensor>{opsin_xyb(in[0], in[1])}; },
+        {linear, blurred});
+    run(out, device,
+        [](const auto& in) {
+            const auto m = split_middle(in[0], in[1], in[2]);
+            return std::vector<torch::Tensor>{m.mf, m.hf0, m.hf1, m.lf};
+        },
+        {spread({b, 3, h, w}), spread({b, 3, h, w}), spread({b, 3, h, w})});
+    run(out, device,
+        [](const auto& in) {
+            const auto v = split_high(in[0], in[1], in[2], in[3]);
+            return std::vector<torch::Tensor>{v.uhf0, v.hf0, v.uhf1, v.hf1, v.activity};
+        },
+        {spread({b, h, w}), spread({b, h, w}), spread({b, h, w}) * 20, spread({b, h, w}) * 20});
+    const CombineOriginal original{torch::randn({b, 3, h, w}).to(device), torch::randn({b, 3, h, w}).to(device),
+                                   torch::rand({b, h, w}).to(device), torch::rand({b, h, w}).to(device),
+                                   torch::rand({b, h, w}).to(device)};
+    auto mf = original.mf.cpu() + torch::randn({b, 3, h, w}) * 0.1;
+    mf.narrow(2, 0, 2).copy_(original.mf.cpu().narrow(2, 0, 2));  // unchanged rows: a zero map
+    auto lf = original.lf.cpu() + torch::randn({b, 3, h, w}) * 0.1;
+    lf.narrow(2, 0, 2).copy_(original.lf.cpu().narrow(2, 0, 2));
+    auto activity = original.mask_blurred.cpu() + torch::randn({b, h, w}) * 0.1;
+    activity.narrow(1, 0, 2).copy_(original.mask_blurred.cpu().narrow(1, 0, 2));
+    auto ac_x = torch::rand({b, h, w}), ac_y = torch::rand({b, h, w});
+    ac_x.narrow(1, 0, 2).zero_();
+    ac_y.narrow(1, 0, 2).zero_();
+    run(out, device,
+        [&](const auto& in) {
+            return std::vector<torch::Tensor>{combine_to_distmap(in[0], in[1], in[2], in[3], in[4], original)};
+        },
+        {ac_x, ac_y, mf, lf, activity});
+    return out;
+}
+
+bool all_passes(const PixelPassesRun& run) {
+    return std::all_of(run.nodes.begin(), run.nodes.end(),
+                       [](const std::string& n) { return n.find("CppNode<bd::") != std::string::npos; });
+}
+
+double largest_relative_difference(const PixelPassesRun& a, const PixelPassesRun& b) {
+    double worst = 0;
+    for (size_t k = 0; k < b.values.size(); ++k) {
+        const double scale = std::max(b.values[k].abs().max().item<double>(), 1e-30);
+        worst = std::max(worst, (a.values[k] - b.values[k]).abs().max().item<double>() / scale);
+    }
+    return worst;
+}
+
+}  // namespace bd::test
