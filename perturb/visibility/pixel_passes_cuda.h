@@ -1,6 +1,6 @@
 // The per-pixel passes of the visibility port (opsin_pixels.h, frequencies_pixels.h,
-// combine_pixels.h) on a GPU: a thread per pixel, each running the same function of one pixel
-// the CPU's loop runs (per_pixel.h). Built where the libtorch found has CUDA and a CUDA compiler
+// combine_pixels.h, blur_pixels.h) on a GPU: a thread per pixel, each running the same
+// function of one pixel the CPU's loop runs (per_pixel.h). Built where the libtorch found has CUDA and a CUDA compiler
 // is there (BELLADONNA_CUDA_KERNELS); pixel_passes.h chooses between the two.
 //
 // No libtorch here: nvcc compiles this header with the kernels.
@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "perturb/visibility/blur_pixels.h"
 #include "perturb/visibility/combine_pixels.h"
 #include "perturb/visibility/frequencies_pixels.h"
 #include "perturb/visibility/opsin_pixels.h"
@@ -27,7 +28,9 @@ namespace bd {
     X(frequency_split::HighPass)                                                                         \
     X(frequency_split::HighBackwardPass)                                                                 \
     X(combine::Pass)                                                                                     \
-    X(combine::BackwardPass)
+    X(combine::BackwardPass)                                                                             \
+    X(blur::Pass)                                                                                        \
+    X(blur::BackwardPass)
 
 template <class Pass>
 struct IsCudaPixelPass : std::false_type {};

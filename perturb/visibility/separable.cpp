@@ -8,6 +8,7 @@
 #include "perturb/vector_clones.h"
 #include "perturb/views/resample.h"
 #include "perturb/views/taps.h"
+#include "perturb/visibility/pixel_passes.h"
 
 namespace bd {
 
@@ -57,11 +58,63 @@ torch::Tensor mirror_indices(int64_t n, int64_t r, const torch::Device& device) 
     return device_constant(torch::tensor(at), torch::TensorOptions().device(device).dtype(torch::kLong));
 }
 
+// The renormalised blur as this project's own passes (blur_pixels.h), an axis at a time: on a
+// GPU with its kernels, and on the CPU where the GPU's way is forced with them. x: [N, C, H, W]
+// contiguous float; the taps symmetric, their radius at most blur::Taps::kMostRadius.
+struct NormalisedBlurInPasses : torch::autograd::Function<NormalisedBlurInPasses> {
+    static blur::Taps taps_of(const torch::Tensor& taps) {
+        const auto t = taps.to(torch::kCPU, torch::kFloat).contiguous();
+        blur::Taps out;
+        out.radius = int(t.size(0) / 2);
+        for (int64_t j = 0; j < t.size(0); ++j) out.k[j] = t.data_ptr<float>()[j];
+        return out;
+    }
+    // Both axes' passes, rows then columns forward; the gradient columns then rows.
+    static torch::Tensor run(const torch::Tensor& x, const torch::Tensor& taps, bool backward) {
+        const int64_t h = x.size(2), w = x.size(3), planes = x.size(0) * x.size(1);
+        const auto k = taps_of(taps);
+        auto middle = torch::empty_like(x), out = torch::empty_like(x);
+        const auto axis_pass = [&](const torch::Tensor& in, torch::Tensor& result, bool columns) {
+            const auto sums = inside_sums(taps, columns ? h : w, x.options());
+            const blur::Axis axis{h, w, columns};
+            if (backward)
+                run_pixel_pass("belladonna::blur_backward", in, {in, sums, result}, planes, h * w,
+                               blur::BackwardPass{in.data_ptr<float>(), sums.data_ptr<float>(),
+                                                  result.data_ptr<float>(), axis, k});
+            else
+                run_pixel_pass("belladonna::blur", in, {in, sums, result}, planes, h * w,
+                               blur::Pass{in.data_ptr<float>(), sums.data_ptr<float>(), result.data_ptr<float>(),
+                                          axis, k});
+        };
+        axis_pass(x, middle, backward);
+        axis_pass(middle, out, !backward);
+        return out;
+    }
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                                 const torch::Tensor& taps) {
+        ctx->saved_data["taps"] = taps;
+        return run(x.contiguous(), taps, false);
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grad) {
+        return {run(grad[0].contiguous(), ctx->saved_data["taps"].toTensor(), true), torch::Tensor()};
+    }
+};
+
+// Whether the passes take a blur of x by taps: the kernels apply, and the taps are symmetric
+// and no wider than they hold.
+bool blurs_in_passes(const torch::Tensor& x, const torch::Tensor& taps) {
+    if (!takes_pixel_passes(x) || taps.size(0) / 2 > blur::Taps::kMostRadius) return false;
+    const auto t = taps.to(torch::kCPU, torch::kFloat);
+    return torch::equal(t, t.flip(0));
+}
+
 }  // namespace
 
 torch::Tensor normalised_blur(const torch::Tensor& x, const torch::Tensor& taps) {
     TORCH_CHECK(x.dim() == 4 && taps.size(0) % 2 == 1, "normalised_blur: bad arguments");
     if (takes_fused_kernels(x)) return banded(x, taps, Border::renormalise);
+    if (blurs_in_passes(x, taps)) return NormalisedBlurInPasses::apply(x, taps);
     const int64_t h = x.size(2), w = x.size(3);
     const auto rows = convolve(x, taps, 3) / inside_sums(taps, w, x.options()).view({1, 1, 1, w});
     return convolve(rows, taps, 2) / inside_sums(taps, h, x.options()).view({1, 1, h, 1});

@@ -9,6 +9,7 @@
 #include "perturb/optimizer.h"
 #include "perturb/visibility/butteraugli.h"
 #include "perturb/visibility/malta.h"
+#include "perturb/visibility/separable.h"
 #include "perturb/visibility/visibility_loss.h"
 #include "perturb/views/views.h"
 #include "util/seeded_weights.h"
@@ -168,6 +169,31 @@ TEST(Gpu, PixelPassesAgreeWithTheCpu) {
     const auto gpu = test::pixel_passes_on(torch::kCUDA);
     for (const auto& node : gpu.nodes) EXPECT_NE(node.find("CppNode<bd::"), std::string::npos) << node;
     EXPECT_LT(test::largest_relative_difference(gpu, cpu), 1e-5);
+}
+
+// The renormalised blur in this project's own passes on the GPU against its convolutions there:
+// butteraugli's widest kernel on planes fewer rows high than it reaches, value and gradient.
+TEST(Gpu, BlurPassesAgreeWithTheConvolutions) {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA in this libtorch or machine";
+    if (!cuda_kernels_built()) GTEST_SKIP() << "built without this project's CUDA kernels";
+    torch::manual_seed(4);
+    std::vector<float> k;
+    for (int64_t i = -16; i <= 16; ++i) k.push_back(float(std::exp(-double(i * i) / (2 * 7.2 * 7.2))));
+    const auto taps = torch::tensor(k);
+    const auto x = torch::rand({2, 3, 13, 1030}).cuda();
+    const auto g = torch::randn({2, 3, 13, 1030}).cuda();
+    const auto run = [&](bool kernels) {
+        const test::CudaKernels allowed(kernels);
+        const auto in = x.clone().requires_grad_(true);
+        const auto out = normalised_blur(in, taps);
+        EXPECT_EQ(out.grad_fn()->name().find("NormalisedBlurInPasses") != std::string::npos, kernels)
+            << out.grad_fn()->name();
+        return std::make_pair(out.detach(), torch::autograd::grad({out}, {in}, {g})[0]);
+    };
+    const auto [ours, our_grad] = run(true);
+    const auto [theirs, their_grad] = run(false);
+    EXPECT_LT((ours - theirs).abs().max().item<double>(), 1e-5 * theirs.abs().max().item<double>());
+    EXPECT_LT((our_grad - their_grad).abs().max().item<double>(), 1e-5 * their_grad.abs().max().item<double>());
 }
 
 TEST(Gpu, ExactConvolutionRefusesTf32) {

@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "perturb/exact_convolution.h"
 #include "perturb/visibility/separable.h"
+#include "util/fused_kernels_off.h"
+#include "util/own_kernels.h"
 
 namespace bd {
 namespace {
@@ -39,6 +42,29 @@ TEST(SeparableBlur, NormalisedTheSameBothWays) { expect_same_both_ways(normalise
 TEST(SeparableBlur, ReplicatedTheSameBothWays) { expect_same_both_ways(replicated_blur, gaussian(3, 1.0)); }
 
 TEST(SeparableBlur, MirroredTheSameBothWays) { expect_same_both_ways(mirrored_blur, gaussian(2, 1.0)); }
+
+// The renormalised blur in this project's own passes (blur_pixels.h), as the GPU's way runs them
+// on the CPU with the kernels allowed, against the convolutions in double: butteraugli's widest
+// kernel (radius 16, not normalised) on planes fewer rows high than it reaches.
+TEST(SeparableBlur, NormalisedInThePassesTheSameAsConvolved) {
+    const test::FusedKernelsOff off;
+    const test::CudaKernels on(true);
+    torch::manual_seed(4);
+    std::vector<float> k;
+    for (int64_t i = -16; i <= 16; ++i) k.push_back(float(std::exp(-double(i * i) / (2 * 7.2 * 7.2))));
+    const auto taps = torch::tensor(k);
+    const auto x = torch::rand({2, 3, 13, 40});
+    auto f = x.clone().requires_grad_(true);
+    auto d = x.to(torch::kDouble).requires_grad_(true);
+    const auto passes = normalised_blur(f, taps);
+    EXPECT_NE(passes.grad_fn()->name().find("NormalisedBlurInPasses"), std::string::npos) << passes.grad_fn()->name();
+    const auto convolved = normalised_blur(d, taps);
+    EXPECT_LT((convolved.to(torch::kFloat) - passes).abs().max().item<float>(), 1e-6);
+    const auto g = torch::randn(passes.sizes());
+    const auto gf = torch::autograd::grad({passes}, {f}, {g})[0];
+    const auto gd = torch::autograd::grad({convolved}, {d}, {g.to(torch::kDouble)})[0];
+    EXPECT_LT((gd.to(torch::kFloat) - gf).abs().max().item<float>(), 1e-5);
+}
 
 // The convolution that refuses TF32 is libtorch's own, padding, bias and gradients
 // included (TF32 itself needs an NVIDIA card: test_gpu.cpp).

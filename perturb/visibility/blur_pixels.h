@@ -1,0 +1,68 @@
+// One axis of the renormalised blur (separable.h's normalised_blur) and its gradient as
+// functions of one sample, which a GPU with this project's kernels runs a thread per sample
+// (pixel_passes_cuda.h) and the CPU's loop runs where the GPU's way is forced: each axis one
+// read and one write of the planes each way, where a convolution and a division took two.
+//
+// No libtorch here: nvcc compiles this header with the kernels.
+#pragma once
+
+#include <cstdint>
+
+#include "perturb/host_device.h"
+#include "perturb/visibility/pixel.h"
+
+namespace bd::blur {
+
+// A symmetric kernel of 2 radius + 1 taps (the gradient reads it mirrored, as the same).
+struct Taps {
+    static constexpr int kMostRadius = 32;
+    int radius = 0;
+    float k[2 * kMostRadius + 1] = {};
+};
+
+// Where a sample of planes of h x w sits along the axis blurred: its index there, the axis's
+// length and the stride between neighbours.
+struct Axis {
+    int64_t h, w;
+    bool columns;  // along the columns (vertical), else the rows
+    BD_PIXEL_INLINE int64_t position(int64_t i) const {
+        const int64_t in_plane = i % (h * w);
+        return columns ? in_plane / w : in_plane % w;
+    }
+    BD_PIXEL_INLINE int64_t length() const { return columns ? h : w; }
+    BD_PIXEL_INLINE int64_t stride() const { return columns ? w : 1; }
+};
+
+// out = the taps over the samples inside the plane, divided by those taps' sum (sums, one per
+// position along the axis). Pixel::i indexes the planes [N, h, w].
+struct Pass {
+    const float *in, *sums;
+    float* out;
+    Axis axis;
+    Taps taps;
+    BD_PIXEL_INLINE void operator()(const Pixel& x) const {
+        const int64_t at = axis.position(x.i), n = axis.length(), step = axis.stride();
+        float sum = 0.0f;
+        for (int j = -taps.radius; j <= taps.radius; ++j)
+            if (at + j >= 0 && at + j < n) sum += taps.k[j + taps.radius] * in[x.i + j * step];
+        out[x.i] = sum / sums[at];
+    }
+};
+
+// Its gradient: each output's gradient g divided by its sum, spread back over the samples it
+// read.
+struct BackwardPass {
+    const float *g, *sums;
+    float* d_in;
+    Axis axis;
+    Taps taps;
+    BD_PIXEL_INLINE void operator()(const Pixel& x) const {
+        const int64_t at = axis.position(x.i), n = axis.length(), step = axis.stride();
+        float sum = 0.0f;
+        for (int j = -taps.radius; j <= taps.radius; ++j)
+            if (at + j >= 0 && at + j < n) sum += taps.k[j + taps.radius] * (g[x.i + j * step] / sums[at + j]);
+        d_in[x.i] = sum;
+    }
+};
+
+}  // namespace bd::blur
