@@ -33,35 +33,23 @@ struct Axis {
     BD_PIXEL_INLINE int64_t stride() const { return columns ? w : 1; }
 };
 
-// out = the taps over the samples inside the plane, divided by those taps' sum (sums, one per
-// position along the axis). Pixel::i indexes the planes [N, h, w].
+// Forward: out = the taps over the samples of `in` inside the plane, divided by those taps'
+// sum (sums, one per position along the axis). The gradient (`gradient`, `in` the outputs'
+// gradient): each divided by its own sum first, spread back over the samples it read, the taps
+// mirrored, which for symmetric taps are the same. Pixel::i indexes the planes [N, h, w].
 struct Pass {
     const float *in, *sums;
     float* out;
     Axis axis;
     Taps taps;
+    bool gradient;
     BD_PIXEL_INLINE void operator()(const Pixel& x) const {
         const int64_t at = axis.position(x.i), n = axis.length(), step = axis.stride();
         float sum = 0.0f;
         for (int j = -taps.radius; j <= taps.radius; ++j)
-            if (at + j >= 0 && at + j < n) sum += taps.k[j + taps.radius] * in[x.i + j * step];
-        out[x.i] = sum / sums[at];
-    }
-};
-
-// Its gradient: each output's gradient g divided by its sum, spread back over the samples it
-// read.
-struct BackwardPass {
-    const float *g, *sums;
-    float* d_in;
-    Axis axis;
-    Taps taps;
-    BD_PIXEL_INLINE void operator()(const Pixel& x) const {
-        const int64_t at = axis.position(x.i), n = axis.length(), step = axis.stride();
-        float sum = 0.0f;
-        for (int j = -taps.radius; j <= taps.radius; ++j)
-            if (at + j >= 0 && at + j < n) sum += taps.k[j + taps.radius] * (g[x.i + j * step] / sums[at + j]);
-        d_in[x.i] = sum;
+            if (at + j >= 0 && at + j < n)
+                sum += taps.k[j + taps.radius] * (gradient ? in[x.i + j * step] / sums[at + j] : in[x.i + j * step]);
+        out[x.i] = gradient ? sum : sum / sums[at];
     }
 };
 

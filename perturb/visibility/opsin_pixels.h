@@ -24,18 +24,15 @@ constexpr double kGammaBias = -23.16046239805755;
 // float(kMinimum), a copy.
 constexpr float kMinimum = 1e-4f;
 
-// libjxl's opsin absorbance: row k of the mix is mix(4k .. 4k + 2), its bias mix(4k + 3); the
-// floor of the mixed result, floor_of(k). A GPU reads no host array, so its copy is the
-// function's own; the host reads the namespace's, whose loads its compiler pairs into fused
-// multiply-adds as it always has (a local copy, folded into the code, rounds the CPU's result
-// otherwise).
+// libjxl's opsin absorbance: row k of the mix is mix(4k .. 4k + 2), its bias mix(4k + 3). A
+// GPU reads no host array, so its copy is the function's own; the host reads the namespace's,
+// whose loads its compiler pairs into fused multiply-adds as it always has (a copy folded into
+// the code rounds the CPU's result otherwise).
 #define BD_OPSIN_MIX                                                                                           \
     0.29956550340058319, 0.63373087833825936, 0.077705617820981968, 1.7557483643287353, 0.22158691104574774,   \
         0.69391388044116142, 0.0987313588422, 1.7557483643287353, 0.02, 0.02, 0.20480129041026129,             \
         12.226454707163354
-#define BD_OPSIN_FLOOR 1.7557483643287353f, 1.7557483643287353f, 12.226454707163354f
 constexpr double kMix[12] = {BD_OPSIN_MIX};
-constexpr float kFloor[3] = {BD_OPSIN_FLOOR};
 BD_PIXEL_INLINE double mix(int i) {
 #ifdef __CUDA_ARCH__
     constexpr double m[12] = {BD_OPSIN_MIX};
@@ -44,14 +41,8 @@ BD_PIXEL_INLINE double mix(int i) {
     return kMix[i];
 #endif
 }
-BD_PIXEL_INLINE float floor_of(int k) {
-#ifdef __CUDA_ARCH__
-    constexpr float f[3] = {BD_OPSIN_FLOOR};
-    return f[k];
-#else
-    return kFloor[k];
-#endif
-}
+// The floor of the mixed result, channel k.
+BD_PIXEL_INLINE float floor_of(int k) { return k < 2 ? 1.7557483643287353f : 12.226454707163354f; }
 
 // The absorbance row k of a pixel's three samples (times the intensity target), as the
 // operations round it.

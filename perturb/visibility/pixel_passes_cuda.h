@@ -29,8 +29,7 @@ namespace bd {
     X(frequency_split::HighBackwardPass)                                                                 \
     X(combine::Pass)                                                                                     \
     X(combine::BackwardPass)                                                                             \
-    X(blur::Pass)                                                                                        \
-    X(blur::BackwardPass)
+    X(blur::Pass)
 
 template <class Pass>
 struct IsCudaPixelPass : std::false_type {};

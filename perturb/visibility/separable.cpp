@@ -76,15 +76,10 @@ struct NormalisedBlurInPasses : torch::autograd::Function<NormalisedBlurInPasses
         auto middle = torch::empty_like(x), out = torch::empty_like(x);
         const auto axis_pass = [&](const torch::Tensor& in, torch::Tensor& result, bool columns) {
             const auto sums = inside_sums(taps, columns ? h : w, x.options());
-            const blur::Axis axis{h, w, columns};
-            if (backward)
-                run_pixel_pass("belladonna::blur_backward", in, {in, sums, result}, planes, h * w,
-                               blur::BackwardPass{in.data_ptr<float>(), sums.data_ptr<float>(),
-                                                  result.data_ptr<float>(), axis, k});
-            else
-                run_pixel_pass("belladonna::blur", in, {in, sums, result}, planes, h * w,
-                               blur::Pass{in.data_ptr<float>(), sums.data_ptr<float>(), result.data_ptr<float>(),
-                                          axis, k});
+            run_pixel_pass(backward ? "belladonna::blur_backward" : "belladonna::blur", in, {in, sums, result}, planes,
+                           h * w,
+                           blur::Pass{in.data_ptr<float>(), sums.data_ptr<float>(), result.data_ptr<float>(),
+                                      blur::Axis{h, w, columns}, k, backward});
         };
         axis_pass(x, middle, backward);
         axis_pass(middle, out, !backward);
