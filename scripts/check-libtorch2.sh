@@ -77,12 +77,19 @@ def against_2x(command):
         sys.exit(f"check-libtorch2: {api} is not among the include folders of: {command[:200]}")
     return out + ["-fsyntax-only", "-Werror=deprecated-declarations"]
 
+def launches_kernels(path):
+    """Whether a CUDA build compiles the source otherwise: it names the build's macro, or
+    includes what launches this project's kernels (their launchers are declared only there)."""
+    text = open(path).read()
+    return "BELLADONNA_CUDA_KERNELS" in text or any(
+        f'/{header}"' in text for header in ("own_kernel.h", "pixel_passes.h", "cuda_kernels.h"))
+
 def cuda_includes():
     """The folders nvcc itself puts first, as its dry run says: `nvcc` on the PATH may be a
     wrapper script elsewhere than the toolkit, so the headers' place is not found from its own."""
     run = subprocess.run([nvcc, "--dryrun", "-x", "cu", "-c", os.devnull, "-o", os.devnull],
                          capture_output=True, text=True)
-    found = re.search(r'INCLUDES="([^"]*)"', run.stderr + run.stdout)
+    found = re.search(r'^#\$ INCLUDES="([^"]*)"', run.stderr + run.stdout, re.M)
     folders = [a[2:] for a in shlex.split(found.group(1)) if a.startswith("-I")] if found else []
     if not folders:
         sys.exit(f"check-libtorch2: {nvcc} --dryrun names no include folder:\n" + (run.stderr + run.stdout)[:2000])
@@ -104,7 +111,7 @@ def kernels_compile(path):
 entries = [e for e in json.load(open(commands)) if built_for_a_gpu(e["file"])]
 if nvcc:
     cuda = cuda_includes()
-    entries += [dict(e, cuda=True) for e in entries if "BELLADONNA_CUDA_KERNELS" in open(e["file"]).read()]
+    entries += [dict(e, cuda=True) for e in entries if launches_kernels(e["file"])]
 if not entries:
     sys.exit(f"check-libtorch2: {commands} lists none of this checkout's sources ({repo})")
 # The headers really are 2.x's: a compile that only they pass.

@@ -1,5 +1,6 @@
 // A thread per pixel, each running the pass's function of one pixel; what only a GPU runs here
-// (the grid, the launch) is checked by Gpu.VisibilityTermIsTheSameWithTheKernels, the
+// (the grid, the launch) is checked by Gpu.PixelPassesAgreeWithTheCpu,
+// Gpu.BlurPassesAgreeWithTheConvolutions and Gpu.VisibilityTermIsTheSameWithTheKernels, the
 // arithmetic by the CPU's tests, which run the same functions.
 #include "perturb/visibility/pixel_passes_cuda.h"
 

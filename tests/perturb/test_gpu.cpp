@@ -158,7 +158,6 @@ TEST(Gpu, VisibilityTermIsTheSameWithTheKernels) {
     EXPECT_LT(apart.gradient, 2e-3);
 }
 
-// With TF32 allowed, the exact convolution stays within float rounding of a double one.
 // The visibility port's per-pixel passes as CUDA kernels (a thread per pixel running the CPU's
 // functions of one pixel) against the CPU's fused loops: values and every input's gradient.
 TEST(Gpu, PixelPassesAgreeWithTheCpu) {
@@ -196,6 +195,7 @@ TEST(Gpu, BlurPassesAgreeWithTheConvolutions) {
     EXPECT_LT((our_grad - their_grad).abs().max().item<double>(), 1e-5 * their_grad.abs().max().item<double>());
 }
 
+// With TF32 allowed, the exact convolution stays within float rounding of a double one.
 TEST(Gpu, ExactConvolutionRefusesTf32) {
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA in this libtorch or machine";
     at::globalContext().setAllowTF32CuDNN(true);
