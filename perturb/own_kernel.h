@@ -46,7 +46,7 @@ void run_kernel(const char* name, const torch::Tensor& like, const Touched& touc
     const c10::cuda::CUDAGuard on(like.device());
     on_gpu(static_cast<void*>(c10::cuda::getCurrentCUDAStream(like.device().index()).stream()));
 #else
-    TORCH_CHECK(false, "butteraugli: this build has no CUDA kernels");
+    TORCH_CHECK(false, "this build has no CUDA kernels of its own");
 #endif
 }
 

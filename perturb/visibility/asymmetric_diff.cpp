@@ -160,8 +160,8 @@ MaltaOriginal malta_original(const torch::Tensor& lum0, const std::vector<MaltaW
     o.denominator = torch::addcmul(per_band(norm1, lum0), lum0.abs(), per_band(half, lum0));
     o.ratio = per_band(ratio, lum0);
     o.half = per_band(half, lum0);
-    o.ratio_values.assign(ratio.begin(), ratio.end());
-    o.half_values.assign(half.begin(), half.end());
+    o.ratio_values = ratio;
+    o.half_values = half;
     return o;
 }
 

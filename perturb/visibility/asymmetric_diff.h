@@ -31,7 +31,7 @@ struct MaltaOriginal {
     torch::Tensor lum0, lower, upper;
     torch::Tensor denominator;  // (|lum0| / 2 + norm1) / norm2_0gt1; lum1's half is added per call
     torch::Tensor ratio, half;  // norm2_0lt1 / norm2_0gt1 and 0.5 / norm2_0gt1, one per band
-    std::vector<float> ratio_values, half_values;  // the same on the host, for a GPU kernel's arguments
+    std::vector<double> ratio_values, half_values;  // the same on the host, for a GPU kernel's arguments
 };
 MaltaOriginal malta_original(const torch::Tensor& lum0, const std::vector<MaltaWeights>& bands);
 torch::Tensor malta_asymmetric_diff(const MaltaOriginal& original, const torch::Tensor& lum1);

@@ -24,7 +24,8 @@ torch::Tensor combine_operations(const torch::Tensor& ac_x, const torch::Tensor&
     const auto low_weights = device_constant({low(0), low(1), low(2)}, {1, 3, 1, 1}, options);
     const auto activity = o.mask_blurred - mask_blurred;
     const auto ac_xy = kXmul == 1.0 ? ac_x + ac_y : ac_x * kXmul + ac_y;  // libjxl's kXmul is 1
-    const auto ac = torch::addcmul(ac_xy + ((o.mf - mf).square() * middle_weights).sum(1), activity, activity, kActivity);
+    const auto ac =
+        torch::addcmul(ac_xy + ((o.mf - mf).square() * middle_weights).sum(1), activity, activity, kActivity);
     const auto dc = ((o.lf - lf).square() * low_weights).sum(1);
     return safe_sqrt(torch::addcmul(o.mask_dc * dc, o.mask_ac, ac));
 }

@@ -13,10 +13,8 @@
 #include "perturb/own_kernel.h"
 #include "perturb/vector_clones.h"
 #include "perturb/visibility/asymmetric_diff.h"
-
 #include "perturb/visibility/malta_blocks.h"
 #include "perturb/visibility/malta_cuda.h"
-
 
 namespace bd {
 
@@ -304,7 +302,8 @@ struct MaltaDifferenceSquaresInBlocks : torch::autograd::Function<MaltaDifferenc
             float* op = out.data_ptr<float>() + first * h * w;
             const auto& lines = malta_line_table(lf);
             run_kernel(
-                "belladonna::line_patterns", lum1, [&] { return touched_planes({lum1, planes[0], planes[1], planes[2], planes[3], out}, first, count); },
+                "belladonna::line_patterns", lum1,
+                [&] { return touched_planes({lum1, planes[0], planes[1], planes[2], planes[3], out}, first, count); },
                 [&] { malta_difference_squares_forward_blocks(lp, bands, first, op, count, h, w, lines); },
                 [&](auto stream) {
                     malta_difference_squares_forward_cuda(lp, bands, first, op, count, h, w, lines, stream);
@@ -356,10 +355,9 @@ torch::Tensor malta_difference_squares_in_blocks(const MaltaOriginal& original, 
                     high <= lum1.size(0),
                 "butteraugli: the line patterns' kernels take [bands, images, H, W] like the original's, on its "
                 "device, an original without a gradient");
-    const auto values = [](const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); };
     return MaltaDifferenceSquaresInBlocks::apply(lum1, original.lum0, original.lower, original.upper,
-                                                 original.denominator, values(original.ratio_values),
-                                                 values(original.half_values), high);
+                                                 original.denominator, original.ratio_values, original.half_values,
+                                                 high);
 }
 
 const MaltaLineTable& malta_line_table(bool lf) {

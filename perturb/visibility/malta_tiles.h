@@ -6,8 +6,8 @@
 // every thread runs it for its own pixel (or its share of a tile's loads), and the GPU's
 // threads meet between phases (malta_cuda.cu). On the CPU malta_blocks.h runs the same
 // phases, a block's threads one after another, for the tests and bench_launches, so only the
-// launch is the GPU's own. Sums run in the order of the CPU's fused pass (malta.cpp), tap by tap and
-// line by line.
+// launch is the GPU's own. Sums run in the order of the CPU's fused pass (malta.cpp), tap by
+// tap and line by line.
 //
 // No libtorch here: nvcc compiles this header with the kernels.
 #pragma once

@@ -80,7 +80,8 @@ struct OpsinXyb : torch::autograd::Function<OpsinXyb> {
 
 torch::Tensor opsin_xyb(const torch::Tensor& linear, const torch::Tensor& blurred) {
     TORCH_CHECK(linear.dim() == 4 && linear.size(1) == 3, "opsin_xyb: expected [B, 3, H, W]");
-    if (takes_pixel_passes(linear, blurred) && linear.sizes() == blurred.sizes()) return OpsinXyb::apply(linear, blurred);
+    if (takes_pixel_passes(linear, blurred) && linear.sizes() == blurred.sizes())
+        return OpsinXyb::apply(linear, blurred);
     return opsin_xyb_operations(linear, blurred);
 }
 

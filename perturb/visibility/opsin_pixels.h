@@ -59,7 +59,8 @@ struct PrePass {
     BD_PIXEL_INLINE void operator()(const Pixel& px) const {
         const int64_t o = px.c, plane = px.plane;
         for (int k = 0; k < 3; ++k)
-            pre[o + k * plane] = std::max(std::max(absorbance(blurred + o, plane, k), float(mix(4 * k + 3))), float(kMinimum));
+            pre[o + k * plane] =
+                std::max(std::max(absorbance(blurred + o, plane, k), float(mix(4 * k + 3))), float(kMinimum));
     }
 };
 

@@ -18,6 +18,8 @@ struct Pixel {
 };
 
 // Pixel i of images of `plane` pixels: image b's channel 0 is at i + 2 b plane.
-BD_HOST_DEVICE inline constexpr int64_t channel_zero_of(int64_t i, int64_t image, int64_t plane) { return i + 2 * image * plane; }
+BD_HOST_DEVICE inline constexpr int64_t channel_zero_of(int64_t i, int64_t image, int64_t plane) {
+    return i + 2 * image * plane;
+}
 
 }  // namespace bd

@@ -1,5 +1,5 @@
 // Runs one of the visibility port's per-pixel passes (opsin_pixels.h, frequencies_pixels.h,
-// combine_pixels.h) where its tensors are: the CPU's loop through the vector clones
+// combine_pixels.h, blur_pixels.h) where its tensors are: the CPU's loop through the vector clones
 // (per_pixel.h), or a thread per pixel on their GPU (pixel_passes_cuda.h). The same function
 // of one pixel either way, so the CPU's tests of a pass test the GPU's arithmetic.
 #pragma once

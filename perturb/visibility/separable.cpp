@@ -1,6 +1,7 @@
 #include "perturb/visibility/separable.h"
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "perturb/device_constant.h"
@@ -58,26 +59,36 @@ torch::Tensor mirror_indices(int64_t n, int64_t r, const torch::Device& device) 
     return device_constant(torch::tensor(at), torch::TensorOptions().device(device).dtype(torch::kLong));
 }
 
-// The renormalised blur as this project's own passes (blur_pixels.h), an axis at a time: on a
-// GPU with its kernels, and on the CPU where the GPU's way is forced with them. x: [N, C, H, W]
-// contiguous float; the taps symmetric, their radius at most blur::Taps::kMostRadius.
-struct NormalisedBlurInPasses : torch::autograd::Function<NormalisedBlurInPasses> {
-    static blur::Taps taps_of(const torch::Tensor& taps) {
-        const auto t = taps.to(torch::kCPU, torch::kFloat).contiguous();
-        blur::Taps out;
-        out.radius = int(t.size(0) / 2);
-        for (int64_t j = 0; j < t.size(0); ++j) out.k[j] = t.data_ptr<float>()[j];
-        return out;
+// The taps as the blur's own passes (blur_pixels.h) take them: symmetric and no wider than
+// they hold; nothing otherwise. Read on the host: operations here would count as a GPU's
+// launches in bench_launches.
+std::optional<blur::Taps> pass_taps(const torch::Tensor& taps) {
+    const auto t = taps.to(torch::kCPU, torch::kFloat).contiguous();
+    const int64_t n = t.size(0);
+    if (n / 2 > blur::Taps::kMostRadius) return std::nullopt;
+    const float* k = t.data_ptr<float>();
+    blur::Taps out;
+    out.radius = int(n / 2);
+    for (int64_t j = 0; j < n; ++j) {
+        if (k[j] != k[n - 1 - j]) return std::nullopt;
+        out.k[j] = k[j];
     }
+    return out;
+}
+
+// The renormalised blur in those passes, an axis at a time: on a GPU with this project's
+// kernels, and on the CPU where the GPU's way is forced with them. x: [N, C, H, W]; the taps
+// as pass_taps takes them.
+struct NormalisedBlurInPasses : torch::autograd::Function<NormalisedBlurInPasses> {
     // Both axes' passes, rows then columns forward; the gradient columns then rows.
     static torch::Tensor run(const torch::Tensor& x, const torch::Tensor& taps, bool backward) {
         const int64_t h = x.size(2), w = x.size(3), planes = x.size(0) * x.size(1);
-        const auto k = taps_of(taps);
+        const auto k = pass_taps(taps).value();
         auto middle = torch::empty_like(x), out = torch::empty_like(x);
         const auto axis_pass = [&](const torch::Tensor& in, torch::Tensor& result, bool columns) {
             const auto sums = inside_sums(taps, columns ? h : w, x.options());
-            run_pixel_pass(backward ? "belladonna::blur_backward" : "belladonna::blur", in, {in, sums, result}, planes,
-                           h * w,
+            run_pixel_pass(backward ? "belladonna::blur_backward" : "belladonna::blur", in, {in, sums, result},
+                           planes, h * w,
                            blur::Pass{in.data_ptr<float>(), sums.data_ptr<float>(), result.data_ptr<float>(),
                                       blur::Axis{h, w, columns}, k, backward});
         };
@@ -96,24 +107,12 @@ struct NormalisedBlurInPasses : torch::autograd::Function<NormalisedBlurInPasses
     }
 };
 
-// Whether the passes take a blur of x by taps: the kernels apply, and the taps are symmetric
-// and no wider than they hold.
-bool blurs_in_passes(const torch::Tensor& x, const torch::Tensor& taps) {
-    if (!takes_pixel_passes(x) || taps.size(0) / 2 > blur::Taps::kMostRadius) return false;
-    // Read on the host: operations here would count as a GPU's launches in bench_launches.
-    const auto t = taps.to(torch::kCPU, torch::kFloat).contiguous();
-    const float* k = t.data_ptr<float>();
-    for (int64_t j = 0, n = t.size(0); j < n / 2; ++j)
-        if (k[j] != k[n - 1 - j]) return false;
-    return true;
-}
-
 }  // namespace
 
 torch::Tensor normalised_blur(const torch::Tensor& x, const torch::Tensor& taps) {
     TORCH_CHECK(x.dim() == 4 && taps.size(0) % 2 == 1, "normalised_blur: bad arguments");
     if (takes_fused_kernels(x)) return banded(x, taps, Border::renormalise);
-    if (blurs_in_passes(x, taps)) return NormalisedBlurInPasses::apply(x, taps);
+    if (takes_pixel_passes(x) && pass_taps(taps)) return NormalisedBlurInPasses::apply(x, taps);
     const int64_t h = x.size(2), w = x.size(3);
     const auto rows = convolve(x, taps, 3) / inside_sums(taps, w, x.options()).view({1, 1, 1, w});
     return convolve(rows, taps, 2) / inside_sums(taps, h, x.options()).view({1, 1, h, 1});

@@ -24,7 +24,6 @@
 namespace bd {
 namespace {
 
-
 TEST(Gpu, PoisonOnCudaInBf16MatchesTheCpuDirection) {
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA in this libtorch or machine";
     test::TempDir dir;
@@ -110,10 +109,8 @@ TEST(Gpu, MaltaKernelsAgreeWithTheOperations) {
             };
             const auto [ours, our_grad] = run(d.cuda(), true);
             for (const auto& [theirs, their_grad] : {run(d.cuda(), false), run(d, false)}) {
-                const double scale = theirs.abs().max().item<double>(),
-                             grad_scale = their_grad.abs().max().item<double>();
-                EXPECT_LT((ours - theirs).abs().max().item<double>(), 1e-5 * scale);
-                EXPECT_LT((our_grad - their_grad).abs().max().item<double>(), 1e-5 * grad_scale);
+                EXPECT_LT(test::largest_relative_difference(ours, theirs), 1e-5);
+                EXPECT_LT(test::largest_relative_difference(our_grad, their_grad), 1e-5);
             }
         }
     }
@@ -141,9 +138,8 @@ TEST(Gpu, MaltaDifferenceKernelsAgreeWithTheOperations) {
     const auto theirs =
         torch::cat({malta_line_squares(diffs[0], false), malta_line_squares(diffs[1], true)});
     const auto their_grad = torch::autograd::grad({theirs}, {theirs_in}, {g})[0];
-    EXPECT_LT((ours - theirs).abs().max().item<double>(), 1e-5 * theirs.abs().max().item<double>());
-    EXPECT_LT((our_grad - their_grad).abs().max().item<double>(),
-              1e-5 * their_grad.abs().max().item<double>());
+    EXPECT_LT(test::largest_relative_difference(ours, theirs), 1e-5);
+    EXPECT_LT(test::largest_relative_difference(our_grad, their_grad), 1e-5);
 }
 
 // The whole visibility term and its gradient, with this build's kernels and without, on two
@@ -191,8 +187,8 @@ TEST(Gpu, BlurPassesAgreeWithTheConvolutions) {
     };
     const auto [ours, our_grad] = run(true);
     const auto [theirs, their_grad] = run(false);
-    EXPECT_LT((ours - theirs).abs().max().item<double>(), 1e-5 * theirs.abs().max().item<double>());
-    EXPECT_LT((our_grad - their_grad).abs().max().item<double>(), 1e-5 * their_grad.abs().max().item<double>());
+    EXPECT_LT(test::largest_relative_difference(ours, theirs), 1e-5);
+    EXPECT_LT(test::largest_relative_difference(our_grad, their_grad), 1e-5);
 }
 
 // With TF32 allowed, the exact convolution stays within float rounding of a double one.
@@ -203,8 +199,7 @@ TEST(Gpu, ExactConvolutionRefusesTf32) {
     const auto x = torch::rand({4, 1, 256, 256}) * 50, w = torch::rand({16, 1, 9, 9});
     const auto reference = torch::conv2d(x.to(torch::kDouble), w.to(torch::kDouble), {}, 1, 4);
     const auto exact = exact_conv2d(x.cuda(), w.cuda(), {4, 4}).cpu().to(torch::kDouble);
-    EXPECT_LT(((exact - reference).abs() / reference.abs().clamp_min(1)).max().item<double>(),
-              1e-5);
+    EXPECT_LT(((exact - reference).abs() / reference.abs().clamp_min(1)).max().item<double>(), 1e-5);
 }
 
 // The automatic batch size reads the card's free memory from the CUDA runtime libtorch loaded:

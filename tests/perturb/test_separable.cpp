@@ -22,19 +22,23 @@ torch::Tensor gaussian(int64_t r, double sigma) {
     return t / t.sum();
 }
 
-void expect_same_both_ways(torch::Tensor (*blur)(const torch::Tensor&, const torch::Tensor&),
-                           const torch::Tensor& taps) {
+// The float way against double's convolutions, values within `value_tolerance`, gradients
+// within 1e-5, on random planes of `sizes`; returns the float way's result.
+torch::Tensor expect_same_both_ways(torch::Tensor (*blur)(const torch::Tensor&, const torch::Tensor&),
+                                    const torch::Tensor& taps, at::IntArrayRef sizes = {2, 3, 19, 26},
+                                    float value_tolerance = 1e-5f) {
     torch::manual_seed(3);
-    const auto x = torch::rand({2, 3, 19, 26});
+    const auto x = torch::rand(sizes);
     auto f = x.clone().requires_grad_(true);
     auto d = x.to(torch::kDouble).requires_grad_(true);
     const auto banded = blur(f, taps);
     const auto convolved = blur(d, taps);
-    EXPECT_LT((convolved.to(torch::kFloat) - banded).abs().max().item<float>(), 1e-5);
+    EXPECT_LT((convolved.to(torch::kFloat) - banded).abs().max().item<float>(), value_tolerance);
     const auto g = torch::randn(banded.sizes());
     const auto gf = torch::autograd::grad({banded}, {f}, {g})[0];
     const auto gd = torch::autograd::grad({convolved}, {d}, {g.to(torch::kDouble)})[0];
     EXPECT_LT((gd.to(torch::kFloat) - gf).abs().max().item<float>(), 1e-5);
+    return banded;
 }
 
 TEST(SeparableBlur, NormalisedTheSameBothWays) { expect_same_both_ways(normalised_blur, gaussian(6, 2.0)); }
@@ -45,25 +49,13 @@ TEST(SeparableBlur, MirroredTheSameBothWays) { expect_same_both_ways(mirrored_bl
 
 // The renormalised blur in this project's own passes (blur_pixels.h), as the GPU's way runs them
 // on the CPU with the kernels allowed, against the convolutions in double: butteraugli's widest
-// kernel (radius 16, not normalised) on planes fewer rows high than it reaches.
+// kernel (radius 16) on planes fewer rows high than it reaches.
 TEST(SeparableBlur, NormalisedInThePassesTheSameAsConvolved) {
     const test::FusedKernelsOff off;
     const test::CudaKernels on(true);
-    torch::manual_seed(4);
-    std::vector<float> k;
-    for (int64_t i = -16; i <= 16; ++i) k.push_back(float(std::exp(-double(i * i) / (2 * 7.2 * 7.2))));
-    const auto taps = torch::tensor(k);
-    const auto x = torch::rand({2, 3, 13, 40});
-    auto f = x.clone().requires_grad_(true);
-    auto d = x.to(torch::kDouble).requires_grad_(true);
-    const auto passes = normalised_blur(f, taps);
-    EXPECT_NE(passes.grad_fn()->name().find("NormalisedBlurInPasses"), std::string::npos) << passes.grad_fn()->name();
-    const auto convolved = normalised_blur(d, taps);
-    EXPECT_LT((convolved.to(torch::kFloat) - passes).abs().max().item<float>(), 1e-6);
-    const auto g = torch::randn(passes.sizes());
-    const auto gf = torch::autograd::grad({passes}, {f}, {g})[0];
-    const auto gd = torch::autograd::grad({convolved}, {d}, {g.to(torch::kDouble)})[0];
-    EXPECT_LT((gd.to(torch::kFloat) - gf).abs().max().item<float>(), 1e-5);
+    const auto passes = expect_same_both_ways(normalised_blur, gaussian(16, 7.2), {2, 3, 13, 40}, 1e-6f);
+    EXPECT_NE(passes.grad_fn()->name().find("NormalisedBlurInPasses"), std::string::npos)
+        << passes.grad_fn()->name();
 }
 
 // The convolution that refuses TF32 is libtorch's own, padding, bias and gradients

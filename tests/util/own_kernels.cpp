@@ -10,6 +10,10 @@
 
 namespace bd::test {
 
+double largest_relative_difference(const torch::Tensor& ours, const torch::Tensor& theirs) {
+    return (ours - theirs).abs().max().item<double>() / theirs.abs().max().item<double>();
+}
+
 KernelsCompared visibility_term_with_and_without_kernels(const torch::Device& device, bool second_alone) {
     FusedKernelsOff gpu_way;
     auto art = color_to_tensor(read_image(source_dir() + "/samples/flat-illustration.png"));
