@@ -221,10 +221,10 @@ torch::Tensor TorchButteraugli::distmap(const torch::Tensor& changed_linear) con
 }
 
 torch::Tensor butteraugli_linear(const torch::Tensor& srgb, bool quantise) {
-    auto t = srgb.to(torch::kFloat).clamp(0, 1);
+    auto t = srgb.to(torch::kFloat);
     if (t.size(1) == 1) t = t.expand({-1, 3, -1, -1});
-    if (quantise) t = (t * 65535.0f).round() / 65535.0f;
-    return srgb_to_linear(t);
+    if (!quantise) return clamped_srgb_to_linear(t);
+    return srgb_to_linear((t.clamp(0, 1) * 65535.0f).round() / 65535.0f);
 }
 
 torch::Tensor butteraugli_distmap_torch(const torch::Tensor& a, const torch::Tensor& b, bool quantise) {

@@ -4,6 +4,7 @@
 #include "perturb/joined_along.h"
 #include "perturb/visibility/pixel_math.h"
 #include "perturb/visibility/separable.h"
+#include "perturb/visibility/srgb_pixels.h"
 
 #include <algorithm>
 #include <cmath>
@@ -30,12 +31,11 @@ torch::Tensor blur(const torch::Tensor& x, double sigma) {
 // [N, 3, H, W] sRGB in [0, 1] -> CIELAB (D65), [N, 3, H, W].
 torch::Tensor srgb_to_lab(const torch::Tensor& rgb) {
     const auto lin = srgb_to_linear(rgb);
-    const auto m = device_constant({0.4124564, 0.3575761, 0.1804375,  //
-                                    0.2126729, 0.7151522, 0.0721750,  //
-                                    0.0193339, 0.1191920, 0.9503041},
-                                   {3, 3}, lin.options());
+    std::vector<double> to_xyz;
+    for (int k = 0; k < 9; ++k) to_xyz.push_back(srgb::to_xyz(k / 3, k % 3));
+    const auto m = device_constant(to_xyz, {3, 3}, lin.options());
     auto xyz = torch::matmul(m, lin.reshape({lin.size(0), 3, -1})).reshape(lin.sizes());
-    xyz = xyz / device_constant({0.95047, 1.0, 1.08883}, {3, 1, 1}, lin.options());
+    xyz = xyz / device_constant({srgb::white(0), srgb::white(1), srgb::white(2)}, {3, 1, 1}, lin.options());
     const auto f = lab_curve(xyz).unbind(1);
     return torch::stack({116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])}, 1);
 }
@@ -44,13 +44,18 @@ torch::Tensor srgb_to_lab(const torch::Tensor& rgb) {
 
 namespace {
 
-// Images as the colour comparison sees them: shrunk by `factor`, blurred, in CIELAB.
-// [N, C, H, W] -> [N, 3, h, w].
-torch::Tensor blurred_lab(const torch::Tensor& images, const torch::Device& device, int64_t factor, double sigma) {
+// Images as the colour comparison sees them, before CIELAB: shrunk by `factor`, blurred, not
+// yet clamped to [0, 1]. [N, C, H, W] -> [N, 3, h, w].
+torch::Tensor blurred_rgb(const torch::Tensor& images, const torch::Device& device, int64_t factor, double sigma) {
     auto rgb = images.to(device, torch::kFloat);
     if (factor > 1) rgb = F::avg_pool2d(rgb, F::AvgPool2dFuncOptions(factor).ceil_mode(true));
     if (rgb.size(1) == 1) rgb = rgb.expand({-1, 3, -1, -1});
-    return srgb_to_lab(blur(rgb, sigma / double(factor)).clamp(0, 1));
+    return blur(rgb, sigma / double(factor));
+}
+
+// The same in CIELAB.
+torch::Tensor blurred_lab(const torch::Tensor& images, const torch::Device& device, int64_t factor, double sigma) {
+    return srgb_to_lab(blurred_rgb(images, device, factor, sigma).clamp(0, 1));
 }
 
 // [N, 3, h, w] each -> [N, h, w].
@@ -100,8 +105,16 @@ torch::Tensor ColourShiftLoss::operator()(const torch::Tensor& changed) const {
 }
 
 torch::Tensor ColourShiftLoss::joined(const std::vector<const ColourShiftLoss*>& losses, const torch::Tensor& changed) {
-    TORCH_CHECK(!losses.empty() && changed.dim() == 4 && changed.size(0) == int64_t(losses.size()),
-                "ColourShiftLoss: one changed image per loss");
+    const auto original = joined_originals(losses);
+    return compared(original, joined_blurred(losses, changed));
+}
+
+torch::Tensor ColourShiftLoss::compared(const torch::Tensor& originals, const torch::Tensor& blurred) {
+    return delta_e(originals, srgb_to_lab(blurred.clamp(0, 1)));
+}
+
+torch::Tensor ColourShiftLoss::joined_originals(const std::vector<const ColourShiftLoss*>& losses) {
+    TORCH_CHECK(!losses.empty(), "ColourShiftLoss: no losses");
     const auto& first = *losses.front();
     std::vector<torch::Tensor> originals;
     for (const auto* l : losses) {
@@ -110,8 +123,15 @@ torch::Tensor ColourShiftLoss::joined(const std::vector<const ColourShiftLoss*>&
                     "ColourShiftLoss: losses of different images' shapes or blurs");
         originals.push_back(l->original_);
     }
-    const auto original = joined_along(originals, 0);
-    return delta_e(original, blurred_lab(changed, original.device(), first.factor_, first.sigma_));
+    return joined_along(originals, 0);
+}
+
+torch::Tensor ColourShiftLoss::joined_blurred(const std::vector<const ColourShiftLoss*>& losses,
+                                              const torch::Tensor& changed) {
+    TORCH_CHECK(!losses.empty() && changed.dim() == 4 && changed.size(0) == int64_t(losses.size()),
+                "ColourShiftLoss: one changed image per loss");
+    const auto& first = *losses.front();
+    return blurred_rgb(changed, first.original_.device(), first.factor_, first.sigma_);
 }
 
 }  // namespace bd

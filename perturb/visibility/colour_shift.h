@@ -35,6 +35,14 @@ public:
     // Several at once, [N, h, w]: losses[k] comparing changed[k] ([N, C, H, W]), each as its
     // own call would, one launch of each operation for all. Their images must share a shape.
     static torch::Tensor joined(const std::vector<const ColourShiftLoss*>& losses, const torch::Tensor& changed);
+    // What joined compares, for a pass that fuses the comparison (loss_tail.h): the originals' side, blurred
+    // in CIELAB, and the changed images shrunk and blurred in sRGB, not yet clamped to
+    // [0, 1], both [N, 3, h, w].
+    static torch::Tensor joined_originals(const std::vector<const ColourShiftLoss*>& losses);
+    static torch::Tensor joined_blurred(const std::vector<const ColourShiftLoss*>& losses,
+                                        const torch::Tensor& changed);
+    // joined's result from those two: [N, h, w].
+    static torch::Tensor compared(const torch::Tensor& originals, const torch::Tensor& blurred);
     // One for each of the originals [N, C, H, W], made in one call, each its image's slice of
     // the batch's (joining them again in order copies nothing).
     static std::vector<ColourShiftLoss> each(const torch::Tensor& originals, double sigma = 8.0);

@@ -1,6 +1,8 @@
 #include "perturb/visibility/pixel_math.h"
 
 #include "perturb/vector_clones.h"
+#include "perturb/visibility/pixel_passes.h"
+#include "perturb/visibility/srgb_pixels.h"
 
 #include <cmath>
 
@@ -8,7 +10,9 @@ namespace bd {
 
 namespace {
 
-constexpr double kLinearBelow = 0.04045;  // sRGB's straight segment ends here
+using srgb::kLabBelow;
+using srgb::kLabSlope;
+using srgb::kLinearBelow;
 
 // out[i] = f(grad[i], a[i], b[i]) over float tensors of grad's shape, in parallel: the
 // gradients by hand of the per-sample functions here, from what their forward pass saved.
@@ -42,12 +46,10 @@ struct SrgbToLinear : torch::autograd::Function<SrgbToLinear> {
                                                    torch::autograd::variable_list grad) {
         const auto saved = ctx->get_saved_variables();
         return {gradient_per_sample(grad[0], saved[0], saved[1], [](float g, float s, float linear) BD_INLINE {
-            return g * (s <= float(kLinearBelow) ? 1.0f / 12.92f : 2.4f * linear / (s + 0.055f));
+            return g * srgb::linear_slope(s, linear);
         })};
     }
 };
-
-constexpr double kLabBelow = 216.0 / 24389.0, kLabSlope = 24389.0 / 27.0;
 
 // The root of t clamped to where it is used: the root's gradient at 0 is infinite, and the
 // select's zero times it is NaN, which a pure black area (X = Y = Z = 0) made the gradient
@@ -75,7 +77,7 @@ struct LabCurve : torch::autograd::Function<LabCurve> {
                                                    torch::autograd::variable_list grad) {
         const auto saved = ctx->get_saved_variables();
         return {gradient_per_sample(grad[0], saved[0], saved[1], [](float g, float t, float f) BD_INLINE {
-            return g * (t > float(kLabBelow) ? f / (3.0f * t) : float(kLabSlope) / 116.0f);
+            return g * srgb::lab_curve_slope(t, f);
         })};
     }
 };
@@ -91,6 +93,38 @@ torch::Tensor srgb_to_linear(const torch::Tensor& srgb) {
     if (srgb.requires_grad() && takes_fused_kernels(srgb))
         return SrgbToLinear::apply(srgb);
     return srgb_to_linear_operations(srgb);
+}
+
+namespace {
+
+// On the GPU's way one pass each way for the clamp and the curve, where the operations take
+// eight forward and more back.
+struct ClampedSrgbToLinear : torch::autograd::Function<ClampedSrgbToLinear> {
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& srgb_in) {
+        const auto s = srgb_in.contiguous();
+        auto linear = torch::empty_like(s);
+        run_pixel_pass("belladonna::srgb_to_linear", s, {s, linear}, 1, s.numel(),
+                       srgb_linear::Pass{s.data_ptr<float>(), linear.data_ptr<float>()});
+        ctx->save_for_backward({s, linear});
+        return linear;
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grad) {
+        const auto saved = ctx->get_saved_variables();
+        const auto g = grad[0].contiguous();
+        auto d = torch::empty_like(g);
+        run_pixel_pass("belladonna::srgb_to_linear_backward", g, {saved[0], saved[1], g, d}, 1, g.numel(),
+                       srgb_linear::BackwardPass{saved[0].data_ptr<float>(), saved[1].data_ptr<float>(),
+                                                 g.data_ptr<float>(), d.data_ptr<float>()});
+        return {d};
+    }
+};
+
+}  // namespace
+
+torch::Tensor clamped_srgb_to_linear(const torch::Tensor& srgb) {
+    if (takes_cuda_pixel_passes(srgb)) return ClampedSrgbToLinear::apply(srgb);
+    return srgb_to_linear(srgb.clamp(0, 1));
 }
 
 namespace {

@@ -7,6 +7,8 @@ namespace bd {
 
 // sRGB samples in [0, 1] -> linear light (the sRGB transfer function), any shape.
 torch::Tensor srgb_to_linear(const torch::Tensor& srgb);
+// srgb_to_linear(srgb.clamp(0, 1)), float samples of any shape.
+torch::Tensor clamped_srgb_to_linear(const torch::Tensor& srgb);
 
 // CIELAB's companding of X/Xn, Y/Yn, Z/Zn: the cube root above (6/29)^3, a line below.
 torch::Tensor lab_curve(const torch::Tensor& t);

@@ -1,7 +1,8 @@
 // Runs one of the visibility port's per-pixel passes (opsin_pixels.h, frequencies_pixels.h,
-// combine_pixels.h, blur_pixels.h) where its tensors are: the CPU's loop through the vector clones
-// (per_pixel.h), or a thread per pixel on their GPU (pixel_passes_cuda.h). The same function
-// of one pixel either way, so the CPU's tests of a pass test the GPU's arithmetic.
+// combine_pixels.h, blur_pixels.h, srgb_pixels.h, loss_tail_pixels.h) where its tensors are:
+// the CPU's loop through the vector clones (per_pixel.h), or a thread per pixel on their GPU
+// (pixel_passes_cuda.h). The same function of one pixel either way, so the CPU's tests of a
+// pass test the GPU's arithmetic.
 #pragma once
 
 #include <torch/torch.h>
@@ -16,12 +17,19 @@
 
 namespace bd {
 
+// Whether tensors take the GPU's kernels (perturb/cuda_kernels.h), all of them on one device:
+// for the passes only the GPU's way has, where the CPU's fused loops keep the operations, and
+// their numbers, they were measured with.
+template <class... Rest>
+bool takes_cuda_pixel_passes(const at::Tensor& t, const Rest&... rest) {
+    return takes_cuda_kernels(t) && ((takes_cuda_kernels(rest) && rest.device() == t.device()) && ...);
+}
+
 // Whether tensors take the per-pixel passes rather than libtorch's operations: the fused
-// CPU loops, or (perturb/cuda_kernels.h) the GPU's kernels, all of them on one device.
+// CPU loops, or the GPU's kernels.
 template <class... Rest>
 bool takes_pixel_passes(const at::Tensor& t, const Rest&... rest) {
-    return takes_fused_kernels(t, rest...) ||
-           (takes_cuda_kernels(t) && ((takes_cuda_kernels(rest) && rest.device() == t.device()) && ...));
+    return takes_fused_kernels(t, rest...) || takes_cuda_pixel_passes(t, rest...);
 }
 
 // pass(Pixel) for every pixel of `images` images of `plane` pixels, where `like` is; `name`

@@ -1,7 +1,8 @@
 // The per-pixel passes of the visibility port (opsin_pixels.h, frequencies_pixels.h,
-// combine_pixels.h, blur_pixels.h) on a GPU: a thread per pixel, each running the same
-// function of one pixel the CPU's loop runs (per_pixel.h). Built where the libtorch found has CUDA and a CUDA compiler
-// is there (BELLADONNA_CUDA_KERNELS); pixel_passes.h chooses between the two.
+// combine_pixels.h, blur_pixels.h, srgb_pixels.h, loss_tail_pixels.h) on a GPU: a thread per
+// pixel, each running the same function of one pixel the CPU's loop runs (per_pixel.h). Built
+// where the libtorch found has CUDA and a CUDA compiler is there (BELLADONNA_CUDA_KERNELS);
+// pixel_passes.h chooses between the two.
 //
 // No libtorch here: nvcc compiles this header with the kernels.
 #pragma once
@@ -12,7 +13,9 @@
 #include "perturb/visibility/blur_pixels.h"
 #include "perturb/visibility/combine_pixels.h"
 #include "perturb/visibility/frequencies_pixels.h"
+#include "perturb/visibility/loss_tail_pixels.h"
 #include "perturb/visibility/opsin_pixels.h"
+#include "perturb/visibility/srgb_pixels.h"
 
 namespace bd {
 
@@ -29,7 +32,11 @@ namespace bd {
     X(frequency_split::HighBackwardPass)                                                                 \
     X(combine::Pass)                                                                                     \
     X(combine::BackwardPass)                                                                             \
-    X(blur::Pass)
+    X(blur::Pass)                                                                                        \
+    X(srgb_linear::Pass)                                                                                 \
+    X(srgb_linear::BackwardPass)                                                                         \
+    X(loss_tail::Pass)                                                                                   \
+    X(loss_tail::BackwardPass)
 
 template <class Pass>
 struct IsCudaPixelPass : std::false_type {};

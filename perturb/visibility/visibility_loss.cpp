@@ -4,6 +4,7 @@
 
 #include "perturb/visibility/butteraugli_torch.h"
 #include "perturb/visibility/colour_shift.h"
+#include "perturb/visibility/loss_tail.h"
 
 namespace bd {
 
@@ -117,19 +118,17 @@ torch::Tensor visibility_terms(const std::vector<VisibilityLoss*>& terms, const 
     } else {
         distmap = TorchButteraugli(linear_rgb(torch::stack(originals))).distmap(changed_linear);
     }
-    auto seen = (distmap - kButteraugliFrom * target).clamp_min(0).square();
-    const auto colour = ColourShiftLoss::joined(colours, stacked);
-    auto shift = (colour / kColourShiftPerUnit - kColourFrom * target).clamp_min(0).square();
+    torch::Tensor alpha;  // [N, h, w], or undefined where all are opaque
     if (any_alpha) {
         // Opaque images weigh every pixel fully.
         std::vector<torch::Tensor> alphas;
         for (const auto& w : windows)
             alphas.push_back(w.alpha.defined() ? w.alpha[0] : torch::ones_like(distmap[0]));
-        const auto alpha = torch::stack(alphas);
-        seen = seen * alpha;
-        shift = shift * alpha;
+        alpha = torch::stack(alphas);
     }
-    return seen.mean({1, 2}) + kColourWeight * shift.mean({1, 2});
+    return visibility_tail(distmap, ColourShiftLoss::joined_blurred(colours, stacked),
+                           ColourShiftLoss::joined_originals(colours), alpha,
+                           {kButteraugliFrom * target, kColourFrom * target, kColourShiftPerUnit, kColourWeight});
 }
 
 }  // namespace bd

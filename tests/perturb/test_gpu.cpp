@@ -13,6 +13,7 @@
 #include "perturb/visibility/visibility_loss.h"
 #include "perturb/views/views.h"
 #include "util/seeded_weights.h"
+#include "util/fused_kernels_off.h"
 #include "util/own_kernels.h"
 #include "util/pixel_passes_run.h"
 #include "util/test_images.h"
@@ -163,6 +164,20 @@ TEST(Gpu, PixelPassesAgreeWithTheCpu) {
     const test::CudaKernels on(true);
     const auto gpu = test::pixel_passes_on(torch::kCUDA);
     for (const auto& node : gpu.nodes) EXPECT_NE(node.find("CppNode<bd::"), std::string::npos) << node;
+    EXPECT_LT(test::largest_relative_difference(gpu, cpu), 1e-5);
+}
+
+// The passes only the GPU's way has (the sRGB curve, the term's last step) as CUDA kernels
+// against the same functions in the CPU's loop.
+TEST(Gpu, TheGpusOwnPassesAgreeWithTheCpu) {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA in this libtorch or machine";
+    if (!cuda_kernels_built()) GTEST_SKIP() << "built without this project's CUDA kernels";
+    const test::CudaKernels on(true);
+    const auto gpu = test::gpu_way_passes_on(torch::kCUDA);
+    const test::FusedKernelsOff gpu_way;
+    const auto cpu = test::gpu_way_passes_on(torch::kCPU);
+    EXPECT_TRUE(test::all_passes(gpu));
+    EXPECT_TRUE(test::all_passes(cpu));
     EXPECT_LT(test::largest_relative_difference(gpu, cpu), 1e-5);
 }
 

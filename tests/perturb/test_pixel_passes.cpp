@@ -29,5 +29,28 @@ TEST(PixelPasses, TheGpusWayTakesThemWhereTheKernelsAreAllowed) {
     EXPECT_LT(test::largest_relative_difference(operations, fused), 1e-5);
 }
 
+// The passes only the GPU's way takes give the operations' numbers, and cut the gradient
+// where they do: outside [0, 1], and below the term's thresholds.
+TEST(PixelPasses, TheGpusOwnPassesGiveTheOperationsNumbers) {
+    const test::FusedKernelsOff off;
+    const auto operations = [] {
+        const test::CudaKernels none(false);
+        return test::gpu_way_passes_on(torch::kCPU);
+    }();
+    for (const auto& node : operations.nodes) EXPECT_EQ(node.find("CppNode<bd::"), std::string::npos) << node;
+    const test::CudaKernels on(true);
+    const auto passes = test::gpu_way_passes_on(torch::kCPU);
+    EXPECT_TRUE(test::all_passes(passes));
+    EXPECT_LT(test::largest_relative_difference(passes, operations), 1e-5);
+    ASSERT_EQ(passes.values.size(), 8u);
+    // The gradients: the curve's (1), each tail's in the distance map and the blurred image
+    // (3, 4, then 6, 7 with an alpha).
+    for (const size_t k : {1, 3, 4, 6, 7}) {
+        const auto zero = passes.values[k] == 0;
+        EXPECT_TRUE(zero.equal(operations.values[k] == 0)) << "gradient " << k;
+        EXPECT_GT(zero.sum().item<int64_t>(), 0) << "gradient " << k << ": no cut to compare";
+    }
+}
+
 }  // namespace
 }  // namespace bd

@@ -4,9 +4,12 @@
 #include <cmath>
 #include <functional>
 
+#include "perturb/visibility/colour_shift.h"
 #include "perturb/visibility/combine.h"
 #include "perturb/visibility/frequencies.h"
+#include "perturb/visibility/loss_tail.h"
 #include "perturb/visibility/opsin.h"
+#include "perturb/visibility/pixel_math.h"
 #include "util/own_kernels.h"
 
 namespace bd::test {
@@ -73,6 +76,32 @@ PixelPassesRun pixel_passes_on(const torch::Device& device) {
             return std::vector<torch::Tensor>{combine_to_distmap(in[0], in[1], in[2], in[3], in[4], original)};
         },
         {ac_x, ac_y, mf, lf, activity});
+    return out;
+}
+
+PixelPassesRun gpu_way_passes_on(const torch::Device& device) {
+    torch::manual_seed(22);
+    PixelPassesRun out;
+    run(out, device, [](const auto& in) { return std::vector<torch::Tensor>{clamped_srgb_to_linear(in[0])}; },
+        {torch::rand({2, 3, 7, 9}) * 1.4 - 0.2});
+    const int64_t b = 2, h = 11, w = 13;
+    auto originals = torch::rand({b, 3, h, w});
+    originals.narrow(2, 0, 3).zero_();  // black: CIELAB's straight segment
+    const auto losses = ColourShiftLoss::each(originals, 2.0);
+    std::vector<const ColourShiftLoss*> joined;
+    for (const auto& l : losses) joined.push_back(&l);
+    const auto lab = ColourShiftLoss::joined_originals(joined).to(device);
+    // Changed past [0, 1] in places, so the clamp before CIELAB cuts the gradient there.
+    const auto blurred = ColourShiftLoss::joined_blurred(joined, originals + torch::randn_like(originals) * 0.4);
+    const auto alpha = torch::rand({b, h, w}).to(device);
+    const LossTailSettings settings{0.5, 1.0 / 3.0, 2.0, 10.0};
+    for (const bool opaque : {true, false})
+        run(out, device,
+            [&](const auto& in) {
+                return std::vector<torch::Tensor>{
+                    visibility_tail(in[0], in[1], lab, opaque ? torch::Tensor() : alpha, settings)};
+            },
+            {torch::rand({b, h, w}) * 2, blurred});
     return out;
 }
 

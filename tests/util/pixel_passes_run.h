@@ -20,6 +20,11 @@ struct PixelPassesRun {
 // white pixels, values across every threshold, unchanged pixels) taken to `device`.
 PixelPassesRun pixel_passes_on(const torch::Device& device);
 
+// The passes only the GPU's way has (the CPU's fused loops keep the operations):
+// clamped_srgb_to_linear on samples across [0, 1] and beyond, and visibility_tail on images
+// with black areas, changed past [0, 1], with an alpha and without, taken to `device`.
+PixelPassesRun gpu_way_passes_on(const torch::Device& device);
+
 // Whether every node of a run is the pass's own (an autograd function of this project's),
 // not an operation's.
 bool all_passes(const PixelPassesRun& run);
