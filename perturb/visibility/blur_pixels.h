@@ -1,7 +1,8 @@
-// One axis of the renormalised blur (separable.h's normalised_blur) and its gradient as
-// functions of one sample, which a GPU with this project's kernels runs a thread per sample
-// (pixel_passes_cuda.h) and the CPU's loop runs where the GPU's way is forced: each axis one
-// read and one write of the planes each way, where a convolution and a division took two.
+// One axis of the renormalised and the mirrored blurs (separable.h's normalised_blur and
+// mirrored_blur) and their gradients as functions of one sample, which a GPU with this
+// project's kernels runs a thread per sample (pixel_passes_cuda.h) and the CPU's loop runs
+// where the GPU's way is forced: each axis one read and one write of the planes each way,
+// where a convolution and a division, or a gather and a convolution, took two.
 //
 // No libtorch here: nvcc compiles this header with the kernels.
 #pragma once
@@ -50,6 +51,36 @@ struct Pass {
             if (at + j >= 0 && at + j < n)
                 sum += taps.k[j + taps.radius] * (gradient ? in[x.i + j * step] / sums[at + j] : in[x.i + j * step]);
         out[x.i] = gradient ? sum : sum / sums[at];
+    }
+};
+
+// The mirrored blur's axis: out = the taps over the samples of `in`, the axis mirrored past
+// each end with the edge sample repeated (sample -1 is sample 0, n is n - 1), for taps no
+// longer than the axis. The gradient (`gradient`, `in` the outputs' gradient): each output's
+// gradient times its tap, back to every sample it read, mirrored ones included.
+struct MirroredPass {
+    const float* in;
+    float* out;
+    Axis axis;
+    Taps taps;
+    bool gradient;
+    BD_PIXEL_INLINE void operator()(const Pixel& x) const {
+        const int64_t at = axis.position(x.i), n = axis.length(), step = axis.stride();
+        const float* line = in + (x.i - at * step);
+        float sum = 0.0f;
+        for (int j = -taps.radius; j <= taps.radius; ++j) {
+            const float k = taps.k[j + taps.radius];
+            if (!gradient) {
+                const int64_t from = at + j < 0 ? -(at + j) - 1 : (at + j >= n ? 2 * n - 1 - (at + j) : at + j);
+                sum += k * line[from * step];
+                continue;
+            }
+            // The outputs whose tap j read this sample: directly, or mirrored past either end.
+            const int64_t reading[3] = {at - j, -1 - at - j, 2 * n - 1 - at - j};
+            for (const int64_t o : reading)
+                if (o >= 0 && o < n) sum += k * line[o * step];
+        }
+        out[x.i] = sum;
     }
 };
 

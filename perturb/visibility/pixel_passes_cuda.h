@@ -33,6 +33,7 @@ namespace bd {
     X(combine::Pass)                                                                                     \
     X(combine::BackwardPass)                                                                             \
     X(blur::Pass)                                                                                        \
+    X(blur::MirroredPass)                                                                                \
     X(srgb_linear::Pass)                                                                                 \
     X(srgb_linear::BackwardPass)                                                                         \
     X(loss_tail::Pass)                                                                                   \

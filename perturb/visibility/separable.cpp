@@ -76,34 +76,43 @@ std::optional<blur::Taps> pass_taps(const torch::Tensor& taps) {
     return out;
 }
 
-// The renormalised blur in those passes, an axis at a time: on a GPU with this project's
-// kernels, and on the CPU where the GPU's way is forced with them. x: [N, C, H, W]; the taps
-// as pass_taps takes them.
-struct NormalisedBlurInPasses : torch::autograd::Function<NormalisedBlurInPasses> {
+// The renormalised or the mirrored blur in those passes, an axis at a time: on a GPU with this
+// project's kernels, and on the CPU where the GPU's way is forced with them. x: [N, C, H, W];
+// the taps as pass_taps takes them.
+struct BlurInPasses : torch::autograd::Function<BlurInPasses> {
     // Both axes' passes, rows then columns forward; the gradient columns then rows.
-    static torch::Tensor run(const torch::Tensor& x, const torch::Tensor& taps, bool backward) {
+    static torch::Tensor run(const torch::Tensor& x, const torch::Tensor& taps, bool mirror, bool backward) {
         const int64_t h = x.size(2), w = x.size(3), planes = x.size(0) * x.size(1);
         const auto k = pass_taps(taps).value();
         auto middle = torch::empty_like(x), out = torch::empty_like(x);
+        const char* name = backward ? "belladonna::blur_backward" : "belladonna::blur";
         const auto axis_pass = [&](const torch::Tensor& in, torch::Tensor& result, bool columns) {
+            const blur::Axis axis{h, w, columns};
+            if (mirror) {
+                run_pixel_pass(name, in, {in, result}, planes, h * w,
+                               blur::MirroredPass{in.data_ptr<float>(), result.data_ptr<float>(), axis, k, backward});
+                return;
+            }
             const auto sums = inside_sums(taps, columns ? h : w, x.options());
-            run_pixel_pass(backward ? "belladonna::blur_backward" : "belladonna::blur", in, {in, sums, result},
-                           planes, h * w,
-                           blur::Pass{in.data_ptr<float>(), sums.data_ptr<float>(), result.data_ptr<float>(),
-                                      blur::Axis{h, w, columns}, k, backward});
+            run_pixel_pass(name, in, {in, sums, result}, planes, h * w,
+                           blur::Pass{in.data_ptr<float>(), sums.data_ptr<float>(), result.data_ptr<float>(), axis,
+                                      k, backward});
         };
         axis_pass(x, middle, backward);
         axis_pass(middle, out, !backward);
         return out;
     }
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
-                                 const torch::Tensor& taps) {
+                                 const torch::Tensor& taps, bool mirror) {
         ctx->saved_data["taps"] = taps;
-        return run(x.contiguous(), taps, false);
+        ctx->saved_data["mirror"] = mirror;
+        return run(x.contiguous(), taps, mirror, false);
     }
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                    torch::autograd::variable_list grad) {
-        return {run(grad[0].contiguous(), ctx->saved_data["taps"].toTensor(), true), torch::Tensor()};
+        return {run(grad[0].contiguous(), ctx->saved_data["taps"].toTensor(), ctx->saved_data["mirror"].toBool(),
+                    true),
+                torch::Tensor(), torch::Tensor()};
     }
 };
 
@@ -112,7 +121,7 @@ struct NormalisedBlurInPasses : torch::autograd::Function<NormalisedBlurInPasses
 torch::Tensor normalised_blur(const torch::Tensor& x, const torch::Tensor& taps) {
     TORCH_CHECK(x.dim() == 4 && taps.size(0) % 2 == 1, "normalised_blur: bad arguments");
     if (takes_fused_kernels(x)) return banded(x, taps, Border::renormalise);
-    if (takes_pixel_passes(x) && pass_taps(taps)) return NormalisedBlurInPasses::apply(x, taps);
+    if (takes_pixel_passes(x) && pass_taps(taps)) return BlurInPasses::apply(x, taps, false);
     const int64_t h = x.size(2), w = x.size(3);
     const auto rows = convolve(x, taps, 3) / inside_sums(taps, w, x.options()).view({1, 1, 1, w});
     return convolve(rows, taps, 2) / inside_sums(taps, h, x.options()).view({1, 1, h, 1});
@@ -131,6 +140,7 @@ torch::Tensor mirrored_blur(const torch::Tensor& x, const torch::Tensor& taps) {
     const int64_t r = taps.size(0) / 2, h = x.size(2), w = x.size(3);
     TORCH_CHECK(x.dim() == 4 && taps.size(0) % 2 == 1 && r <= h && r <= w, "mirrored_blur: bad arguments");
     if (takes_fused_kernels(x)) return banded(x, taps, Border::mirror);
+    if (takes_pixel_passes(x) && pass_taps(taps)) return BlurInPasses::apply(x, taps, true);
     // Mirrored, so no tap falls outside: each axis gathered wider, then convolved where all
     // taps fall inside.
     const auto rows = convolve(x.index_select(3, mirror_indices(w, r, x.device())), taps, 3, false);

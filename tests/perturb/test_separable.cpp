@@ -47,15 +47,26 @@ TEST(SeparableBlur, ReplicatedTheSameBothWays) { expect_same_both_ways(replicate
 
 TEST(SeparableBlur, MirroredTheSameBothWays) { expect_same_both_ways(mirrored_blur, gaussian(2, 1.0)); }
 
-// The renormalised blur in this project's own passes (blur_pixels.h), as the GPU's way runs them
-// on the CPU with the kernels allowed, against the convolutions in double: butteraugli's widest
-// kernel (radius 16) on planes fewer rows high than it reaches.
-TEST(SeparableBlur, NormalisedInThePassesTheSameAsConvolved) {
+// A blur in this project's own passes (blur_pixels.h), as the GPU's way runs them on the CPU with
+// the kernels allowed, against the convolutions in double.
+void expect_passes_as_convolved(torch::Tensor (*blur)(const torch::Tensor&, const torch::Tensor&),
+                                const torch::Tensor& taps, at::IntArrayRef sizes) {
     const test::FusedKernelsOff off;
     const test::CudaKernels on(true);
-    const auto passes = expect_same_both_ways(normalised_blur, gaussian(16, 7.2), {2, 3, 13, 40}, 1e-6f);
-    EXPECT_NE(passes.grad_fn()->name().find("NormalisedBlurInPasses"), std::string::npos)
-        << passes.grad_fn()->name();
+    const auto passes = expect_same_both_ways(blur, taps, sizes, 1e-6f);
+    EXPECT_NE(passes.grad_fn()->name().find("BlurInPasses"), std::string::npos) << passes.grad_fn()->name();
+}
+
+// Butteraugli's widest kernel (radius 16) on planes fewer rows high than it reaches.
+TEST(SeparableBlur, NormalisedInThePassesTheSameAsConvolved) {
+    expect_passes_as_convolved(normalised_blur, gaussian(16, 7.2), {2, 3, 13, 40});
+}
+
+// The eye model's 5-tap kernel on planes as short as it reaches past both ends at once, and
+// on longer ones.
+TEST(SeparableBlur, MirroredInThePassesTheSameAsConvolved) {
+    expect_passes_as_convolved(mirrored_blur, gaussian(2, 1.2), {2, 3, 2, 9});
+    expect_passes_as_convolved(mirrored_blur, gaussian(2, 1.2), {1, 3, 13, 40});
 }
 
 // The convolution that refuses TF32 is libtorch's own, padding, bias and gradients
