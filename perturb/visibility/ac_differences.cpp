@@ -108,19 +108,23 @@ std::array<torch::Tensor, 2> ac_differences(const ButteraugliPlanes& original, c
         torch::Tensor high, low;
         if (takes_cuda_kernels(lum1) && !shared.malta.lum0.requires_grad()) {
             // The difference formed inside the line patterns' pass (malta_tiles.h).
-            const auto squares = malta_difference_squares_in_blocks(shared.malta, lum1, 2);
-            high = squares.narrow(0, 0, 2);
-            low = squares.narrow(0, 2, 4);
+            // Split, not cut: a cut's gradient is a zeroed plane of all six bands, a copy and a sum.
+            const auto squares = malta_difference_squares_in_blocks(shared.malta, lum1, 2).split_with_sizes({2, 4});
+            high = squares[0];
+            low = squares[1];
         } else {
             const auto diffs = malta_asymmetric_diff(shared.malta, lum1).split_with_sizes({2, 4});
             high = malta_line_squares(diffs[0], false);
             low = malta_line_squares(diffs[1], true);
         }
         // Rows high X, high Y, middle X, middle Y: summed over the two bands, X then Y.
-        const auto high_bands = pairs ? band_major(changed.hf_pair) : lum1.narrow(0, 2, 2);
+        // The high bands stacked again rather than cut from lum1, and X and Y unbound rather
+        // than taken one by one, for the same reason.
+        const auto high_bands = pairs ? band_major(changed.hf_pair) : torch::stack({changed.hf[0], changed.hf[1]});
         const auto ac = high + low.view({2, 2, low.size(1), low.size(2), low.size(3)}).sum(0) +
                         l2_diff_asymmetric(shared.l2, high_bands);
-        return {ac[0], ac[1]};
+        const auto xy = ac.unbind(0);
+        return {xy[0], xy[1]};
     }
     const auto b0 = bands(original), b1 = bands(changed);
     std::array<torch::Tensor, 2> ac;
