@@ -87,7 +87,8 @@ torch::Tensor combine_to_distmap(const torch::Tensor& ac_x, const torch::Tensor&
                                  const CombineOriginal& o) {
     TORCH_CHECK(mf.dim() == 4 && mf.size(1) == 3 && ac_x.dim() == 3, "combine_to_distmap: bad shapes");
     if (takes_pixel_passes(ac_x, ac_y, mf, lf, mask_blurred, o.mf, o.lf, o.mask_blurred, o.mask_ac, o.mask_dc) &&
-        !o.mf.requires_grad() && !o.lf.requires_grad() && !o.mask_blurred.requires_grad())
+        !o.mf.requires_grad() && !o.lf.requires_grad() && !o.mask_blurred.requires_grad() &&
+        !o.mask_ac.requires_grad() && !o.mask_dc.requires_grad())
         return Combine::apply(ac_x, ac_y, mf, lf, mask_blurred, o.mf, o.lf, o.mask_blurred, o.mask_ac, o.mask_dc);
     return combine_operations(ac_x, ac_y, mf, lf, mask_blurred, o);
 }

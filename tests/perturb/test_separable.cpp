@@ -69,6 +69,19 @@ TEST(SeparableBlur, MirroredInThePassesTheSameAsConvolved) {
     expect_passes_as_convolved(mirrored_blur, gaussian(2, 1.2), {1, 3, 13, 40});
 }
 
+// Taps the passes do not hold, asymmetric or wider than their radius of 32, take the
+// convolutions on the GPU's way, with its numbers.
+TEST(SeparableBlur, TapsThePassesDoNotHoldAreConvolved) {
+    const test::FusedKernelsOff off;
+    const test::CudaKernels on(true);
+    const auto asymmetric = torch::tensor({0.1f, 0.2f, 0.4f, 0.2f, 0.1f + 1e-3f});
+    for (const auto& taps : {asymmetric, gaussian(33, 12.0)})
+        for (auto* blur : {normalised_blur, mirrored_blur}) {
+            const auto out = expect_same_both_ways(blur, taps, {1, 2, 34, 70}, 1e-6f);
+            EXPECT_EQ(out.grad_fn()->name().find("BlurInPasses"), std::string::npos) << out.grad_fn()->name();
+        }
+}
+
 // The convolution that refuses TF32 is libtorch's own, padding, bias and gradients
 // included (TF32 itself needs an NVIDIA card: test_gpu.cpp).
 TEST(ExactConv2d, IsLibtorchsConvolutionWithItsGradients) {
