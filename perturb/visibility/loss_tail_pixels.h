@@ -66,7 +66,8 @@ struct BackwardPass {
         float d_v = g[image] / float(x.plane);
         if (in.alpha) d_v *= in.alpha[x.i];
         d_distance[x.i] = 2.0f * e.seen * d_v;
-        // delta E's gradient is zero where it is (safe_sqrt's rule), like the excess's below 0.
+        // Zero where delta E is zero (safe_sqrt's rule: the root's infinite slope there passes
+        // nothing), and where the excess is below 0.
         const float d_delta_e = 2.0f * e.shift * in.colour_weight * d_v / in.per_unit;
         const float d_lab_scale = e.delta_e > 0.0f ? d_delta_e / e.delta_e : 0.0f;
         const float d_lab[3] = {d_lab_scale * e.difference[0], d_lab_scale * e.difference[1],

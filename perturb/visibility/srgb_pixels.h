@@ -65,11 +65,11 @@ struct Lab {
     BD_PIXEL_INLINE void backward(const float rgb[3], const float d_lab[3], float d_rgb[3]) const {
         const float d_f[3] = {500.0f * d_lab[1], 116.0f * d_lab[0] - 500.0f * d_lab[1] + 200.0f * d_lab[2],
                               -200.0f * d_lab[2]};
-        float d_t[3];
-        for (int k = 0; k < 3; ++k) d_t[k] = d_f[k] * lab_curve_slope(t[k], f[k]) / float(white(k));
+        float d_xyz[3];  // t = xyz / white
+        for (int k = 0; k < 3; ++k) d_xyz[k] = d_f[k] * lab_curve_slope(t[k], f[k]) / float(white(k));
         for (int j = 0; j < 3; ++j) {
             float d_linear = 0.0f;
-            for (int k = 0; k < 3; ++k) d_linear += d_t[k] * float(to_xyz(k, j));
+            for (int k = 0; k < 3; ++k) d_linear += d_xyz[k] * float(to_xyz(k, j));
             d_rgb[j] = d_linear * linear_slope(rgb[j], linear[j]);
         }
     }

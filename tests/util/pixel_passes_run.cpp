@@ -10,6 +10,7 @@
 #include "perturb/visibility/loss_tail.h"
 #include "perturb/visibility/opsin.h"
 #include "perturb/visibility/pixel_math.h"
+#include "util/fused_kernels_off.h"
 #include "util/own_kernels.h"
 
 namespace bd::test {
@@ -82,17 +83,33 @@ PixelPassesRun pixel_passes_on(const torch::Device& device) {
 PixelPassesRun gpu_way_passes_on(const torch::Device& device) {
     torch::manual_seed(22);
     PixelPassesRun out;
+    // Samples across [0, 1] and beyond, some exactly on its bounds (saturated pixels), where
+    // the clamp passes the gradient.
+    auto samples = torch::rand({2, 3, 7, 9}) * 1.4 - 0.2;
+    samples.view(-1).narrow(0, 0, 4).fill_(0);
+    samples.view(-1).narrow(0, 4, 4).fill_(1);
     run(out, device, [](const auto& in) { return std::vector<torch::Tensor>{clamped_srgb_to_linear(in[0])}; },
-        {torch::rand({2, 3, 7, 9}) * 1.4 - 0.2});
+        {samples});
     const int64_t b = 2, h = 11, w = 13;
     auto originals = torch::rand({b, 3, h, w});
     originals.narrow(2, 0, 3).zero_();  // black: CIELAB's straight segment
-    const auto losses = ColourShiftLoss::each(originals, 2.0);
-    std::vector<const ColourShiftLoss*> joined;
-    for (const auto& l : losses) joined.push_back(&l);
-    const auto lab = ColourShiftLoss::joined_originals(joined).to(device);
-    // Changed past [0, 1] in places, so the clamp before CIELAB cuts the gradient there.
-    const auto blurred = ColourShiftLoss::joined_blurred(joined, originals + torch::randn_like(originals) * 0.4);
+    // Changed past [0, 1] in the upper rows, so the clamp before CIELAB cuts the gradient
+    // there, and little in the lower ones, where the colour part stays below its threshold.
+    auto noise = torch::randn_like(originals) * 0.4;
+    noise.narrow(2, 6, h - 6).mul_(0.05);
+    torch::Tensor lab, blurred;
+    {
+        // The same inputs whatever way the caller's scope takes: the operations'.
+        const FusedKernelsOff operations;
+        const CudaKernels none(false);
+        const auto losses = ColourShiftLoss::each(originals, 2.0);
+        std::vector<const ColourShiftLoss*> joined;
+        for (const auto& l : losses) joined.push_back(&l);
+        lab = ColourShiftLoss::joined_originals(joined).to(device);
+        blurred = ColourShiftLoss::joined_blurred(joined, originals + noise);
+    }
+    blurred.view(-1).narrow(0, 0, 4).fill_(0);  // on the clamp's bounds
+    blurred.view(-1).narrow(0, 4, 4).fill_(1);
     const auto alpha = torch::rand({b, h, w}).to(device);
     const LossTailSettings settings{0.5, 1.0 / 3.0, 2.0, 10.0};
     for (const bool opaque : {true, false})

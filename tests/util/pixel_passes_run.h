@@ -21,8 +21,10 @@ struct PixelPassesRun {
 PixelPassesRun pixel_passes_on(const torch::Device& device);
 
 // The passes only the GPU's way has (the CPU's fused loops keep the operations):
-// clamped_srgb_to_linear on samples across [0, 1] and beyond, and visibility_tail on images
-// with black areas, changed past [0, 1], with an alpha and without, taken to `device`.
+// clamped_srgb_to_linear on samples across [0, 1], on its bounds and beyond, and
+// visibility_tail on images with black areas, changed past [0, 1] and below the colour
+// part's threshold, with an alpha and without, taken to `device`. Their inputs are made the
+// operations' way, whatever the caller's scope.
 PixelPassesRun gpu_way_passes_on(const torch::Device& device);
 
 // Whether every node of a run is the pass's own (an autograd function of this project's),
