@@ -96,10 +96,12 @@ torch::Tensor visibility_tail(const torch::Tensor& distance, const torch::Tensor
                               const LossTailSettings& settings) {
     TORCH_CHECK(distance.dim() == 3 && blurred_rgb.dim() == 4 && blurred_rgb.size(1) == 3 &&
                     blurred_rgb.sizes() == original_lab.sizes() && blurred_rgb.size(0) == distance.size(0) &&
-                    blurred_rgb.size(2) == distance.size(1) && blurred_rgb.size(3) == distance.size(2) &&
                     (!alpha.defined() || alpha.sizes() == distance.sizes()),
                 "visibility_tail: the distance map, the colour comparison and alpha of different shapes");
-    if (!takes_loss_tail(distance, blurred_rgb, original_lab, alpha))
+    // The pass takes the colour comparison at the map's size; the operations take each part's
+    // own mean, so a comparison made smaller (a wide blur's) goes their way.
+    const bool same_size = blurred_rgb.size(2) == distance.size(1) && blurred_rgb.size(3) == distance.size(2);
+    if (!same_size || !takes_loss_tail(distance, blurred_rgb, original_lab, alpha))
         return tail_operations(distance, blurred_rgb, original_lab, alpha, settings);
     // An autograd function takes no undefined tensor: opaque images' alpha is an empty one.
     const auto alpha_or_empty = alpha.defined() ? alpha : torch::empty({0}, distance.options());

@@ -19,7 +19,7 @@ struct LossTailSettings {
 // distance [N, H, W], differentiable; blurred_rgb [N, 3, h, w], the changed images blurred
 // in sRGB, not clamped (ColourShiftLoss::joined_blurred), differentiable; original_lab, the
 // originals' side of the comparison (ColourShiftLoss::joined_originals); alpha [N, H, W] or
-// undefined (opaque). The colour comparison at the distance map's size. Returns [N].
+// undefined (opaque; with one, the colour comparison at the distance map's size). Returns [N].
 torch::Tensor visibility_tail(const torch::Tensor& distance, const torch::Tensor& blurred_rgb,
                               const torch::Tensor& original_lab, const torch::Tensor& alpha,
                               const LossTailSettings& settings);
