@@ -56,8 +56,9 @@ struct Pass {
 
 // The mirrored blur's axis: out = the taps over the samples of `in`, the axis mirrored past
 // each end with the edge sample repeated (sample -1 is sample 0, n is n - 1), for a radius no
-// longer than the axis (mirrored_blur checks it). The gradient (`gradient`, `in` the outputs' gradient): each output's
-// gradient times its tap, back to every sample it read, mirrored ones included.
+// longer than the axis (mirrored_blur checks it). The gradient (`gradient`, `in` the
+// outputs' gradient): each output's gradient times its tap, back to every sample it read,
+// mirrored ones included.
 struct MirroredPass {
     const float* in;
     float* out;
