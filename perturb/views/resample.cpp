@@ -327,16 +327,25 @@ std::vector<DenseGroup> dense_groups(const std::vector<Axes>& views, int64_t h, 
     return groups;
 }
 
-// Every view of every image as two dense matrix products, for devices and types the banded
-// kernels do not take (a GPU, double): views of one output size share one batched pair.
+// Every view of every image as dense matrix products, for devices and types the banded kernels
+// do not take (a GPU, double). The products read their operands where they are: an einsum
+// permuted a copy of the images for its product and another of the rows' result, and its
+// gradient did the same, where these move only the products' own results.
 std::vector<torch::Tensor> resample_dense(const torch::Tensor& images, const std::vector<Axes>& views) {
+    const int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
+    const auto planes = images.reshape({n * c, h, w});
     std::vector<torch::Tensor> out(views.size());
-    for (const auto& group : dense_groups(views, images.size(2), images.size(3), images.options())) {
-        // [G, h', H] and [G, w', W] on [N, C, H, W] -> [G, N, C, h', w']: one product over
-        // every view's rows, then one batched product over each view's columns.
-        const auto down = torch::einsum("gyk,nckx->gncyx", {group.rows, images});
-        const auto both = torch::einsum("gncyk,gxk->gncyx", {down, group.cols});
-        for (size_t g = 0; g < group.views.size(); ++g) out[group.views[g]] = both[int64_t(g)];
+    for (const auto& group : dense_groups(views, h, w, images.options())) {
+        const int64_t g = group.rows.size(0), rows = group.rows.size(1), cols = group.cols.size(1);
+        // Every view's rows of one output size at once, the matrices shared by every plane:
+        // [G h', H] on [N C, H, W] -> [N C, G h', W]; view k's rows are a slice of each plane's,
+        // unbound (their gradients then join in one stack, not a zeroed copy each).
+        const auto down = torch::bmm(group.rows.reshape({1, g * rows, h}).expand({n * c, g * rows, h}), planes);
+        const auto each = down.view({n * c, g, rows, w}).unbind(1);
+        for (int64_t k = 0; k < g; ++k) {
+            const auto columns = group.cols[k].t().unsqueeze(0).expand({n * c, w, cols});
+            out[group.views[size_t(k)]] = torch::bmm(each[size_t(k)], columns).view({n, c, rows, cols});
+        }
     }
     return out;
 }
@@ -366,8 +375,17 @@ torch::Tensor resample_rows(const torch::Tensor& images, const std::vector<Axes>
     bool in_order = int64_t(image_of.size()) == images.size(0);
     for (size_t k = 0; in_order && k < image_of.size(); ++k) in_order = image_of[k] == int64_t(k);
     if (!in_order) read = images.index_select(0, to_device_async(image_of, images.device()));
-    const auto down = torch::einsum("gyk,gckx->gcyx", {group.rows, read});
-    return torch::einsum("gcyk,gxk->gcyx", {down, group.cols});
+    // Each plane's rows, then its columns, as resample_dense takes them (so the two round
+    // alike), the planes read as they lie: each view's matrices are repeated for its image's
+    // channels instead (a few MB, where an einsum permuted a copy of the planes and of the
+    // rows' result).
+    const int64_t g = read.size(0), c = read.size(1), h = read.size(2), w = read.size(3);
+    const int64_t rows = group.rows.size(1), cols = group.cols.size(1);
+    const auto per_plane = [&](const torch::Tensor& m) {
+        return m.unsqueeze(1).expand({g, c, m.size(1), m.size(2)}).reshape({g * c, m.size(1), m.size(2)});
+    };
+    const auto down = torch::bmm(per_plane(group.rows), read.reshape({g * c, h, w}));
+    return torch::bmm(down, per_plane(group.cols.transpose(1, 2))).view({g, c, rows, cols});
 }
 
 torch::Tensor resample(const torch::Tensor& images, int64_t h, int64_t w, ResampleFilter filter) {
