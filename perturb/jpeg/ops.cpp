@@ -277,7 +277,8 @@ std::pair<torch::Tensor, torch::Tensor> mix_channels(const torch::Tensor& first,
     // One product per image on its planes as they lie, the 3 x 3 matrix shared: an einsum
     // permuted a copy of the image, and left its result permuted for the next step to copy.
     const int64_t n = x.size(0);
-    auto y = torch::bmm(m.unsqueeze(0).expand({n, 3, 3}), x.reshape({n, 3, -1})).view(x.sizes()) + b;
+    const auto planes = x.reshape({n, 3, x.size(2) * x.size(3)});  // not -1: an empty batch too
+    auto y = torch::bmm(m.unsqueeze(0).expand({n, 3, 3}), planes).view(x.sizes()) + b;
     if (mix.clamp01) y = y.clamp(0, 1);
     return {y.slice(1, 0, split), y.slice(1, split, 3)};
 }

@@ -375,8 +375,8 @@ torch::Tensor resample_rows(const torch::Tensor& images, const std::vector<Axes>
     bool in_order = int64_t(image_of.size()) == images.size(0);
     for (size_t k = 0; in_order && k < image_of.size(); ++k) in_order = image_of[k] == int64_t(k);
     if (!in_order) read = images.index_select(0, to_device_async(image_of, images.device()));
-    // Each plane's rows, then its columns, as resample_dense takes them (so the two round
-    // alike), the planes read as they lie: each view's matrices are repeated for its image's
+    // Each plane's rows, then its columns, in resample_dense's order (so the two agree to
+    // rounding), the planes read as they lie: each view's matrices are repeated for its image's
     // channels instead (a few MB, where an einsum permuted a copy of the planes and of the
     // rows' result).
     const int64_t g = read.size(0), c = read.size(1), h = read.size(2), w = read.size(3);
