@@ -35,9 +35,9 @@ public:
     // Several at once, [N, h, w]: losses[k] comparing changed[k] ([N, C, H, W]), each as its
     // own call would, one launch of each operation for all. Their images must share a shape.
     static torch::Tensor joined(const std::vector<const ColourShiftLoss*>& losses, const torch::Tensor& changed);
-    // What joined compares, for a pass that fuses the comparison (loss_tail.h): the originals' side, blurred
-    // in CIELAB, and the changed images shrunk and blurred in sRGB, not yet clamped to
-    // [0, 1], both [N, 3, h, w].
+    // What joined compares, for a pass that fuses the comparison (loss_tail.h): the
+    // originals' side, blurred in CIELAB, and the changed images shrunk and blurred in sRGB,
+    // not yet clamped to [0, 1], both [N, 3, h, w].
     static torch::Tensor joined_originals(const std::vector<const ColourShiftLoss*>& losses);
     static torch::Tensor joined_blurred(const std::vector<const ColourShiftLoss*>& losses,
                                         const torch::Tensor& changed);

@@ -19,14 +19,14 @@ private:
     bool before_;
 };
 
-// The visibility term of two crops of the flat illustration decomposed together, on `device`
-// (the CPU takes the GPU's way), judged together, or the second alone (its original's planes
-// then a cut of the pair's, read where they are), with the kernels and without: how far the
-// values and the gradients are apart, relative to those without.
 // The largest difference of `ours` from `theirs`, relative to the largest value of `theirs`
 // (NaN where both are all zero).
 double largest_relative_difference(const torch::Tensor& ours, const torch::Tensor& theirs);
 
+// The visibility term of two crops of the flat illustration decomposed together, on `device`
+// (the CPU takes the GPU's way), judged together, or the second alone (its original's planes
+// then a cut of the pair's, read where they are), with the kernels and without: how far the
+// values and the gradients are apart, relative to those without.
 struct KernelsCompared {
     double value, gradient;  // |a - b| / |b|; the gradient's as a whole (its norm)
 };
