@@ -15,13 +15,13 @@
 #include <memory>
 
 #include "encoders/encoder.h"
-#include "perturb/visibility/mask.h"
 #include "perturb/jpeg/diff_jpeg.h"
 #include "perturb/optimizer.h"
-#include "perturb/views/resample.h"
 #include "perturb/settings.h"
 #include "perturb/step_rule.h"
+#include "perturb/views/resample.h"
 #include "perturb/views/views.h"
+#include "perturb/visibility/mask.h"
 #include "src/runtime/threads.h"
 #include "util/test_images.h"
 #include "util/tiny_clip.h"
@@ -159,20 +159,27 @@ void BM_Views(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize(torch::autograd::grad({views.sample(x).sum()}, {x}));
 }
 
-// One update of a [3, h, w] change with a per-pixel budget, by the default rule: args w, h.
+// One update of a [3, h, w] change with a per-pixel budget, by the default rule: args w, h, and
+// whether a second gradient (the visibility term's) is added.
 void BM_Update(benchmark::State& state) {
     bd::configure_threads(0);
     const int64_t w = state.range(0), h = state.range(1);
     auto delta = torch::zeros({3, h, w});
     const auto budget = torch::full({1, h, w}, 0.03f), grad = torch::randn({3, h, w});
+    const auto extra = state.range(2) ? torch::randn({3, h, w}) : torch::Tensor();
     const auto lo = (-budget).expand({3, h, w}).contiguous(), hi = budget.expand({3, h, w}).contiguous();
     bd::StepRule rule(bd::PerturbSettings{}.update);
-    for (auto _ : state) rule.apply(delta, grad, budget, 0.1f, lo, hi);
+    for (auto _ : state) rule.apply(delta, grad, extra, budget, 0.1f, lo, hi);
 }
 
 }  // namespace
 
-BENCHMARK(BM_Update)->Args({1024, 1024})->Args({4096, 3072})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Update)
+    ->Args({1024, 1024, 0})
+    ->Args({1024, 1024, 1})
+    ->Args({4096, 3072, 0})
+    ->Args({4096, 3072, 1})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Jpeg)->Arg(448)->Arg(896)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Views)->Args({1024, 0})->Args({1024, 1})->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
 BENCHMARK(BM_Resize)->ArgsProduct({{1024}, {896, 224}, {0, 1}})->Args({4096, 896, 0})->Args({4096, 896, 1})->Unit(benchmark::kMillisecond)->UseRealTime();

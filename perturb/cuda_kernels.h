@@ -6,7 +6,7 @@
 // BELLADONNA_CUDA_KERNELS=1 asks; otherwise a GPU takes the same arithmetic as libtorch
 // operations, as it always has. Asked for on the CPU with the fused loops off (the GPU's way:
 // BELLADONNA_FUSED_KERNELS=0), their blocks run there (perturb/visibility/malta_blocks.h), and
-// the per-pixel passes in the CPU's own loop (perturb/visibility/pixel_passes.h), in any build:
+// the per-pixel passes in the CPU's own loop (perturb/pixel_passes.h), in any build:
 // so the tests and bench/bench_launches see a GPU's run with them.
 #pragma once
 

@@ -6,20 +6,20 @@
 #include <optional>
 
 #include "encoders/encoder.h"
-#include "perturb/visibility/butteraugli.h"
-#include "perturb/visibility/butteraugli_torch.h"
+#include "perturb/by_shape.h"
 #include "perturb/cancelled.h"
 #include "perturb/device_constant.h"
 #include "perturb/early_stop.h"
-#include "perturb/by_shape.h"
-#include "perturb/in_parts.h"
 #include "perturb/file_view_share.h"
+#include "perturb/in_parts.h"
 #include "perturb/objective.h"
 #include "perturb/reused_gradient.h"
 #include "perturb/step_part.h"
 #include "perturb/step_rule.h"
 #include "perturb/vector_clones.h"
 #include "perturb/views/views.h"
+#include "perturb/visibility/butteraugli.h"
+#include "perturb/visibility/butteraugli_torch.h"
 #include "perturb/visibility/visibility.h"
 #include "perturb/visibility/visibility_loss.h"
 
@@ -482,9 +482,11 @@ std::vector<torch::Tensor> perturb(const std::vector<EnsembleMember>& members,
         part.emplace("belladonna::update");
         for (size_t i : live) {
             auto& s = state[i];
-            if (s.visibility_term)
-                grads[i] += s.visibility_grad->at(s.schedule->steps_taken(), [&] { return fresh[i]; });
-            s.rule->apply(s.image, grads[i], s.budget, step_fraction(s.schedule->position()), s.lo, s.hi);
+            const torch::Tensor visibility_grad =
+                s.visibility_term ? s.visibility_grad->at(s.schedule->steps_taken(), [&] { return fresh[i]; })
+                                  : torch::Tensor();
+            s.rule->apply(s.image, grads[i], visibility_grad, s.budget, step_fraction(s.schedule->position()), s.lo,
+                          s.hi);
             s.schedule->record(item_progress[i]);
             if (s.file_share && item_view_losses[i].defined()) {
                 s.file_share->record(item_view_losses[i]);

@@ -2,52 +2,39 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
-#include "perturb/vector_clones.h"
+#include "perturb/pixel_passes.h"
+#include "perturb/step_pixels.h"
 
 namespace bd {
 
 namespace {
 
-bool plain_cpu_float(const torch::Tensor& t) {
-    return takes_fused_kernels(t) && t.is_contiguous();
-}
-
-// The sign step, image = clamp(image - fraction * budget * sign(grad), lo, hi), in one pass
-// over memory where the tensors allow (CPU float, lo and hi shaped as the image, the budget per
-// channel or shared by all): the three tensor passes it replaces read and wrote a
-// direction buffer the image's size between them. False where the tensors do not allow.
-bool fused_sign_step(torch::Tensor& image, const torch::Tensor& grad, const torch::Tensor& budget, float fraction,
-                     const torch::Tensor& lo, const torch::Tensor& hi) {
+// The sign step in one pass (step_pixels.h) where the tensors allow: float and contiguous, on the
+// CPU with its fused loops or on a GPU with its kernels; lo, hi, grad and extra shaped as the
+// image, the budget per channel or shared by all. The tensor passes it replaces read and wrote
+// a direction buffer the image's size between them. False where the tensors do not allow.
+bool one_pass_sign_step(torch::Tensor& image, const torch::Tensor& grad, const torch::Tensor& extra,
+                        const torch::Tensor& budget, float fraction, const torch::Tensor& lo,
+                        const torch::Tensor& hi) {
     const auto sizes = image.sizes();
-    if (image.dim() != 3 || !plain_cpu_float(image) || !plain_cpu_float(lo) || !plain_cpu_float(hi) ||
-        !plain_cpu_float(budget) || lo.sizes() != sizes || hi.sizes() != sizes || grad.sizes() != sizes ||
-        !takes_fused_kernels(grad))
+    if (image.dim() != 3 || lo.sizes() != sizes || hi.sizes() != sizes || grad.sizes() != sizes ||
+        (extra.defined() && extra.sizes() != sizes))
         return false;
     if (budget.dim() != 3 || (budget.size(0) != 1 && budget.size(0) != sizes[0]) || budget.size(1) != sizes[1] ||
         budget.size(2) != sizes[2])
         return false;
-    const auto g = grad.contiguous();
+    const auto g = grad.contiguous(), plus = extra.defined() ? extra.contiguous() : g;
+    if (!takes_pixel_passes(image, g, plus, budget, lo, hi)) return false;
+    if (!image.is_contiguous() || !budget.is_contiguous() || !lo.is_contiguous() || !hi.is_contiguous()) return false;
     const int64_t plane = sizes[1] * sizes[2];
-    // Channel c's budget starts at c * plane, or at 0 when the channels share one plane.
-    const int64_t budget_stride = budget.size(0) == 1 ? 0 : plane;
-    float* d = image.data_ptr<float>();
-    const float* gp = g.data_ptr<float>();
-    const float* lp = lo.data_ptr<float>();
-    const float* hp = hi.data_ptr<float>();
-    const float* bp = budget.data_ptr<float>();
-    parallel_for_vectorised(0, sizes[0] * plane, 16384, [&](int64_t i0, int64_t i1) BD_INLINE {
-        for (int64_t start = i0; start < i1;) {
-            const int64_t c = start / plane, end = std::min(i1, (c + 1) * plane);
-            const int64_t to_budget = c * budget_stride - c * plane;  // bp[i + to_budget]: pixel i's
-            for (int64_t i = start; i < end; ++i) {
-                const float direction = float(gp[i] > 0.0f) - float(gp[i] < 0.0f);
-                const float moved = d[i] + (-fraction * direction) * bp[i + to_budget];  // as addcmul_ rounds
-                d[i] = std::min(std::max(moved, lp[i]), hp[i]);
-            }
-            start = end;
-        }
-    });
+    std::vector<torch::Tensor> touched{image, g, budget, lo, hi};
+    if (extra.defined()) touched.push_back(plus);
+    run_pixel_pass("belladonna::sign_step", image, touched, sizes[0], plane,
+                   sign_step::Pass{image.data_ptr<float>(), g.data_ptr<float>(),
+                                   extra.defined() ? plus.data_ptr<float>() : nullptr, budget.data_ptr<float>(),
+                                   lo.data_ptr<float>(), hi.data_ptr<float>(), budget.size(0) == 1, fraction});
     return true;
 }
 
@@ -59,25 +46,26 @@ float step_fraction(double t) {
     return float(0.02 + 0.23 * 0.5 * (1.0 + std::cos(M_PI * std::clamp(t, 0.0, 1.0))));
 }
 
-void StepRule::apply(torch::Tensor& image, const torch::Tensor& grad, const torch::Tensor& budget, float fraction,
-                     const torch::Tensor& lo, const torch::Tensor& hi) {
+void StepRule::apply(torch::Tensor& image, const torch::Tensor& grad, const torch::Tensor& extra,
+                     const torch::Tensor& budget, float fraction, const torch::Tensor& lo, const torch::Tensor& hi) {
     torch::NoGradGuard no_grad;
-    if (rule_ == UpdateRule::sign && fused_sign_step(image, grad, budget, fraction, lo, hi)) return;
+    if (rule_ == UpdateRule::sign && one_pass_sign_step(image, grad, extra, budget, fraction, lo, hi)) return;
     // The direction goes into one buffer kept across steps: a fresh full-resolution tensor
-    // per step costs page faults on the CPU.
+    // per step costs page faults on the CPU. With a second gradient it holds their sum first.
     if (!direction_.defined()) direction_ = torch::empty_like(image);
+    const torch::Tensor& g = extra.defined() ? torch::add_out(direction_, grad, extra) : grad;
     if (rule_ == UpdateRule::momentum) {
         // Each step's views are a fresh random draw, so single gradients disagree in sign on
         // many pixels; a running mean keeps the direction the views share and stops the
         // sign step from undoing itself. Normalising by the mean magnitude weighs every
         // step the same whatever the loss's scale at that point.
         constexpr double kDecay = 0.75;
-        const auto scale = (grad.norm(1) / double(grad.numel())).clamp_min(1e-20);  // no temporary
+        const auto scale = (g.norm(1) / double(g.numel())).clamp_min(1e-20);  // no temporary
         if (!velocity_.defined()) velocity_ = torch::zeros_like(image);
-        velocity_.mul_(kDecay).addcdiv_(grad, scale);
+        velocity_.mul_(kDecay).addcdiv_(g, scale);
         torch::sign_out(direction_, velocity_);
     } else {
-        torch::sign_out(direction_, grad);
+        torch::sign_out(direction_, g);  // in place where g is the sum
     }
     image.addcmul_(direction_, budget, -fraction);
     image.clamp_(lo, hi);

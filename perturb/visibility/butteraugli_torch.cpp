@@ -1,12 +1,12 @@
 #include "perturb/visibility/butteraugli_torch.h"
 
 #include "perturb/joined_along.h"
+#include "perturb/pixel_passes.h"
 #include "perturb/vector_clones.h"
 #include "perturb/visibility/combine.h"
 #include "perturb/visibility/frequencies.h"
 #include "perturb/visibility/opsin.h"
 #include "perturb/visibility/pixel_math.h"
-#include "perturb/visibility/pixel_passes.h"
 #include "perturb/visibility/separable.h"
 
 #include <cmath>

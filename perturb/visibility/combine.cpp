@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "perturb/device_constant.h"
+#include "perturb/pixel_passes.h"
 #include "perturb/visibility/combine_pixels.h"
-#include "perturb/visibility/pixel_passes.h"
 #include "perturb/visibility/pixel_math.h"
 
 namespace bd {

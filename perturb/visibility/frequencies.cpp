@@ -4,8 +4,8 @@
 
 #include "perturb/device_constant.h"
 #include "perturb/exact_convolution.h"
+#include "perturb/pixel_passes.h"
 #include "perturb/visibility/frequencies_pixels.h"
-#include "perturb/visibility/pixel_passes.h"
 #include "perturb/visibility/pixel_math.h"
 
 namespace bd {

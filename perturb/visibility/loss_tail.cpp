@@ -2,9 +2,9 @@
 
 #include <vector>
 
+#include "perturb/pixel_passes.h"
 #include "perturb/visibility/colour_shift.h"
 #include "perturb/visibility/loss_tail_pixels.h"
-#include "perturb/visibility/pixel_passes.h"
 
 namespace bd {
 

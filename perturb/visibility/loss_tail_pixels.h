@@ -12,7 +12,7 @@
 #include <cstdint>
 
 #include "perturb/host_device.h"
-#include "perturb/visibility/pixel.h"
+#include "perturb/pixel.h"
 #include "perturb/visibility/srgb_pixels.h"
 
 namespace bd::loss_tail {

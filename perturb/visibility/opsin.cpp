@@ -6,8 +6,8 @@
 
 #include "perturb/device_constant.h"
 #include "perturb/exact_convolution.h"
+#include "perturb/pixel_passes.h"
 #include "perturb/visibility/opsin_pixels.h"
-#include "perturb/visibility/pixel_passes.h"
 
 namespace bd {
 

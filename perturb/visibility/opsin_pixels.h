@@ -11,7 +11,7 @@
 #include <cstdint>
 
 #include "perturb/host_device.h"
-#include "perturb/visibility/pixel.h"
+#include "perturb/pixel.h"
 
 namespace bd::opsin {
 

@@ -1,7 +1,7 @@
 #include "perturb/visibility/pixel_math.h"
 
+#include "perturb/pixel_passes.h"
 #include "perturb/vector_clones.h"
-#include "perturb/visibility/pixel_passes.h"
 #include "perturb/visibility/srgb_pixels.h"
 
 #include <cmath>

@@ -6,10 +6,10 @@
 
 #include "perturb/device_constant.h"
 #include "perturb/exact_convolution.h"
+#include "perturb/pixel_passes.h"
 #include "perturb/vector_clones.h"
 #include "perturb/views/resample.h"
 #include "perturb/views/taps.h"
-#include "perturb/visibility/pixel_passes.h"
 
 namespace bd {
 

@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "perturb/host_device.h"
-#include "perturb/visibility/pixel.h"
+#include "perturb/pixel.h"
 
 namespace bd::srgb {
 

@@ -5,22 +5,23 @@
 #include "encoders/encoder.h"
 #include "perturb/cuda_kernels.h"
 #include "perturb/exact_convolution.h"
-#include "perturb/visibility/mask.h"
 #include "perturb/optimizer.h"
+#include "perturb/step_rule.h"
+#include "perturb/views/views.h"
 #include "perturb/visibility/butteraugli.h"
 #include "perturb/visibility/malta.h"
+#include "perturb/visibility/mask.h"
 #include "perturb/visibility/separable.h"
 #include "perturb/visibility/visibility_loss.h"
-#include "perturb/views/views.h"
-#include "util/seeded_weights.h"
-#include "util/fused_kernels_off.h"
-#include "util/own_kernels.h"
-#include "util/pixel_passes_run.h"
-#include "util/test_images.h"
-#include "util/tiny_clip.h"
 #include "src/io/image_io.h"
 #include "src/io/tensor_image.h"
 #include "src/runtime/device_memory.h"
+#include "util/fused_kernels_off.h"
+#include "util/own_kernels.h"
+#include "util/pixel_passes_run.h"
+#include "util/seeded_weights.h"
+#include "util/test_images.h"
+#include "util/tiny_clip.h"
 
 namespace bd {
 namespace {
@@ -179,6 +180,26 @@ TEST(Gpu, TheGpusOwnPassesAgreeWithTheCpu) {
     EXPECT_TRUE(test::all_passes(gpu));
     EXPECT_TRUE(test::all_passes(cpu));
     EXPECT_LT(test::largest_relative_difference(gpu, cpu), 1e-5);
+}
+
+// The sign step's one pass on the GPU against the CPU's, with a shared budget and a second
+// gradient: the same function of one sample, so within a rounding (nvcc may fuse the multiply-add).
+TEST(Gpu, SignStepAgreesWithTheCpu) {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA in this libtorch or machine";
+    if (!cuda_kernels_built()) GTEST_SKIP() << "built without this project's CUDA kernels";
+    torch::manual_seed(7);
+    const auto budget = torch::rand({1, 37, 53}) * 0.05, x = torch::rand({3, 37, 53});
+    const auto lo = torch::max(-budget, -x).contiguous(), hi = torch::min(budget, 1 - x).contiguous();
+    const auto grad = torch::randn({3, 37, 53}), extra = torch::randn({3, 37, 53});
+    const auto step = [&](const torch::Device& device) {
+        StepRule rule(UpdateRule::sign);
+        auto d = x.to(device);
+        rule.apply(d, grad.to(device), extra.to(device), budget.to(device), 0.1f, lo.to(device), hi.to(device));
+        return d.cpu();
+    };
+    const auto cpu = step(torch::kCPU);
+    const test::CudaKernels on(true);
+    EXPECT_LT((step(torch::kCUDA) - cpu).abs().max().item<float>(), 1e-6f);
 }
 
 // The renormalised blur in this project's own passes on the GPU against its convolutions there:

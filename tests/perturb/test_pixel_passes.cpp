@@ -1,6 +1,6 @@
 // The per-pixel passes of the visibility port as the GPU's way chooses them on the CPU: with
 // this project's kernels allowed they run the CPU's own loop over the same functions of one
-// pixel a GPU's threads run (perturb/visibility/pixel_passes.h), so bench_launches and the
+// pixel a GPU's threads run (perturb/pixel_passes.h), so bench_launches and the
 // tests of the whole term see a GPU's run with them; without, the operations.
 #include <gtest/gtest.h>
 

@@ -5,6 +5,8 @@
 
 #include "perturb/early_stop.h"
 #include "perturb/step_rule.h"
+#include "util/fused_kernels_off.h"
+#include "util/own_kernels.h"
 
 namespace bd {
 namespace {
@@ -29,35 +31,92 @@ TEST(StepRule, SignAndMomentumStayInTheBox) {
         const auto budget = torch::full({1, 8, 8}, 0.1f);
         const auto lo = -budget.expand({3, 8, 8}), hi = budget.expand({3, 8, 8}).clone();
         const auto grad = torch::randn({3, 8, 8});
-        for (int i = 0; i < 50; ++i) r.apply(delta, grad, budget, 0.25f, lo, hi);
+        for (int i = 0; i < 50; ++i) r.apply(delta, grad, torch::Tensor(), budget, 0.25f, lo, hi);
         EXPECT_LE(delta.abs().max().item<float>(), 0.1f + 1e-6f);
         // A steady gradient drives every pixel to the corner against it.
         EXPECT_TRUE(torch::allclose(delta, -0.1f * grad.sign())) << int(rule);
     }
 }
 
-// The one-pass sign step (CPU float) against the tensor passes (double), with a budget
-// shared by the channels and one per channel; zero gradients leave a pixel where it is.
-TEST(StepRule, FusedSignStepMatchesTheTensorPasses) {
-    torch::manual_seed(3);
-    for (int64_t budget_channels : {1, 3}) {
-        const auto budget = torch::rand({budget_channels, 16, 24}) * 0.1;
-        const auto x = torch::rand({3, 16, 24});
-        const auto lo = torch::max(-budget, -x).contiguous(), hi = torch::min(budget, 1 - x).contiguous();
-        const auto grad = torch::randn({3, 16, 24});
-        StepRule fused(UpdateRule::sign), reference(UpdateRule::sign);
-        auto d1 = torch::zeros({3, 16, 24}), d2 = torch::zeros({3, 16, 24}, torch::kDouble);
-        for (float fraction : {0.25f, 0.1f, 0.02f}) {
-            auto g = grad + 0.5 * torch::randn({3, 16, 24});
-            g.index_put_({0, 0}, 0.0f);  // the first row of the first channel
-            fused.apply(d1, g, budget, fraction, lo, hi);
-            reference.apply(d2, g.to(torch::kDouble), budget.to(torch::kDouble), fraction, lo.to(torch::kDouble),
-                            hi.to(torch::kDouble));
-        }
-        EXPECT_LT((d1.to(torch::kDouble) - d2).abs().max().item<double>(), 1e-6) << budget_channels;
-        EXPECT_GT(d1.abs().max().item<float>(), 0.01f);
-        EXPECT_EQ(d1[0][0].abs().max().item<float>(), 0.0f);
+// The one-pass sign step against the tensor passes (double), with a budget shared by the
+// channels and one per channel, with and without a second gradient (the visibility term's):
+// the CPU's fused loop, the GPU's way on the CPU with its kernels (the same pass through the
+// GPU's loop) and without (float tensor passes). Zero gradients leave a pixel where it is.
+TEST(StepRule, OnePassSignStepMatchesTheTensorPasses) {
+    struct Way {
+        const char* name;
+        bool fused_off, kernels;
+    };
+    for (const Way way : {Way{"fused", false, false}, Way{"gpu way, kernels", true, true},
+                          Way{"gpu way, operations", true, false}}) {
+        const test::FusedKernelsOff fused_off(way.fused_off);
+        const test::CudaKernels kernels(way.kernels);
+        for (int64_t budget_channels : {1, 3})
+            for (bool second : {false, true}) {
+                torch::manual_seed(3);
+                const auto budget = torch::rand({budget_channels, 16, 24}) * 0.1;
+                const auto x = torch::rand({3, 16, 24});
+                const auto lo = torch::max(-budget, -x).contiguous(), hi = torch::min(budget, 1 - x).contiguous();
+                const auto grad = torch::randn({3, 16, 24});
+                StepRule ours(UpdateRule::sign), reference(UpdateRule::sign);
+                auto d1 = torch::zeros({3, 16, 24}), d2 = torch::zeros({3, 16, 24}, torch::kDouble);
+                for (float fraction : {0.25f, 0.1f, 0.02f}) {
+                    auto g = grad + 0.5 * torch::randn({3, 16, 24});
+                    auto extra = second ? 0.5 * torch::randn({3, 16, 24}) : torch::Tensor();
+                    g.index_put_({0, 0}, 0.0f);  // the first row of the first channel
+                    if (second) extra.index_put_({0, 0}, 0.0f);
+                    ours.apply(d1, g, extra, budget, fraction, lo, hi);
+                    reference.apply(d2, (second ? g + extra : g).to(torch::kDouble), torch::Tensor(),
+                                    budget.to(torch::kDouble), fraction, lo.to(torch::kDouble),
+                                    hi.to(torch::kDouble));
+                }
+                const std::string what =
+                    std::string(way.name) + ", budget channels " + std::to_string(budget_channels) +
+                    (second ? ", second gradient" : "");
+                EXPECT_LT((d1.to(torch::kDouble) - d2).abs().max().item<double>(), 1e-6) << what;
+                EXPECT_GT(d1.abs().max().item<float>(), 0.01f) << what;
+                EXPECT_EQ(d1[0][0].abs().max().item<float>(), 0.0f) << what;
+            }
     }
+}
+
+// The one pass is the fused loop's arithmetic whichever loop runs it: the GPU's way on the CPU
+// gives the CPU's numbers exactly.
+TEST(StepRule, TheGpusWayTakesTheSamePassAsTheCpu) {
+    torch::manual_seed(5);
+    const auto budget = torch::rand({1, 32, 40}) * 0.05, x = torch::rand({3, 32, 40});
+    const auto lo = torch::max(-budget, -x).contiguous(), hi = torch::min(budget, 1 - x).contiguous();
+    std::vector<torch::Tensor> grads, extras;
+    for (int i = 0; i < 6; ++i) {
+        grads.push_back(torch::randn({3, 32, 40}));
+        extras.push_back(torch::randn({3, 32, 40}));
+    }
+    auto run = [&] {
+        StepRule rule(UpdateRule::sign);
+        auto d = torch::zeros({3, 32, 40});
+        for (size_t i = 0; i < grads.size(); ++i) rule.apply(d, grads[i], extras[i], budget, 0.1f, lo, hi);
+        return d;
+    };
+    const auto cpu = run();
+    const test::FusedKernelsOff fused_off;
+    const test::CudaKernels kernels(true);
+    EXPECT_TRUE(torch::equal(run(), cpu));
+}
+
+// Momentum adds the second gradient before it takes the running mean.
+TEST(StepRule, MomentumTakesTheSumOfTheGradients) {
+    torch::manual_seed(6);
+    const auto budget = torch::full({1, 8, 8}, 0.1f), lo = -budget.expand({3, 8, 8}).contiguous(),
+               hi = budget.expand({3, 8, 8}).contiguous();
+    StepRule with_second(UpdateRule::momentum), summed(UpdateRule::momentum);
+    auto d1 = torch::zeros({3, 8, 8}), d2 = torch::zeros({3, 8, 8});
+    for (int i = 0; i < 5; ++i) {
+        const auto g = torch::randn({3, 8, 8}), extra = torch::randn({3, 8, 8});
+        with_second.apply(d1, g, extra, budget, 0.05f, lo, hi);
+        summed.apply(d2, g + extra, torch::Tensor(), budget, 0.05f, lo, hi);
+    }
+    EXPECT_TRUE(torch::equal(d1, d2));
+    EXPECT_GT(d1.abs().max().item<float>(), 0.01f);
 }
 
 TEST(StepRule, MomentumKeepsTheSharedDirectionOfNoisyGradients) {
@@ -73,7 +132,8 @@ TEST(StepRule, MomentumKeepsTheSharedDirectionOfNoisyGradients) {
         torch::manual_seed(1);
         StepRule r(rule);
         auto delta = torch::zeros({1, 64, 64});
-        for (int i = 0; i < 40; ++i) r.apply(delta, 0.5 * steady + torch::randn({1, 64, 64}), budget, 0.1f, lo, hi);
+        for (int i = 0; i < 40; ++i)
+            r.apply(delta, 0.5 * steady + torch::randn({1, 64, 64}), torch::Tensor(), budget, 0.1f, lo, hi);
         agree[k++] = (delta.sign() == -steady).to(torch::kFloat).mean().item<double>();
     }
     EXPECT_GT(agree[1], agree[0]);

@@ -1,4 +1,4 @@
-// The visibility port's per-pixel passes (perturb/visibility/pixel_passes.h) run through the
+// The visibility port's per-pixel passes (perturb/pixel_passes.h) run through the
 // functions that choose them, on one device, with whatever the caller's scope allows
 // (test::FusedKernelsOff, test::CudaKernels): so the tests can compare a GPU's kernels, or the
 // GPU's way on the CPU, with the CPU's fused loops.

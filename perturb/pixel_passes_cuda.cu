@@ -2,7 +2,7 @@
 // (the grid, the launch) is checked by Gpu.PixelPassesAgreeWithTheCpu,
 // Gpu.BlurPassesAgreeWithTheConvolutions and Gpu.VisibilityTermIsTheSameWithTheKernels, the
 // arithmetic by the CPU's tests, which run the same functions.
-#include "perturb/visibility/pixel_passes_cuda.h"
+#include "perturb/pixel_passes_cuda.h"
 
 #include <cuda_runtime.h>
 
@@ -28,9 +28,9 @@ void each_pixel_cuda(int64_t images, int64_t plane, const Pass& pass, void* stre
     const int64_t pixels = images * plane;
     if (pixels == 0) return;
     const int64_t blocks = (pixels + kThreads - 1) / kThreads;
-    if (blocks > 0x7fffffff) throw std::runtime_error("butteraugli: too many pixels for one launch");
+    if (blocks > 0x7fffffff) throw std::runtime_error("too many pixels for one launch of a per-pixel pass");
     each_pixel_kernel<<<unsigned(blocks), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(pixels, plane, pass);
-    check_cuda_launch("butteraugli's per-pixel pass on the GPU");
+    check_cuda_launch("a per-pixel pass on the GPU");
 }
 
 #define BD_CUDA_PIXEL_PASS_BUILT(P) template void each_pixel_cuda<P>(int64_t, int64_t, const P&, void*);

@@ -1,5 +1,5 @@
-// Runs one of the visibility port's per-pixel passes (opsin_pixels.h, frequencies_pixels.h,
-// combine_pixels.h, blur_pixels.h, srgb_pixels.h, loss_tail_pixels.h) where its tensors are:
+// Runs one of this project's per-pixel passes (the visibility port's, perturb/visibility/
+// *_pixels.h, and the sign step's, step_pixels.h) where its tensors are:
 // the CPU's loop through the vector clones (per_pixel.h), or a thread per pixel on their GPU
 // (pixel_passes_cuda.h). The same function of one pixel either way, so the CPU's tests of a
 // pass test the GPU's arithmetic.
@@ -12,8 +12,8 @@
 
 #include "perturb/cuda_kernels.h"
 #include "perturb/own_kernel.h"
-#include "perturb/visibility/per_pixel.h"
-#include "perturb/visibility/pixel_passes_cuda.h"
+#include "perturb/per_pixel.h"
+#include "perturb/pixel_passes_cuda.h"
 
 namespace bd {
 

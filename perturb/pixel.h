@@ -1,4 +1,4 @@
-// Where a pixel's samples are, as the visibility port's per-pixel passes see them: in single
+// Where a pixel's samples are, as the per-pixel passes (pixel_passes.h) see them: in single
 // planes [B, H, W] and in three-channel ones [B, 3, H, W] of the same images. The CPU's loop
 // (per_pixel.h) and the GPU's (pixel_passes_cuda.h) hand one to a pass for each pixel.
 //

@@ -1,8 +1,7 @@
-// The per-pixel passes of the visibility port (opsin_pixels.h, frequencies_pixels.h,
-// combine_pixels.h, blur_pixels.h, srgb_pixels.h, loss_tail_pixels.h) on a GPU: a thread per
-// pixel, each running the same function of one pixel the CPU's loop runs (per_pixel.h). Built
-// where the libtorch found has CUDA and a CUDA compiler is there (BELLADONNA_CUDA_KERNELS);
-// pixel_passes.h chooses between the two.
+// This project's per-pixel passes (the visibility port's, perturb/visibility/*_pixels.h, and the
+// sign step's, step_pixels.h) on a GPU: a thread per pixel, each running the same function of
+// one pixel the CPU's loop runs (per_pixel.h). Built where the libtorch found has CUDA and a
+// CUDA compiler is there (BELLADONNA_CUDA_KERNELS); pixel_passes.h chooses between the two.
 //
 // No libtorch here: nvcc compiles this header with the kernels.
 #pragma once
@@ -10,6 +9,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "perturb/step_pixels.h"
 #include "perturb/visibility/blur_pixels.h"
 #include "perturb/visibility/combine_pixels.h"
 #include "perturb/visibility/frequencies_pixels.h"
@@ -37,7 +37,8 @@ namespace bd {
     X(srgb_linear::Pass)                                                                                 \
     X(srgb_linear::BackwardPass)                                                                         \
     X(loss_tail::Pass)                                                                                   \
-    X(loss_tail::BackwardPass)
+    X(loss_tail::BackwardPass)                                                                           \
+    X(sign_step::Pass)
 
 template <class Pass>
 struct IsCudaPixelPass : std::false_type {};
