@@ -1,6 +1,7 @@
 // The GPU kernels of this project's own (butteraugli's line patterns, perturb/visibility/
-// malta_cuda.cu, and its per-pixel passes, pixel_passes_cuda.cu), in builds whose
-// libtorch has CUDA and that found a CUDA compiler (CMake defines BELLADONNA_CUDA_KERNELS).
+// malta_cuda.cu, and the per-pixel passes, pixel_passes_cuda.cu: the visibility port's and the
+// sign step's), in builds whose libtorch has CUDA and that found a CUDA compiler (CMake defines
+// BELLADONNA_CUDA_KERNELS).
 // Until a GPU run has checked them against the operations' way
 // (Gpu.MaltaKernelsAgreeWithTheOperations, scripts/gpu-check.sh), they run only where
 // BELLADONNA_CUDA_KERNELS=1 asks; otherwise a GPU takes the same arithmetic as libtorch

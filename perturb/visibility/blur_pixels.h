@@ -1,7 +1,7 @@
 // One axis of the renormalised and the mirrored blurs (separable.h's normalised_blur and
 // mirrored_blur) and their gradients as functions of one sample, which a GPU with this
-// project's kernels runs a thread per sample (pixel_passes_cuda.h) and the CPU's loop runs
-// where the GPU's way is forced: each axis one read and one write of the planes each way,
+// project's kernels runs a thread per sample (perturb/pixel_passes_cuda.h) and the CPU's loop
+// runs where the GPU's way is forced: each axis one read and one write of the planes each way,
 // where a convolution and a division, or a gather and a convolution, took two.
 //
 // No libtorch here: nvcc compiles this header with the kernels.

@@ -1,5 +1,5 @@
-// The per-pixel pass of combine.h's last step, forward and back, as functions of one pixel that
-// the CPU's loop (per_pixel.h) and a GPU's (pixel_passes_cuda.h) both run: libjxl 0.7's
+// The per-pixel pass of combine.h's last step, forward and back, as functions of one pixel that the
+// CPU's loop (perturb/per_pixel.h) and a GPU's (perturb/pixel_passes_cuda.h) both run: libjxl 0.7's
 // CombineChannelsToDiffmap with the plain squared differences that feed it (lib/jxl/
 // butteraugli/butteraugli.cc, BSD licence: docs/licences/libjxl.txt).
 //

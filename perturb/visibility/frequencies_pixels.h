@@ -1,6 +1,6 @@
 // The per-pixel steps of frequencies.h's split, forward and back, as functions of one pixel that
-// the CPU's loop (per_pixel.h) and a GPU's (pixel_passes_cuda.h) both run: libjxl 0.7's
-// SeparateFrequencies, XybLowFreqToVals and MaskPsychoImage between their blurs (lib/jxl/
+// the CPU's loop (perturb/per_pixel.h) and a GPU's (perturb/pixel_passes_cuda.h) both run: libjxl
+// 0.7's SeparateFrequencies, XybLowFreqToVals and MaskPsychoImage between their blurs (lib/jxl/
 // butteraugli/butteraugli.cc, BSD licence: docs/licences/libjxl.txt).
 //
 // No libtorch here: nvcc compiles this header with the kernels.

@@ -1,6 +1,6 @@
 // The visibility term's last step (visibility_loss.cpp) as one pass each way, functions of one
-// pixel that the CPU's loop (per_pixel.h) and a GPU's (pixel_passes_cuda.h) both run: from
-// butteraugli's distance map and the changed image's blurred sRGB, each pixel's
+// pixel that the CPU's loop (perturb/per_pixel.h) and a GPU's (perturb/pixel_passes_cuda.h) both
+// run: from butteraugli's distance map and the changed image's blurred sRGB, each pixel's
 //   alpha * (max(0, distance - seen_from)^2 + colour_weight * max(0, delta_e / per_unit - shift_from)^2),
 // delta E (CIE76) against the original's blurred CIELAB. The operations' way takes some 40
 // launches for it forward and more back.

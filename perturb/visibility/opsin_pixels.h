@@ -1,5 +1,5 @@
-// The per-pixel passes of opsin.h's eye model, forward and back, as functions of one pixel that
-// the CPU's loop (per_pixel.h) and a GPU's (pixel_passes_cuda.h) both run: libjxl 0.7's
+// The per-pixel passes of opsin.h's eye model, forward and back, as functions of one pixel that the
+// CPU's loop (perturb/per_pixel.h) and a GPU's (perturb/pixel_passes_cuda.h) both run: libjxl 0.7's
 // OpsinDynamicsImage after its blur (lib/jxl/butteraugli/butteraugli.cc, BSD licence:
 // docs/licences/libjxl.txt).
 //
