@@ -13,7 +13,8 @@ namespace bd {
 
 struct Pixel {
     int64_t i;      // in [B, H, W]
-    int64_t c;      // channel 0 in [B, 3, H, W]; channel k is at c + k * plane
+    int64_t c;      // channel 0 in [B, 3, H, W]; channel k is at c + k * plane. c - i = 2 b plane for
+                    // image b: the sign step finds a sample's place in its plane from it
     int64_t plane;  // H * W
 };
 

@@ -1,7 +1,7 @@
 // A thread per pixel, each running the pass's function of one pixel; what only a GPU runs here
 // (the grid, the launch) is checked by Gpu.PixelPassesAgreeWithTheCpu,
-// Gpu.BlurPassesAgreeWithTheConvolutions and Gpu.VisibilityTermIsTheSameWithTheKernels, the
-// arithmetic by the CPU's tests, which run the same functions.
+// Gpu.BlurPassesAgreeWithTheConvolutions, Gpu.VisibilityTermIsTheSameWithTheKernels and
+// Gpu.SignStepAgreesWithTheCpu, the arithmetic by the CPU's tests, which run the same functions.
 #include "perturb/pixel_passes_cuda.h"
 
 #include <cuda_runtime.h>

@@ -11,10 +11,11 @@ namespace bd {
 
 namespace {
 
-// The sign step in one pass (step_pixels.h) where the tensors allow: float and contiguous, on the
-// CPU with its fused loops or on a GPU with its kernels; lo, hi, grad and extra shaped as the
-// image, the budget per channel or shared by all. The tensor passes it replaces read and wrote
-// a direction buffer the image's size between them. False where the tensors do not allow.
+// The sign step in one pass (step_pixels.h) where the tensors allow: float and contiguous, where
+// they take the per-pixel passes (the CPU's fused loops, or this project's kernels: on a GPU, or
+// on the CPU where the GPU's way is forced); lo, hi, grad and extra shaped as the image, the
+// budget per channel or shared by all. The tensor passes it replaces read and wrote a direction
+// buffer the image's size between them. False where the tensors do not allow.
 bool one_pass_sign_step(torch::Tensor& image, const torch::Tensor& grad, const torch::Tensor& extra,
                         const torch::Tensor& budget, float fraction, const torch::Tensor& lo,
                         const torch::Tensor& hi) {
@@ -25,9 +26,9 @@ bool one_pass_sign_step(torch::Tensor& image, const torch::Tensor& grad, const t
     if (budget.dim() != 3 || (budget.size(0) != 1 && budget.size(0) != sizes[0]) || budget.size(1) != sizes[1] ||
         budget.size(2) != sizes[2])
         return false;
-    const auto g = grad.contiguous(), plus = extra.defined() ? extra.contiguous() : g;
-    if (!takes_pixel_passes(image, g, plus, budget, lo, hi)) return false;
+    if (!takes_pixel_passes(image, grad, extra.defined() ? extra : grad, budget, lo, hi)) return false;
     if (!image.is_contiguous() || !budget.is_contiguous() || !lo.is_contiguous() || !hi.is_contiguous()) return false;
+    const auto g = grad.contiguous(), plus = extra.defined() ? extra.contiguous() : g;
     const int64_t plane = sizes[1] * sizes[2];
     std::vector<torch::Tensor> touched{image, g, budget, lo, hi};
     if (extra.defined()) touched.push_back(plus);
@@ -60,6 +61,7 @@ void StepRule::apply(torch::Tensor& image, const torch::Tensor& grad, const torc
         // sign step from undoing itself. Normalising by the mean magnitude weighs every
         // step the same whatever the loss's scale at that point.
         constexpr double kDecay = 0.75;
+        // g may be direction_ itself: read here, before the sign overwrites it.
         const auto scale = (g.norm(1) / double(g.numel())).clamp_min(1e-20);  // no temporary
         if (!velocity_.defined()) velocity_ = torch::zeros_like(image);
         velocity_.mul_(kDecay).addcdiv_(g, scale);

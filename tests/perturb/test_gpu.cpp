@@ -182,24 +182,35 @@ TEST(Gpu, TheGpusOwnPassesAgreeWithTheCpu) {
     EXPECT_LT(test::largest_relative_difference(gpu, cpu), 1e-5);
 }
 
-// The sign step's one pass on the GPU against the CPU's, with a shared budget and a second
-// gradient: the same function of one sample, so within a rounding (nvcc may fuse the multiply-add).
+// The sign step's one pass on the GPU against the CPU's, a few steps from no change, with a
+// budget shared by the channels and one per channel and a second gradient: the same function of
+// one sample, so within a rounding (nvcc may fuse the multiply-add).
 TEST(Gpu, SignStepAgreesWithTheCpu) {
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA in this libtorch or machine";
     if (!cuda_kernels_built()) GTEST_SKIP() << "built without this project's CUDA kernels";
-    torch::manual_seed(7);
-    const auto budget = torch::rand({1, 37, 53}) * 0.05, x = torch::rand({3, 37, 53});
-    const auto lo = torch::max(-budget, -x).contiguous(), hi = torch::min(budget, 1 - x).contiguous();
-    const auto grad = torch::randn({3, 37, 53}), extra = torch::randn({3, 37, 53});
-    const auto step = [&](const torch::Device& device) {
-        StepRule rule(UpdateRule::sign);
-        auto d = x.to(device);
-        rule.apply(d, grad.to(device), extra.to(device), budget.to(device), 0.1f, lo.to(device), hi.to(device));
-        return d.cpu();
-    };
-    const auto cpu = step(torch::kCPU);
-    const test::CudaKernels on(true);
-    EXPECT_LT((step(torch::kCUDA) - cpu).abs().max().item<float>(), 1e-6f);
+    for (int64_t budget_channels : {1, 3}) {
+        torch::manual_seed(7);
+        const auto budget = torch::rand({budget_channels, 37, 53}) * 0.05, x = torch::rand({3, 37, 53});
+        const auto lo = torch::max(-budget, -x).contiguous(), hi = torch::min(budget, 1 - x).contiguous();
+        std::vector<torch::Tensor> grads, extras;
+        for (int i = 0; i < 4; ++i) {
+            grads.push_back(torch::randn({3, 37, 53}));
+            extras.push_back(torch::randn({3, 37, 53}));
+        }
+        const auto steps = [&](const torch::Device& device) {
+            StepRule rule(UpdateRule::sign);
+            auto d = torch::zeros({3, 37, 53}, torch::TensorOptions().device(device));
+            for (size_t i = 0; i < grads.size(); ++i)
+                rule.apply(d, grads[i].to(device), extras[i].to(device), budget.to(device), 0.1f, lo.to(device),
+                           hi.to(device));
+            return d.cpu();
+        };
+        const auto cpu = steps(torch::kCPU);
+        const test::CudaKernels on(true);
+        const auto gpu = steps(torch::kCUDA);
+        EXPECT_LT((gpu - cpu).abs().max().item<float>(), 1e-6f) << budget_channels;
+        EXPECT_GT(cpu.abs().max().item<float>(), 0.01f) << budget_channels;
+    }
 }
 
 // The renormalised blur in this project's own passes on the GPU against its convolutions there:

@@ -1,7 +1,13 @@
 // The update rule and the step schedule without a model: the box is kept, the
 // momentum rule follows a steady direction, and early stopping settles only once progress
 // has flattened, never before half of the run, ending at the schedule's last position.
+#include <ATen/record_function.h>
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <functional>
+#include <string>
 
 #include "perturb/early_stop.h"
 #include "perturb/step_rule.h"
@@ -38,10 +44,25 @@ TEST(StepRule, SignAndMomentumStayInTheBox) {
     }
 }
 
-// The one-pass sign step against the tensor passes (double), with a budget shared by the
-// channels and one per channel, with and without a second gradient (the visibility term's):
-// the CPU's fused loop, the GPU's way on the CPU with its kernels (the same pass through the
-// GPU's loop) and without (float tensor passes). Zero gradients leave a pixel where it is.
+// How many times the one pass ran in `run`, as profilers see it (run_kernel records it).
+std::atomic<int> one_pass_runs{0};
+int one_pass_runs_in(const std::function<void()>& run) {
+    one_pass_runs = 0;
+    const auto handle = at::addGlobalCallback(
+        at::RecordFunctionCallback([](const at::RecordFunction& fn) -> std::unique_ptr<at::ObserverContext> {
+            if (!std::strcmp(fn.name(), "belladonna::sign_step")) ++one_pass_runs;
+            return nullptr;
+        }).scopes({at::RecordScope::FUNCTION}));
+    run();
+    at::removeCallback(handle);
+    return one_pass_runs;
+}
+
+// The one-pass sign step against the tensor passes (double), on images of 1, 3 and 4 channels
+// with a budget shared by the channels and one per channel, with and without a second gradient
+// (the visibility term's): the CPU's fused loop, the GPU's way on the CPU with its kernels (the
+// same pass through the GPU's loop) and without (float tensor passes). Zero gradients leave a
+// pixel where it is.
 TEST(StepRule, OnePassSignStepMatchesTheTensorPasses) {
     struct Way {
         const char* name;
@@ -51,32 +72,35 @@ TEST(StepRule, OnePassSignStepMatchesTheTensorPasses) {
                           Way{"gpu way, operations", true, false}}) {
         const test::FusedKernelsOff fused_off(way.fused_off);
         const test::CudaKernels kernels(way.kernels);
-        for (int64_t budget_channels : {1, 3})
-            for (bool second : {false, true}) {
-                torch::manual_seed(3);
-                const auto budget = torch::rand({budget_channels, 16, 24}) * 0.1;
-                const auto x = torch::rand({3, 16, 24});
-                const auto lo = torch::max(-budget, -x).contiguous(), hi = torch::min(budget, 1 - x).contiguous();
-                const auto grad = torch::randn({3, 16, 24});
-                StepRule ours(UpdateRule::sign), reference(UpdateRule::sign);
-                auto d1 = torch::zeros({3, 16, 24}), d2 = torch::zeros({3, 16, 24}, torch::kDouble);
-                for (float fraction : {0.25f, 0.1f, 0.02f}) {
-                    auto g = grad + 0.5 * torch::randn({3, 16, 24});
-                    auto extra = second ? 0.5 * torch::randn({3, 16, 24}) : torch::Tensor();
-                    g.index_put_({0, 0}, 0.0f);  // the first row of the first channel
-                    if (second) extra.index_put_({0, 0}, 0.0f);
-                    ours.apply(d1, g, extra, budget, fraction, lo, hi);
-                    reference.apply(d2, (second ? g + extra : g).to(torch::kDouble), torch::Tensor(),
-                                    budget.to(torch::kDouble), fraction, lo.to(torch::kDouble),
-                                    hi.to(torch::kDouble));
+        for (int64_t channels : {1, 3, 4})
+            for (int64_t budget_channels : {int64_t(1), channels})
+                for (bool second : {false, true}) {
+                    torch::manual_seed(3);
+                    const auto budget = torch::rand({budget_channels, 16, 24}) * 0.1;
+                    const auto x = torch::rand({channels, 16, 24});
+                    const auto lo = torch::max(-budget, -x).contiguous(), hi = torch::min(budget, 1 - x).contiguous();
+                    const auto grad = torch::randn({channels, 16, 24});
+                    StepRule ours(UpdateRule::sign), reference(UpdateRule::sign);
+                    auto d1 = torch::zeros({channels, 16, 24}), d2 = torch::zeros({channels, 16, 24}, torch::kDouble);
+                    int runs = 0;
+                    for (float fraction : {0.25f, 0.1f, 0.02f}) {
+                        auto g = grad + 0.5 * torch::randn({channels, 16, 24});
+                        auto extra = second ? 0.5 * torch::randn({channels, 16, 24}) : torch::Tensor();
+                        g.index_put_({0, 0}, 0.0f);  // the first row of the first channel
+                        if (second) extra.index_put_({0, 0}, 0.0f);
+                        runs += one_pass_runs_in([&] { ours.apply(d1, g, extra, budget, fraction, lo, hi); });
+                        reference.apply(d2, (second ? g + extra : g).to(torch::kDouble), torch::Tensor(),
+                                        budget.to(torch::kDouble), fraction, lo.to(torch::kDouble),
+                                        hi.to(torch::kDouble));
+                    }
+                    const std::string what = std::string(way.name) + ", " + std::to_string(channels) +
+                                             " channels, budget channels " + std::to_string(budget_channels) +
+                                             (second ? ", second gradient" : "");
+                    EXPECT_EQ(runs, way.fused_off && !way.kernels ? 0 : 3) << what;
+                    EXPECT_LT((d1.to(torch::kDouble) - d2).abs().max().item<double>(), 1e-6) << what;
+                    EXPECT_GT(d1.abs().max().item<float>(), 0.01f) << what;
+                    EXPECT_EQ(d1[0][0].abs().max().item<float>(), 0.0f) << what;
                 }
-                const std::string what =
-                    std::string(way.name) + ", budget channels " + std::to_string(budget_channels) +
-                    (second ? ", second gradient" : "");
-                EXPECT_LT((d1.to(torch::kDouble) - d2).abs().max().item<double>(), 1e-6) << what;
-                EXPECT_GT(d1.abs().max().item<float>(), 0.01f) << what;
-                EXPECT_EQ(d1[0][0].abs().max().item<float>(), 0.0f) << what;
-            }
     }
 }
 
