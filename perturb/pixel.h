@@ -13,8 +13,7 @@ namespace bd {
 
 struct Pixel {
     int64_t i;      // in [B, H, W]
-    int64_t c;      // channel 0 in [B, 3, H, W]; channel k is at c + k * plane. c - i = 2 b plane for
-                    // image b: the sign step finds a sample's place in its plane from it
+    int64_t c;      // channel 0 in [B, 3, H, W]; channel k is at c + k * plane
     int64_t plane;  // H * W
 };
 
@@ -22,5 +21,10 @@ struct Pixel {
 BD_HOST_DEVICE inline constexpr int64_t channel_zero_of(int64_t i, int64_t image, int64_t plane) {
     return i + 2 * image * plane;
 }
+
+// What channel_zero_of put into a Pixel, taken back out: its image b, and b * plane, where that
+// image's plane starts in [B, H, W].
+BD_PIXEL_INLINE int64_t image_of(const Pixel& x) { return (x.c - x.i) / (2 * x.plane); }
+BD_PIXEL_INLINE int64_t plane_start_of(const Pixel& x) { return (x.c - x.i) / 2; }
 
 }  // namespace bd

@@ -27,8 +27,8 @@ struct Pass {
     BD_PIXEL_INLINE void operator()(const Pixel& x) const {
         const float g = extra ? grad[x.i] + extra[x.i] : grad[x.i];
         const float direction = float(g > 0.0f) - float(g < 0.0f);
-        // Channel k's first sample is at k * plane in [C, H, W], and x.c - x.i = 2 k plane.
-        const float b = budget[shared_budget ? x.i - (x.c - x.i) / 2 : x.i];
+        // Channel k is image k here, so its plane starts at k * plane in [C, H, W].
+        const float b = budget[shared_budget ? x.i - plane_start_of(x) : x.i];
         const float moved = image[x.i] + (-fraction * direction) * b;  // as addcmul_ rounds
         const float raised = moved < lo[x.i] ? lo[x.i] : moved;  // as std::min(std::max(...)) orders them
         image[x.i] = hi[x.i] < raised ? hi[x.i] : raised;

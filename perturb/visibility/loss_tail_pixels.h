@@ -62,7 +62,7 @@ struct BackwardPass {
     float *d_distance, *d_rgb;
     BD_PIXEL_INLINE void operator()(const Pixel& x) const {
         const Excesses e(in, x);
-        const int64_t image = (x.c - x.i) / (2 * x.plane);
+        const int64_t image = image_of(x);
         float d_v = g[image] / float(x.plane);
         if (in.alpha) d_v *= in.alpha[x.i];
         d_distance[x.i] = 2.0f * e.seen * d_v;
