@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "perturb/step_pixels.h"
+#include "perturb/visibility/ac_tail_pixels.h"
 #include "perturb/visibility/blur_pixels.h"
 #include "perturb/visibility/combine_pixels.h"
 #include "perturb/visibility/frequencies_pixels.h"
@@ -38,6 +39,8 @@ namespace bd {
     X(srgb_linear::BackwardPass)                                                                         \
     X(loss_tail::Pass)                                                                                   \
     X(loss_tail::BackwardPass)                                                                           \
+    X(ac_tail::Pass)                                                                                     \
+    X(ac_tail::BackwardPass)                                                                             \
     X(sign_step::Pass)
 
 template <class Pass>

@@ -6,6 +6,7 @@
 #include "perturb/cuda_kernels.h"
 #include "perturb/joined_along.h"
 #include "perturb/vector_clones.h"
+#include "perturb/visibility/ac_tail.h"
 #include "perturb/visibility/malta.h"
 
 // The weights are libjxl 0.7's, in DiffmapPsychoImage's calls of MaltaDiffMap(LF) and
@@ -108,8 +109,11 @@ std::array<torch::Tensor, 2> ac_differences(const ButteraugliPlanes& original, c
         torch::Tensor high, low;
         if (takes_cuda_kernels(lum1) && !shared.malta.lum0.requires_grad()) {
             // The difference formed inside the line patterns' pass (malta_tiles.h).
+            const auto all = malta_difference_squares_in_blocks(shared.malta, lum1, 2);
+            if (takes_ac_sums(all, shared.l2, changed.hf[0], changed.hf[1]))
+                return ac_sums(all, shared.l2, changed.hf[0], changed.hf[1]);
             // Split, not cut: a cut's gradient is a zeroed plane of all six bands, a copy and a sum.
-            const auto squares = malta_difference_squares_in_blocks(shared.malta, lum1, 2).split_with_sizes({2, 4});
+            const auto squares = all.split_with_sizes({2, 4});
             high = squares[0];
             low = squares[1];
         } else {

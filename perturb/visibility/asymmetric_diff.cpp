@@ -189,6 +189,8 @@ L2Original l2_original(const torch::Tensor& i0, const std::vector<std::pair<doub
     o.upper = torch::maximum(small, i0);
     o.w_0gt1 = per_band(gt, i0);
     o.w_0lt1 = per_band(lt, i0);
+    o.w_gt_values = gt;
+    o.w_lt_values = lt;
     return o;
 }
 

@@ -41,6 +41,7 @@ torch::Tensor malta_asymmetric_diff(const MaltaOriginal& original, const torch::
 struct L2Original {
     torch::Tensor i0, lower, upper;
     torch::Tensor w_0gt1, w_0lt1;  // one per band
+    std::vector<double> w_gt_values, w_lt_values;  // the same on the host, for a GPU kernel's arguments
 };
 // bands: {w_0gt1, w_0lt1} of each band, as l2_diff_asymmetric takes them.
 L2Original l2_original(const torch::Tensor& i0, const std::vector<std::pair<double, double>>& bands);

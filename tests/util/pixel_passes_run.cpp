@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 
+#include "perturb/visibility/ac_differences.h"
 #include "perturb/visibility/colour_shift.h"
 #include "perturb/visibility/combine.h"
 #include "perturb/visibility/frequencies.h"
@@ -119,6 +120,29 @@ PixelPassesRun gpu_way_passes_on(const torch::Device& device) {
                     visibility_tail(in[0], in[1], lab, opaque ? torch::Tensor() : alpha, settings)};
             },
             {torch::rand({b, h, w}) * 2, blurred});
+    // The AC differences' last sum (ac_tail.h), the changed bands around the original's: on
+    // every side of the L2 difference's clamp.
+    ButteraugliPlanes original;
+    original.mf = spread({b, 3, h, w}).to(device);
+    for (int k = 0; k < 2; ++k) {
+        original.hf[k] = spread({b, h, w}).to(device);
+        original.uhf[k] = spread({b, h, w}).to(device);
+    }
+    const auto shared = ac_original(original);
+    const auto near = [](const torch::Tensor& o) {
+        const auto t = o.cpu();
+        return t * (torch::rand_like(t) * 3 - 1) + torch::randn_like(t) * 0.1 * t.abs().mean();
+    };
+    run(out, device,
+        [&](const auto& in) {
+            ButteraugliPlanes changed;
+            changed.mf = in[0];
+            changed.hf = {in[1], in[2]};
+            changed.uhf = {in[3], in[4]};
+            const auto ac = ac_differences(original, shared, changed);
+            return std::vector<torch::Tensor>{ac[0], ac[1]};
+        },
+        {near(original.mf), near(original.hf[0]), near(original.hf[1]), near(original.uhf[0]), near(original.uhf[1])});
     return out;
 }
 

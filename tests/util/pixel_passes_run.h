@@ -21,9 +21,10 @@ struct PixelPassesRun {
 PixelPassesRun pixel_passes_on(const torch::Device& device);
 
 // The passes only the GPU's way has (the CPU's fused loops keep the operations):
-// clamped_srgb_to_linear on samples across [0, 1], on its bounds and beyond, and
+// clamped_srgb_to_linear on samples across [0, 1], on its bounds and beyond,
 // visibility_tail on images with black areas, changed past [0, 1] and below the colour
-// part's threshold, with an alpha and without, taken to `device`. Their inputs are made the
+// part's threshold, with an alpha and without, and ac_differences (its last sum) on bands
+// across the L2 difference's clamp, taken to `device`. Their inputs are made the
 // operations' way, whatever the caller's scope.
 PixelPassesRun gpu_way_passes_on(const torch::Device& device);
 
