@@ -9,32 +9,24 @@ namespace bd {
 
 namespace {
 
-// The original's L2 planes as the passes read them: alike in layout, each plane's rows
-// contiguous (they are cuts of one comparator's planes, so they usually are); copies if not.
-std::vector<torch::Tensor> laid_alike(std::vector<torch::Tensor> planes) {
-    const auto& first = planes[0];
-    bool alike = first.dim() == 4 && first.stride(3) == 1 && first.stride(2) == first.size(3);
-    for (const auto& t : planes)
-        alike = alike && t.sizes() == first.sizes() && t.strides() == first.strides();
-    if (!alike)
-        for (auto& t : planes) t = t.contiguous();
-    return planes;
+// The original's high bands as the passes read them: each plane's rows contiguous (a cut of
+// a comparator's planes is); a copy if not.
+torch::Tensor in_rows(const torch::Tensor& i0) {
+    return i0.stride(3) == 1 && i0.stride(2) == i0.size(3) ? i0 : i0.contiguous();
 }
 
 // What both passes read; `squares` may be undefined (the gradient reads none of them).
 ac_tail::Inputs inputs_of(const torch::Tensor& squares, const torch::Tensor& hf_x,
-                          const torch::Tensor& hf_y, const std::vector<torch::Tensor>& l2,
+                          const torch::Tensor& hf_y, const torch::Tensor& i0,
                           const std::vector<double>& w_gt, const std::vector<double>& w_lt) {
     ac_tail::Inputs in{};
     in.squares = squares.defined() ? squares.data_ptr<float>() : nullptr;
     in.squares_band = hf_x.numel();
     in.i1[0] = hf_x.data_ptr<float>();
     in.i1[1] = hf_y.data_ptr<float>();
-    in.o.i0 = l2[0].data_ptr<float>();
-    in.o.lower = l2[1].data_ptr<float>();
-    in.o.upper = l2[2].data_ptr<float>();
-    in.o.band = l2[0].stride(0);
-    in.o.image = l2[0].stride(1);
+    in.o.i0 = i0.data_ptr<float>();
+    in.o.band = i0.stride(0);
+    in.o.image = i0.stride(1);
     for (int k = 0; k < 2; ++k) {
         in.o.w_gt[k] = float(w_gt[size_t(k)]);
         in.o.w_lt[k] = float(w_lt[size_t(k)]);
@@ -43,22 +35,21 @@ ac_tail::Inputs inputs_of(const torch::Tensor& squares, const torch::Tensor& hf_
 }
 
 struct AcTail : torch::autograd::Function<AcTail> {
-    static torch::autograd::variable_list forward(
-        torch::autograd::AutogradContext* ctx, const torch::Tensor& squares_in,
-        const torch::Tensor& hf_x_in, const torch::Tensor& hf_y_in, const torch::Tensor& i0,
-        const torch::Tensor& lower, const torch::Tensor& upper, std::vector<double> w_gt,
-        std::vector<double> w_lt) {
+    static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                  const torch::Tensor& squares_in,
+                                                  const torch::Tensor& hf_x_in,
+                                                  const torch::Tensor& hf_y_in,
+                                                  const torch::Tensor& i0_in, std::vector<double> w_gt,
+                                                  std::vector<double> w_lt) {
         const auto squares = squares_in.contiguous(), hf_x = hf_x_in.contiguous(),
-                   hf_y = hf_y_in.contiguous();
-        const auto l2 = laid_alike({i0, lower, upper});
-        ctx->save_for_backward({hf_x, hf_y, l2[0], l2[1], l2[2]});
+                   hf_y = hf_y_in.contiguous(), i0 = in_rows(i0_in);
+        ctx->save_for_backward({hf_x, hf_y, i0});
         ctx->saved_data["w_gt"] = w_gt;
         ctx->saved_data["w_lt"] = w_lt;
         auto ac_x = torch::empty_like(hf_x), ac_y = torch::empty_like(hf_x);
-        run_pixel_pass("belladonna::ac_tail", hf_x,
-                       {squares, hf_x, hf_y, l2[0], l2[1], l2[2], ac_x, ac_y}, hf_x.size(0),
-                       hf_x.size(1) * hf_x.size(2),
-                       ac_tail::Pass{inputs_of(squares, hf_x, hf_y, l2, w_gt, w_lt),
+        run_pixel_pass("belladonna::ac_tail", hf_x, {squares, hf_x, hf_y, i0, ac_x, ac_y},
+                       hf_x.size(0), hf_x.size(1) * hf_x.size(2),
+                       ac_tail::Pass{inputs_of(squares, hf_x, hf_y, i0, w_gt, w_lt),
                                      {ac_x.data_ptr<float>(), ac_y.data_ptr<float>()}});
         return {ac_x, ac_y};
     }
@@ -66,53 +57,40 @@ struct AcTail : torch::autograd::Function<AcTail> {
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                    torch::autograd::variable_list grad) {
         const auto saved = ctx->get_saved_variables();
-        const auto &hf_x = saved[0], &hf_y = saved[1];
-        const std::vector<torch::Tensor> l2(saved.begin() + 2, saved.end());
+        const auto &hf_x = saved[0], &hf_y = saved[1], &i0 = saved[2];
         // Both defined: autograd hands a function zeros for an output nobody used.
         const auto g_x = grad[0].contiguous(), g_y = grad[1].contiguous();
-        auto d_squares =
-            torch::empty({6, hf_x.size(0), hf_x.size(1), hf_x.size(2)}, hf_x.options());
+        auto d_squares = torch::empty({6, hf_x.size(0), hf_x.size(1), hf_x.size(2)}, hf_x.options());
         auto d_x = torch::empty_like(hf_x), d_y = torch::empty_like(hf_x);
-        run_pixel_pass("belladonna::ac_tail_backward", hf_x,
-                       {hf_x, hf_y, l2[0], l2[1], l2[2], g_x, g_y, d_squares, d_x, d_y},
+        run_pixel_pass("belladonna::ac_tail_backward", hf_x, {hf_x, hf_y, i0, g_x, g_y, d_squares, d_x, d_y},
                        hf_x.size(0), hf_x.size(1) * hf_x.size(2),
-                       ac_tail::BackwardPass{inputs_of(torch::Tensor(), hf_x, hf_y, l2,
+                       ac_tail::BackwardPass{inputs_of(torch::Tensor(), hf_x, hf_y, i0,
                                                        ctx->saved_data["w_gt"].toDoubleVector(),
                                                        ctx->saved_data["w_lt"].toDoubleVector()),
                                              {g_x.data_ptr<float>(), g_y.data_ptr<float>()},
                                              d_squares.data_ptr<float>(),
                                              {d_x.data_ptr<float>(), d_y.data_ptr<float>()}});
-        return {d_squares,
-                d_x,
-                d_y,
-                torch::Tensor(),
-                torch::Tensor(),
-                torch::Tensor(),
-                torch::Tensor(),
-                torch::Tensor()};
+        return {d_squares, d_x, d_y, torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
 };
 
 }  // namespace
 
-bool takes_ac_sums(const torch::Tensor& squares, const L2Original& original,
-                   const torch::Tensor& hf_x, const torch::Tensor& hf_y) {
-    return takes_cuda_pixel_passes(squares, hf_x, hf_y, original.i0, original.lower,
-                                   original.upper) &&
-           !original.i0.requires_grad() && original.w_gt_values.size() == 2 &&
-           original.w_lt_values.size() == 2;
+bool takes_ac_sums(const torch::Tensor& squares, const L2Original& original, const torch::Tensor& hf_x,
+                   const torch::Tensor& hf_y) {
+    return takes_cuda_pixel_passes(squares, hf_x, hf_y, original.i0) && !original.i0.requires_grad() &&
+           original.w_gt_values.size() == 2 && original.w_lt_values.size() == 2;
 }
 
 std::array<torch::Tensor, 2> ac_sums(const torch::Tensor& squares, const L2Original& original,
                                      const torch::Tensor& hf_x, const torch::Tensor& hf_y) {
-    TORCH_CHECK(takes_ac_sums(squares, original, hf_x, hf_y) && squares.dim() == 4 &&
-                    squares.size(0) == 6 && hf_x.dim() == 3 && hf_x.sizes() == hf_y.sizes() &&
-                    squares.sizes().slice(1) == hf_x.sizes() && original.i0.dim() == 4 &&
-                    original.i0.size(0) == 2 && original.i0.sizes().slice(1) == hf_x.sizes(),
-                "ac_sums: expected six bands of squares and two high bands of one shape, the "
-                "kernels allowed");
-    const auto out = AcTail::apply(squares, hf_x, hf_y, original.i0, original.lower, original.upper,
-                                   original.w_gt_values, original.w_lt_values);
+    TORCH_CHECK(takes_ac_sums(squares, original, hf_x, hf_y) && squares.dim() == 4 && squares.size(0) == 6 &&
+                    hf_x.dim() == 3 && hf_x.sizes() == hf_y.sizes() && squares.sizes().slice(1) == hf_x.sizes() &&
+                    original.i0.dim() == 4 && original.i0.size(0) == 2 &&
+                    original.i0.sizes().slice(1) == hf_x.sizes(),
+                "ac_sums: expected six bands of squares and two high bands of one shape, the kernels allowed");
+    const auto out =
+        AcTail::apply(squares, hf_x, hf_y, original.i0, original.w_gt_values, original.w_lt_values);
     return {out[0], out[1]};
 }
 

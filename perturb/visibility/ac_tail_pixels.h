@@ -16,12 +16,13 @@
 
 namespace bd::ac_tail {
 
-// The original's share of the L2 differences, [2, B, H, W] each (X's high band, then Y's),
-// alike in layout: band k of image b at k * band + b * image + the pixel's place in its plane.
-// The penalty is clamp(i1, lower, upper) - i1; w_gt weighs the squared difference, w_lt the
-// penalty's square.
+// The original's high bands the L2 differences compare, i0 [2, B, H, W] (X's, then Y's): band k
+// of image b at k * band + b * image + the pixel's place in its plane. The penalty is
+// clamp(i1, lower, upper) - i1, lower and upper the smaller and the larger of 0.4 i0 and i0,
+// formed here as l2_original forms its planes of them; w_gt weighs the squared difference,
+// w_lt the penalty's square.
 struct L2Planes {
-    const float *i0, *lower, *upper;
+    const float* i0;
     int64_t band, image;
     float w_gt[2], w_lt[2];
     BD_PIXEL_INLINE int64_t at(const Pixel& x, int k) const {
@@ -44,10 +45,10 @@ struct Inputs {
 struct L2 {
     float difference, penalty, slope, value;
     BD_PIXEL_INLINE L2(const Inputs& in, const Pixel& x, int k) {
-        const int64_t at = in.o.at(x, k);
-        const float i1 = in.i1[k][x.i], lower = in.o.lower[at], upper = in.o.upper[at];
+        const float i0 = in.o.i0[in.o.at(x, k)], i1 = in.i1[k][x.i], small = i0 * 0.4f;
+        const float lower = small < i0 ? small : i0, upper = small < i0 ? i0 : small;
         const float clamped = i1 < lower ? lower : (i1 > upper ? upper : i1);
-        difference = in.o.i0[at] - i1;
+        difference = i0 - i1;
         penalty = clamped - i1;
         slope = clamped == i1 ? 0.0f : -1.0f;
         value = difference * difference * in.o.w_gt[k] + penalty * penalty * in.o.w_lt[k];

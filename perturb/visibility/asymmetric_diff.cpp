@@ -162,6 +162,7 @@ MaltaOriginal malta_original(const torch::Tensor& lum0, const std::vector<MaltaW
     o.half = per_band(half, lum0);
     o.ratio_values = ratio;
     o.half_values = half;
+    o.norm1_values = norm1;
     return o;
 }
 

@@ -31,7 +31,9 @@ struct MaltaOriginal {
     torch::Tensor lum0, lower, upper;
     torch::Tensor denominator;  // (|lum0| / 2 + norm1) / norm2_0gt1; lum1's half is added per call
     torch::Tensor ratio, half;  // norm2_0lt1 / norm2_0gt1 and 0.5 / norm2_0gt1, one per band
-    std::vector<double> ratio_values, half_values;  // the same on the host, for a GPU kernel's arguments
+    // The same on the host, and norm1 / norm2_0gt1, for a GPU kernel's arguments (the kernel
+    // forms the bounds and the denominator from lum0 as it reads it).
+    std::vector<double> ratio_values, half_values, norm1_values;
 };
 MaltaOriginal malta_original(const torch::Tensor& lum0, const std::vector<MaltaWeights>& bands);
 torch::Tensor malta_asymmetric_diff(const MaltaOriginal& original, const torch::Tensor& lum1);

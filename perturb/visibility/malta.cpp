@@ -68,6 +68,13 @@ torch::Tensor line_patterns(bool lf, const torch::TensorOptions& options) {
 
 constexpr int kMostTaps = 9;  // the longest line's taps
 
+// Before a loop whose iterations touch memory apart: GCC vectorises it without checking.
+#if defined(__GNUC__) && !defined(__clang__)
+#define BD_COLUMNS_APART _Pragma("GCC ivdep")
+#else
+#define BD_COLUMNS_APART
+#endif
+
 // A line with how often libjxl's list has it (its squares count that many times).
 struct CountedLine {
     Line taps;
@@ -112,7 +119,7 @@ BD_INLINE inline void each_line_sum_of(const float* const* rows, int n, int64_t 
         const float* r[Taps];
         for (int t = 0; t < Taps; ++t) r[t] = rows[t];
         // f writes only its own column of a buffer none of the rows is in.
-#pragma GCC ivdep
+        BD_COLUMNS_APART
         for (int64_t x = 0; x < w; ++x) {
             float s = 0.0f;
             for (int t = 0; t < Taps; ++t) s += r[t][x];
@@ -271,43 +278,41 @@ struct MaltaSquaresInBlocks : torch::autograd::Function<MaltaSquaresInBlocks> {
     }
 };
 
-// Whether the original's planes (lum0, lower, upper, denominator: MaltaOriginal's,
-// [bands, images, H, W]) are laid out as the kernels read them: alike, each plane's rows
-// contiguous.
-bool readable_in_place(const torch::autograd::variable_list& planes) {
-    const auto& first = planes[0];
-    for (const auto& t : planes)
-        if (t.sizes() != first.sizes() || t.strides() != first.strides()) return false;
-    return first.dim() == 4 && first.stride(3) == 1 && first.stride(2) == first.size(3);
+// Whether the original's bands (MaltaOriginal's lum0, [bands, images, H, W]) are laid out as
+// the kernels read them: each plane's rows contiguous.
+bool readable_in_place(const torch::Tensor& lum0) {
+    return lum0.dim() == 4 && lum0.stride(3) == 1 && lum0.stride(2) == lum0.size(3);
 }
 
-// Those planes and their bands' weights as the kernels take them.
-MaltaDifferenceBands difference_bands(const torch::autograd::variable_list& planes, const std::vector<double>& ratio,
-                                      const std::vector<double>& half) {
-    TORCH_CHECK(ratio.size() <= size_t(MaltaDifferenceBands::kMostBands) && ratio.size() == half.size() &&
-                    int64_t(ratio.size()) == planes[0].size(0),
+// The bands' weights, each band's ratio, half and norm1 (MaltaOriginal's values), in one list:
+// the three lists one after another.
+std::vector<double> band_weights(const MaltaOriginal& o) {
+    std::vector<double> all = o.ratio_values;
+    all.insert(all.end(), o.half_values.begin(), o.half_values.end());
+    all.insert(all.end(), o.norm1_values.begin(), o.norm1_values.end());
+    return all;
+}
+
+// The original's bands and their weights as the kernels take them.
+MaltaDifferenceBands difference_bands(const torch::Tensor& lum0, const std::vector<double>& weights) {
+    const auto bands = weights.size() / 3;
+    TORCH_CHECK(bands <= size_t(MaltaDifferenceBands::kMostBands) && weights.size() == 3 * bands &&
+                    int64_t(bands) == lum0.size(0),
                 "butteraugli: the bands' weights do not match the original's planes");
-    TORCH_CHECK(readable_in_place(planes), "butteraugli: the original's planes differ");
-    MaltaDifferenceBands b{planes[0].data_ptr<float>(),
-                           planes[1].data_ptr<float>(),
-                           planes[2].data_ptr<float>(),
-                           planes[3].data_ptr<float>(),
-                           planes[0].size(1),
-                           planes[0].stride(0),
-                           planes[0].stride(1),
-                           {},
-                           {}};
-    for (size_t k = 0; k < ratio.size(); ++k) {
-        b.ratio[k] = float(ratio[k]);
-        b.half[k] = float(half[k]);
+    TORCH_CHECK(readable_in_place(lum0), "butteraugli: the original's planes are not laid out in rows");
+    MaltaDifferenceBands b{lum0.data_ptr<float>(), lum0.size(1), lum0.stride(0), lum0.stride(1), {}, {}, {}};
+    for (size_t k = 0; k < bands; ++k) {
+        b.ratio[k] = float(weights[k]);
+        b.half[k] = float(weights[bands + k]);
+        b.norm1[k] = float(weights[2 * bands + k]);
     }
     return b;
 }
 
 // The asymmetric difference and the line patterns' squares in one pass each way: lum1
 // [P, B, H, W], the first `high` bands with the high-frequency patterns, the rest the low.
-// The original's planes are saved with the step's graph: a comparator joined for one call
-// is gone by the time of the gradient.
+// The original's bands are saved with the step's graph: a comparator joined for one call is
+// gone by the time of the gradient.
 struct MaltaDifferenceSquaresInBlocks : torch::autograd::Function<MaltaDifferenceSquaresInBlocks> {
     // Calls f(first plane, planes, low frequency) for the high bands' planes, then the low's.
     static void each_pattern_set(const torch::Tensor& lum1, int64_t high,
@@ -317,27 +322,21 @@ struct MaltaDifferenceSquaresInBlocks : torch::autograd::Function<MaltaDifferenc
         f(high * images, (lum1.size(0) - high) * images, true);
     }
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& lum1_in,
-                                 const torch::Tensor& lum0, const torch::Tensor& lower, const torch::Tensor& upper,
-                                 const torch::Tensor& denominator, std::vector<double> ratio, std::vector<double> half,
-                                 int64_t high) {
+                                 const torch::Tensor& lum0_in, std::vector<double> weights, int64_t high) {
         const auto lum1 = lum1_in.contiguous();
-        torch::autograd::variable_list planes{lum0, lower, upper, denominator};
-        if (!readable_in_place(planes))
-            for (auto& t : planes) t = t.contiguous();
-        ctx->save_for_backward({lum1, planes[0], planes[1], planes[2], planes[3]});
-        ctx->saved_data["ratio"] = ratio;
-        ctx->saved_data["half"] = half;
+        const auto lum0 = readable_in_place(lum0_in) ? lum0_in : lum0_in.contiguous();
+        ctx->save_for_backward({lum1, lum0});
+        ctx->saved_data["weights"] = weights;
         ctx->saved_data["high"] = high;
         auto out = torch::empty_like(lum1);
-        const auto bands = difference_bands(planes, ratio, half);
+        const auto bands = difference_bands(lum0, weights);
         const int64_t h = lum1.size(2), w = lum1.size(3);
         each_pattern_set(lum1, high, [&](int64_t first, int64_t count, bool lf) {
             const float* lp = lum1.data_ptr<float>() + first * h * w;
             float* op = out.data_ptr<float>() + first * h * w;
             const auto& lines = malta_line_table(lf);
             run_kernel(
-                "belladonna::line_patterns", lum1,
-                [&] { return touched_planes({lum1, planes[0], planes[1], planes[2], planes[3], out}, first, count); },
+                "belladonna::line_patterns", lum1, [&] { return touched_planes({lum1, lum0, out}, first, count); },
                 [&] { malta_difference_squares_forward_blocks(lp, bands, first, op, count, h, w, lines); },
                 [&](auto stream) {
                     malta_difference_squares_forward_cuda(lp, bands, first, op, count, h, w, lines, stream);
@@ -348,12 +347,10 @@ struct MaltaDifferenceSquaresInBlocks : torch::autograd::Function<MaltaDifferenc
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                    torch::autograd::variable_list grad) {
         const auto saved = ctx->get_saved_variables();
-        const auto& lum1 = saved[0];
-        const torch::autograd::variable_list planes(saved.begin() + 1, saved.end());
+        const auto &lum1 = saved[0], &lum0 = saved[1];
         const auto g = grad[0].contiguous();
         auto out = torch::empty_like(lum1);
-        const auto bands = difference_bands(planes, ctx->saved_data["ratio"].toDoubleVector(),
-                                            ctx->saved_data["half"].toDoubleVector());
+        const auto bands = difference_bands(lum0, ctx->saved_data["weights"].toDoubleVector());
         const int64_t h = lum1.size(2), w = lum1.size(3);
         each_pattern_set(lum1, ctx->saved_data["high"].toInt(), [&](int64_t first, int64_t count, bool lf) {
             const float *lp = lum1.data_ptr<float>() + first * h * w, *gp = g.data_ptr<float>() + first * h * w;
@@ -361,22 +358,13 @@ struct MaltaDifferenceSquaresInBlocks : torch::autograd::Function<MaltaDifferenc
             const auto& lines = malta_line_table(lf);
             run_kernel(
                 "belladonna::line_patterns", lum1,
-                [&] {
-                    return touched_planes({lum1, planes[0], planes[1], planes[2], planes[3], g, out}, first, count);
-                },
+                [&] { return touched_planes({lum1, lum0, g, out}, first, count); },
                 [&] { malta_difference_squares_backward_blocks(lp, bands, first, gp, op, count, h, w, lines); },
                 [&](auto stream) {
                     malta_difference_squares_backward_cuda(lp, bands, first, gp, op, count, h, w, lines, stream);
                 });
         });
-        return {out,
-                torch::Tensor(),
-                torch::Tensor(),
-                torch::Tensor(),
-                torch::Tensor(),
-                torch::Tensor(),
-                torch::Tensor(),
-                torch::Tensor()};
+        return {out, torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
 };
 
@@ -389,9 +377,7 @@ torch::Tensor malta_difference_squares_in_blocks(const MaltaOriginal& original, 
                     high <= lum1.size(0),
                 "butteraugli: the line patterns' kernels take [bands, images, H, W] like the original's, on its "
                 "device, an original without a gradient");
-    return MaltaDifferenceSquaresInBlocks::apply(lum1, original.lum0, original.lower, original.upper,
-                                                 original.denominator, original.ratio_values, original.half_values,
-                                                 high);
+    return MaltaDifferenceSquaresInBlocks::apply(lum1, original.lum0, band_weights(original), high);
 }
 
 const MaltaLineTable& malta_line_table(bool lf) {

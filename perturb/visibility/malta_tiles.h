@@ -126,41 +126,47 @@ BD_HOST_DEVICE inline void malta_gradient_store(int thread, const MaltaTileAt& a
 
 // With the asymmetric difference in front (asymmetric_diff.h's malta_asymmetric_diff, the
 // operations' way): the tiles are loaded from the changed image's band, lum1, and the
-// original's planes, and the difference is formed as it is read, so it is never a plane of
+// original's, lum0, and the difference is formed as it is read, so it is never a plane of
 // its own. Its gradient is the line patterns' times its derivative in lum1.
 
-// The original's planes of the bands (MaltaOriginal's [bands, images, h, w], each plane's
-// rows contiguous, the four alike), and each band's weights: plane p is image p % images of
-// band p / images. The strides let a comparator's planes cut from a larger group's be read
-// where they are, without a copy per call.
+// The original's bands (MaltaOriginal's lum0, [bands, images, h, w], each plane's rows
+// contiguous), and each band's weights: plane p is image p % images of band p / images. The
+// strides let a comparator's planes cut from a larger group's be read where they are, without
+// a copy per call. The penalty's bounds and the denominator's share of lum0 are formed as the
+// operations' way forms its planes of them (malta_original), here as they are read: three
+// planes a band fewer to read each way.
 struct MaltaDifferenceBands {
     static constexpr int kMostBands = 8;
-    const float *lum0, *lower, *upper, *denominator;
+    const float* lum0;
     int64_t images, band_stride, image_stride;
-    float ratio[kMostBands], half[kMostBands];
+    float ratio[kMostBands], half[kMostBands], norm1[kMostBands];
 };
 
 // One plane of them.
 struct MaltaDifferencePlane {
-    const float *lum0, *lower, *upper, *denominator;
-    float ratio, half;
+    const float* lum0;
+    float ratio, half, norm1;
 };
 BD_HOST_DEVICE inline MaltaDifferencePlane malta_difference_plane(const MaltaDifferenceBands& b, int64_t plane) {
     const int64_t band = plane / b.images, offset = band * b.band_stride + plane % b.images * b.image_stride;
-    return {b.lum0 + offset, b.lower + offset, b.upper + offset, b.denominator + offset, b.ratio[band], b.half[band]};
+    return {b.lum0 + offset, b.ratio[band], b.half[band], b.norm1[band]};
 }
 
 // The difference at pixel i of a plane and its derivative in lum1, rounded as the operations
 // round it: (lum0 - lum1 + ratio (clamp(lum1, lower, upper) - lum1)) / (denominator + half
-// |lum1|), the clamp's derivative 1 where it leaves lum1 as it is (ClampBetween's).
+// |lum1|), the clamp's derivative 1 where it leaves lum1 as it is (ClampBetween's); lower and
+// upper the smaller and the larger of 0.55 and 1.05 lum0, the denominator norm1 + |lum0| half.
 struct MaltaDifference {
     float value, slope;
 };
 BD_HOST_DEVICE inline MaltaDifference malta_difference(const MaltaDifferencePlane& o, int64_t i, float lum1) {
-    const float raised = lum1 < o.lower[i] ? o.lower[i] : lum1;
-    const float clamped = raised > o.upper[i] ? o.upper[i] : raised;
-    const float numerator = (o.lum0[i] - lum1) + o.ratio * (clamped - lum1);
-    const float denominator = o.denominator[i] + o.half * (lum1 < 0 ? -lum1 : lum1);
+    const float lum0 = o.lum0[i], small = lum0 * 0.55f, big = lum0 * 1.05f;
+    const float lower = small < big ? small : big, upper = small < big ? big : small;
+    const float raised = lum1 < lower ? lower : lum1;
+    const float clamped = raised > upper ? upper : raised;
+    const float numerator = (lum0 - lum1) + o.ratio * (clamped - lum1);
+    const float original_part = o.norm1 + (lum0 < 0 ? -lum0 : lum0) * o.half;
+    const float denominator = original_part + o.half * (lum1 < 0 ? -lum1 : lum1);
     const float sign = float(lum1 > 0) - float(lum1 < 0);
     const float numerator_slope = -1.0f + o.ratio * ((clamped == lum1 ? 1.0f : 0.0f) - 1.0f);
     return {numerator / denominator,

@@ -369,45 +369,62 @@ TEST(AcDifferences, StackedBandsMatchEachBandAlone) {
 
 // The GPU's way with this project's kernels (on the CPU here) sums the line patterns' squares
 // and the L2 differences in one pass each way (ac_tail.h): the operations' numbers, outputs
-// and every band's gradient, with the changed high bands on every side of the L2 clamp.
+// and every band's gradient, with the changed high bands on every side of the L2 clamp, for a
+// batch's comparator and for one image's cut from it (its planes strided, read in place).
 TEST(AcDifferences, TheKernelsOnePassSumMatchesTheOperations) {
     torch::manual_seed(15);
-    const int64_t b = 2, h = 19, w = 23;
-    ButteraugliPlanes original;
-    original.mf = spread({b, 3, h, w});
+    const int64_t b = 3, h = 19, w = 23;
+    ButteraugliPlanes batch;
+    batch.mf = spread({b, 3, h, w});
     for (int k = 0; k < 2; ++k) {
-        original.hf[k] = spread({b, h, w});
-        original.uhf[k] = spread({b, h, w});
+        batch.hf[k] = spread({b, h, w});
+        batch.uhf[k] = spread({b, h, w});
     }
+    const test::FusedKernelsOff gpu_way;
+    const auto shared_batch = ac_original(batch);
+    ASSERT_FALSE(shared_batch.empty());
+    const auto image = [](const ButteraugliPlanes& p, int64_t k) {
+        ButteraugliPlanes one = p;
+        one.mf = p.mf.narrow(0, k, 1);
+        for (int j = 0; j < 2; ++j) {
+            one.hf[j] = p.hf[j].narrow(0, k, 1);
+            one.uhf[j] = p.uhf[j].narrow(0, k, 1);
+        }
+        return one;
+    };
     const auto near = [](const torch::Tensor& o) {
         return (o * (torch::rand_like(o) * 3 - 1) + torch::randn_like(o) * 0.1 * o.abs().mean()).requires_grad_();
     };
-    ButteraugliPlanes changed;
-    changed.mf = near(original.mf);
-    for (int k = 0; k < 2; ++k) {
-        changed.hf[k] = near(original.hf[k]);
-        changed.uhf[k] = near(original.uhf[k]);
-    }
-    const std::vector<torch::Tensor> inputs{changed.mf, changed.hf[0], changed.hf[1], changed.uhf[0], changed.uhf[1]};
-    const std::vector<torch::Tensor> grad_out{torch::randn({b, h, w}), torch::randn({b, h, w})};
-    const test::FusedKernelsOff gpu_way;
-    const auto shared = ac_original(original);
-    ASSERT_FALSE(shared.empty());
-    const auto run = [&](bool kernels) {
-        const test::CudaKernels allowed(kernels);
-        const auto ac = ac_differences(original, shared, changed);
-        const bool one_pass = ac[0].grad_fn()->name().find("AcTail") != std::string::npos;
-        EXPECT_EQ(one_pass, kernels) << ac[0].grad_fn()->name();
-        auto result = torch::autograd::grad({ac[0], ac[1]}, inputs, grad_out);
-        result.insert(result.begin(), {ac[0].detach(), ac[1].detach()});
-        return result;
-    };
-    const auto operations = run(false), kernels = run(true);
-    for (size_t k = 0; k < operations.size(); ++k) {
-        SCOPED_TRACE(k);
-        const double worst = (kernels[k] - operations[k]).abs().max().item<double>();
-        EXPECT_LT(worst, 1e-5 * operations[k].abs().max().item<double>()) << worst;
-        EXPECT_GT(operations[k].abs().max().item<double>(), 0.0);
+    for (const bool alone : {false, true}) {
+        SCOPED_TRACE(alone ? "the second image's cut" : "the batch");
+        const auto original = alone ? image(batch, 1) : batch;
+        const auto shared = alone ? ac_original_of_image(shared_batch, 1) : shared_batch;
+        ButteraugliPlanes changed;
+        changed.mf = near(original.mf);
+        for (int k = 0; k < 2; ++k) {
+            changed.hf[k] = near(original.hf[k]);
+            changed.uhf[k] = near(original.uhf[k]);
+        }
+        const std::vector<torch::Tensor> inputs{changed.mf, changed.hf[0], changed.hf[1], changed.uhf[0],
+                                                changed.uhf[1]};
+        const auto n = original.mf.size(0);
+        const std::vector<torch::Tensor> grad_out{torch::randn({n, h, w}), torch::randn({n, h, w})};
+        const auto run = [&](bool kernels) {
+            const test::CudaKernels allowed(kernels);
+            const auto ac = ac_differences(original, shared, changed);
+            const bool one_pass = ac[0].grad_fn()->name().find("AcTail") != std::string::npos;
+            EXPECT_EQ(one_pass, kernels) << ac[0].grad_fn()->name();
+            auto result = torch::autograd::grad({ac[0], ac[1]}, inputs, grad_out);
+            result.insert(result.begin(), {ac[0].detach(), ac[1].detach()});
+            return result;
+        };
+        const auto operations = run(false), kernels = run(true);
+        for (size_t k = 0; k < operations.size(); ++k) {
+            SCOPED_TRACE(k);
+            const double worst = (kernels[k] - operations[k]).abs().max().item<double>();
+            EXPECT_LT(worst, 1e-5 * operations[k].abs().max().item<double>()) << worst;
+            EXPECT_GT(operations[k].abs().max().item<double>(), 0.0);
+        }
     }
 }
 
