@@ -1,5 +1,6 @@
 #include "perturb/visibility/ac_differences.h"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -66,12 +67,12 @@ AcOriginal ac_original(const ButteraugliPlanes& original) {
 namespace {
 
 // Every plane of `o` that holds one slice per image, along its dimension 1 (the bands run
-// along 0). The per-band constants are the same for every image, and l2.i0 is a cut of
-// malta.lum0 (with_l2_input restores it).
+// along 0), where it has one (see MaltaOriginal). The per-band constants are the same for
+// every image, and l2.i0 is a cut of malta.lum0 (with_l2_input restores it).
 template <class F>
 void for_each_image_plane(AcOriginal& o, F f) {
     for (auto* t : {&o.malta.lum0, &o.malta.lower, &o.malta.upper, &o.malta.denominator, &o.l2.lower, &o.l2.upper})
-        f(*t);
+        if (t->defined()) f(*t);
 }
 
 AcOriginal with_l2_input(AcOriginal o) {
@@ -84,9 +85,18 @@ AcOriginal with_l2_input(AcOriginal o) {
 AcOriginal ac_originals_joined(const std::vector<const AcOriginal*>& parts) {
     for (const auto* p : parts)
         if (p->empty()) return {};
-    // [bands, B, H, W]: the images along dimension 1.
+    // [bands, B, H, W]: the images along dimension 1. Parts made with and without the
+    // kernels' leave (some with the operations' planes, some without) are each given them,
+    // so that every plane joins planes of its own kind.
+    const auto planes = [](const AcOriginal* p) { return p->malta.lower.defined() && p->l2.lower.defined(); };
+    std::vector<AcOriginal> filled;
+    std::vector<const AcOriginal*> alike = parts;
+    if (!std::all_of(parts.begin(), parts.end(), planes) && std::any_of(parts.begin(), parts.end(), planes)) {
+        for (const auto* p : parts) filled.push_back({with_planes(p->malta), with_planes(p->l2)});
+        for (size_t k = 0; k < parts.size(); ++k) alike[k] = &filled[k];
+    }
     const auto each_plane = [](AcOriginal& a, const auto& f) { for_each_image_plane(a, f); };
-    return with_l2_input(joined_planes(parts, each_plane, 1));
+    return with_l2_input(joined_planes(alike, each_plane, 1));
 }
 
 AcOriginal ac_original_of_image(const AcOriginal& batch, int64_t k) {

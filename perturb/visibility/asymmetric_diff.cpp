@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "perturb/cuda_kernels.h"
 #include "perturb/device_constant.h"
 #include "perturb/vector_clones.h"
 #include "perturb/visibility/pixel_math.h"
@@ -154,19 +155,26 @@ MaltaOriginal malta_original(const torch::Tensor& lum0, const std::vector<MaltaW
     }
     MaltaOriginal o;
     o.lum0 = lum0;
-    const auto small = lum0 * 0.55f, big = lum0 * 1.05f;
-    o.lower = torch::minimum(small, big);
-    o.upper = torch::maximum(small, big);
-    o.denominator = torch::addcmul(per_band(norm1, lum0), lum0.abs(), per_band(half, lum0));
     o.ratio = per_band(ratio, lum0);
     o.half = per_band(half, lum0);
     o.ratio_values = ratio;
     o.half_values = half;
     o.norm1_values = norm1;
+    return takes_cuda_kernels(lum0) ? o : with_planes(std::move(o));
+}
+
+MaltaOriginal with_planes(MaltaOriginal o) {
+    if (o.lower.defined()) return o;
+    const auto& lum0 = o.lum0;
+    const auto small = lum0 * 0.55f, big = lum0 * 1.05f;
+    o.lower = torch::minimum(small, big);
+    o.upper = torch::maximum(small, big);
+    o.denominator = torch::addcmul(per_band(o.norm1_values, lum0), lum0.abs(), o.half);
     return o;
 }
 
-torch::Tensor malta_asymmetric_diff(const MaltaOriginal& o, const torch::Tensor& lum1) {
+torch::Tensor malta_asymmetric_diff(const MaltaOriginal& original, const torch::Tensor& lum1) {
+    const auto o = with_planes(original);
     const auto penalty = clamp_between(lum1, o.lower, o.upper) - lum1;
     return torch::addcmul(o.lum0 - lum1, o.ratio, penalty) / torch::addcmul(o.denominator, o.half, lum1.abs());
 }
@@ -185,17 +193,23 @@ L2Original l2_original(const torch::Tensor& i0, const std::vector<std::pair<doub
     }
     L2Original o;
     o.i0 = i0;
-    const auto small = i0 * 0.4f;
-    o.lower = torch::minimum(small, i0);
-    o.upper = torch::maximum(small, i0);
     o.w_0gt1 = per_band(gt, i0);
     o.w_0lt1 = per_band(lt, i0);
     o.w_gt_values = gt;
     o.w_lt_values = lt;
+    return takes_cuda_kernels(i0) ? o : with_planes(std::move(o));
+}
+
+L2Original with_planes(L2Original o) {
+    if (o.lower.defined()) return o;
+    const auto small = o.i0 * 0.4f;
+    o.lower = torch::minimum(small, o.i0);
+    o.upper = torch::maximum(small, o.i0);
     return o;
 }
 
-torch::Tensor l2_diff_asymmetric(const L2Original& o, const torch::Tensor& i1) {
+torch::Tensor l2_diff_asymmetric(const L2Original& original, const torch::Tensor& i1) {
+    const auto o = with_planes(original);
     const auto penalty = clamp_between(i1, o.lower, o.upper) - i1;
     return torch::addcmul((o.i0 - i1).square() * o.w_0gt1, penalty.square(), o.w_0lt1);
 }

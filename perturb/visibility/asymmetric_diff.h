@@ -27,6 +27,12 @@ struct MaltaWeights {
 // [B, H, W] or P bands stacked [P, B, H, W], each band with its weights. The penalty is
 // clamp(lum1, lower, upper) - lum1 (upper and lower are 0.55 and 1.05 of lum0, in order),
 // and the whole difference is scaled by 1 / norm2_0gt1, so the weights enter as factors.
+//
+// lower, upper and the denominator are made only where this project's GPU kernels do not take
+// lum0 (perturb/cuda_kernels.h): the kernels form them from lum0 as they read it, and a
+// comparator kept them for nothing, 18 planes an image at each resolution (90 MB at 1024 x
+// 1024, both resolutions). The operations' way makes them for a call where they are missing
+// (with_planes).
 struct MaltaOriginal {
     torch::Tensor lum0, lower, upper;
     torch::Tensor denominator;  // (|lum0| / 2 + norm1) / norm2_0gt1; lum1's half is added per call
@@ -37,9 +43,12 @@ struct MaltaOriginal {
 };
 MaltaOriginal malta_original(const torch::Tensor& lum0, const std::vector<MaltaWeights>& bands);
 torch::Tensor malta_asymmetric_diff(const MaltaOriginal& original, const torch::Tensor& lum1);
+// `original` with lower, upper and the denominator, made from lum0 where it has none.
+MaltaOriginal with_planes(MaltaOriginal original);
 
 // The same for l2_diff_asymmetric: the penalty is clamp(i1, lower, upper) - i1 (0.4 of i0
-// and i0, in order), weighted by 0.8 w_0lt1 per band, the difference by 0.8 w_0gt1.
+// and i0, in order), weighted by 0.8 w_0lt1 per band, the difference by 0.8 w_0gt1. lower and
+// upper, like MaltaOriginal's, only where the kernels do not take i0.
 struct L2Original {
     torch::Tensor i0, lower, upper;
     torch::Tensor w_0gt1, w_0lt1;  // one per band
@@ -48,6 +57,7 @@ struct L2Original {
 // bands: {w_0gt1, w_0lt1} of each band, as l2_diff_asymmetric takes them.
 L2Original l2_original(const torch::Tensor& i0, const std::vector<std::pair<double, double>>& bands);
 torch::Tensor l2_diff_asymmetric(const L2Original& original, const torch::Tensor& i1);
+L2Original with_planes(L2Original original);
 
 // The per-pixel difference MaltaDiffMap(LF) sums along lines: (lum0 - lum1) weighted by
 // norm2_0gt1, plus a penalty weighted by norm2_0lt1 where lum1 falls short of 0.55 or

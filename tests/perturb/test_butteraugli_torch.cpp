@@ -428,6 +428,60 @@ TEST(AcDifferences, TheKernelsOnePassSumMatchesTheOperations) {
     }
 }
 
+// A comparator made where the kernels run keeps the original's bands alone (the kernels form
+// the penalties' bounds and the denominator as they read them); the operations' way makes
+// those planes when it needs them, with the same numbers, and a join of comparators made
+// both ways gives each of them its planes.
+TEST(AcDifferences, AComparatorForTheKernelsKeepsOnlyTheOriginalsBands) {
+    torch::manual_seed(16);
+    const int64_t b = 2, h = 13, w = 17;
+    ButteraugliPlanes original;
+    original.mf = spread({b, 3, h, w});
+    for (int k = 0; k < 2; ++k) {
+        original.hf[k] = spread({b, h, w});
+        original.uhf[k] = spread({b, h, w});
+    }
+    ButteraugliPlanes changed;
+    changed.mf = original.mf * 0.7 + torch::randn({b, 3, h, w}) * 0.01;
+    for (int k = 0; k < 2; ++k) {
+        changed.hf[k] = original.hf[k] * 1.3;
+        changed.uhf[k] = original.uhf[k] * 0.2;
+    }
+    const test::FusedKernelsOff gpu_way;
+    const auto made = [&](bool kernels) {
+        const test::CudaKernels allowed(kernels);
+        return ac_original(original);
+    };
+    const auto for_kernels = made(true), for_operations = made(false);
+    for (const auto* t : {&for_kernels.malta.lower, &for_kernels.malta.upper, &for_kernels.malta.denominator,
+                          &for_kernels.l2.lower, &for_kernels.l2.upper})
+        EXPECT_FALSE(t->defined());
+    EXPECT_TRUE(for_operations.malta.denominator.defined());
+    EXPECT_TRUE(for_operations.l2.upper.defined());
+    const test::CudaKernels operations(false);
+    const auto a = ac_differences(original, for_kernels, changed), c = ac_differences(original, for_operations, changed);
+    EXPECT_TRUE(a[0].equal(c[0]) && a[1].equal(c[1]));
+    const auto mixed = ac_originals_joined({&for_kernels, &for_operations});
+    const auto plain = ac_originals_joined({&for_operations, &for_operations});
+    for (const auto& [m, p] : std::vector<std::pair<torch::Tensor, torch::Tensor>>{
+             {mixed.malta.lum0, plain.malta.lum0},
+             {mixed.malta.lower, plain.malta.lower},
+             {mixed.malta.upper, plain.malta.upper},
+             {mixed.malta.denominator, plain.malta.denominator},
+             {mixed.l2.i0, plain.l2.i0},
+             {mixed.l2.lower, plain.l2.lower},
+             {mixed.l2.upper, plain.l2.upper}}) {
+        ASSERT_TRUE(m.defined());
+        EXPECT_TRUE(m.equal(p));
+    }
+    const auto kernels_joined = ac_originals_joined({&for_kernels, &for_kernels});
+    EXPECT_FALSE(kernels_joined.malta.lower.defined());
+    EXPECT_TRUE(kernels_joined.malta.lum0.equal(plain.malta.lum0));
+    const auto second = ac_original_of_image(kernels_joined, 3);
+    EXPECT_FALSE(second.malta.lower.defined());
+    EXPECT_TRUE(second.l2.i0.equal(plain.l2.i0.narrow(1, 3, 1)));
+}
+
 // A per-sample function's gradient (for the output gradient `g`) and value at `x`, fused
 // (float) or by its operations (double), as float.
 std::pair<torch::Tensor, torch::Tensor> gradient_and_value(torch::Tensor (*f)(const torch::Tensor&),
