@@ -85,13 +85,13 @@ AcOriginal with_l2_input(AcOriginal o) {
 AcOriginal ac_originals_joined(const std::vector<const AcOriginal*>& parts) {
     for (const auto* p : parts)
         if (p->empty()) return {};
-    // [bands, B, H, W]: the images along dimension 1. Parts made with and without the
-    // kernels' leave (some with the operations' planes, some without) are each given them,
-    // so that every plane joins planes of its own kind.
-    const auto planes = [](const AcOriginal* p) { return p->malta.lower.defined() && p->l2.lower.defined(); };
+    // [bands, B, H, W]: the images along dimension 1. Parts that differ in which of the
+    // operations' planes they hold (made with the kernels allowed and without) are each given
+    // all of them, so that every plane joins planes of its own kind.
+    const auto kind = [](const AcOriginal* p) { return std::make_pair(p->malta.lower.defined(), p->l2.lower.defined()); };
     std::vector<AcOriginal> filled;
     std::vector<const AcOriginal*> alike = parts;
-    if (!std::all_of(parts.begin(), parts.end(), planes) && std::any_of(parts.begin(), parts.end(), planes)) {
+    if (std::any_of(parts.begin(), parts.end(), [&](const AcOriginal* p) { return kind(p) != kind(parts[0]); })) {
         for (const auto* p : parts) filled.push_back({with_planes(p->malta), with_planes(p->l2)});
         for (size_t k = 0; k < parts.size(); ++k) alike[k] = &filled[k];
     }

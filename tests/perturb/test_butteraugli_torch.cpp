@@ -381,7 +381,10 @@ TEST(AcDifferences, TheKernelsOnePassSumMatchesTheOperations) {
         batch.uhf[k] = spread({b, h, w});
     }
     const test::FusedKernelsOff gpu_way;
-    const auto shared_batch = ac_original(batch);
+    const auto shared_batch = [&] {
+        const test::CudaKernels operations(false);  // with the operations' planes, whatever the environment says
+        return ac_original(batch);
+    }();
     ASSERT_FALSE(shared_batch.empty());
     const auto image = [](const ButteraugliPlanes& p, int64_t k) {
         ButteraugliPlanes one = p;
@@ -458,6 +461,13 @@ TEST(AcDifferences, AComparatorForTheKernelsKeepsOnlyTheOriginalsBands) {
         EXPECT_FALSE(t->defined());
     EXPECT_TRUE(for_operations.malta.denominator.defined());
     EXPECT_TRUE(for_operations.l2.upper.defined());
+    // The kernels read neither comparator's planes: the same numbers from both.
+    {
+        const test::CudaKernels kernels(true);
+        const auto a = ac_differences(original, for_kernels, changed);
+        const auto c = ac_differences(original, for_operations, changed);
+        EXPECT_TRUE(a[0].equal(c[0]) && a[1].equal(c[1]));
+    }
     const test::CudaKernels operations(false);
     const auto a = ac_differences(original, for_kernels, changed), c = ac_differences(original, for_operations, changed);
     EXPECT_TRUE(a[0].equal(c[0]) && a[1].equal(c[1]));
@@ -480,6 +490,24 @@ TEST(AcDifferences, AComparatorForTheKernelsKeepsOnlyTheOriginalsBands) {
     const auto second = ac_original_of_image(kernels_joined, 3);
     EXPECT_FALSE(second.malta.lower.defined());
     EXPECT_TRUE(second.l2.i0.equal(plain.l2.i0.narrow(1, 3, 1)));
+    // The kernels on the mixed join compare each image as the operations do on the plain one.
+    const auto twice = [](const ButteraugliPlanes& p) {
+        ButteraugliPlanes both = p;
+        both.mf = torch::cat({p.mf, p.mf});
+        for (int k = 0; k < 2; ++k) {
+            both.hf[k] = torch::cat({p.hf[k], p.hf[k]});
+            both.uhf[k] = torch::cat({p.uhf[k], p.uhf[k]});
+        }
+        return both;
+    };
+    const auto original4 = twice(original), changed4 = twice(changed);
+    const auto expected = ac_differences(original4, plain, changed4);
+    const test::CudaKernels kernels(true);
+    const auto got = ac_differences(original4, mixed, changed4);
+    for (int k = 0; k < 2; ++k) {
+        SCOPED_TRACE(k);
+        EXPECT_LT((got[k] - expected[k]).abs().max().item<double>(), 1e-5 * expected[k].abs().max().item<double>());
+    }
 }
 
 // A per-sample function's gradient (for the output gradient `g`) and value at `x`, fused
