@@ -317,6 +317,29 @@ TEST(Frequencies, FusedPassesMatchTheOperations) {
         high_in, high_grad, 1e-5, 1e-7);
 }
 
+// Random bands of b images as the frequency split makes them (every threshold crossed).
+ButteraugliPlanes random_bands(int64_t b, int64_t h, int64_t w) {
+    ButteraugliPlanes p;
+    p.mf = spread({b, 3, h, w});
+    for (int k = 0; k < 2; ++k) {
+        p.hf[k] = spread({b, h, w});
+        p.uhf[k] = spread({b, h, w});
+    }
+    return p;
+}
+
+// Each of `got` within `relative` of the largest value of its `expected`, which is not all zero.
+void expect_close_to_largest(const std::vector<torch::Tensor>& got, const std::vector<torch::Tensor>& expected,
+                             double relative) {
+    ASSERT_EQ(got.size(), expected.size());
+    for (size_t k = 0; k < expected.size(); ++k) {
+        SCOPED_TRACE(k);
+        const double worst = (got[k] - expected[k]).abs().max().item<double>();
+        EXPECT_LT(worst, relative * expected[k].abs().max().item<double>()) << worst;
+        EXPECT_GT(expected[k].abs().max().item<double>(), 0.0);
+    }
+}
+
 // The six bands stacked, as a GPU takes them, against each band alone on the CPU's fused
 // loops: the X and Y planes and the gradients of every changed band, on changed values short
 // of, between and past the asymmetric differences' thresholds, of both signs; the changed
@@ -324,12 +347,7 @@ TEST(Frequencies, FusedPassesMatchTheOperations) {
 TEST(AcDifferences, StackedBandsMatchEachBandAlone) {
     torch::manual_seed(14);
     const int64_t b = 2, h = 19, w = 23;
-    ButteraugliPlanes original;
-    original.mf = spread({b, 3, h, w});
-    for (int k = 0; k < 2; ++k) {
-        original.hf[k] = spread({b, h, w});
-        original.uhf[k] = spread({b, h, w});
-    }
+    const auto original = random_bands(b, h, w);
     const auto near = [](const torch::Tensor& o) {
         return (o * (torch::rand_like(o) * 3 - 1) + torch::randn_like(o) * 0.1 * o.abs().mean()).requires_grad_();
     };
@@ -357,13 +375,7 @@ TEST(AcDifferences, StackedBandsMatchEachBandAlone) {
     ASSERT_FALSE(shared.empty());
     for (const auto* planes : {&changed, &one_by_one}) {
         SCOPED_TRACE(planes == &changed ? "pairs" : "one by one");
-        const auto stacked = outputs_and_gradients(shared, *planes);
-        for (size_t k = 0; k < alone.size(); ++k) {
-            SCOPED_TRACE(k);
-            const double worst = (stacked[k] - alone[k]).abs().max().item<double>();
-            EXPECT_LT(worst, 1e-5 * alone[k].abs().max().item<double>()) << worst;
-            EXPECT_GT(alone[k].abs().max().item<double>(), 0.0);
-        }
+        expect_close_to_largest(outputs_and_gradients(shared, *planes), alone, 1e-5);
     }
 }
 
@@ -374,12 +386,7 @@ TEST(AcDifferences, StackedBandsMatchEachBandAlone) {
 TEST(AcDifferences, TheKernelsOnePassSumMatchesTheOperations) {
     torch::manual_seed(15);
     const int64_t b = 3, h = 19, w = 23;
-    ButteraugliPlanes batch;
-    batch.mf = spread({b, 3, h, w});
-    for (int k = 0; k < 2; ++k) {
-        batch.hf[k] = spread({b, h, w});
-        batch.uhf[k] = spread({b, h, w});
-    }
+    const auto batch = random_bands(b, h, w);
     const test::FusedKernelsOff gpu_way;
     const auto shared_batch = [&] {
         const test::CudaKernels operations(false);  // with the operations' planes, whatever the environment says
@@ -421,13 +428,8 @@ TEST(AcDifferences, TheKernelsOnePassSumMatchesTheOperations) {
             result.insert(result.begin(), {ac[0].detach(), ac[1].detach()});
             return result;
         };
-        const auto operations = run(false), kernels = run(true);
-        for (size_t k = 0; k < operations.size(); ++k) {
-            SCOPED_TRACE(k);
-            const double worst = (kernels[k] - operations[k]).abs().max().item<double>();
-            EXPECT_LT(worst, 1e-5 * operations[k].abs().max().item<double>()) << worst;
-            EXPECT_GT(operations[k].abs().max().item<double>(), 0.0);
-        }
+        const auto operations = run(false);
+        expect_close_to_largest(run(true), operations, 1e-5);
     }
 }
 
@@ -438,12 +440,7 @@ TEST(AcDifferences, TheKernelsOnePassSumMatchesTheOperations) {
 TEST(AcDifferences, AComparatorForTheKernelsKeepsOnlyTheOriginalsBands) {
     torch::manual_seed(16);
     const int64_t b = 2, h = 13, w = 17;
-    ButteraugliPlanes original;
-    original.mf = spread({b, 3, h, w});
-    for (int k = 0; k < 2; ++k) {
-        original.hf[k] = spread({b, h, w});
-        original.uhf[k] = spread({b, h, w});
-    }
+    const auto original = random_bands(b, h, w);
     ButteraugliPlanes changed;
     changed.mf = original.mf * 0.7 + torch::randn({b, 3, h, w}) * 0.01;
     for (int k = 0; k < 2; ++k) {
@@ -504,10 +501,7 @@ TEST(AcDifferences, AComparatorForTheKernelsKeepsOnlyTheOriginalsBands) {
     const auto expected = ac_differences(original4, plain, changed4);
     const test::CudaKernels kernels(true);
     const auto got = ac_differences(original4, mixed, changed4);
-    for (int k = 0; k < 2; ++k) {
-        SCOPED_TRACE(k);
-        EXPECT_LT((got[k] - expected[k]).abs().max().item<double>(), 1e-5 * expected[k].abs().max().item<double>());
-    }
+    expect_close_to_largest({got[0], got[1]}, {expected[0], expected[1]}, 1e-5);
 }
 
 // A per-sample function's gradient (for the output gradient `g`) and value at `x`, fused
