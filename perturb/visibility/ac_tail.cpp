@@ -9,12 +9,6 @@ namespace bd {
 
 namespace {
 
-// The original's high bands as the passes read them: each plane's rows contiguous (a cut of
-// a comparator's planes is); a copy if not.
-torch::Tensor in_rows(const torch::Tensor& i0) {
-    return i0.stride(3) == 1 && i0.stride(2) == i0.size(3) ? i0 : i0.contiguous();
-}
-
 // What both passes read; `squares` may be undefined (the gradient reads none of them).
 ac_tail::Inputs inputs_of(const torch::Tensor& squares, const torch::Tensor& hf_x,
                           const torch::Tensor& hf_y, const torch::Tensor& i0,

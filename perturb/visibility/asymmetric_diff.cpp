@@ -208,6 +208,11 @@ L2Original with_planes(L2Original o) {
     return o;
 }
 
+torch::Tensor in_rows(const torch::Tensor& bands) {
+    TORCH_CHECK(bands.dim() == 4, "butteraugli: an original's bands are [P, B, H, W]");
+    return bands.stride(3) == 1 && bands.stride(2) == bands.size(3) ? bands : bands.contiguous();
+}
+
 torch::Tensor l2_diff_asymmetric(const L2Original& original, const torch::Tensor& i1) {
     const auto o = with_planes(original);
     const auto penalty = clamp_between(i1, o.lower, o.upper) - i1;

@@ -59,6 +59,11 @@ L2Original l2_original(const torch::Tensor& i0, const std::vector<std::pair<doub
 torch::Tensor l2_diff_asymmetric(const L2Original& original, const torch::Tensor& i1);
 L2Original with_planes(L2Original original);
 
+// An original's bands [P, B, H, W] (MaltaOriginal's lum0, L2Original's i0) as this project's
+// kernels read them, each plane's rows contiguous: the bands themselves where they are so (a
+// cut of a comparator's planes is), else a copy.
+torch::Tensor in_rows(const torch::Tensor& bands);
+
 // The per-pixel difference MaltaDiffMap(LF) sums along lines: (lum0 - lum1) weighted by
 // norm2_0gt1, plus a penalty weighted by norm2_0lt1 where lum1 falls short of 0.55 or
 // goes past 1.05 of lum0, both over (|lum0| + |lum1|) / 2 + norm1.

@@ -278,33 +278,18 @@ struct MaltaSquaresInBlocks : torch::autograd::Function<MaltaSquaresInBlocks> {
     }
 };
 
-// Whether the original's bands (MaltaOriginal's lum0, [bands, images, H, W]) are laid out as
-// the kernels read them: each plane's rows contiguous.
-bool readable_in_place(const torch::Tensor& lum0) {
-    return lum0.dim() == 4 && lum0.stride(3) == 1 && lum0.stride(2) == lum0.size(3);
-}
-
-// The bands' weights, each band's ratio, half and norm1 (MaltaOriginal's values), in one list:
-// the three lists one after another.
-std::vector<double> band_weights(const MaltaOriginal& o) {
-    std::vector<double> all = o.ratio_values;
-    all.insert(all.end(), o.half_values.begin(), o.half_values.end());
-    all.insert(all.end(), o.norm1_values.begin(), o.norm1_values.end());
-    return all;
-}
-
-// The original's bands and their weights as the kernels take them.
-MaltaDifferenceBands difference_bands(const torch::Tensor& lum0, const std::vector<double>& weights) {
-    const auto bands = weights.size() / 3;
-    TORCH_CHECK(bands <= size_t(MaltaDifferenceBands::kMostBands) && weights.size() == 3 * bands &&
-                    int64_t(bands) == lum0.size(0),
+// The original's bands, in rows (in_rows), and each band's weights (MaltaOriginal's values) as
+// the kernels take them.
+MaltaDifferenceBands difference_bands(const torch::Tensor& lum0, const std::vector<double>& ratio,
+                                      const std::vector<double>& half, const std::vector<double>& norm1) {
+    TORCH_CHECK(ratio.size() <= size_t(MaltaDifferenceBands::kMostBands) && ratio.size() == half.size() &&
+                    ratio.size() == norm1.size() && int64_t(ratio.size()) == lum0.size(0),
                 "butteraugli: the bands' weights do not match the original's planes");
-    TORCH_CHECK(readable_in_place(lum0), "butteraugli: the original's planes are not laid out in rows");
     MaltaDifferenceBands b{lum0.data_ptr<float>(), lum0.size(1), lum0.stride(0), lum0.stride(1), {}, {}, {}};
-    for (size_t k = 0; k < bands; ++k) {
-        b.ratio[k] = float(weights[k]);
-        b.half[k] = float(weights[bands + k]);
-        b.norm1[k] = float(weights[2 * bands + k]);
+    for (size_t k = 0; k < ratio.size(); ++k) {
+        b.ratio[k] = float(ratio[k]);
+        b.half[k] = float(half[k]);
+        b.norm1[k] = float(norm1[k]);
     }
     return b;
 }
@@ -322,14 +307,16 @@ struct MaltaDifferenceSquaresInBlocks : torch::autograd::Function<MaltaDifferenc
         f(high * images, (lum1.size(0) - high) * images, true);
     }
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& lum1_in,
-                                 const torch::Tensor& lum0_in, std::vector<double> weights, int64_t high) {
-        const auto lum1 = lum1_in.contiguous();
-        const auto lum0 = readable_in_place(lum0_in) ? lum0_in : lum0_in.contiguous();
+                                 const torch::Tensor& lum0_in, std::vector<double> ratio, std::vector<double> half,
+                                 std::vector<double> norm1, int64_t high) {
+        const auto lum1 = lum1_in.contiguous(), lum0 = in_rows(lum0_in);
         ctx->save_for_backward({lum1, lum0});
-        ctx->saved_data["weights"] = weights;
+        ctx->saved_data["ratio"] = ratio;
+        ctx->saved_data["half"] = half;
+        ctx->saved_data["norm1"] = norm1;
         ctx->saved_data["high"] = high;
         auto out = torch::empty_like(lum1);
-        const auto bands = difference_bands(lum0, weights);
+        const auto bands = difference_bands(lum0, ratio, half, norm1);
         const int64_t h = lum1.size(2), w = lum1.size(3);
         each_pattern_set(lum1, high, [&](int64_t first, int64_t count, bool lf) {
             const float* lp = lum1.data_ptr<float>() + first * h * w;
@@ -350,7 +337,9 @@ struct MaltaDifferenceSquaresInBlocks : torch::autograd::Function<MaltaDifferenc
         const auto &lum1 = saved[0], &lum0 = saved[1];
         const auto g = grad[0].contiguous();
         auto out = torch::empty_like(lum1);
-        const auto bands = difference_bands(lum0, ctx->saved_data["weights"].toDoubleVector());
+        const auto bands =
+            difference_bands(lum0, ctx->saved_data["ratio"].toDoubleVector(), ctx->saved_data["half"].toDoubleVector(),
+                             ctx->saved_data["norm1"].toDoubleVector());
         const int64_t h = lum1.size(2), w = lum1.size(3);
         each_pattern_set(lum1, ctx->saved_data["high"].toInt(), [&](int64_t first, int64_t count, bool lf) {
             const float *lp = lum1.data_ptr<float>() + first * h * w, *gp = g.data_ptr<float>() + first * h * w;
@@ -364,7 +353,7 @@ struct MaltaDifferenceSquaresInBlocks : torch::autograd::Function<MaltaDifferenc
                     malta_difference_squares_backward_cuda(lp, bands, first, gp, op, count, h, w, lines, stream);
                 });
         });
-        return {out, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+        return {out, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
 };
 
@@ -377,7 +366,8 @@ torch::Tensor malta_difference_squares_in_blocks(const MaltaOriginal& original, 
                     high <= lum1.size(0),
                 "butteraugli: the line patterns' kernels take [bands, images, H, W] like the original's, on its "
                 "device, an original without a gradient");
-    return MaltaDifferenceSquaresInBlocks::apply(lum1, original.lum0, band_weights(original), high);
+    return MaltaDifferenceSquaresInBlocks::apply(lum1, original.lum0, original.ratio_values, original.half_values,
+                                                 original.norm1_values, high);
 }
 
 const MaltaLineTable& malta_line_table(bool lf) {
