@@ -39,8 +39,8 @@ Aim given_aim(Ensemble& ensemble, const ProtectSettings& settings) {
     // A concept is for text encoders; anchors are for the rest (and for all when no
     // concept is given): a VAE beside a CLIP with a concept and no anchors moves away
     // from its clean latent.
-    const bool concept = !settings.target.empty();
-    auto uses_anchors = [&](size_t i) { return !concept || !members[i].has_text(); };
+    const bool aims_at_concept = !settings.target.empty();
+    auto uses_anchors = [&](size_t i) { return !aims_at_concept || !members[i].has_text(); };
     if (!settings.target_images.empty()) {
         // Embeddings: the direction of the mean of unit embeddings; latents: the mean latent.
         for (const auto& path : settings.target_images) {
@@ -57,7 +57,7 @@ Aim given_aim(Ensemble& ensemble, const ProtectSettings& settings) {
         }
         aim.target_concept = "(target images)";
     }
-    if (concept) {
+    if (aims_at_concept) {
         for (size_t i = 0; i < members.size(); ++i)
             if (members[i].has_text()) aim.members[i].target = members[i].concept_embedding(settings.target);
         aim.target_concept = settings.target;

@@ -66,9 +66,9 @@ std::vector<torch::Tensor> Member::embed_each(const std::vector<torch::Tensor>& 
     return out;
 }
 
-torch::Tensor Member::concept_embedding(const std::string& concept) {
+torch::Tensor Member::concept_embedding(const std::string& name) {
     torch::NoGradGuard no_grad;
-    return concept_embeddings(*encoder, {concept}).squeeze(0).to(device);
+    return concept_embeddings(*encoder, {name}).squeeze(0).to(device);
 }
 
 std::string Member::top1(const torch::Tensor& embedding) {

@@ -46,7 +46,7 @@ struct Member {
     // (measured_at_once), since they may run on a thread of their own (protect_batch).
     std::vector<torch::Tensor> embed_each(const std::vector<torch::Tensor>& uprights, size_t& at_once);
     size_t measured_at_once = 16;
-    torch::Tensor concept_embedding(const std::string& concept);
+    torch::Tensor concept_embedding(const std::string& name);
     // The zero-shot concept of an embedding; "" without a text tower.
     std::string top1(const torch::Tensor& embedding);
 };

@@ -89,7 +89,8 @@ Outcome evaluate(const std::vector<ConceptFeatures>& poisoned, const std::vector
     const auto [x, y] = training_set(poisoned);
     const auto probe = train_probe(x, y, int64_t(poisoned.size()));
     std::vector<torch::Tensor> predicted;
-    for (const auto& concept : poisoned) predicted.push_back(predict(probe, concept.test));
+    for (const auto& concept_features : poisoned)
+        predicted.push_back(predict(probe, concept_features.test));
     Outcome out;
     static_cast<Recognition&>(out) = recognition(predicted);
     const auto model = fit_concept(poisoned[0].train);

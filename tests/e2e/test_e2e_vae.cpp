@@ -75,9 +75,9 @@ TEST_F(VaeProtect, VerifyMeasuresTheLatent) {
     ASSERT_EQ(r.status, 0) << r.err;
     const auto m = json::parse(r.out);
     EXPECT_NEAR(m["target_distance_after"].get<double>(), metrics("verified")["target_distance_after"].get<double>(), 1e-6);
-    const auto concept = run_belladonna({"verify", d_->file("in/a.png"), d_->file("verified/a-protected.png"),
-                                         "--model", vae_, "--target", "cat", "--device", "cpu"});
-    EXPECT_EQ(concept.status, 2) << concept.err;
+    const auto with_concept = run_belladonna({"verify", d_->file("in/a.png"), d_->file("verified/a-protected.png"),
+                                              "--model", vae_, "--target", "cat", "--device", "cpu"});
+    EXPECT_EQ(with_concept.status, 2) << with_concept.err;
 }
 
 TEST_F(VaeProtect, AloneInCloakModeMovesAwayFromItsOwnLatent) {
