@@ -3,16 +3,21 @@
 # library, the CLI, the tools, the benchmarks and the gpu tests. Debian 12's libtorch is
 # 1.13, while GPU machines build against a pip PyTorch 2.x (scripts/gpu-check.sh), which this
 # machine cannot run; without this, an API that 2.x removed or deprecated shows up only on a
-# lent GPU. The headers are Debian 13's libtorch-dev (2.6), unpacked into the build folder;
-# deprecation warnings are errors, as a 2.x build would print them on every compile.
+# lent GPU. The headers are the newest Debian has, its testing suite's libtorch-dev (2.14.1
+# when this was written, December 2026), unpacked into the build folder: a pip PyTorch a GPU machine brings is rarely
+# newer, and what 2.x deprecated on the way there is removed by then or still deprecated.
+# Deprecation warnings are errors, as a 2.x build would print them on every compile. The C++
+# standard is the one CMakeLists.txt chooses for that version (C++20 from 2.14 on).
 # Needs a configured build folder (its compile_commands.json; scripts/setup.sh makes one)
 # and network to the package mirror. About 10 minutes on 2 cores.
 # Usage: scripts/check-libtorch2.sh [BUILD_DIR]
-# Environment: BD_DEBIAN_MIRROR (default http://deb.debian.org/debian), BD_JOBS (default nproc).
+# Environment: BD_DEBIAN_MIRROR (default http://deb.debian.org/debian), BD_LIBTORCH2_SUITE
+# (default testing; trixie is 2.6), BD_JOBS (default nproc).
 set -euo pipefail
 build=$(realpath -m "${1:-build}")  # as the caller named it, before the cd
 cd "$(dirname "$0")/.."
 mirror=${BD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+suite=${BD_LIBTORCH2_SUITE:-testing}
 fail() { echo "check-libtorch2: $*" >&2; exit 1; }
 # No mirror is not a fault of the code: exit 77 (automake's and CTest's "skipped").
 skip() { echo "check-libtorch2: SKIPPED: $*" >&2; exit 77; }
@@ -20,22 +25,44 @@ skip() { echo "check-libtorch2: SKIPPED: $*" >&2; exit 77; }
 for tool in curl xz dpkg python3; do
   command -v $tool >/dev/null || fail "$tool is missing (scripts/setup.sh installs it)"
 done
-root=$build/libtorch2
-if [[ ! -f $root/usr/include/torch/csrc/api/include/torch/version.h ]]; then
-  # The file's name moves with Debian's revisions: read it from the suite's index.
-  index=$(curl -fsS --max-time 120 "$mirror/dists/trixie/main/binary-amd64/Packages.xz" | xz -dc) \
-    || skip "cannot read $mirror/dists/trixie's package index"
-  file=$(awk '/^Package: /{p = ($2 == "libtorch-dev")} p && /^Filename: /{print $2; exit}' <<<"$index")
-  [[ -n $file ]] || fail "no libtorch-dev in Debian 13's index"
-  unpacked=$(mktemp -d)
-  trap 'rm -rf "$unpacked"' EXIT
-  curl -fsS --max-time 300 -o "$unpacked/libtorch-dev.deb" "$mirror/$file" || skip "cannot download $mirror/$file"
-  dpkg -x "$unpacked/libtorch-dev.deb" "$unpacked/root"
-  rm -rf "$root" && mv "$unpacked/root" "$root"  # whole, or not at all
+root=$build/libtorch2-$suite
+rm -rf "$build/libtorch2"  # where it unpacked before it named the suite
+# The suite moves on: its index names the newest package file, unpacked here again whenever
+# that changes. Where the index or the file cannot be read, the one unpacked before is checked.
+unpacked_from=$(cat "$root/unpacked-from" 2>/dev/null || true)
+newest=""
+if index=$(curl -fsS --max-time 120 "$mirror/dists/$suite/main/binary-amd64/Packages.xz" | xz -dc); then
+  newest=$(awk '/^Package: /{p = ($2 == "libtorch-dev")} p && /^Filename: /{print $2; exit}' <<<"$index")
 fi
-version=$(awk '/define TORCH_VERSION_(MAJOR|MINOR|PATCH)/{v = v (v == "" ? "" : ".") $3} END{print v}' \
-  "$root/usr/include/torch/csrc/api/include/torch/version.h")
-echo "check-libtorch2: compiling against libtorch $version's headers"
+if [[ -n $newest && $newest != "$unpacked_from" ]]; then
+  # Beside the build's files, so the move below is a rename: a run stopped midway leaves no
+  # partial folder that a later run would take for whole.
+  unpacked=$(mktemp -d "$build/.libtorch2.XXXXXX")
+  trap 'rm -rf "$unpacked"' EXIT
+  if curl -fsS --max-time 300 -o "$unpacked/libtorch-dev.deb" "$mirror/$newest"; then
+    dpkg -x "$unpacked/libtorch-dev.deb" "$unpacked/root"
+    echo "$newest" >"$unpacked/root/unpacked-from"
+    rm -rf "$root"
+    mv "$unpacked/root" "$root"
+    unpacked_from=$newest
+  fi
+fi
+# A transition can take the package out of a moving suite for a while: a skip too.
+[[ -n $unpacked_from ]] || skip "no libtorch-dev could be read from $mirror/dists/$suite"
+[[ $unpacked_from == "$newest" ]] ||
+  echo "check-libtorch2: $suite's newest libtorch-dev could not be read: checking the one unpacked before"
+file=$unpacked_from
+# 2.14 moved the version macros to torch/headeronly; the old header includes them from there.
+version_header=$root/usr/include/torch/headeronly/version.h
+[[ -f $version_header ]] || version_header=$root/usr/include/torch/csrc/api/include/torch/version.h
+version=$(awk '/define TORCH_VERSION_(MAJOR|MINOR|PATCH) /{v = v (v == "" ? "" : ".") $3} END{print v}' \
+  "$version_header")
+IFS=. read -r major minor _ <<<"$version"
+[[ -n $major && -n $minor ]] || fail "no version in $version_header"
+# As CMakeLists.txt chooses it after find_package(Torch).
+standard=17
+((major > 2 || (major == 2 && minor >= 14))) && standard=20
+echo "check-libtorch2: compiling against libtorch $version's headers ($file), as C++$standard"
 # The sources only a CUDA build compiles (perturb/cuda_kernels.h) too, where a CUDA compiler is
 # here: the kernels with it, the C++ around them against the headers above and CUDA's. A CPU
 # libtorch-dev lacks one header its CUDA build generates, c10/cuda/impl/cuda_cmake_macros.h,
@@ -48,10 +75,12 @@ else
   echo "check-libtorch2: no CUDA compiler here: the sources only a CUDA build compiles are not checked"
   nvcc=""
 fi
-python3 - "$build/compile_commands.json" "$root/usr/include" "${BD_JOBS:-$(nproc)}" "$PWD" "$nvcc" "$root/cuda-build" <<'PY'
+python3 - "$build/compile_commands.json" "$root/usr/include" "${BD_JOBS:-$(nproc)}" "$PWD" "$nvcc" "$root/cuda-build" \
+  "$standard" <<'PY'
 import glob, json, os, re, shlex, subprocess, sys, tempfile
 from concurrent.futures import ThreadPoolExecutor
 commands, include, jobs, repo, nvcc, generated = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+standard = sys.argv[7]
 api = "/usr/include/torch/csrc/api/include"  # where Debian 12's libtorch puts its C++ API
 
 def built_for_a_gpu(path):
@@ -60,7 +89,8 @@ def built_for_a_gpu(path):
         inside.startswith(("tests/util/", "tests/tools/")) or inside == "tests/perturb/test_gpu.cpp"
 
 def against_2x(command):
-    """The compile command with 2.x's headers first; the rest of /usr/include stays after them."""
+    """The compile command with 2.x's headers first, the rest of /usr/include after them, and
+    the standard CMake would choose for them."""
     args, out, i, swapped = shlex.split(command), [], 0, False
     while i < len(args):
         if args[i] == "-o":
@@ -75,7 +105,8 @@ def against_2x(command):
         i += 1
     if not swapped:
         sys.exit(f"check-libtorch2: {api} is not among the include folders of: {command[:200]}")
-    return out + ["-fsyntax-only", "-Werror=deprecated-declarations"]
+    out = [a for a in out if not a.startswith("-std=")]
+    return out + [f"-std=c++{standard}", "-fsyntax-only", "-Werror=deprecated-declarations"]
 
 def launches_kernels(path):
     """Whether a CUDA build compiles the source otherwise: it names the build's macro, or

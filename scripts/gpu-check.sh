@@ -41,6 +41,9 @@ cmake --build build-gpu -j "$(nproc)" --target belladonna-cli test_perturb_gpu b
   || { grep -E "Failure|FAILED|Expected|Which is|largest|error" /tmp/gpu-ctest.log | head -40 || true; }
 tail -5 /tmp/gpu-ctest.log
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+# The PyTorch built against, and the C++ standard CMake chose for its headers (C++20 from 2.14).
+standard=$(grep -m1 -- '-c [^ ]*\.cpp' build-gpu/compile_commands.json | grep -o -- '-std=[a-z0-9+]*' || true)
+echo "PyTorch $($py -c 'import torch; print(torch.__version__)'), $standard"
 model_dir=$(mktemp -d)
 b32=$(build-gpu/bin/bd-make-tiny-model "$model_dir" --size b32)
 echo

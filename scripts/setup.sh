@@ -24,7 +24,7 @@ packages=(
   python3 xvfb xauth            # local download server in tests; GUI screenshots
   python3-matplotlib            # bench/poison/plot.py: the poisoning benchmark's picture
   imagemagick                   # import/convert for scripts/screenshot-gui.sh
-  curl xz-utils                 # scripts/check-libtorch2.sh: libtorch 2.x's headers from Debian 13
+  curl xz-utils                 # scripts/check-libtorch2.sh: libtorch 2.x's headers from Debian testing
 )
 
 missing=()
