@@ -9,7 +9,7 @@
 # Deprecation warnings are errors, as a 2.x build would print them on every compile. The C++
 # standard is the one CMakeLists.txt chooses for that version (C++20 from 2.14 on).
 # Needs a configured build folder (its compile_commands.json; scripts/setup.sh makes one)
-# and network to the package mirror. About 10 minutes on 2 cores.
+# and network to the package mirror. About 15 minutes on 2 cores.
 # Usage: scripts/check-libtorch2.sh [BUILD_DIR]
 # Environment: BD_DEBIAN_MIRROR (default http://deb.debian.org/debian), BD_LIBTORCH2_SUITE
 # (default testing; trixie is 2.6), BD_JOBS (default nproc).
