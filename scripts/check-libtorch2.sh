@@ -75,12 +75,15 @@ else
   echo "check-libtorch2: no CUDA compiler here: the sources only a CUDA build compiles are not checked"
   nvcc=""
 fi
+# The precompiled headers the Python part makes (about 1.4 GB), gone however it ends.
+rm -rf "$root/pch"
+trap 'rm -rf "${unpacked:-}" "$root/pch"' EXIT
 python3 - "$build/compile_commands.json" "$root/usr/include" "${BD_JOBS:-$(nproc)}" "$PWD" "$nvcc" "$root/cuda-build" \
-  "$standard" <<'PY'
+  "$standard" "$root/pch" <<'PY'
 import glob, json, os, re, shlex, subprocess, sys, tempfile
 from concurrent.futures import ThreadPoolExecutor
 commands, include, jobs, repo, nvcc, generated = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
-standard = sys.argv[7]
+standard, pch_folder = sys.argv[7], sys.argv[8]
 api = "/usr/include/torch/csrc/api/include"  # where Debian 12's libtorch puts its C++ API
 
 def built_for_a_gpu(path):
@@ -132,46 +135,52 @@ def command_of(entry):
         command += ["-DBELLADONNA_CUDA_KERNELS", "-isystem", generated] + cuda
     return command
 
-def reads_libtorch(path, seen):
-    """Whether a source reaches libtorch's headers through its own includes, followed through
-    this repository's headers."""
+def reads_torch_h(path, seen):
+    """Whether a source includes <torch/torch.h>, itself or through this repository's headers.
+    Only those take the precompiled header below: one that includes a narrower part of
+    libtorch must keep finding what it needs there."""
     if path in seen:
         return False
     seen.add(path)
     for name in re.findall(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', open(path).read(), re.M):
-        if name.split("/")[0] in ("torch", "ATen", "c10"):
+        if name == "torch/torch.h":
             return True
         for folder in (os.path.dirname(path), repo, os.path.join(repo, "include"), os.path.join(repo, "tests")):
             inside = os.path.join(folder, name)
-            if os.path.isfile(inside) and reads_libtorch(inside, seen):
+            if os.path.isfile(inside) and reads_torch_h(inside, seen):
                 return True
     return False
 
 def code_generation(command):
     """What a precompiled header must share with a source that reads it: GCC compares the -f,
-    -m, -O and -g options and the standard (the library's -fPIC, the programs' -fpie); macros
-    libtorch does not name, and include folders after its own, may differ."""
+    -m, -O and -g options and the standard (the library's -fPIC, the programs' -fpie)."""
     return tuple(a for a in command if a.startswith(("-f", "-m", "-O", "-g", "-std=")) and a != "-fsyntax-only")
 
-def precompiled_torch(key, entry, folder):
-    """libtorch's whole C++ API precompiled once for the sources of one code generation that
-    read it: each then takes a third of the time it took to parse the headers, the most of a
-    syntax check. Where GCC finds it unfit it reads the headers instead (and says so). The
-    one thing it lets through is a libtorch name used without its header, which the build
-    itself catches."""
-    header = os.path.join(folder, f"torch-{abs(hash(key))}.h")
+def macros(command):
+    return {a for a in command if a.startswith(("-D", "-U"))}
+
+def precompiled_torch(index, group, folder):
+    """<torch/torch.h> precompiled once for the sources of one code generation that include
+    it: each then takes a third of the time it took to parse the headers, the most of a
+    syntax check. GCC refuses a precompiled header that was made with a macro the source does
+    not define, so it is made with only the -D options all of them share. Returns the header,
+    or None (and why) where it could not be made."""
+    header = os.path.join(folder, f"torch-{index}.h")
     with open(header, "w") as f:
         f.write("#include <torch/torch.h>\n")
-    command = [a for a in command_of(entry) if a not in ("-c", entry["file"], "-fsyntax-only")]
-    run = subprocess.run(command + ["-x", "c++-header", header, "-o", header + ".gch"], cwd=entry["directory"],
+    shared = set.intersection(*(macros(command_of(e)) for e in group))
+    first = group[0]
+    command = [a for a in command_of(first)
+               if a not in ("-c", first["file"], "-fsyntax-only") and (not a.startswith(("-D", "-U")) or a in shared)]
+    run = subprocess.run(command + ["-x", "c++-header", header, "-o", header + ".gch"], cwd=first["directory"],
                          capture_output=True, text=True)
-    return key, header if run.returncode == 0 else None
+    return (header, "") if run.returncode == 0 else (None, (run.stderr.strip().splitlines() or ["?"])[-1])
 
 def compile_only(entry):
     command = command_of(entry)
     header = headers.get(code_generation(command)) if entry["torch"] else None
-    run = subprocess.run(command + (["-include", header, "-Winvalid-pch"] if header else []), cwd=entry["directory"],
-                         capture_output=True, text=True)
+    extra = ["-include", header, "-Winvalid-pch", "-Wno-error=invalid-pch"] if header else []
+    run = subprocess.run(command + extra, cwd=entry["directory"], capture_output=True, text=True)
     return entry["file"] + (" (as a CUDA build compiles it)" if entry.get("cuda") else ""), run.returncode, run.stderr
 
 def kernels_compile(path):
@@ -195,19 +204,23 @@ if probe.returncode != 0:
     sys.exit("check-libtorch2: the compiles do not read libtorch 2.x's headers:\n" + probe.stderr[:2000])
 kernels = sorted(glob.glob(os.path.join(repo, "perturb", "**", "*.cu"), recursive=True)) if nvcc else []
 failed = 0
+groups = {}
 for entry in entries:
-    entry["torch"] = reads_libtorch(entry["file"], set())
-# The precompiled headers (some 700 MB each) beside the unpacked ones, removed at the end.
-with ThreadPoolExecutor(jobs) as pool, tempfile.TemporaryDirectory(dir=os.path.dirname(include)) as folder:
-    firsts = {}
-    for entry in entries:
-        if entry["torch"]:
-            firsts.setdefault(code_generation(command_of(entry)), entry)
-    headers = dict(pool.map(lambda first: precompiled_torch(first[0], first[1], folder), firsts.items()))
+    entry["torch"] = reads_torch_h(entry["file"], set())
+    if entry["torch"]:
+        groups.setdefault(code_generation(command_of(entry)), []).append(entry)
+# The precompiled headers (some 700 MB each) in the folder the shell part removes at its exit.
+os.makedirs(pch_folder, exist_ok=True)
+with ThreadPoolExecutor(jobs) as pool:
+    made = list(pool.map(lambda item: precompiled_torch(item[0], item[1][1], pch_folder), enumerate(groups.items())))
+    headers = {key: header for key, (header, _) in zip(groups, made)}
     results = list(pool.map(compile_only, entries)) + list(pool.map(kernels_compile, kernels))
-unfit = sum("Winvalid-pch" in errors for _, _, errors in results)
-print(f"check-libtorch2: {sum(e['torch'] for e in entries)} of {len(entries)} compiles read libtorch, "
-      f"{len(headers)} precompiled headers" + (f", unfit for {unfit} of them" if unfit else ""))
+unfit = [errors for _, _, errors in results if "Winvalid-pch" in errors]
+print(f"check-libtorch2: {sum(e['torch'] for e in entries)} of {len(entries)} compiles include torch/torch.h; "
+      f"{sum(h is not None for h in headers.values())} of {len(groups)} precompiled headers made"
+      + "".join(f" ({why})" for _, why in made if why)
+      + (f"; unfit for {len(unfit)} compiles, which parsed the headers instead: "
+         + next(line for line in unfit[0].splitlines() if "Winvalid-pch" in line) if unfit else ""))
 for path, code, errors in results:
     if code != 0:
         failed += 1
