@@ -4,8 +4,9 @@
 # 1.13, while GPU machines build against a pip PyTorch 2.x (scripts/gpu-check.sh), which this
 # machine cannot run; without this, an API that 2.x removed or deprecated shows up only on a
 # lent GPU. The headers are the newest Debian has, its testing suite's libtorch-dev (2.14.1
-# when this was written, December 2026), unpacked into the build folder: a pip PyTorch a GPU machine brings is rarely
-# newer, and what 2.x deprecated on the way there is removed by then or still deprecated.
+# when this was written, December 2026), unpacked into the build folder: a pip PyTorch a GPU
+# machine brings is rarely newer, and what 2.x deprecated on the way there is removed by then
+# or still deprecated.
 # Deprecation warnings are errors, as a 2.x build would print them on every compile. The C++
 # standard is the one CMakeLists.txt chooses for that version (C++20 from 2.14 on).
 # Needs a configured build folder (its compile_commands.json; scripts/setup.sh makes one)
@@ -26,6 +27,10 @@ for tool in curl xz dpkg python3; do
   command -v $tool >/dev/null || fail "$tool is missing (scripts/setup.sh installs it)"
 done
 root=$build/libtorch2-$suite
+# A download being unpacked, and the precompiled headers the Python part makes (about
+# 1.4 GB): gone however the script ends.
+unpacked=""
+trap 'rm -rf "$unpacked" "$root/pch"' EXIT
 rm -rf "$build/libtorch2"  # where it unpacked before it named the suite
 # The suite moves on: its index names the newest package file, unpacked here again whenever
 # that changes. Where the index or the file cannot be read, the one unpacked before is checked.
@@ -38,7 +43,6 @@ if [[ -n $newest && $newest != "$unpacked_from" ]]; then
   # Beside the build's files, so the move below is a rename: a run stopped midway leaves no
   # partial folder that a later run would take for whole.
   unpacked=$(mktemp -d "$build/.libtorch2.XXXXXX")
-  trap 'rm -rf "$unpacked"' EXIT
   if curl -fsS --max-time 300 -o "$unpacked/libtorch-dev.deb" "$mirror/$newest"; then
     dpkg -x "$unpacked/libtorch-dev.deb" "$unpacked/root"
     echo "$newest" >"$unpacked/root/unpacked-from"
@@ -75,9 +79,7 @@ else
   echo "check-libtorch2: no CUDA compiler here: the sources only a CUDA build compiles are not checked"
   nvcc=""
 fi
-# The precompiled headers the Python part makes (about 1.4 GB), gone however it ends.
 rm -rf "$root/pch"
-trap 'rm -rf "${unpacked:-}" "$root/pch"' EXIT
 python3 - "$build/compile_commands.json" "$root/usr/include" "${BD_JOBS:-$(nproc)}" "$PWD" "$nvcc" "$root/cuda-build" \
   "$standard" "$root/pch" <<'PY'
 import glob, json, os, re, shlex, subprocess, sys, tempfile
@@ -156,8 +158,11 @@ def code_generation(command):
     -m, -O and -g options and the standard (the library's -fPIC, the programs' -fpie)."""
     return tuple(a for a in command if a.startswith(("-f", "-m", "-O", "-g", "-std=")) and a != "-fsyntax-only")
 
+def is_macro(option):
+    return option.startswith(("-D", "-U"))
+
 def macros(command):
-    return {a for a in command if a.startswith(("-D", "-U"))}
+    return {a for a in command if is_macro(a)}
 
 def precompiled_torch(index, group, folder):
     """<torch/torch.h> precompiled once for the sources of one code generation that include
@@ -171,7 +176,7 @@ def precompiled_torch(index, group, folder):
     shared = set.intersection(*(macros(command_of(e)) for e in group))
     first = group[0]
     command = [a for a in command_of(first)
-               if a not in ("-c", first["file"], "-fsyntax-only") and (not a.startswith(("-D", "-U")) or a in shared)]
+               if a not in ("-c", first["file"], "-fsyntax-only") and (not is_macro(a) or a in shared)]
     run = subprocess.run(command + ["-x", "c++-header", header, "-o", header + ".gch"], cwd=first["directory"],
                          capture_output=True, text=True)
     return (header, "") if run.returncode == 0 else (None, (run.stderr.strip().splitlines() or ["?"])[-1])
